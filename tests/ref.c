@@ -80,3 +80,86 @@ uint32_t ref_crc32c(uint32_t crc, const void *buf, size_t len)
     return ~c;
 }
 #endif
+
+#ifdef IBC_TEST_HAVE_IPSECMB
+#include <intel-ipsec-mb.h>
+
+typedef struct mb_keys {
+    IMB_MGR *mgr;
+    IBC_ALIGNED(16) uint8_t enc[16 * 15];
+    IBC_ALIGNED(16) uint8_t dec[16 * 15];
+} mb_keys;
+
+static void mb_setup(mb_keys *m, const uint8_t *key, size_t key_len)
+{
+    IMB_ARCH arch;
+    m->mgr = alloc_mb_mgr(0);
+    if (!m->mgr)
+        abort();
+    init_mb_mgr_auto(m->mgr, &arch);
+    if (key_len == 16)
+        IMB_AES_KEYEXP_128(m->mgr, key, m->enc, m->dec);
+    else if (key_len == 24)
+        IMB_AES_KEYEXP_192(m->mgr, key, m->enc, m->dec);
+    else
+        IMB_AES_KEYEXP_256(m->mgr, key, m->enc, m->dec);
+}
+
+static void mb_check(IMB_JOB *job)
+{
+    if (job && job->status != IMB_STATUS_COMPLETED) {
+        fprintf(stderr, "ipsec-mb job failed: status %d\n", (int)job->status);
+        abort();
+    }
+}
+
+static void mb_submit(mb_keys *m, IMB_CIPHER_MODE mode, const uint8_t *iv, const uint8_t *in,
+                      uint8_t *out, size_t len, size_t key_len)
+{
+    IMB_JOB *job = IMB_GET_NEXT_JOB(m->mgr);
+    memset(job, 0, sizeof(*job));
+    job->cipher_mode = mode;
+    job->cipher_direction = IMB_DIR_ENCRYPT;
+    job->chain_order = IMB_ORDER_CIPHER_HASH;
+    job->hash_alg = IMB_AUTH_NULL;
+    job->enc_keys = m->enc;
+    job->dec_keys = m->dec;
+    job->key_len_in_bytes = key_len;
+    job->src = in;
+    job->dst = out;
+    job->cipher_start_src_offset_in_bytes = 0;
+    job->msg_len_to_cipher_in_bytes = len;
+    job->iv = iv;
+    job->iv_len_in_bytes = 16;
+    mb_check(IMB_SUBMIT_JOB(m->mgr));
+}
+
+static void mb_finish(mb_keys *m)
+{
+    IMB_JOB *job;
+    while ((job = IMB_FLUSH_JOB(m->mgr)) != NULL)
+        mb_check(job);
+    free_mb_mgr(m->mgr);
+}
+
+void ref_ipsecmb_cbc_enc_mb(const uint8_t *key, size_t key_len, ibc_cbc_lane *lanes, size_t n)
+{
+    mb_keys m;
+    mb_setup(&m, key, key_len);
+    for (size_t i = 0; i < n; i++)
+        if (lanes[i].nblocks)
+            mb_submit(&m, IMB_CIPHER_CBC, lanes[i].iv, lanes[i].in, lanes[i].out,
+                      lanes[i].nblocks * 16, key_len);
+    mb_finish(&m);
+}
+
+void ref_ipsecmb_ctr(const uint8_t *key, size_t key_len, const uint8_t ctr[16],
+                     const uint8_t *in, uint8_t *out, size_t len)
+{
+    mb_keys m;
+    mb_setup(&m, key, key_len);
+    if (len)
+        mb_submit(&m, IMB_CIPHER_CNTR, ctr, in, out, len, key_len);
+    mb_finish(&m);
+}
+#endif

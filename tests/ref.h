@@ -26,4 +26,13 @@ size_t ref_budget(const ibc_kernels *k, size_t fast_bytes);
 /* CRC32C reference, zlib-style running value: ISA-L crc32_iscsi where available (x86), else a
  * bitwise loop (slow but independent of every kernel). */
 uint32_t ref_crc32c(uint32_t crc, const void *buf, size_t len);
+
+#ifdef IBC_TEST_HAVE_IPSECMB
+/* ipsec-mb 1.3 as a peer oracle (job API, best manager for this CPU). Lanes of zero length are
+ * skipped (ipsec-mb rejects them). CTR takes a 16-byte counter block; the caller keeps the low
+ * 32 bits away from wrapping (ipsec-mb does not promise a 128-bit carry). */
+void ref_ipsecmb_cbc_enc_mb(const uint8_t *key, size_t key_len, ibc_cbc_lane *lanes, size_t n);
+void ref_ipsecmb_ctr(const uint8_t *key, size_t key_len, const uint8_t ctr[16],
+                     const uint8_t *in, uint8_t *out, size_t len);
+#endif
 #endif
