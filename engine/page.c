@@ -146,6 +146,38 @@ static int decompressed_ok(const ibc_space *s, const uint8_t *d, uint32_t page_n
     return 1;
 }
 
+/* full_crc32 plaintext checks (buf0buf.cc buf_page_full_crc32_is_corrupted): the space id at
+ * 34 and the LSN copy at ps-8. Both wrong: the key is wrong (everything is garbage). */
+static ibc_page_status fcrc32_plain_check(const ibc_space *s, const uint8_t *p,
+                                          const uint8_t *plain, uint32_t ps)
+{
+    int sid_ok = be32(plain + FIL_PAGE_SPACE_ID) == s->space_id;
+    int lsn_ok = !memcmp(plain + ps - 8, p + FIL_PAGE_LSN + 4, 4);
+    if (!sid_ok && !lsn_ok)
+        return IBC_PAGE_KEY_MISMATCH;
+    if (!sid_ok)
+        return IBC_PAGE_BAD_HEADER;
+    return lsn_ok ? IBC_PAGE_OK : IBC_PAGE_BAD_INNER;
+}
+
+/* An encrypted page_compressed page decrypts to a compressed stream at 26, not to a page: the
+ * checks apply to the page it decompresses to (buf0buf.cc buf_page_decrypt_after_read
+ * decompresses before buf_page_check_corrupt). A stream without a valid zlib header means the
+ * key is wrong; a stream that breaks later, damage. */
+static ibc_page_status fcrc32_compressed_check(const ibc_space *s, const uint8_t *plain,
+                                               uint32_t size, uint32_t page_no, ibc_scratch *sc)
+{
+    const uint8_t *z = plain + FIL_PAGE_FILE_FLUSH_LSN_OR_KEY_VERSION;
+    if (s->g.comp_algo == 1 && ((z[0] & 0x0f) != 8 || ((uint32_t)z[0] << 8 | z[1]) % 31))
+        return IBC_PAGE_KEY_MISMATCH; /* RFC 1950 header: CM = 8, FCHECK */
+    int r = ibc_page_decompress(s->g.comp_algo, z, size - 30, sc->buf[1], s->g.physical);
+    if (r == -2)
+        return IBC_PAGE_UNSUPPORTED;
+    if (r != 0 || !decompressed_ok(s, sc->buf[1], page_no))
+        return IBC_PAGE_BAD_INNER;
+    return IBC_PAGE_OK;
+}
+
 #define DONE(st)                                                                               \
     do {                                                                                       \
         pg->status = (st);                                                                     \
@@ -177,7 +209,9 @@ static void fcrc32_process(const ibc_space *s, const ibc_space *t, ibc_op op, ib
         /* buf_page_is_corrupted: unencrypted uncompressed pages carry the LSN copy */
         if (!compressed && !be32(p) && memcmp(p + FIL_PAGE_LSN + 4, p + ps - 8, 4))
             DONE(IBC_PAGE_BAD_OUTER);
-        if (be32(p + FIL_PAGE_SPACE_ID) != s->space_id)
+        /* in a compressed page byte 34 is compressed data: its space id is checked on the
+         * decompressed page */
+        if (!compressed && be32(p + FIL_PAGE_SPACE_ID) != s->space_id)
             DONE(IBC_PAGE_BAD_HEADER);
         if (deep && compressed) {
             int r = ibc_page_decompress(s->g.comp_algo, p + 26, size - 30, sc->buf[1], ps);
@@ -208,31 +242,20 @@ static void fcrc32_process(const ibc_space *s, const ibc_space *t, ibc_op op, ib
         algos[0] = IBC_ALGO_CBC;
         algos[1] = IBC_ALGO_CTR;
     }
-    int sid_ok = 0, lsn_ok = 0;
+    ibc_page_status st = IBC_PAGE_KEY_MISMATCH;
     ibc_algo used = algos[0];
     for (int a = 0; a < 2 && algos[a] != IBC_ALGO_AUTO; a++) {
         used = algos[a];
         memcpy(plain, p, ps);
         xcrypt(k, &s->key, used, 0, iv, p + 26, plain + 26, size - 30);
-        /* buf0buf.cc buf_page_full_crc32_is_corrupted */
-        sid_ok = be32(plain + FIL_PAGE_SPACE_ID) == s->space_id;
-        lsn_ok = compressed || !memcmp(plain + ps - 8, p + FIL_PAGE_LSN + 4, 4);
-        if (sid_ok && lsn_ok)
+        st = compressed ? fcrc32_compressed_check(s, plain, size, page_no, sc)
+                        : fcrc32_plain_check(s, p, plain, ps);
+        if (st != IBC_PAGE_KEY_MISMATCH)
             break;
     }
-    if (!sid_ok && !lsn_ok)
-        DONE(IBC_PAGE_KEY_MISMATCH);
-    if (!sid_ok)
-        DONE(IBC_PAGE_BAD_HEADER);
-    if (!lsn_ok)
-        DONE(IBC_PAGE_BAD_INNER);
-    if (deep && compressed) {
-        int r = ibc_page_decompress(s->g.comp_algo, plain + 26, size - 30, sc->buf[1], ps);
-        if (r == -2)
-            DONE(IBC_PAGE_UNSUPPORTED);
-        if (r != 0 || !decompressed_ok(s, sc->buf[1], page_no))
-            DONE(IBC_PAGE_BAD_INNER);
-    } else if (deep && !compressed && is_index_type(pg->page_type)) {
+    if (st != IBC_PAGE_OK)
+        DONE(st);
+    if (deep && !compressed && is_index_type(pg->page_type)) {
         pg->flags |= IBC_PF_INDEX;
         if (ibc_index_page_check(plain, ps))
             DONE(IBC_PAGE_BAD_INNER);
