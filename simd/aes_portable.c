@@ -186,12 +186,16 @@ INLINE void sub_bytes(uint64_t q[8])
  * on every byte (bit i of the result = x[i-1] ^ x[i-3] ^ x[i-6] ^ bit i of 0x05). */
 INLINE void inv_affine(uint64_t q[8])
 {
-    uint64_t x[8];
-    memcpy(x, q, sizeof(x));
-    for (int i = 0; i < 8; i++)
-        q[i] = x[(i + 7) & 7] ^ x[(i + 5) & 7] ^ x[(i + 2) & 7];
-    q[0] = ~q[0];
-    q[2] = ~q[2];
+    uint64_t x0 = q[0], x1 = q[1], x2 = q[2], x3 = q[3];
+    uint64_t x4 = q[4], x5 = q[5], x6 = q[6], x7 = q[7];
+    q[0] = ~(x7 ^ x5 ^ x2);
+    q[1] = x0 ^ x6 ^ x3;
+    q[2] = ~(x1 ^ x7 ^ x4);
+    q[3] = x2 ^ x0 ^ x5;
+    q[4] = x3 ^ x1 ^ x6;
+    q[5] = x4 ^ x2 ^ x7;
+    q[6] = x5 ^ x3 ^ x0;
+    q[7] = x6 ^ x4 ^ x1;
 }
 
 INLINE void inv_sub_bytes(uint64_t q[8])
@@ -201,33 +205,37 @@ INLINE void inv_sub_bytes(uint64_t q[8])
     inv_affine(q);
 }
 
-/* Row r (bits 16r..16r+15) rotates its nibbles (columns) so that new column c = old column
- * c + r (mod 4). */
+/* Row r (bits 16r..16r+15) rotates its four nibbles (columns) so that new column c = old
+ * column c + r (mod 4): rows 2 and 3 rotate by two nibbles (a byte swap inside the group),
+ * then rows 1 and 3 by one more. */
 INLINE uint64_t shift_rows1(uint64_t x)
 {
-    return (x & 0x000000000000ffffull) |
-           ((x & 0x00000000fff00000ull) >> 4) | ((x & 0x00000000000f0000ull) << 12) |
-           ((x & 0x0000ff0000000000ull) >> 8) | ((x & 0x000000ff00000000ull) << 8) |
-           ((x & 0xf000000000000000ull) >> 12) | ((x & 0x0fff000000000000ull) << 4);
+    uint64_t t = (x ^ (x >> 8)) & 0x00ff00ff00000000ull;
+    x ^= t | (t << 8);
+    return (x & 0x0000ffff0000ffffull) | ((x >> 4) & 0x0fff00000fff0000ull) |
+           ((x << 12) & 0xf0000000f0000000ull);
 }
 
-/* new column c = old column c - r (mod 4). */
+/* new column c = old column c - r (mod 4): the same byte swap, and the single-nibble
+ * rotation the other way. */
 INLINE uint64_t inv_shift_rows1(uint64_t x)
 {
-    return (x & 0x000000000000ffffull) |
-           ((x & 0x000000000fff0000ull) << 4) | ((x & 0x00000000f0000000ull) >> 12) |
-           ((x & 0x0000ff0000000000ull) >> 8) | ((x & 0x000000ff00000000ull) << 8) |
-           ((x & 0x000f000000000000ull) << 12) | ((x & 0xfff0000000000000ull) >> 4);
+    uint64_t t = (x ^ (x >> 8)) & 0x00ff00ff00000000ull;
+    x ^= t | (t << 8);
+    return (x & 0x0000ffff0000ffffull) | ((x << 4) & 0xfff00000fff00000ull) |
+           ((x >> 12) & 0x000f0000000f0000ull);
 }
 
 INLINE void shift_rows(uint64_t q[8])
 {
+#pragma GCC unroll 8
     for (int i = 0; i < 8; i++)
         q[i] = shift_rows1(q[i]);
 }
 
 INLINE void inv_shift_rows(uint64_t q[8])
 {
+#pragma GCC unroll 8
     for (int i = 0; i < 8; i++)
         q[i] = inv_shift_rows1(q[i]);
 }
@@ -239,6 +247,7 @@ INLINE void inv_shift_rows(uint64_t q[8])
 INLINE void mix_columns(uint64_t q[8])
 {
     uint64_t a1[8], t[8];
+#pragma GCC unroll 8
     for (int i = 0; i < 8; i++) {
         a1[i] = rotr64(q[i], 16);
         t[i] = q[i] ^ a1[i];
@@ -258,6 +267,7 @@ INLINE void mix_columns(uint64_t q[8])
 INLINE void inv_mix_columns(uint64_t q[8])
 {
     uint64_t u[8];
+#pragma GCC unroll 8
     for (int i = 0; i < 8; i++)
         u[i] = q[i] ^ rotr64(q[i], 32);
     /* 4*u: planes shift up by two, bits 6 and 7 fed back through x^8 and x^9 mod P. */
@@ -274,6 +284,7 @@ INLINE void inv_mix_columns(uint64_t q[8])
 
 INLINE void add_round_key(uint64_t q[8], const uint64_t sk[8])
 {
+#pragma GCC unroll 8
     for (int i = 0; i < 8; i++)
         q[i] ^= sk[i];
 }
