@@ -10,8 +10,9 @@
  *
  * The fused kernels (CBC decrypt + CRC, CTR + CRC, double CTR + CRC) run one CRC32CX chain
  * over the same 128 bytes that the 8 AES chains work on: 16 CRC32CX per 8 blocks hide under
- * the ~80 AES instructions, so the CRC costs next to nothing. The fused CBC re-key is the
- * generic composition (fused_generic.c).
+ * the ~80 AES instructions, so the CRC costs next to nothing. The fused CBC re-key runs up
+ * to 8 streams side by side, each block decrypted, re-encrypted and both CRCs updated while
+ * it is in registers: the plaintext never reaches memory.
  *
  * Every helper is static and inlined into the entry points, which are built with
  * IBC_FLAGS_ARMCE only.
@@ -450,11 +451,108 @@ void aes_ctr2_crc_armce(const ibc_aes_key *k1, const uint8_t ctr1[16], const ibc
     ctr_core(k1, ctr1, k2, ctr2, in, out, len, crc_in, crc_out);
 }
 
-/* ---- fused CBC re-key: the generic composition of the kernels above ---------------------- */
+/* ---- fused CBC re-key, multi-buffer -------------------------------------------------------
+ *
+ * Like the CBC encryption above, up to PAR streams share each step, the shortest deciding how
+ * many steps a run lasts. One step takes the next block of every stream through
+ * CRC(in), CBC-decrypt under dk, CBC-encrypt under ek (chain kept as y, see above), CRC(out). */
+
+typedef struct rekey_slot {
+    const uint8_t *in;
+    uint8_t *out;
+    size_t left;
+    ibc_rekey_lane *lane;
+    uint32_t crc_in, crc_out; /* raw (inverted) registers */
+} rekey_slot;
+
+INLINE void rekey_run(const ibc_aes_key *dk, const ibc_aes_key *ek, rekey_slot *s,
+                      uint8x16_t *prev, uint8x16_t *y, int w, size_t m)
+{
+    uint32_t nr = ek->rounds;
+    uint8x16_t last = vld1q_u8(ek->enc[nr]);
+    uint8x16_t first = veorq_u8(vld1q_u8(ek->enc[0]), last);
+    uint8x16_t c[PAR], x[PAR];
+    for (size_t i = 0; i < m; i++) {
+#pragma GCC unroll 8
+        for (int j = 0; j < w; j++) {
+            x[j] = c[j] = vld1q_u8(s[j].in + 16 * i);
+            s[j].crc_in = crc_vec(s[j].crc_in, c[j]);
+        }
+        dec_n(dk, x, w);
+#pragma GCC unroll 8
+        for (int j = 0; j < w; j++) {
+            x[j] = veorq_u8(veorq_u8(x[j], prev[j]), first); /* plaintext ^ enc[0] ^ enc[Nr] */
+            prev[j] = c[j];
+            x[j] = vaesmcq_u8(vaeseq_u8(y[j], x[j]));
+        }
+        for (uint32_t r = 1; r + 1 < nr; r++) {
+            uint8x16_t rk = vld1q_u8(ek->enc[r]);
+#pragma GCC unroll 8
+            for (int j = 0; j < w; j++)
+                x[j] = vaesmcq_u8(vaeseq_u8(x[j], rk));
+        }
+        uint8x16_t rk = vld1q_u8(ek->enc[nr - 1]);
+#pragma GCC unroll 8
+        for (int j = 0; j < w; j++) {
+            y[j] = vaeseq_u8(x[j], rk);
+            c[j] = veorq_u8(y[j], last);
+            vst1q_u8(s[j].out + 16 * i, c[j]);
+            s[j].crc_out = crc_vec(s[j].crc_out, c[j]);
+        }
+    }
+    for (int j = 0; j < w; j++) {
+        s[j].in += 16 * m;
+        s[j].out += 16 * m;
+        s[j].left -= m;
+    }
+}
 
 void aes_cbc_rekey_mb_armce(const ibc_aes_key *dk, const ibc_aes_key *ek,
                             ibc_rekey_lane *lanes, size_t n)
 {
     IBC_KERNEL_HIT(IBC_KOP_AES_CBC_REKEY_MB, IBC_TIER_ARMCE);
-    ibc_generic_cbc_rekey_mb(&ibc_kernels_armce, dk, ek, lanes, n);
+    uint8x16_t last = vld1q_u8(ek->enc[ek->rounds]);
+    rekey_slot s[PAR];
+    uint8x16_t prev[PAR], y[PAR];
+    size_t next = 0;
+    int a = 0;
+    for (;;) {
+        for (; a < PAR && next < n; next++) {
+            ibc_rekey_lane *l = &lanes[next];
+            if (l->nblocks == 0)
+                continue;
+            s[a] = (rekey_slot){l->in, l->out, l->nblocks, l, ~l->crc_in, ~l->crc_out};
+            prev[a] = vld1q_u8(l->iv_in);
+            y[a] = veorq_u8(vld1q_u8(l->iv_out), last);
+            a++;
+        }
+        if (a == 0)
+            break;
+        size_t m = s[0].left;
+        for (int j = 1; j < a; j++)
+            m = s[j].left < m ? s[j].left : m;
+        switch (a) { /* one unrolled body per width */
+        case 8: rekey_run(dk, ek, s, prev, y, 8, m); break;
+        case 7: rekey_run(dk, ek, s, prev, y, 7, m); break;
+        case 6: rekey_run(dk, ek, s, prev, y, 6, m); break;
+        case 5: rekey_run(dk, ek, s, prev, y, 5, m); break;
+        case 4: rekey_run(dk, ek, s, prev, y, 4, m); break;
+        case 3: rekey_run(dk, ek, s, prev, y, 3, m); break;
+        case 2: rekey_run(dk, ek, s, prev, y, 2, m); break;
+        default: rekey_run(dk, ek, s, prev, y, 1, m); break;
+        }
+        for (int j = a - 1; j >= 0; j--) {
+            if (s[j].left)
+                continue;
+            ibc_rekey_lane *l = s[j].lane;
+            vst1q_u8(l->iv_in, prev[j]);
+            vst1q_u8(l->iv_out, veorq_u8(y[j], last));
+            l->crc_in = ~s[j].crc_in;
+            l->crc_out = ~s[j].crc_out;
+            a--;
+            s[j] = s[a];
+            prev[j] = prev[a];
+            y[j] = y[a];
+        }
+    }
 }
