@@ -3,8 +3,8 @@
 #
 #   ci/cross-aarch64.sh [build-dir]      (default: build-aarch64, relative to the repository)
 #
-# Installs, only when missing, Debian's cross compiler, qemu-user and the arm64 OpenSSL
-# (multiarch). Configures with cmake/toolchain-aarch64.cmake and -DIBC_WERROR=ON, builds, checks
+# Installs, only when missing, Debian's cross compiler, qemu-user and the arm64 builds of the
+# libraries the library links (Debian multiarch: OpenSSL, zlib; add new ones to target_libs). Configures with cmake/toolchain-aarch64.cmake and -DIBC_WERROR=ON, builds, checks
 # that the CPU detection picks the armce tier under `qemu-aarch64 -cpu max`, then runs CTest
 # (the toolchain sets CMAKE_CROSSCOMPILING_EMULATOR, so every test runs through qemu).
 # Exits non-zero on any failure.
@@ -21,8 +21,9 @@ as_root() {
 
 # --- dependencies (idempotent) --------------------------------------------------------------
 installed() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q 'install ok installed'; }
+target_libs=(libssl-dev:arm64 zlib1g-dev:arm64)
 missing=()
-for p in gcc-aarch64-linux-gnu qemu-user cmake libssl-dev:arm64; do
+for p in gcc-aarch64-linux-gnu qemu-user cmake "${target_libs[@]}"; do
     installed "$p" || missing+=("$p")
 done
 if [ ${#missing[@]} -gt 0 ]; then
