@@ -5,9 +5,10 @@
  * of all 64 state bytes. Every AES step then becomes a fixed sequence of word operations with
  * no table lookups and no branch or index that depends on key or data:
  *
- *   SubBytes    the Boyar-Peralta circuit of 113 XOR/AND gates over the eight planes
- *               (J. Boyar, R. Peralta, "A new combinational logic minimization technique with
- *               applications to cryptology", SEA 2010, fig. "AES S-box"); the inverse S-box is
+ *   SubBytes    the Boyar-Peralta circuit of 128 XOR/XNOR/AND gates, depth 16, over the
+ *               eight planes (J. Boyar, R. Peralta, "A depth-16 circuit for the AES S-box",
+ *               IACR ePrint 2011/332: top linear layer, the 63-gate shared GF(2^4)-based
+ *               inversion, bottom linear layer); the inverse S-box is
  *               the forward circuit between two inverse affine maps, since
  *               S^-1(x) = A^-1(S(A^-1(x))) where S(x) = A(x^-1) (FIPS-197 5.1.1, 5.3.2);
  *   ShiftRows   masks and shifts inside each plane;
@@ -134,7 +135,7 @@ static void unpack(uint8_t out[GROUP], const uint64_t q[8])
 
 /* ---- the round functions ----------------------------------------------------------------- */
 
-/* SubBytes on all 64 bytes: the Boyar-Peralta circuit. U0..U7 are input bits 7..0, S0..S7
+/* SubBytes on all 64 bytes: the Boyar-Peralta depth-16 circuit. U0..U7 are input bits 7..0, S0..S7
  * output bits 7..0; T = top linear layer, M = the shared GF(2^4) inversion, L = bottom linear
  * layer (the affine map folded in; ~ marks the XNORs of the constant 0x63). */
 INLINE void sub_bytes(uint64_t q[8])
