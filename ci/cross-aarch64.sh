@@ -4,8 +4,8 @@
 #   ci/cross-aarch64.sh [build-dir]      (default: build-aarch64, relative to the repository)
 #
 # Installs, only when missing, Debian's cross compiler, qemu-user and the arm64 builds of the
-# libraries the library links (Debian multiarch: OpenSSL, zlib; add new ones to target_libs). Configures with cmake/toolchain-aarch64.cmake and -DIBC_WERROR=ON, builds, checks
-# that the CPU detection picks the armce tier under `qemu-aarch64 -cpu max`, then runs CTest
+# libraries the library links (Debian multiarch: OpenSSL, zlib; add new ones to target_libs).
+# Configures with cmake/toolchain-aarch64.cmake and -DIBC_WERROR=ON, builds, checks that the CPU detection picks the armce tier under `qemu-aarch64 -cpu max`, then runs CTest
 # (the toolchain sets CMAKE_CROSSCOMPILING_EMULATOR, so every test runs through qemu).
 # Exits non-zero on any failure.
 set -euo pipefail
@@ -39,7 +39,8 @@ fi
 # --- configure, build ---------------------------------------------------------------------
 mkdir -p "$build"
 cmake -S "$root" -B "$build" -DCMAKE_TOOLCHAIN_FILE="$root/cmake/toolchain-aarch64.cmake" \
-      -DCMAKE_BUILD_TYPE=RelWithDebInfo -DIBC_WERROR=ON -DIBC_BUILD_BENCH=OFF >"$build/cmake.log" 2>&1 ||
+      -DCMAKE_BUILD_TYPE=RelWithDebInfo -DIBC_WERROR=ON -DIBC_BUILD_BENCH=OFF \
+      >"$build/cmake.log" 2>&1 ||
     { cat "$build/cmake.log"; exit 1; }
 grep -q 'armce=1' "$build/cmake.log" ||
     { grep 'tiers' "$build/cmake.log"; echo "cross-aarch64: armce tier not built"; exit 1; }
