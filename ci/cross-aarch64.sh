@@ -6,7 +6,8 @@
 # Installs, only when missing, Debian's cross compiler, qemu-user and the arm64 builds of the
 # libraries the library links (Debian multiarch: OpenSSL, zlib; add new ones to target_libs).
 # Configures with cmake/toolchain-aarch64.cmake and -DIBC_WERROR=ON, builds, checks that the
-# CPU detection picks the armce tier under `qemu-aarch64 -cpu max`, then runs CTest (the toolchain sets CMAKE_CROSSCOMPILING_EMULATOR, so every test runs through qemu).
+# CPU detection picks the armce tier under `qemu-aarch64 -cpu max`, then runs CTest (the
+# toolchain sets CMAKE_CROSSCOMPILING_EMULATOR, so every test runs through qemu).
 # Exits non-zero on any failure.
 set -euo pipefail
 
