@@ -14,7 +14,7 @@
 #define PAGE_ZLIB_ALGORITHM 1
 
 int ibc_page_decompress(uint32_t algo, const uint8_t *in, size_t in_len, uint8_t *out,
-                        uint32_t ps)
+                        uint32_t ps, size_t *consumed)
 {
     if (algo != PAGE_ZLIB_ALGORITHM)
         return -2;
@@ -28,6 +28,8 @@ int ibc_page_decompress(uint32_t algo, const uint8_t *in, size_t in_len, uint8_t
     z.avail_out = ps;
     int r = inflate(&z, Z_FINISH);
     size_t produced = ps - z.avail_out;
+    if (consumed)
+        *consumed = in_len - z.avail_in;
     inflateEnd(&z);
     return r == Z_STREAM_END && produced == ps ? 0 : -1;
 }

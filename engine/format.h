@@ -114,6 +114,7 @@
 #define PAGE_N_DIR_SLOTS 0
 #define PAGE_HEAP_TOP 2
 #define PAGE_N_HEAP 4 /* bit 15: compact format */
+#define PAGE_FREE 6
 #define PAGE_N_RECS 16
 #define PAGE_DATA (PAGE_HEADER + 36 + 2 * 10) /* 94 */
 #define REC_N_OLD_EXTRA_BYTES 6

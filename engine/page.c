@@ -146,6 +146,13 @@ static int decompressed_ok(const ibc_space *s, const uint8_t *d, uint32_t page_n
     return 1;
 }
 
+/* RFC 1950: a zlib stream starts with CM = 8 and a header that is a multiple of 31. A wrong
+ * key decrypts it to random bytes, which pass this 1 time in 500. */
+static int zlib_header_ok(const uint8_t *z)
+{
+    return (z[0] & 0x0f) == 8 && ((uint32_t)z[0] << 8 | z[1]) % 31 == 0;
+}
+
 /* full_crc32 plaintext checks (buf0buf.cc buf_page_full_crc32_is_corrupted): the space id at
  * 34 and the LSN copy at ps-8. Both wrong: the key is wrong (everything is garbage). */
 static ibc_page_status fcrc32_plain_check(const ibc_space *s, const uint8_t *p,
@@ -168,12 +175,17 @@ static ibc_page_status fcrc32_compressed_check(const ibc_space *s, const uint8_t
                                                uint32_t size, uint32_t page_no, ibc_scratch *sc)
 {
     const uint8_t *z = plain + FIL_PAGE_FILE_FLUSH_LSN_OR_KEY_VERSION;
-    if (s->g.comp_algo == 1 && ((z[0] & 0x0f) != 8 || ((uint32_t)z[0] << 8 | z[1]) % 31))
-        return IBC_PAGE_KEY_MISMATCH; /* RFC 1950 header: CM = 8, FCHECK */
-    int r = ibc_page_decompress(s->g.comp_algo, z, size - 30, sc->buf[1], s->g.physical);
+    if (s->g.comp_algo == 1 && !zlib_header_ok(z))
+        return IBC_PAGE_KEY_MISMATCH;
+    size_t used = 0;
+    int r = ibc_page_decompress(s->g.comp_algo, z, size - 30, sc->buf[1], s->g.physical, &used);
     if (r == -2)
         return IBC_PAGE_UNSUPPORTED;
     if (r != 0 || !decompressed_ok(s, sc->buf[1], page_no))
+        return IBC_PAGE_BAD_INNER;
+    /* fil0pagecompress.cc fil_page_compress_for_full_crc32: the stored size is rounded up to
+     * 256 bytes and the gap after the stream is zero (zlib writes no length byte at S-5) */
+    if (s->g.comp_algo == 1 && !ibc_is_zero(z + used, size - 30 - used))
         return IBC_PAGE_BAD_INNER;
     return IBC_PAGE_OK;
 }
@@ -214,7 +226,7 @@ static void fcrc32_process(const ibc_space *s, const ibc_space *t, ibc_op op, ib
         if (!compressed && be32(p + FIL_PAGE_SPACE_ID) != s->space_id)
             DONE(IBC_PAGE_BAD_HEADER);
         if (deep && compressed) {
-            int r = ibc_page_decompress(s->g.comp_algo, p + 26, size - 30, sc->buf[1], ps);
+            int r = ibc_page_decompress(s->g.comp_algo, p + 26, size - 30, sc->buf[1], ps, NULL);
             if (r == -2)
                 DONE(IBC_PAGE_UNSUPPORTED);
             if (r != 0 || !decompressed_ok(s, sc->buf[1], page_no))
@@ -302,7 +314,7 @@ static void legacy_process(const ibc_space *s, const ibc_space *t, ibc_op op, ib
             if (len == 0 || len > ps - FIL_PAGE_DATA - FIL_PAGE_COMP_METADATA_LEN)
                 DONE(IBC_PAGE_BAD_OUTER);
             int r = ibc_page_decompress(algo, p + FIL_PAGE_DATA + FIL_PAGE_COMP_METADATA_LEN, len,
-                                        sc->buf[1], s->g.logical);
+                                        sc->buf[1], s->g.logical, NULL);
             if (r == -2)
                 DONE(IBC_PAGE_UNSUPPORTED);
             if (r != 0 || !decompressed_ok(s, sc->buf[1], page_no))
@@ -356,12 +368,13 @@ static void legacy_process(const ibc_space *s, const ibc_space *t, ibc_op op, ib
         bad = IBC_PAGE_OK;
         if (pcomp) {
             /* 37401: algorithm at 40, payload at 42 (fil0pagecompress.cc) */
-            int r = ibc_page_decompress(be16(plain + FIL_PAGE_DATA + FIL_PAGE_ENCRYPT_COMP_ALGO),
-                                        plain + off, len, sc->buf[1], s->g.logical);
+            uint32_t algo = be16(plain + FIL_PAGE_DATA + FIL_PAGE_ENCRYPT_COMP_ALGO);
+            int r = ibc_page_decompress(algo, plain + off, len, sc->buf[1], s->g.logical, NULL);
             if (r == -2)
                 DONE(IBC_PAGE_UNSUPPORTED);
             if (r != 0)
-                bad = IBC_PAGE_KEY_MISMATCH;
+                bad = algo == 1 && !zlib_header_ok(plain + off) ? IBC_PAGE_KEY_MISMATCH
+                                                                : IBC_PAGE_BAD_INNER;
             else if (!decompressed_ok(s, sc->buf[1], page_no))
                 bad = IBC_PAGE_BAD_INNER;
         } else if (zip ? ibc_legacy_crypt_checksum(k, plain, ps, zip) !=

@@ -42,8 +42,9 @@ void ibc_page_process(const ibc_space *s, const ibc_space *t, ibc_op op, ibc_pag
 int ibc_index_page_check(const uint8_t *p, uint32_t ps);
 
 /* decompress.c: page_compressed payload -> the original page (ps bytes). Returns 0 on success,
- * -1 if the data does not decompress, -2 for an algorithm this build cannot decompress. */
+ * -1 if the data does not decompress, -2 for an algorithm this build cannot decompress.
+ * *consumed (may be NULL) receives the length of the compressed stream. */
 int ibc_page_decompress(uint32_t algo, const uint8_t *in, size_t in_len, uint8_t *out,
-                        uint32_t ps);
+                        uint32_t ps, size_t *consumed);
 
 #endif

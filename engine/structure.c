@@ -5,7 +5,8 @@
  * are in range, the infimum and supremum records are where they must be, the page directory's
  * first and last slots point at them, and the singly linked record list starting at infimum
  * reaches supremum in at most n_heap steps, through offsets inside the record heap, passing
- * every directory slot, with exactly PAGE_N_RECS user records on the way. For full_crc32
+ * every directory slot, with exactly PAGE_N_RECS user records on the way, each with a heap
+ * number below PAGE_N_HEAP; the free list accounts for the rest of the heap. For full_crc32
  * pages, where the ciphertext checksum covers everything and the plaintext has no checksum of
  * its own, this is what catches ciphertext damage whose checksum was recomputed.
  *
@@ -16,6 +17,13 @@
  */
 #include "format.h"
 #include "page.h"
+
+/* rem0rec.h: the heap number is the top 13 bits of 2 bytes at REC_NEW_HEAP_NO (4) before a
+ * compact record, at REC_OLD_HEAP_NO (5) before a redundant one. */
+static uint32_t heap_no_of(const uint8_t *p, uint32_t rec, int compact)
+{
+    return be16(p + rec - (compact ? 4 : 5)) >> 3;
+}
 
 int ibc_index_page_check(const uint8_t *p, uint32_t ps)
 {
@@ -44,6 +52,10 @@ int ibc_index_page_check(const uint8_t *p, uint32_t ps)
     uint32_t rec = infimum, steps = 0, user = 0;
     for (;;) {
         seen[rec / 8] |= (uint8_t)(1u << (rec % 8));
+        uint32_t heap_no = heap_no_of(p, rec, compact);
+        if (heap_no >= n_heap || (rec == infimum && heap_no != 0) ||
+            (rec == supremum && heap_no != 1))
+            return 11;
         uint32_t field = be16(p + rec - REC_NEXT);
         if (rec == supremum) {
             if (field != 0)
@@ -65,6 +77,20 @@ int ibc_index_page_check(const uint8_t *p, uint32_t ps)
     }
     if (user != n_recs)
         return 9;
+    /* The free list (purged records, PAGE_FREE) holds the rest of the heap:
+     * n_heap = infimum + supremum + live records + free records (page0page.cc
+     * page_simple_validate_new counts the same). */
+    uint32_t free_recs = 0;
+    for (uint32_t f = be16(h + PAGE_FREE); f; free_recs++) {
+        if (f < supremum + 8 || f >= heap_top || free_recs > n_heap ||
+            (seen[f / 8] & (1u << (f % 8))))
+            return 12;
+        seen[f / 8] |= (uint8_t)(1u << (f % 8));
+        uint32_t field = be16(p + f - REC_NEXT);
+        f = field == 0 ? 0 : compact ? (f + field) & (ps - 1) : field;
+    }
+    if (2 + user + free_recs != n_heap)
+        return 13;
     for (uint32_t i = 0; i < n_slots; i++) {
         uint32_t r = be16(p + dir_end - PAGE_DIR_SLOT_SIZE * (i + 1));
         if (r >= ps || !(seen[r / 8] & (1u << (r % 8))))
