@@ -98,7 +98,8 @@ void rep_page(rep_file *rf, const ibc_page *pg)
     pthread_mutex_unlock(&rf->lock);
 }
 
-static void append_note(rep_file *rf, const char *fmt, va_list ap)
+__attribute__((format(printf, 2, 0))) static void append_note(rep_file *rf, const char *fmt,
+                                                           va_list ap)
 {
     char buf[512];
     vsnprintf(buf, sizeof(buf), fmt, ap);
