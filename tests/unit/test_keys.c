@@ -335,6 +335,20 @@ static void test_secret_errors(void)
     unlink(tmp);
     TU_CHECK(st == IBC_ERR_KEY_FILE && strstr(err, "is empty"), "empty secret file: %s", err);
 
+    snprintf(fk, sizeof(fk), "FILE:%s", tu_data_dir()); /* opens, but read fails */
+    st = ibc_keyring_load(enc, fk, &kr, err, sizeof(err));
+    TU_CHECK(st == IBC_ERR_IO && errno == EISDIR &&
+                 strstr(err, "cannot read the key file secret") && strstr(err, "Is a directory"),
+             "secret is a directory: %s", err);
+
+    tmp = write_temp("ibdcrypt\0test secret\n", 21);
+    TU_CHECK(tmp, "temp file");
+    snprintf(fk, sizeof(fk), "FILE:%s", tmp);
+    st = ibc_keyring_load(enc, fk, &kr, err, sizeof(err));
+    unlink(tmp);
+    TU_CHECK(st == IBC_ERR_KEY_FILE && strstr(err, "contains a NUL byte"), "NUL in secret: %s",
+             err);
+
     st = ibc_keyring_load(enc, "ibdcrypt test secret", &kr, err, sizeof(err));
     TU_CHECK(st == IBC_ERR_INVALID_ARG && strstr(err, "FILE:/path or ENV:NAME") &&
                  !strstr(err, "ibdcrypt test secret"),
