@@ -151,6 +151,159 @@ IBC_API ibc_status ibc_keyring_get(const ibc_keyring *kr, uint32_t key_id, uint3
 IBC_API ibc_status ibc_keyring_fingerprint(const ibc_keyring *kr, uint32_t key_id,
                                            uint32_t key_version, char *out);
 
+/* ---- tablespaces --------------------------------------------------------------------------
+ * An ibc_space describes one tablespace (one .ibd file, or the system tablespace): its format
+ * and page size from the FSP flags of page 0, its space id, its crypt data, and (once keys are
+ * attached) the derived page key. Set it up on one thread (open, set key), then share it
+ * read-only with any number of threads running batches. */
+
+typedef struct ibc_space ibc_space;
+
+/* How pages are encrypted: the server's file_key_management_encryption_algorithm. It is not
+ * stored in the files; IBC_ALGO_AUTO finds it by a trial decryption (ibc_space_check_key). */
+typedef enum ibc_algo { IBC_ALGO_AUTO = 0, IBC_ALGO_CBC = 1, IBC_ALGO_CTR = 2 } ibc_algo;
+
+typedef enum ibc_format {
+    IBC_FORMAT_FULL_CRC32 = 0, /* innodb_checksum_algorithm=full_crc32 (default since 10.5) */
+    IBC_FORMAT_LEGACY = 1      /* the crc32/innodb/none page format (and ROW_FORMAT=COMPRESSED) */
+} ibc_format;
+
+typedef struct ibc_space_info {
+    uint32_t space_id;
+    uint32_t flags;             /* FSP_SPACE_FLAGS as stored */
+    ibc_format format;
+    uint32_t page_size;         /* physical page size on disk */
+    uint32_t logical_page_size; /* innodb_page_size */
+    int row_compressed;         /* ROW_FORMAT=COMPRESSED (page_size < logical_page_size) */
+    int page_compressed;        /* PAGE_COMPRESSED=1 */
+    int compression_algorithm;  /* full_crc32 page_compressed: 1 zlib, 2 lz4, 3 lzo, 4 lzma,
+                                   5 bzip2, 6 snappy; 0 none or per page (legacy) */
+    int has_crypt_data;         /* page 0 carries crypt data (even if scheme 0) */
+    int crypt_scheme;           /* 0 unencrypted, 1 encrypted (fil0crypt.h CRYPT_SCHEME_1) */
+    uint32_t key_id;            /* ENCRYPTION_KEY_ID */
+    uint32_t min_key_version;
+    int encryption_mode;        /* 0 DEFAULT, 1 ON, 2 OFF (fil_encryption_t) */
+    int key_attached;           /* a page key has been derived */
+    ibc_algo algorithm;         /* AUTO until known */
+    uint32_t doublewrite[2][2]; /* space 0: first page and count of the two doublewrite blocks */
+} ibc_space_info;
+
+/* Bytes of page 0 needed to know the page size: the first 58 (FSP flags at 54). */
+#define IBC_PAGE0_PREFIX 58
+
+/* Physical page size from the first IBC_PAGE0_PREFIX bytes of page 0. IBC_ERR_FORMAT if the
+ * flags are not valid InnoDB FSP flags (message in err). */
+IBC_API ibc_status ibc_page0_size(const uint8_t *prefix, size_t len, uint32_t *page_size,
+                                  char *err, size_t errlen);
+
+/* Parse page 0 (len >= its physical page size) into a new space. Fails with IBC_ERR_FORMAT
+ * (bad flags, space id mismatch inside page 0) or IBC_ERR_CORRUPT (page 0 checksum bad), with a
+ * message in err. The engine must outlive the space. */
+IBC_API ibc_status ibc_space_open(const ibc_engine *e, const uint8_t *page0, size_t len,
+                                  ibc_space **out, char *err, size_t errlen);
+IBC_API void ibc_space_free(ibc_space *s);
+IBC_API void ibc_space_get_info(const ibc_space *s, ibc_space_info *info);
+
+/* For the system tablespace: read the doublewrite buffer location from the TRX_SYS page
+ * (page 5). Pages of the doublewrite area are then reported as IBC_PAGE_DOUBLEWRITE (they hold
+ * copies of other tablespaces' pages). Without this call, space 0 uses the default location
+ * (two blocks of one extent from page FSP_EXTENT_SIZE). */
+IBC_API ibc_status ibc_space_read_trx_sys(ibc_space *s, const uint8_t *page5, size_t len);
+
+/* Derive the page key from the keyring (key id of the crypt data, key version 1) and set the
+ * algorithm. No-op returning IBC_OK for a space without crypt data. IBC_ERR_KEY_MISSING if the
+ * keyring lacks the key. Not thread-safe (set-up phase). */
+IBC_API ibc_status ibc_space_set_key(ibc_space *s, const ibc_keyring *kr, ibc_algo algo);
+
+/* Trial decryption of one encrypted page (page_no is its expected number): IBC_OK if the key
+ * (and algorithm) open it, settling IBC_ALGO_AUTO; IBC_ERR_KEY_MISMATCH if no algorithm gives a
+ * valid plaintext; IBC_ERR_CORRUPT if the page's ciphertext checksum is bad (try another
+ * page); IBC_ERR_INVALID_ARG if the page is not encrypted. Not thread-safe (set-up phase). */
+IBC_API ibc_status ibc_space_check_key(ibc_space *s, const uint8_t *page, uint32_t page_no);
+
+/* A re-keyed twin of space s for the keys in kr (same key id), to be used as the target of
+ * IBC_OP_REKEY and by ibc_space_write_page0:
+ *   IBC_REKEY_REWRAP: the page key stays; the crypt-data IV becomes
+ *                     AES-ECB-Decrypt(new file key, page key), so only page 0 changes;
+ *   IBC_REKEY_REENCRYPT: a fresh crypt-data IV (from iv, or random when iv is NULL), hence a
+ *                     new page key; every encrypted page must be re-keyed.
+ * algo selects the target algorithm (IBC_ALGO_AUTO = the same as s). s must have a key. */
+typedef enum ibc_rekey_mode { IBC_REKEY_REWRAP = 0, IBC_REKEY_REENCRYPT = 1 } ibc_rekey_mode;
+IBC_API ibc_status ibc_space_derive(const ibc_space *s, const ibc_keyring *kr,
+                                    ibc_rekey_mode mode, ibc_algo algo, const uint8_t *iv,
+                                    ibc_space **out);
+
+/* Write s's crypt data into page0 (its physical size) and recompute page 0's checksum. */
+IBC_API ibc_status ibc_space_write_page0(const ibc_space *s, uint8_t *page0);
+
+/* ---- batches ------------------------------------------------------------------------------
+ * A batch runs one operation over pages of one tablespace. Every page gets a status; a bad
+ * page is data, not an error. Pages may mix encrypted, plain, zero and compressed pages.
+ * Throughput is best with page buffers allocated by ibc_pages_alloc (staggered so that the
+ * multi-buffer lanes do not contend for the same L1 sets) and batch sizes that are a multiple
+ * of ibc_engine_lanes(). */
+
+typedef enum ibc_op {
+    IBC_OP_VERIFY = 0,  /* checksums and header fields, as the server and mariadb-backup do */
+    IBC_OP_VERIFY_DEEP, /* + decrypt encrypted pages and check the plaintext */
+    IBC_OP_DECRYPT,     /* deep verify + write the plaintext page (as the server would have
+                           written it unencrypted: key version 0, plaintext checksum) */
+    IBC_OP_ENCRYPT,     /* plaintext page -> the server's encrypted form (key version 1) */
+    IBC_OP_REKEY,       /* encrypted page under s -> encrypted page under target; one pass */
+} ibc_op;
+
+typedef enum ibc_page_status {
+    IBC_PAGE_OK = 0,          /* encrypted page, every check passed (and processed) */
+    IBC_PAGE_PLAIN,           /* not encrypted, checks passed (copied unchanged if dst) */
+    IBC_PAGE_ZERO,            /* all-zero page (never written) */
+    IBC_PAGE_DOUBLEWRITE,     /* system tablespace doublewrite area: skipped, copied */
+    IBC_PAGE_BAD_OUTER,       /* the stored checksum of the page as on disk does not match */
+    IBC_PAGE_BAD_INNER,       /* decrypted/decompressed page fails its plaintext checks */
+    IBC_PAGE_BAD_HEADER,      /* page number or space id does not match */
+    IBC_PAGE_KEY_UNAVAILABLE, /* encrypted, but no key was attached */
+    IBC_PAGE_KEY_MISMATCH,    /* encrypted, and the key decrypts it to garbage */
+    IBC_PAGE_UNSUPPORTED,     /* a valid variant we cannot process (e.g. lz4 compression) */
+    IBC_PAGE_STATUS_COUNT
+} ibc_page_status;
+
+/* Page flags reported with the status. */
+#define IBC_PF_ENCRYPTED 1u       /* the input page was encrypted */
+#define IBC_PF_PAGE_COMPRESSED 2u /* PAGE_COMPRESSED page */
+#define IBC_PF_ROW_COMPRESSED 4u  /* ROW_FORMAT=COMPRESSED page */
+#define IBC_PF_INDEX 8u           /* B-tree page whose structure was checked (deep) */
+
+typedef struct ibc_page {
+    const uint8_t *src; /* in: the page as on disk (physical page size) */
+    uint8_t *dst;       /* in: output for DECRYPT/ENCRYPT/REKEY (may equal src), else NULL */
+    uint32_t page_no;   /* in: expected page number */
+    uint16_t status;    /* out: ibc_page_status */
+    uint16_t flags;     /* out: IBC_PF_* */
+    uint16_t page_type; /* out: FIL_PAGE_TYPE as stored */
+    uint16_t reserved;
+} ibc_page;
+
+/* Short stable names for statuses ("ok", "plain", "zero", "doublewrite", "bad-checksum",
+ * "bad-plaintext", "bad-header", "key-unavailable", "key-mismatch", "unsupported"). */
+IBC_API const char *ibc_page_status_name(ibc_page_status st);
+
+/* Per-thread working memory for batches (plaintext and decompression buffers). */
+typedef struct ibc_scratch ibc_scratch;
+IBC_API ibc_scratch *ibc_scratch_new(void);
+IBC_API void ibc_scratch_free(ibc_scratch *sc);
+
+/* Run op over n pages of space s. target is the re-keyed space for IBC_OP_REKEY (else NULL).
+ * Returns IBC_OK when the batch ran (look at each page's status), IBC_ERR_INVALID_ARG for a
+ * caller error (missing dst, wrong target). Pages with a failure status leave their dst
+ * content unspecified. Thread-safe for distinct scratch and page arrays. */
+IBC_API ibc_status ibc_batch_run(const ibc_space *s, const ibc_space *target, ibc_op op,
+                                 ibc_page *pages, size_t n, ibc_scratch *sc);
+
+/* Allocate room for n pages of page_size bytes, staggered (page i at i * stride, where stride
+ * is page_size plus a small offset so that consecutive pages map to different L1 sets).
+ * *stride receives the distance between pages. Free with ibc_pages_free. */
+IBC_API uint8_t *ibc_pages_alloc(uint32_t page_size, size_t n, size_t *stride);
+IBC_API void ibc_pages_free(uint8_t *p);
+
 #ifdef __cplusplus
 }
 #endif
