@@ -24,6 +24,7 @@
 #include <unistd.h>
 
 #include <openssl/crypto.h>
+#include <openssl/err.h>
 #include <openssl/evp.h>
 
 #include "ibdcrypt/ibdcrypt.h"
@@ -241,8 +242,8 @@ ibc_status ibc_keyring_get(const ibc_keyring *kr, uint32_t key_id, uint32_t key_
 
 /* SHA-256("ibdcrypt key fingerprint v1" || BE32(id) || BE32(version) || key), the first 8
  * bytes in lowercase hex. The label has no terminating NUL in the hash input. */
-ibc_status ibc_keyring_fingerprint(const ibc_keyring *kr, uint32_t key_id,
-                                   uint32_t key_version, char *out)
+ibc_status ibc_keyring_fingerprint(const ibc_keyring *kr, uint32_t key_id, uint32_t key_version,
+                                   char *out)
 {
     static const char label[] = "ibdcrypt key fingerprint v1";
     static const char hexd[] = "0123456789abcdef";
@@ -360,12 +361,11 @@ static size_t find_control(const uint8_t *buf, size_t len, unsigned *line, size_
 
 /* Parse one non-comment line starting at p (leading blanks skipped; line_start is where the
  * line begins, for columns) into *pk. parser.cc: Parser::parse_line. */
-static ibc_status parse_key_line(const msg_sink *ms, const uint8_t *line_start,
-                                 const uint8_t *p, const uint8_t *end, unsigned line,
-                                 parsed_key *pk)
+static ibc_status parse_key_line(const msg_sink *ms, const uint8_t *line_start, const uint8_t *p,
+                                 const uint8_t *end, unsigned line, parsed_key *pk)
 {
     char b[12];
-#define COL(q) ((size_t)((q) - line_start) + 1)
+#define COL(q) ((size_t)((q)-line_start) + 1)
     if (!is_digit(*p)) {
         report(ms, line, COL(p), "expected a key id or '#', found %s", show_byte(*p, b));
         return IBC_ERR_KEY_FILE;
@@ -388,8 +388,8 @@ static ibc_status parse_key_line(const msg_sink *ms, const uint8_t *line_start,
         if (p == end || *p == '\n')
             report(ms, line, COL(p), "missing ';' after key id %u", (unsigned)id);
         else
-            report(ms, line, COL(p), "missing ';' right after key id %u, found %s",
-                   (unsigned)id, show_byte(*p, b));
+            report(ms, line, COL(p), "missing ';' right after key id %u, found %s", (unsigned)id,
+                   show_byte(*p, b));
         return IBC_ERR_KEY_FILE;
     }
     p++;
@@ -442,8 +442,7 @@ static ibc_status parse_text(const msg_sink *ms, const uint8_t *buf, size_t len,
                    "byte at line %u, column %zu)",
                    line, col);
         else
-            report(ms, line, col, "control byte 0x%02x in key file (not a text file?)",
-                   buf[ctl]);
+            report(ms, line, col, "control byte 0x%02x in key file (not a text file?)", buf[ctl]);
         return IBC_ERR_KEY_FILE;
     }
     if (len >= 3 && buf[0] == 0xef && buf[1] == 0xbb && buf[2] == 0xbf) {
@@ -486,8 +485,8 @@ static ibc_status parse_text(const msg_sink *ms, const uint8_t *buf, size_t len,
 
     st = IBC_ERR_KEY_FILE;
     if (n == 0) {
-        report(ms, 0, 0, "no keys in the file, only comments or blank lines (key id 1 is "
-                         "required)");
+        report(ms, 0, 0,
+               "no keys in the file, only comments or blank lines (key id 1 is required)");
         goto done;
     }
     for (size_t i = 0; i < n; i++)
@@ -587,8 +586,7 @@ static ibc_status read_secret(const msg_sink *ms, const char *filekey, char secr
             return IBC_ERR_KEY_FILE;
         }
         if (got > SECRET_MAX) {
-            report(ms, 0, 0, "the key file secret in %s is longer than %d bytes", path,
-                   SECRET_MAX);
+            report(ms, 0, 0, "the key file secret in %s is longer than %d bytes", path, SECRET_MAX);
             return IBC_ERR_KEY_FILE;
         }
         if (memchr(secret, 0, got)) {
@@ -686,6 +684,8 @@ static ibc_status decrypt_file(const msg_sink *ms, const uint8_t *data, size_t l
     out = NULL;
     st = IBC_OK;
 done:
+    if (st != IBC_OK)
+        ERR_clear_error();   /* an expected failure: leave no stale entries for the caller */
     EVP_CIPHER_CTX_free(cx); /* cleanses the expanded key */
     if (out) {
         OPENSSL_cleanse(out, ct_len + 16);
@@ -699,8 +699,8 @@ done:
 
 /* ---- public: key files ------------------------------------------------------------------- */
 
-ibc_status ibc_keyring_parse(const void *data, size_t len, const char *name,
-                             const char *filekey, ibc_keyring **out, char *err, size_t errlen)
+ibc_status ibc_keyring_parse(const void *data, size_t len, const char *name, const char *filekey,
+                             ibc_keyring **out, char *err, size_t errlen)
 {
     msg_sink ms = {err, errlen, name ? name : "<key file>"};
     if (err && errlen)
@@ -736,8 +736,8 @@ ibc_status ibc_keyring_parse(const void *data, size_t len, const char *name,
     return parse_text(&ms, text, len, 0, out);
 }
 
-ibc_status ibc_keyring_load(const char *path, const char *filekey, ibc_keyring **out,
-                            char *err, size_t errlen)
+ibc_status ibc_keyring_load(const char *path, const char *filekey, ibc_keyring **out, char *err,
+                            size_t errlen)
 {
     msg_sink ms = {err, errlen, path ? path : "<key file>"};
     if (err && errlen)

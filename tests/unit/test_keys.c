@@ -101,8 +101,7 @@ static int leaks_key_hex(const char *msg, const uint8_t *text, size_t len)
 static int check_good_keys(const ibc_keyring *kr, const char *what)
 {
     if (ibc_keyring_count(kr) != N_GOOD) {
-        tu_fail(__FILE__, __LINE__, "%s: %zu keys, want %zu", what, ibc_keyring_count(kr),
-                N_GOOD);
+        tu_fail(__FILE__, __LINE__, "%s: %zu keys, want %zu", what, ibc_keyring_count(kr), N_GOOD);
         return 0;
     }
     for (size_t i = 0; i < N_GOOD; i++) {
@@ -179,10 +178,9 @@ static void test_error_files_name_file_line_and_column(void)
         const char *pos;  /* ":line:col: " or NULL for a whole-file error */
     } cases[] = {
         {"err-bad-hex.txt", IBC_ERR_KEY_FILE, "invalid hex digit 'X' in key 2", ":3:33: "},
-        {"err-odd-hex.txt", IBC_ERR_KEY_FILE, "odd number of hex digits (31) in key 2",
-         ":3:3: "},
-        {"err-key-short.txt", IBC_ERR_KEY_FILE,
-         "key 2 too short: 15 bytes (allowed: 16, 24 or 32)", ":2:3: "},
+        {"err-odd-hex.txt", IBC_ERR_KEY_FILE, "odd number of hex digits (31) in key 2", ":3:3: "},
+        {"err-key-short.txt", IBC_ERR_KEY_FILE, "key 2 too short: 15 bytes (allowed: 16, 24 or 32)",
+         ":2:3: "},
         {"err-key-long.txt", IBC_ERR_KEY_FILE, "key 3 too long: 48 bytes (allowed: 16, 24 or 32)",
          ":2:3: "},
         {"err-id-zero.txt", IBC_ERR_KEY_FILE, "key id 0 is not allowed", ":2:1: "},
@@ -206,18 +204,17 @@ static void test_error_files_name_file_line_and_column(void)
         char err[512];
         ibc_keyring *kr = (ibc_keyring *)&kr; /* must be reset to NULL */
         ibc_status st = ibc_keyring_load(path, NULL, &kr, err, sizeof(err));
-        TU_CHECK(st == cases[i].st, "%s: status %s, want %s (%s)", cases[i].file,
-                 ibc_strerror(st), ibc_strerror(cases[i].st), err);
+        TU_CHECK(st == cases[i].st, "%s: status %s, want %s (%s)", cases[i].file, ibc_strerror(st),
+                 ibc_strerror(cases[i].st), err);
         TU_CHECK(kr == NULL, "%s: *out not NULL on failure", cases[i].file);
-        TU_CHECK(strncmp(err, path, strlen(path)) == 0, "%s: message does not start with the "
-                 "file name: %s", cases[i].file, err);
+        TU_CHECK(strncmp(err, path, strlen(path)) == 0,
+                 "%s: message does not start with the file name: %s", cases[i].file, err);
         const char *rest = err + strlen(path);
         if (cases[i].pos)
             TU_CHECK(strncmp(rest, cases[i].pos, strlen(cases[i].pos)) == 0,
                      "%s: want position %s: %s", cases[i].file, cases[i].pos, err);
         else
-            TU_CHECK(strncmp(rest, ": ", 2) == 0, "%s: want no position: %s", cases[i].file,
-                     err);
+            TU_CHECK(strncmp(rest, ": ", 2) == 0, "%s: want no position: %s", cases[i].file, err);
         TU_CHECK(strstr(err, cases[i].want), "%s: message lacks \"%s\": %s", cases[i].file,
                  cases[i].want, err);
         TU_CHECK(!strchr(err, '\n'), "%s: message is not one line", cases[i].file);
@@ -256,8 +253,7 @@ static void test_file_size_limit_is_one_mib(void)
     TU_CHECK(tmp, "temp file");
     st = ibc_keyring_load(tmp, NULL, &kr, err, sizeof(err));
     unlink(tmp);
-    TU_CHECK(st == IBC_ERR_KEY_FILE && strstr(err, "file is larger than 1 MiB"), "load: %s",
-             err);
+    TU_CHECK(st == IBC_ERR_KEY_FILE && strstr(err, "file is larger than 1 MiB"), "load: %s", err);
 }
 
 static void test_unreadable_file_reports_errno(void)
@@ -268,8 +264,7 @@ static void test_unreadable_file_reports_errno(void)
     ibc_status st = ibc_keyring_load("/nonexistent/ibc/keys.txt", NULL, &kr, err, sizeof(err));
     TU_CHECK(st == IBC_ERR_IO && errno == ENOENT, "missing file: %s errno %d", ibc_strerror(st),
              errno);
-    TU_CHECK(strcmp(err, "/nonexistent/ibc/keys.txt: cannot open: No such file or directory") ==
-                 0,
+    TU_CHECK(strcmp(err, "/nonexistent/ibc/keys.txt: cannot open: No such file or directory") == 0,
              "message: %s", err);
     st = ibc_keyring_load(path_of(""), NULL, &kr, err, sizeof(err)); /* a directory */
     TU_CHECK(st == IBC_ERR_IO && errno == EISDIR && strstr(err, "cannot read: Is a directory"),
@@ -312,8 +307,7 @@ static void test_secret_errors(void)
     setenv("IBC_TEST_LONG", longsecret, 1);
     st = ibc_keyring_load(enc, "ENV:IBC_TEST_LONG", &kr, err, sizeof(err));
     unsetenv("IBC_TEST_LONG");
-    TU_CHECK(st == IBC_ERR_KEY_FILE && strstr(err, "longer than 256 bytes"), "long env: %s",
-             err);
+    TU_CHECK(st == IBC_ERR_KEY_FILE && strstr(err, "longer than 256 bytes"), "long env: %s", err);
     TU_CHECK(!strstr(err, "ssssssss"), "secret in message: %s", err);
 
     /* 257 bytes in a file (plus a newline, which is stripped) is too long; 256 is not. */
@@ -324,8 +318,7 @@ static void test_secret_errors(void)
     snprintf(fk, sizeof(fk), "FILE:%s", tmp);
     st = ibc_keyring_load(enc, fk, &kr, err, sizeof(err));
     unlink(tmp);
-    TU_CHECK(st == IBC_ERR_KEY_FILE && strstr(err, "longer than 256 bytes"), "long file: %s",
-             err);
+    TU_CHECK(st == IBC_ERR_KEY_FILE && strstr(err, "longer than 256 bytes"), "long file: %s", err);
     longsecret[256] = '\n';
     tmp = write_temp(longsecret, 257);
     TU_CHECK(tmp, "temp file");
@@ -341,6 +334,20 @@ static void test_secret_errors(void)
     st = ibc_keyring_load(enc, fk, &kr, err, sizeof(err));
     unlink(tmp);
     TU_CHECK(st == IBC_ERR_KEY_FILE && strstr(err, "is empty"), "empty secret file: %s", err);
+
+    snprintf(fk, sizeof(fk), "FILE:%s", tu_data_dir()); /* opens, but read fails */
+    st = ibc_keyring_load(enc, fk, &kr, err, sizeof(err));
+    TU_CHECK(st == IBC_ERR_IO && errno == EISDIR &&
+                 strstr(err, "cannot read the key file secret") && strstr(err, "Is a directory"),
+             "secret is a directory: %s", err);
+
+    tmp = write_temp("ibdcrypt\0test secret\n", 21);
+    TU_CHECK(tmp, "temp file");
+    snprintf(fk, sizeof(fk), "FILE:%s", tmp);
+    st = ibc_keyring_load(enc, fk, &kr, err, sizeof(err));
+    unlink(tmp);
+    TU_CHECK(st == IBC_ERR_KEY_FILE && strstr(err, "contains a NUL byte"), "NUL in secret: %s",
+             err);
 
     st = ibc_keyring_load(enc, "ibdcrypt test secret", &kr, err, sizeof(err));
     TU_CHECK(st == IBC_ERR_INVALID_ARG && strstr(err, "FILE:/path or ENV:NAME") &&
@@ -446,8 +453,7 @@ static void test_edge_lines(void)
          4294967295u},
         {"1;00112233445566778899aabbccddeeff\n0000000042;00112233445566778899aabbccddeeff\n", 1,
          42},
-        {"1;00112233445566778899aabbccddeeff\n \t\v\f\r7;00112233445566778899aabbccddeeff#x", 1,
-         7},
+        {"1;00112233445566778899aabbccddeeff\n \t\v\f\r7;00112233445566778899aabbccddeeff#x", 1, 7},
         {"1;00112233445566778899aabbccddeeff\n8;00112233445566778899aabbccddeeffzz", 1, 8},
         {"1;00112233445566778899aabbccddeeff\n99999999999999999999;00", 0, 0},
         {"1;00112233445566778899aabbccddeeff\n-1;00112233445566778899aabbccddeeff", 0, 0},
@@ -460,9 +466,8 @@ static void test_edge_lines(void)
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         ibc_keyring *kr = NULL;
         char err[256];
-        ibc_status st =
-            ibc_keyring_parse(cases[i].text, strlen(cases[i].text), "m", NULL, &kr, err,
-                              sizeof(err));
+        ibc_status st = ibc_keyring_parse(cases[i].text, strlen(cases[i].text), "m", NULL, &kr, err,
+                                          sizeof(err));
         uint32_t id = 0, ver = 0;
         int good = st == IBC_OK && ibc_keyring_count(kr) == 2 &&
                    ibc_keyring_entry(kr, 1, &id, &ver) == IBC_OK && id == cases[i].id;
@@ -471,8 +476,7 @@ static void test_edge_lines(void)
             TU_CHECK(good, "case %zu should parse: %s", i, err);
         else
             TU_CHECK(st == IBC_ERR_KEY_FILE && strncmp(err, "m:2:", 4) == 0 &&
-                         !leaks_key_hex(err, (const uint8_t *)cases[i].text,
-                                        strlen(cases[i].text)),
+                         !leaks_key_hex(err, (const uint8_t *)cases[i].text, strlen(cases[i].text)),
                      "case %zu should fail on line 2: %s", i, err);
     }
 }
@@ -612,8 +616,7 @@ static void test_callback_keyring(void)
     ibc_status add = ibc_keyring_add(kr, 1, 1, want, 16);
     ibc_keyring_free(kr);
 
-    TU_CHECK(st == IBC_OK && calls1 == 1 && len_hit == 24 && same,
-             "callback get");
+    TU_CHECK(st == IBC_OK && calls1 == 1 && len_hit == 24 && same, "callback get");
     TU_CHECK(entry_len == IBC_KEY_MAX, "*len on entry %zu, want IBC_KEY_MAX", entry_len);
     TU_CHECK(miss == IBC_ERR_KEY_MISSING && len_miss == 0, "callback miss");
     TU_CHECK(bad == IBC_ERR_KEY_MISSING && untouched, "bad length from the callback");
@@ -624,8 +627,8 @@ static void test_callback_keyring(void)
     TU_CHECK(st_kr && ibc_keyring_add(st_kr, 7, 3, want, 24) == IBC_OK, "stored twin");
     ibc_status fst2 = ibc_keyring_fingerprint(st_kr, 7, 3, fp_st);
     ibc_keyring_free(st_kr);
-    TU_CHECK(fst == IBC_OK && fst2 == IBC_OK && strcmp(fp_cb, fp_st) == 0,
-             "fingerprints %s vs %s", fp_cb, fp_st);
+    TU_CHECK(fst == IBC_OK && fst2 == IBC_OK && strcmp(fp_cb, fp_st) == 0, "fingerprints %s vs %s",
+             fp_cb, fp_st);
 }
 
 /* ---- fingerprints ------------------------------------------------------------------------ */
@@ -677,8 +680,8 @@ static void test_fingerprints_differ_and_are_stable(void)
     char err[256];
     TU_CHECK(ibc_keyring_load(path_of("good.txt"), NULL, &a, err, sizeof(err)) == IBC_OK, "%s",
              err);
-    ibc_status st = ibc_keyring_load(path_of("good.enc"), file_key("secret.txt"), &b, err,
-                                     sizeof(err));
+    ibc_status st =
+        ibc_keyring_load(path_of("good.enc"), file_key("secret.txt"), &b, err, sizeof(err));
     char fa[N_GOOD][IBC_FINGERPRINT_LEN + 1], fb[IBC_FINGERPRINT_LEN + 1];
     int same = st == IBC_OK, distinct = 1;
     for (size_t i = 0; i < N_GOOD && same; i++) {
@@ -699,6 +702,6 @@ TU_TESTS(TU_T(test_good_file_every_accepted_form), TU_T(test_encrypted_file_matc
          TU_T(test_error_files_name_file_line_and_column), TU_T(test_file_size_limit_is_one_mib),
          TU_T(test_unreadable_file_reports_errno), TU_T(test_secret_errors),
          TU_T(test_damaged_encrypted_files), TU_T(test_message_buffer_is_optional_and_truncated),
-         TU_T(test_edge_lines), TU_T(test_add_get_entry_count),
-         TU_T(test_add_to_a_loaded_keyring), TU_T(test_callback_keyring),
-         TU_T(test_fingerprint_known_answers), TU_T(test_fingerprints_differ_and_are_stable))
+         TU_T(test_edge_lines), TU_T(test_add_get_entry_count), TU_T(test_add_to_a_loaded_keyring),
+         TU_T(test_callback_keyring), TU_T(test_fingerprint_known_answers),
+         TU_T(test_fingerprints_differ_and_are_stable))
