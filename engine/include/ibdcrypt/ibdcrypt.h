@@ -307,4 +307,7 @@ IBC_API void ibc_pages_free(uint8_t *p);
 #ifdef __cplusplus
 }
 #endif
+
+#include "ibdcrypt/redo.h" /* the redo log (ib_logfile0) API */
+
 #endif
