@@ -154,8 +154,10 @@ const char *redo_frame_name(redo_frame_status st)
     return "?";
 }
 
-redo_frame_status redo_frame(const ibc_redo *r, const uint8_t *p, size_t avail, uint64_t lsn,
-                             redo_mtr *m)
+/* The framing of log_parse_start up to the sequence byte; REDO_FRAME_OK means "check the CRC
+ * next". */
+static redo_frame_status frame_walk(const ibc_redo *r, const uint8_t *p, size_t avail, uint64_t lsn,
+                                    redo_mtr *m)
 {
     memset(m, 0, sizeof(*m));
     m->lsn = lsn;
@@ -203,12 +205,44 @@ redo_frame_status redo_frame(const ibc_redo *r, const uint8_t *p, size_t avail, 
         return REDO_FRAME_SEQ;
     if (m->size > avail)
         return REDO_FRAME_SHORT;
-    uint32_t crc = r->k->crc32c(0, p, pos);
+    return REDO_FRAME_OK;
+}
+
+static redo_frame_status frame_crc(const ibc_redo *r, const uint8_t *p, redo_mtr *m)
+{
+    uint32_t crc = r->k->crc32c(0, p, m->len);
     if (r->nonce_len)
-        crc = r->k->crc32c(crc, p + pos + 1, r->nonce_len);
+        crc = r->k->crc32c(crc, p + m->len + 1, r->nonce_len);
     m->crc_calc = crc;
-    m->crc_stored = be32(p + pos + 1 + r->nonce_len);
+    m->crc_stored = be32(p + m->len + 1 + r->nonce_len);
     return crc == m->crc_stored ? REDO_FRAME_OK : REDO_FRAME_CRC;
+}
+
+redo_frame_status redo_frame(const ibc_redo *r, const uint8_t *p, size_t avail, uint64_t lsn,
+                             redo_mtr *m)
+{
+    redo_frame_status st = frame_walk(r, p, avail, lsn, m);
+    return st == REDO_FRAME_OK ? frame_crc(r, p, m) : st;
+}
+
+/* For the damage search only: could the bytes at p be an mtr the server wrote? Cheap tests
+ * before the CRC: the nonce of an encrypted mtr is the flushed LSN when it was encrypted, so
+ * between first_lsn and its own LSN (formats/mariadb.md §10.4.5); plain records must parse. */
+static int plausible_mtr(const ibc_redo *r, const uint8_t *p, size_t avail, uint64_t lsn,
+                         redo_mtr *m)
+{
+    if (frame_walk(r, p, avail, lsn, m) != REDO_FRAME_OK)
+        return 0;
+    if (r->nonce_len) {
+        uint64_t nonce = be64(p + m->len + 1);
+        if (nonce < r->info.first_lsn || nonce > lsn)
+            return 0;
+    } else {
+        redo_recs c = {.page_size = r->page_size};
+        if (redo_check_records(p, m->len, &c))
+            return 0;
+    }
+    return frame_crc(r, p, m) == REDO_FRAME_OK;
 }
 
 /* Frame the mtr at lsn, refilling the window when it is cut short. Calls fn(NULL) (flush)
@@ -284,13 +318,124 @@ static int names_checkpoint(ibc_redo *r, const uint8_t *p, const redo_mtr *m)
     return file_checkpoint_lsn(p, m) == r->info.checkpoint_lsn;
 }
 
+/* The walk stopped at lsn. Is that the end of the log, or damage?
+ *
+ * Past the real end there is, up to the end of the block the last write ended in, whatever the
+ * server's write buffer held (it writes whole blocks: a 0 after the last mtr, then stale copies
+ * of earlier mtrs of this pass, which frame and pass their CRC), and from the next block on
+ * only zeros or old mtrs of the previous pass round the ring, whose sequence bit is the other
+ * one. So the log goes on past damage iff a plausible mtr of this pass starts within
+ * REDO_RESYNC bytes after the next REDO_BLOCK boundary of the file: *next_ok receives its LSN.
+ * Damage in the last block of the log cannot be told from a write cut short by a crash
+ * (recovery stops there too), nor an mtr longer than REDO_RESYNC_MTR from old data. A CRC-32C
+ * matching by chance is a 2^-32 event. */
+#define REDO_BLOCK      4096u
+#define REDO_RESYNC     (256u << 10) /* candidate starts after the boundary */
+#define REDO_RESYNC_MTR (256u << 10) /* longest mtr looked for */
+#define REDO_TRIES      32           /* exact checks per candidate end */
+#define TERM_UNKNOWN    (-1)
+#define TERM_DEAD       (-2)
+
+/* Where the records walked from position x of p (w bytes) end: the offset of the first byte
+ * <= 1 (the sequence byte), or TERM_DEAD. term[] memoises it, so that walking from every
+ * position of the window costs linear time: walks from different starts merge. */
+static int32_t walk_end(const uint8_t *p, size_t w, int32_t *term, size_t x)
+{
+    int32_t t;
+    size_t y = x;
+    for (;;) { /* find the end */
+        if (y >= w) {
+            t = TERM_DEAD;
+            break;
+        }
+        if (term[y] != TERM_UNKNOWN) {
+            t = term[y];
+            break;
+        }
+        if (p[y] <= 1) {
+            t = (int32_t)y;
+            break;
+        }
+        size_t rlen = p[y] & 15;
+        if (!rlen) {
+            if (y + 6 >= w || redo_varint(p + y + 1) >= MTR_SIZE_MAX) {
+                t = TERM_DEAD;
+                break;
+            }
+            rlen = redo_varint(p + y + 1) + 15;
+        }
+        y += 1 + rlen;
+    }
+    for (y = x; y < w && term[y] == TERM_UNKNOWN;) { /* and remember it on the way */
+        term[y] = t;
+        if (p[y] <= 1)
+            break;
+        size_t rlen = p[y] & 15;
+        if (!rlen) {
+            if (y + 6 >= w || redo_varint(p + y + 1) >= MTR_SIZE_MAX)
+                break;
+            rlen = redo_varint(p + y + 1) + 15;
+        }
+        y += 1 + rlen;
+    }
+    return t;
+}
+
+static ibc_status resync(ibc_redo *r, uint64_t lsn, redo_mtr_fn fn, void *ctx, uint64_t limit,
+                         uint64_t *next_ok, char *err, size_t errlen)
+{
+    ibc_status st;
+    *next_ok = 0;
+    const uint64_t from = lsn + REDO_BLOCK - redo_offset(r, lsn) % REDO_BLOCK;
+    if (from >= limit)
+        return IBC_OK;
+    if (fn && (st = fn(r, ctx, NULL, NULL, err, errlen)) != IBC_OK)
+        return st;
+    size_t avail;
+    st = redo_win_ensure(r, from, REDO_RESYNC + REDO_RESYNC_MTR + 16, limit, &avail, err, errlen);
+    if (st != IBC_OK)
+        return st;
+    const uint8_t *p = redo_win_at(r, from);
+    size_t w = avail < REDO_RESYNC + REDO_RESYNC_MTR ? avail : REDO_RESYNC + REDO_RESYNC_MTR;
+    int32_t *term = malloc(w * sizeof(*term));
+    if (!term) {
+        redo_err(r, err, errlen, "out of memory");
+        return IBC_ERR_NOMEM;
+    }
+    for (size_t i = 0; i < w; i++)
+        term[i] = TERM_UNKNOWN;
+    int32_t last_t = TERM_DEAD;
+    unsigned tries = 0;
+    redo_mtr nm;
+    for (size_t i = 0; i < w && i < REDO_RESYNC; i++) {
+        if (p[i] <= 1)
+            continue;
+        int32_t t = walk_end(p, w, term, i);
+        if (t < 0 || (size_t)t - i > REDO_RESYNC_MTR || (size_t)t + 13 > avail ||
+            p[t] != redo_seq_bit(r, from + (size_t)t))
+            continue;
+        if (t != last_t) {
+            last_t = t;
+            tries = 0;
+        }
+        if (tries++ >= REDO_TRIES)
+            continue;
+        if (plausible_mtr(r, p + i, avail - i, from + i, &nm)) {
+            *next_ok = from + i;
+            break;
+        }
+    }
+    free(term);
+    return IBC_OK;
+}
+
 ibc_status redo_scan(ibc_redo *r, redo_mtr_fn fn, void *ctx, ibc_redo_result *res, char *err,
                      size_t errlen)
 {
     ibc_redo_info *in = &r->info;
     const uint64_t cp = in->checkpoint_lsn, cp_end = in->checkpoint_end_lsn;
     const uint64_t limit = cp + in->capacity;
-    uint64_t lsn = cp, mtrs = 0, fc_lsn = 0;
+    uint64_t lsn = cp, mtrs = 0;
     int reached = cp_end == cp, found = 0;
     redo_frame_status fs;
     redo_mtr m;
@@ -307,11 +452,7 @@ ibc_status redo_scan(ibc_redo *r, redo_mtr_fn fn, void *ctx, ibc_redo_result *re
         if (lsn == cp_end)
             reached = 1;
         if (!found && lsn >= cp_end && (m.last_type & 0xF0) == FILE_CHECKPOINT) {
-            int nc = names_checkpoint(r, p, &m);
-            if (nc) {
-                found = nc > 0 ? 1 : 2;
-                fc_lsn = lsn;
-            }
+            found = names_checkpoint(r, p, &m) != 0;
         }
         if (fn && (st = fn(r, ctx, p, &m, err, errlen)) != IBC_OK) {
             if (st == IBC_STATUS_COUNT) /* stop early: the caller has what it needs */
@@ -324,18 +465,12 @@ ibc_status redo_scan(ibc_redo *r, redo_mtr_fn fn, void *ctx, ibc_redo_result *re
         mtrs++;
     }
     /* Where the walk stopped: the end of the log, or damage? */
-    int damaged = 0;
+    uint64_t next_ok = 0;
     redo_mtr bad = m;
     redo_frame_status bad_fs = fs;
-    if ((fs == REDO_FRAME_CRC || fs == REDO_FRAME_SEQ) && lsn + bad.size < limit) {
-        redo_frame_status nfs;
-        redo_mtr nm;
-        uint8_t *np;
-        st = frame_at(r, lsn + bad.size, limit, fn, ctx, &nfs, &nm, &np, err, errlen);
-        if (st != IBC_OK)
-            return st;
-        damaged = nfs == REDO_FRAME_OK;
-    }
+    if (fs != REDO_FRAME_SHORT && (st = resync(r, lsn, fn, ctx, limit, &next_ok, err, errlen)))
+        return st;
+    int damaged = next_ok != 0;
     in->scanned = 1;
     in->end_lsn = lsn;
     in->end_offset = redo_offset(r, lsn);
@@ -357,10 +492,10 @@ ibc_status redo_scan(ibc_redo *r, redo_mtr_fn fn, void *ctx, ibc_redo_result *re
     }
     if (damaged) {
         redo_err(r, err, errlen,
-                 "mini-transaction at LSN %llu (file offset %llu): %s, but a valid one follows "
-                 "at LSN %llu: the log is damaged",
+                 "mini-transaction at LSN %llu (file offset %llu): %s, but valid ones follow "
+                 "from LSN %llu: the log is damaged",
                  (unsigned long long)lsn, (unsigned long long)redo_offset(r, lsn), why,
-                 (unsigned long long)(lsn + bad.size));
+                 (unsigned long long)next_ok);
         return IBC_ERR_CORRUPT;
     }
     if (!reached || !found) {
@@ -372,7 +507,6 @@ ibc_status redo_scan(ibc_redo *r, redo_mtr_fn fn, void *ctx, ibc_redo_result *re
                  (unsigned long long)cp_end);
         return IBC_ERR_CORRUPT;
     }
-    (void)fc_lsn;
     if (fn && (st = fn(r, ctx, NULL, NULL, err, errlen)) != IBC_OK)
         return st == IBC_STATUS_COUNT ? IBC_OK : st;
     return IBC_OK;
