@@ -317,13 +317,15 @@ static ibc_status derive(const ibc_redo *r, const ibc_keyring *kr, const uint8_t
     return st;
 }
 
-/* The mode search: decrypt mtrs in each candidate mode and check their records. */
+/* The mode search: decrypt mtrs in each candidate mode and check their records. A wrong key or
+ * mode garbles nearly every mtr; the right ones leave at most damage, which deep verify names. */
 typedef struct probe_ctx {
     ibc_algo cand[2];
     int ncand;
-    int ok[2];        /* candidate still parses every examined mtr */
-    unsigned seen;    /* mtrs examined that can tell the modes apart */
-    unsigned checked; /* mtrs examined at all (ENC_10_8: with an encrypted payload) */
+    int fc_ok[2];      /* FORMAT_ENC_11: the candidate decrypts FILE_CHECKPOINT(checkpoint) */
+    unsigned fails[2]; /* examined mtrs whose records do not parse */
+    unsigned seen;     /* examined mtrs that tell the modes apart */
+    unsigned checked;  /* mtrs examined (with an encrypted byte) */
     uint64_t first_fail_lsn[2];
     char first_fail[2][96];
 } probe_ctx;
@@ -385,26 +387,23 @@ static ibc_status probe_mtr(ibc_redo *r, void *vctx, uint8_t *p, const redo_mtr 
         return st;
     pc->checked++;
     for (int i = 0; i < pc->ncand; i++) {
-        if (!pc->ok[i])
+        if (!pc->fc_ok[i])
             continue;
         redo_crypt_mtr(r, &r->key, pc->cand[i], 0, p, m, r->tmp, r->tmp + m->len);
         redo_recs c = {.page_size = r->page_size};
-        int bad = redo_check_records(r->tmp, m->len, &c);
-        if (bad)
+        if (redo_check_records(r->tmp, m->len, &c))
             for (int j = tells ? i : 0; j < (tells ? i + 1 : pc->ncand); j++)
-                if (pc->ok[j]) {
-                    pc->ok[j] = 0;
+                if (!pc->fails[j]++) {
                     pc->first_fail_lsn[j] = m->lsn;
                     snprintf(pc->first_fail[j], sizeof(pc->first_fail[j]), "%s", c.why);
                 }
         if (!tells)
-            break; /* both modes decrypt it alike: one trial decides for both */
+            break; /* both modes decrypt it alike: one trial counts for both */
     }
     if (tells)
         pc->seen++;
-    int alive = pc->ok[0] + (pc->ncand == 2 ? pc->ok[1] : 0);
-    if (!alive || (pc->seen >= PROBE_MTRS && pc->checked >= PROBE_MTRS))
-        return IBC_STATUS_COUNT; /* decided: stop the scan */
+    if (pc->seen >= PROBE_MTRS && pc->checked >= PROBE_MTRS)
+        return IBC_STATUS_COUNT; /* enough: stop the scan */
     return IBC_OK;
 }
 
@@ -415,15 +414,19 @@ static ibc_status check_file_checkpoint(ibc_redo *r, probe_ctx *pc, char *err, s
     uint64_t lsn = r->info.checkpoint_end_lsn, limit = r->info.checkpoint_lsn + r->info.capacity;
     redo_mtr m;
     const uint8_t *p = NULL;
+    char why[300] = "";
     for (int i = 0;; i++) {
-        if (lsn >= limit || i == 1000) {
-            redo_err(r, err, errlen, "no FILE_CHECKPOINT mini-transaction found after LSN %llu",
-                     (unsigned long long)r->info.checkpoint_end_lsn);
-            return IBC_ERR_CORRUPT;
-        }
-        ibc_status st = redo_read_mtr(r, lsn, &m, &p, err, errlen);
-        if (st != IBC_OK)
+        ibc_status st = lsn < limit && i < 1000 ? redo_read_mtr(r, lsn, &m, &p, why, sizeof(why))
+                                                : IBC_ERR_CORRUPT;
+        if (st != IBC_OK) {
+            redo_err(r, err, errlen,
+                     "no FILE_CHECKPOINT(%llu) mini-transaction at or after LSN %llu, the end "
+                     "LSN of the checkpoint: %s",
+                     (unsigned long long)r->info.checkpoint_lsn,
+                     (unsigned long long)r->info.checkpoint_end_lsn,
+                     *why ? why : "none in the ring");
             return st;
+        }
         if ((m.last_type & 0xF0) == FILE_CHECKPOINT && m.len - m.last_at == 11)
             break;
         lsn += m.size;
@@ -438,13 +441,10 @@ static ibc_status check_file_checkpoint(ibc_redo *r, probe_ctx *pc, char *err, s
         int ok = !redo_check_records(r->tmp, m.len, &c) && c.has_checkpoint &&
                  c.checkpoint_lsn == r->info.checkpoint_lsn;
         if (m.body < 16) { /* both modes alike */
-            if (!ok)
-                pc->ok[0] = pc->ok[1] = 0;
-            match = ok;
+            pc->fc_ok[0] = pc->fc_ok[1] = match = ok;
             break;
         }
-        if (!ok)
-            pc->ok[i] = 0;
+        pc->fc_ok[i] = ok;
         match |= ok;
     }
     if (!match) {
@@ -478,7 +478,7 @@ ibc_status ibc_redo_set_key(ibc_redo *r, const ibc_keyring *kr, ibc_algo algo, c
     }
     r->k->aes_expand(&r->key, r->log_key, 16); /* AES-128 whatever K1's size */
     r->have_key = 1;
-    probe_ctx pc = {.ncand = algo == IBC_ALGO_AUTO ? 2 : 1, .ok = {1, 1}};
+    probe_ctx pc = {.ncand = algo == IBC_ALGO_AUTO ? 2 : 1, .fc_ok = {1, 1}};
     pc.cand[0] = algo == IBC_ALGO_AUTO ? IBC_ALGO_CBC : algo;
     pc.cand[1] = IBC_ALGO_CTR;
     if (r->info.format == IBC_REDO_ENC_11) {
@@ -490,27 +490,36 @@ ibc_status ibc_redo_set_key(ibc_redo *r, const ibc_keyring *kr, ibc_algo algo, c
     }
     ibc_redo_result res;
     st = redo_scan(r, probe_mtr, &pc, &res, err, errlen);
-    if (st != IBC_OK) {
+    if (st == IBC_ERR_CORRUPT && err && errlen)
+        err[0] = 0; /* damage after the mtrs examined is for verify to report */
+    else if (st != IBC_OK) {
         wipe_key(r);
         return st;
     }
-    int alive = pc.ok[0] + (pc.ncand == 2 ? pc.ok[1] : 0);
-    if (!alive) {
-        int i = pc.ncand == 2 && pc.first_fail_lsn[1] > pc.first_fail_lsn[0] ? 1 : 0;
+    /* the candidate with the fewest malformed mtrs, if at most a quarter are */
+    int best = -1;
+    for (int i = 0; i < pc.ncand; i++)
+        if (pc.fc_ok[i] && (best < 0 || pc.fails[i] < pc.fails[best]))
+            best = i;
+    if (best < 0 || pc.fails[best] * 4 > pc.checked) {
+        int i = best < 0 ? 0 : best;
         redo_err(r, err, errlen,
-                 "key 1 (version %u) does not decrypt the log%s: the mini-transaction at LSN "
-                 "%llu decrypts to a malformed record (%s)",
+                 "key 1 (version %u) does not decrypt the log%s: %u of %u mini-transactions "
+                 "decrypt to malformed records, the first at LSN %llu (%s)",
                  r->info.key_version,
                  pc.ncand == 1 ? (pc.cand[0] == IBC_ALGO_CBC ? " as AES_CBC" : " as AES_CTR")
                                : " in either mode",
-                 (unsigned long long)pc.first_fail_lsn[i], pc.first_fail[i]);
+                 pc.fails[i], pc.checked, (unsigned long long)pc.first_fail_lsn[i],
+                 pc.first_fail[i]);
         wipe_key(r);
         return IBC_ERR_KEY_MISMATCH;
     }
     if (pc.checked)
         r->info.key_verified = 1;
-    if (pc.ncand == 1 || (pc.seen && alive == 1))
-        r->algo = pc.ok[0] ? pc.cand[0] : pc.cand[1];
+    if (pc.ncand == 1)
+        r->algo = pc.cand[0];
+    else if (!pc.fc_ok[!best] || (pc.seen && pc.fails[!best] > pc.fails[best]))
+        r->algo = pc.cand[best]; /* else: no mtr tells the modes apart */
     r->info.key_attached = 1;
     r->info.algorithm = r->algo;
     return IBC_OK;

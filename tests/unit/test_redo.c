@@ -248,7 +248,9 @@ static void test_real_flipped_bit(void)
         uint8_t *img = malloc(L->size);
         for (int kind = 0; kind < 2; kind++) {
             for (int k = 0; k < 8; k++) {
-                size_t j = 1 + (size_t)tu_rand_below(ml->n - 40); /* not the last block */
+                size_t j = 1 + (size_t)tu_rand_below(ml->n - 1);
+                while (ml->lsn[ml->n - 1] - ml->lsn[j] < 8192) /* not in the last blocks */
+                    j--;
                 uint64_t lsn = ml->lsn[j];
                 memcpy(img, L->img, L->size);
                 uint64_t off = kind ? redo_offset(r, lsn)
