@@ -38,6 +38,10 @@ typedef struct synth {
 
 enum { END_ZERO = 0, END_OLD = 1 };
 
+/* Key 1 of the fuzz_redo target (tests/fuzz/fuzz_redo.c): the corpus logs use it. */
+static const uint8_t fuzz_key[32] = "ibdcrypt fuzz_redo key 1 (lab!)";
+static int corpus_key;
+
 static void synth_free(synth *S)
 {
     for (size_t i = 0; i < S->n; i++)
@@ -69,6 +73,8 @@ static synth *synth_build(int format, ibc_algo algo, size_t cap, size_t pending,
 {
     synth *S = calloc(1, sizeof(*S));
     tu_rand_bytes(S->fk, 32);
+    if (corpus_key)
+        memcpy(S->fk, fuzz_key, 32);
     tu_rand_bytes(S->msg, 16);
     uint64_t first = 12288 + 512 * tu_rand_below(64);
     tr_log_init(&S->L, format, algo, 12288 + cap, first, S->fk, 32, S->msg, "MariaDB 10.11.99");
@@ -105,9 +111,14 @@ static synth *synth_build(int format, ibc_algo algo, size_t cap, size_t pending,
         }
         if (tu_rand_below(10) == 0)
             tr_file_mtr(o, 1 + (int)tu_rand_below(3), 0);
-        else
-            tr_page_mtr(o, big < 3 && tu_rand_below(8) == 0 ? ++big : 0);
+        else /* a few big ones (up to 8 KiB) where the ring has room */
+            tr_page_mtr(o, cap >= (64u << 10) && big < 3 && tu_rand_below(8) == 0 ? ++big : 0);
         put_mtr(S, o, 1);
+    }
+    if (S->L.lsn - S->cp > cap - 1024) { /* the pending mtrs must not overwrite themselves */
+        fprintf(stderr, "synth_build: %zu bytes pending do not fit a %zu-byte ring\n",
+                (size_t)(S->L.lsn - S->cp), cap);
+        abort();
     }
     S->end = S->L.lsn;
     if (end_kind == END_ZERO)
@@ -144,6 +155,8 @@ static int synth_readback(const synth *S, const uint8_t *img, const uint8_t fk[3
     return ok;
 }
 
+/* A seed of fuzz_redo: the mode byte 0x0f (repair the CRCs of header, checkpoints and mtrs;
+ * 16 KiB pages), then the image. */
 static void write_corpus(const char *name, const uint8_t *img, size_t n)
 {
     const char *dir = getenv("IBC_REDO_CORPUS");
@@ -153,6 +166,7 @@ static void write_corpus(const char *name, const uint8_t *img, size_t n)
     snprintf(path, sizeof(path), "%.400s/%.100s", dir, name);
     FILE *f = fopen(path, "wb");
     if (f) {
+        fputc(0x0f, f);
         fwrite(img, 1, n, f);
         fclose(f);
     }
@@ -220,8 +234,13 @@ static void roundtrip(int format, ibc_algo algo, const char *name)
         synth *S = synth_build(format, algo, 64 << 10, 24 << 10, END_ZERO, 0);
         if (!ti) {
             char cname[64];
-            snprintf(cname, sizeof(cname), "%s-%s.log", name, algo == IBC_ALGO_CTR ? "ctr" : "cbc");
+            snprintf(cname, sizeof(cname), "%s%s.log", name,
+                     format == TR_PLAIN     ? ""
+                     : algo == IBC_ALGO_CTR ? "-ctr"
+                                            : "-cbc");
+            corpus_key = 1;
             synth *C = synth_build(format, algo, 16 << 10, 6 << 10, END_OLD, 0);
+            corpus_key = 0;
             write_corpus(cname, C->L.img, C->L.size);
             synth_free(C);
         }
@@ -299,6 +318,17 @@ static void test_enc11_roundtrip(void)
 static void test_plain(void)
 {
     roundtrip(TR_PLAIN, IBC_ALGO_AUTO, "plain");
+    /* and, for the corpus, the smallest log: 12288 + one FILE_CHECKPOINT mtr (§10.5) */
+    tr_log L;
+    tr_log_init(&L, TR_PLAIN, IBC_ALGO_AUTO, 12288 + 16, 12288, NULL, 0, NULL, "Backup 10.11.19");
+    tr_log_checkpoint(&L, 0, 12288, 12288);
+    tr_buf o;
+    o.n = 0;
+    tr_file_mtr(&o, 0, 12288);
+    L.lsn = 12288;
+    tr_log_mtr(&L, o.b, o.n, 0);
+    write_corpus("minimal.log", L.img, L.size);
+    free(L.img);
 }
 
 /* ENC_10_8 stores FILE_ records and the page ids in plain, the payloads encrypted; FORMAT_ENC_11

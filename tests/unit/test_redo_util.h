@@ -390,7 +390,8 @@ TR_FN void tr_page_rec(tr_buf *o, uint8_t type, uint32_t space, uint32_t page,
     b.n = 0;
     tr_varint(&b, space);
     tr_varint(&b, page);
-    memcpy(b.b + b.n, payload, n);
+    if (n)
+        memcpy(b.b + b.n, payload, n);
     tr_record(o, type, b.b, b.n + n);
 }
 
