@@ -20,6 +20,7 @@ typedef struct cli_global {
     int json;             /* --json */
     int quiet, verbose;   /* -q, -v */
     const char *progress; /* --progress=auto|none|json */
+    int io_uring;         /* --io=io_uring */
 } cli_global;
 
 typedef struct cli_command {
