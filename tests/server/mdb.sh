@@ -28,6 +28,7 @@
 # MDB_BIN_DIR (where mariadbd & co. live, default: PATH and /usr/sbin).
 
 MDB_LIB_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+export MDB_LIB_DIR   # for callers that want to locate sibling scripts
 : "${MDB_DB:=ibc}"
 : "${MDB_TAIL:=25}"
 # Instances started from this shell (and its subshells) are listed here, so mdb_cleanup can
@@ -621,15 +622,20 @@ mdb_encryption() {
 
 # mdb_tablespaces DIR: INFORMATION_SCHEMA.INNODB_SYS_TABLESPACES as TSV with a header (the
 # temporary tablespace left out): space name flags flags_hex row_format page_size
-# zip_page_size file file_size allocated_size.
+# filename file_size allocated_size. row_format is the table's, from INNODB_SYS_TABLES
+# ('-' for the system tablespace); page_size is the physical one (the zip size for
+# ROW_FORMAT=COMPRESSED). NOTE: FLAG is the in-memory value; for PAGE_COMPRESSED
+# tables it includes the compression level in bits 28..31 (0x60000035 on disk 0x35).
 mdb_tablespaces() {
   local d
   d=$(_mdb_abs "$1")
   printf 'space\tname\tflags\tflags_hex\trow_format\tpage_size\tfilename\tfile_size\tallocated_size\n'
-  mdb_sql "$d" "SELECT SPACE, NAME, FLAG, CONCAT('0x',HEX(FLAG)), IFNULL(ROW_FORMAT,'-'),
-    PAGE_SIZE, FILENAME, FILE_SIZE, ALLOCATED_SIZE
-    FROM information_schema.INNODB_SYS_TABLESPACES WHERE NAME <> 'innodb_temporary'
-    ORDER BY SPACE"
+  mdb_sql "$d" "SELECT s.SPACE, s.NAME, s.FLAG, CONCAT('0x', HEX(s.FLAG)),
+    IF(s.SPACE = 0, '-', IFNULL((SELECT MIN(t.ROW_FORMAT) FROM information_schema.INNODB_SYS_TABLES t
+                                  WHERE t.SPACE = s.SPACE), '-')),
+    s.PAGE_SIZE, s.FILENAME, s.FILE_SIZE, s.ALLOCATED_SIZE
+    FROM information_schema.INNODB_SYS_TABLESPACES s WHERE s.NAME <> 'innodb_temporary'
+    ORDER BY s.SPACE"
 }
 
 _mdb_hex() {  # _mdb_hex FILE OFFSET LEN: bytes as one lowercase hex string
@@ -702,7 +708,7 @@ mdb_checksums() {
   printf '%s\n' "$out"
   bad=$(printf '%s\n' "$out" | awk '$2=="NULL"{print $1}')
   if [[ -n "$bad" ]]; then
-    _mdb_err "mdb_checksums: NULL checksum (unreadable table) for:" $bad
+    _mdb_err "mdb_checksums: NULL checksum (unreadable table) for: ${bad//$'\n'/ }"
     return 1
   fi
 }
@@ -736,8 +742,9 @@ mdb_check() {
 
 # mdb_clone DIR NEWDIR [keyfile=PATH] [filekey=PATH] [datadir_from=PATH] [algo=...]
 #           [mysqld:NAME=VALUE ...]
-# Create a stopped instance NEWDIR whose datadir is a copy (sparse files kept sparse) of
-# DIR/data, or of datadir_from=PATH (e.g. a prepared backup). Keys are copied from DIR
+# Create a stopped instance NEWDIR whose datadir is a copy of DIR/data, or of
+# datadir_from=PATH (e.g. a prepared backup); holes are kept, nothing else made sparse
+# (cp --sparse=auto). The variant comes from DIR's instance.env. Keys are copied from DIR
 # unless keyfile=PATH (plain or "Salted__" encrypted; an encrypted one needs filekey=PATH,
 # default: DIR's password file) gives other keys. DIR must not be running (copy of a live
 # datadir) unless datadir_from is given.
@@ -799,7 +806,7 @@ mdb_clone() {
     fi
   fi
   _mdb_write_cnf "$n"
-  cp -a --sparse=always "$src" "$n/data" || { _mdb_err "mdb_clone: copying $src failed"; return 1; }
+  cp -a --sparse=auto "$src" "$n/data" || { _mdb_err "mdb_clone: copying $src failed"; return 1; }
   _mdb_note "cloned $d -> $n (datadir from $src)"
 }
 
@@ -965,11 +972,48 @@ mdb_load() {
   _mdb_note "loaded $MDB_DB (scale ${2:-1}) into $d in $((SECONDS - t0))s"
 }
 
-# _mdb_workload_iter I: SQL of workload iteration I, a pure function of I and of the
-# variables wl_db, wl_zip (1 if t_zip exists), wl_c1, wl_c2, wl_c100 (table clauses), wl_n,
-# wl_nz, wl_nb (row counts of the loaded t_k100, t_zip, t_blob) that mdb_workload sets.
+# _mdb_workload_vars DIR: set (in the caller's scope) the variables the workload SQL depends
+# on: wl_db, wl_zip (1 if t_zip exists), wl_c1, wl_c2, wl_c100 (table clauses), wl_n, wl_nz,
+# wl_nb (row counts of the loaded t_k100, t_zip_k100, t_blob).
+_mdb_workload_vars() {
+  local d=$1 counts
+  wl_db=$MDB_DB; wl_zip=0; wl_nz=1
+  [[ -z "$(_mdb_zip_kbs "$d")" ]] || wl_zip=1
+  wl_c1=$(_mdb_clause "$d" yes1); wl_c2=$wl_c1; wl_c100=$wl_c1
+  if _mdb_has_key "$d" 2; then wl_c2=$(_mdb_clause "$d" yes2); fi
+  if _mdb_has_key "$d" 100; then wl_c100=$(_mdb_clause "$d" yes100); fi
+  # row counts of the loaded data (tables the workload never inserts into or deletes from)
+  counts=$(mdb_sql "$d" "SELECT (SELECT MAX(id) FROM $MDB_DB.t_k100),
+    (SELECT MAX(id) FROM $MDB_DB.t_blob)") || return 1
+  read -r wl_n wl_nb <<< "$counts"
+  if (( wl_zip )); then
+    wl_nz=$(mdb_sql "$d" "SELECT MAX(id) FROM $MDB_DB.t_zip_k100") || return 1
+  fi
+  if ! [[ "$wl_n" =~ ^[0-9]+$ ]] || (( wl_n <= 8 )); then
+    _mdb_err "mdb_workload: no data on $d (run mdb_load first; scale >= 0.01)"; return 1
+  fi
+}
+
+# _mdb_workload_ddl I: the DDL statements of iteration I (one per line; every 5th iteration):
+# CREATE TABLE w_I (key id rotating 1/2/100/default), fill it (autocommit INSERT),
+# RENAME it to w_I_r, DROP w_(I-10)_r. Each statement is atomic in 10.11.
+_mdb_workload_ddl() {
+  local i=$1 db=$wl_db cl
+  (( i % 5 == 0 )) || return 0
+  case $(( (i / 5) % 4 )) in
+    0) cl=$wl_c1 ;; 1) cl=$wl_c2 ;; 2) cl=$wl_c100 ;; *) cl="" ;;
+  esac
+  echo "CREATE TABLE $db.w_$i (id INT NOT NULL PRIMARY KEY, v VARCHAR(100)) ENGINE=InnoDB $cl;"
+  echo "INSERT INTO $db.w_$i SELECT seq, CONCAT('w', $i, '-', seq) FROM $db.seq_1_to_50;"
+  echo "RENAME TABLE $db.w_$i TO $db.w_${i}_r;"
+  if (( i >= 15 )); then echo "DROP TABLE $db.w_$((i - 10))_r;"; fi
+}
+
+# _mdb_workload_iter I: SQL of workload iteration I, a pure function of I and the wl_*
+# variables: first the DDL (if any), then ONE transaction whose last row is wl_log(I).
 _mdb_workload_iter() {
-  local i=$1 db=$wl_db k j base lo cl
+  local i=$1 db=$wl_db k j base lo
+  _mdb_workload_ddl "$i"
   base=$((1000000 + i * 10))
   echo "BEGIN;"
   for j in 0 1 2; do
@@ -988,29 +1032,27 @@ _mdb_workload_iter() {
   echo "UPDATE $db.t_blob SET note = CONCAT(IFNULL(note, ''), 'w$i ') WHERE id = $(( i % wl_nb + 1 ));"
   echo "INSERT INTO $db.wl_log VALUES ($i, 'iteration $i');"
   echo "COMMIT;"
-  if (( i % 5 == 0 )); then
-    case $(( (i / 5) % 4 )) in
-      0) cl=$wl_c1 ;; 1) cl=$wl_c2 ;; 2) cl=$wl_c100 ;; *) cl="" ;;
-    esac
-    echo "CREATE TABLE $db.w_$i (id INT NOT NULL PRIMARY KEY, v VARCHAR(100)) ENGINE=InnoDB $cl;"
-    echo "INSERT INTO $db.w_$i SELECT seq, CONCAT('w', $i, '-', seq) FROM $db.seq_1_to_50;"
-    echo "RENAME TABLE $db.w_$i TO $db.w_${i}_r;"
-    if (( i >= 15 )); then echo "DROP TABLE $db.w_$((i - 10))_r;"; fi
-  fi
+}
+
+_mdb_workload_last() {  # last completed iteration (MAX(wl_log.i))
+  mdb_sql "$1" "SELECT IFNULL(MAX(i), 0) FROM $MDB_DB.wl_log"
 }
 
 # mdb_workload DIR N | DIR Ns: deterministic write workload on a loaded instance. N = run N
 # iterations; "Ns" (e.g. 10s) = run iterations for about N seconds. Iterations continue from
-# the last one recorded in wl_log, so successive calls extend one deterministic sequence;
-# the result after iterations 1..K is a pure function of K. Each iteration is one
-# transaction (INSERT/UPDATE/DELETE on t_k1, t_k2, t_pc, t_k100, t_default, t_noenc, t_zip,
-# t_blob, + a wl_log row); every 5th also CREATEs, fills and RENAMEs a table w_I_r (key id
-# rotating 1/2/100/default) and DROPs w_(I-10)_r. Prints the last iteration done.
+# the last one recorded in wl_log, so successive calls extend one deterministic sequence.
+# Iteration I = (every 5th: CREATE TABLE w_I with key id rotating 1/2/100/default, INSERT,
+# RENAME to w_I_r, DROP w_(I-10)_r) then one transaction: INSERT/UPDATE/DELETE on t_k1,
+# t_k2, t_pc, t_k100, t_default, t_noenc, t_zip, t_blob and INSERT wl_log(I).
+# Crash consistency: with K = MAX(wl_log.i), the data is exactly "iterations 1..K" plus
+# possibly a prefix of iteration K+1's DDL statements (see mdb_workload_match).
+# Prints the last iteration done.
 mdb_workload() {
   local d spec start i end secs=0 deadline
+  local wl_db wl_zip wl_c1 wl_c2 wl_c100 wl_n wl_nz wl_nb
   d=$(_mdb_abs "$1"); spec=${2:?usage: mdb_workload DIR N|Ns}
   _mdb_check_dir "$d" || return 1
-  start=$(mdb_sql "$d" "SELECT IFNULL(MAX(i), 0) FROM $MDB_DB.wl_log") || return 1
+  start=$(_mdb_workload_last "$d") || return 1
   if [[ "$spec" =~ ^([0-9]+)s$ ]]; then
     secs=${BASH_REMATCH[1]}; end=$((start + 100000000))
   elif [[ "$spec" =~ ^[0-9]+$ ]]; then
@@ -1018,20 +1060,8 @@ mdb_workload() {
   else
     _mdb_err "mdb_workload: bad count '$spec'"; return 1
   fi
+  _mdb_workload_vars "$d" || return 1
   deadline=$((SECONDS + secs))
-  local wl_db=$MDB_DB wl_zip=0 wl_c1 wl_c2 wl_c100 wl_n wl_nz=1 wl_nb counts
-  [[ -z "$(_mdb_zip_kbs "$d")" ]] || wl_zip=1
-  # row counts of the loaded data (tables the workload never inserts into or deletes from)
-  counts=$(mdb_sql "$d" "SELECT (SELECT MAX(id) FROM $MDB_DB.t_k100),
-    (SELECT MAX(id) FROM $MDB_DB.t_blob)") || return 1
-  read -r wl_n wl_nb <<< "$counts"
-  if (( wl_zip )); then
-    wl_nz=$(mdb_sql "$d" "SELECT MAX(id) FROM $MDB_DB.t_zip_k100") || return 1
-  fi
-  (( wl_n > 8 )) || { _mdb_err "mdb_workload: load data first (scale too small?)"; return 1; }
-  wl_c1=$(_mdb_clause "$d" yes1); wl_c2=$wl_c1; wl_c100=$wl_c1
-  if _mdb_has_key "$d" 2; then wl_c2=$(_mdb_clause "$d" yes2); fi
-  if _mdb_has_key "$d" 100; then wl_c100=$(_mdb_clause "$d" yes100); fi
   {
     i=$((start + 1))
     while (( i <= end )); do
@@ -1040,5 +1070,52 @@ mdb_workload() {
       i=$((i + 1))
     done
   } | mdb_sql "$d" - || { _mdb_err "mdb_workload failed on $d"; return 1; }
-  mdb_sql "$d" "SELECT IFNULL(MAX(i), 0) FROM $MDB_DB.wl_log"
+  _mdb_workload_last "$d"
+}
+
+# mdb_workload_match ORACLE DIR: check that DIR (e.g. a crash-recovered or restored copy of
+# an instance that ran mdb_workload) holds a legal state of the workload. ORACLE is a
+# running instance loaded with the same mdb_load scale and at most at DIR's iteration K
+# (its variant may differ: CHECKSUM TABLE does not depend on it). ORACLE is advanced to K
+# and CHECKSUM TABLE compared; if they differ and iteration K+1 has DDL, a temporary clone
+# of ORACLE tries each prefix of that DDL. ORACLE stays at K, usable for later calls.
+# Prints K; fails with a diff if no legal state matches.
+mdb_workload_match() {
+  local o d k have sd so tmp line ddl=() n=0 ok=1
+  local wl_db wl_zip wl_c1 wl_c2 wl_c100 wl_n wl_nz wl_nb
+  o=$(_mdb_abs "$1"); d=$(_mdb_abs "$2")
+  k=$(_mdb_workload_last "$d") || return 1
+  have=$(_mdb_workload_last "$o") || return 1
+  (( have <= k )) || { _mdb_err "mdb_workload_match: oracle at $have > $k"; return 1; }
+  if (( k > have )); then mdb_workload "$o" $((k - have)) > /dev/null || return 1; fi
+  sd=$(mdb_checksums "$d") || return 1
+  so=$(mdb_checksums "$o") || return 1
+  if [[ "$sd" == "$so" ]]; then echo "$k"; return 0; fi
+  _mdb_workload_vars "$o" || return 1
+  while IFS= read -r line; do ddl+=("$line"); done < <(_mdb_workload_ddl $((k + 1)))
+  if (( ${#ddl[@]} > 0 )); then
+    tmp="$o-m"
+    rm -rf "$tmp"
+    mdb_stop "$o" || return 1
+    mdb_clone "$o" "$tmp" || return 1
+    mdb_start "$o" || return 1
+    mdb_start "$tmp" || { rm -rf "$tmp"; return 1; }
+    for line in "${ddl[@]}"; do
+      n=$((n + 1))
+      mdb_sql "$tmp" "$line" || break
+      so=$(mdb_checksums "$tmp") || break
+      if [[ "$sd" == "$so" ]]; then ok=0; break; fi
+    done
+    mdb_stop "$tmp" || true
+    rm -rf "$tmp"
+    if (( ok == 0 )); then
+      _mdb_note "mdb_workload_match: $d = iterations 1..$k + $n DDL statement(s) of $((k + 1))"
+      echo "$k"; return 0
+    fi
+    so=$(mdb_checksums "$o") || return 1
+  fi
+  _mdb_err "mdb_workload_match: $d (iteration $k) matches no legal workload state;" \
+           "diff oracle -> $d:"
+  diff <(printf '%s\n' "$so") <(printf '%s\n' "$sd") >&2 || true
+  return 1
 }
