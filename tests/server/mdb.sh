@@ -22,8 +22,33 @@
 #   DIR/run/             socket, server pid file, server.pid (our copy, kept after exit)
 #   DIR/log/             error.log, mariadbd.stderr, install.log
 #
+# Functions (details above each one):
+#   mdb_available                       MariaDB 10.11 installed?  (tests exit 77 if not)
+#   mdb_tmproot                         new short /tmp/ibc.XXXXXX
+#   mdb_new DIR [opt=val ...]           create + bootstrap a stopped instance of a variant
+#   mdb_start DIR [mysqld args]         start, wait until it answers (bounded)
+#   mdb_stop DIR | mdb_kill9 DIR        clean shutdown (waits for exit) | SIGKILL
+#   mdb_running DIR, mdb_pid DIR        state
+#   mdb_cleanup                         SIGKILL every server this shell started (for traps)
+#   mdb_sql DIR SQL|-                   batch, no headers, tab-separated
+#   mdb_wait_encrypted DIR [secs]       wait for the key-rotation threads to settle
+#   mdb_load DIR [scale]                deterministic data set in database ibc
+#   mdb_workload DIR N|Ns               deterministic, crash-consistent write workload
+#   mdb_workload_match ORACLE DIR       is DIR a legal workload state? (after crash/restore)
+#   mdb_checksums DIR                   "db.table checksum", sorted; fails on NULL
+#   mdb_check DIR                       CHECK TABLE everything; fails unless all OK
+#   mdb_encryption DIR                  INNODB_TABLESPACES_ENCRYPTION as TSV
+#   mdb_tablespaces DIR                 INNODB_SYS_TABLESPACES (+ row format) as TSV
+#   mdb_file_info DATADIR               page 0 of every data file, from disk, as TSV
+#   mdb_clone DIR NEWDIR [opts]         stopped copy (other keys / datadir allowed)
+#   mdb_backup DIR TARGET [--stream]    mariadb-backup --backup (xbstream kept as TARGET.xb)
+#   mdb_prepare TARGET                  mariadb-backup --prepare with TARGET/backup-my.cnf
+#   mdb_make_keys SEED IDS OUT, mdb_key_hex SEED ID, mdb_make_password SEED OUT,
+#   mdb_encrypt_keyfile IN OUT PASSFILE [SALTSEED]      key files
+#
 # Environment knobs: MDB_START_TIMEOUT (s, default 120), MDB_STOP_TIMEOUT (120),
-# MDB_ENC_TIMEOUT (120), MDB_DB (database of mdb_load/mdb_workload, default ibc),
+# MDB_ENC_TIMEOUT (120), MDB_SQL_TIMEOUT (per client call, 900), MDB_BACKUP_TIMEOUT (600),
+# MDB_INSTALL_TIMEOUT (300), MDB_DB (database of mdb_load/mdb_workload, default ibc),
 # MDB_TAIL (error-log lines shown on failure, 25), MDB_QUIET=1 (no progress notes),
 # MDB_BIN_DIR (where mariadbd & co. live, default: PATH and /usr/sbin).
 
@@ -32,11 +57,11 @@ export MDB_LIB_DIR   # for callers that want to locate sibling scripts
 : "${MDB_DB:=ibc}"
 : "${MDB_TAIL:=25}"
 # Instances started from this shell (and its subshells) are listed here, so mdb_cleanup can
-# find every server even when mdb_start ran inside $(...).
+# find every server even when mdb_start ran inside $(...). Deliberately not exported: a child
+# script that sources mdb.sh gets its own registry, so its cleanup never kills ours.
 if [[ -z "${MDB_REGISTRY:-}" ]]; then
   MDB_REGISTRY="${TMPDIR:-/tmp}/ibc-registry.$$"
 fi
-export MDB_REGISTRY
 
 _mdb_note() { [[ "${MDB_QUIET:-0}" == 1 ]] || printf 'mdb: %s\n' "$*" >&2; }
 _mdb_err() { printf 'mdb: ERROR: %s\n' "$*" >&2; }
@@ -349,7 +374,7 @@ mdb_new() {
   t0=$SECONDS
   local inst
   inst=$(_mdb_bin mariadb-install-db) || return 1
-  if ! "$inst" --defaults-file="$d/my.cnf" --user=root --skip-test-db \
+  if ! timeout "${MDB_INSTALL_TIMEOUT:-300}" "$inst" --defaults-file="$d/my.cnf" --user=root --skip-test-db \
         > "$d/log/install.log" 2>&1 < /dev/null; then
     _mdb_err "mdb_new: mariadb-install-db failed for $d; last lines of $d/log/install.log:"
     tail -n "$MDB_TAIL" "$d/log/install.log" >&2
@@ -466,7 +491,8 @@ mdb_stop() {
   _mdb_check_dir "$d" || return 1
   pid=$(mdb_pid "$d") || { _mdb_note "mdb_stop: $d is not running"; return 0; }
   t0=$SECONDS; lim=${MDB_STOP_TIMEOUT:-120}
-  if ! _mdb_admin "$d" shutdown >> "$d/log/mariadbd.stderr" 2>&1; then
+  if ! timeout "$lim" "$(_mdb_bin mariadb-admin)" --defaults-file="$d/my.cnf" shutdown \
+       >> "$d/log/mariadbd.stderr" 2>&1; then
     _mdb_err "mdb_stop: mariadb-admin shutdown failed; sending SIGTERM to $pid"
     kill -TERM "$pid" 2>/dev/null || true
   fi
@@ -526,10 +552,12 @@ mdb_sql() {
   errf=$(mktemp "${TMPDIR:-/tmp}/ibc-sqlerr.XXXXXX")
   rc=0
   if [[ "${1:-}" == - ]]; then
-    "$(_mdb_bin mariadb)" --defaults-file="$d/my.cnf" --batch --skip-column-names \
+    timeout "${MDB_SQL_TIMEOUT:-900}" "$(_mdb_bin mariadb)" --defaults-file="$d/my.cnf" \
+      --batch --skip-column-names \
       2> "$errf" || rc=$?
   else
-    "$(_mdb_bin mariadb)" --defaults-file="$d/my.cnf" --batch --skip-column-names -e "$*" \
+    timeout "${MDB_SQL_TIMEOUT:-900}" "$(_mdb_bin mariadb)" --defaults-file="$d/my.cnf" \
+      --batch --skip-column-names -e "$*" \
       2> "$errf" || rc=$?
   fi
   if (( rc != 0 )); then
@@ -552,7 +580,8 @@ mdb_sql_h() {
   local d
   d=$(_mdb_abs "$1"); shift
   _mdb_check_dir "$d" || return 1
-  "$(_mdb_bin mariadb)" --defaults-file="$d/my.cnf" --batch -e "$*" || {
+  timeout "${MDB_SQL_TIMEOUT:-900}" "$(_mdb_bin mariadb)" --defaults-file="$d/my.cnf" \
+    --batch -e "$*" || {
     _mdb_err "mdb_sql_h failed on $d: $*"; return 1; }
 }
 
@@ -826,17 +855,20 @@ mdb_backup() {
   if (( stream )); then
     mkdir -p "$t.tmp"
     rc=0
-    "$bk" --defaults-file="$d/my.cnf" --backup --stream=xbstream --target-dir="$t.tmp" \
+    timeout "${MDB_BACKUP_TIMEOUT:-600}" "$bk" --defaults-file="$d/my.cnf" --backup \
+      --stream=xbstream --target-dir="$t.tmp" \
       "$@" > "$t.xb" 2> "$log" < /dev/null || rc=$?
     rm -rf "$t.tmp"
     if (( rc == 0 )); then
       mkdir -p "$t"
-      "$(_mdb_bin mbstream)" -x -C "$t" < "$t.xb" >> "$log" 2>&1 || rc=$?
+      timeout "${MDB_BACKUP_TIMEOUT:-600}" "$(_mdb_bin mbstream)" -x -C "$t" < "$t.xb" \
+        >> "$log" 2>&1 || rc=$?
       (( rc == 0 )) || _mdb_err "mdb_backup: mbstream -x failed"
     fi
   else
     rc=0
-    "$bk" --defaults-file="$d/my.cnf" --backup --target-dir="$t" "$@" \
+    timeout "${MDB_BACKUP_TIMEOUT:-600}" "$bk" --defaults-file="$d/my.cnf" --backup \
+      --target-dir="$t" "$@" \
       > "$log" 2>&1 < /dev/null || rc=$?
   fi
   if (( rc != 0 )) || ! tail -n 3 "$log" | grep -q 'completed OK'; then
@@ -856,7 +888,8 @@ mdb_prepare() {
   [[ -f "$t/backup-my.cnf" ]] || { _mdb_err "mdb_prepare: $t has no backup-my.cnf"; return 1; }
   log="$t.prepare.log"
   rc=0
-  "$(_mdb_bin mariadb-backup)" --defaults-file="$t/backup-my.cnf" --prepare \
+  timeout "${MDB_BACKUP_TIMEOUT:-600}" "$(_mdb_bin mariadb-backup)" \
+    --defaults-file="$t/backup-my.cnf" --prepare \
     --target-dir="$t" "$@" > "$log" 2>&1 < /dev/null || rc=$?
   if (( rc != 0 )) || ! tail -n 3 "$log" | grep -q 'completed OK'; then
     _mdb_err "mdb_prepare: failed (rc $rc); last lines of $log:"
