@@ -13,6 +13,7 @@
 
 static const cli_command *const commands[] = {
     &cmd_cpu,
+    &cmd_verify,
 };
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
 
