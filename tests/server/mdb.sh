@@ -195,7 +195,9 @@ mdb_encrypt_keyfile() {
       if [[ "$(head -c 8 "$out.body")" == "Salted__" ]]; then
         mv -f "$out.body" "$out"
       else
-        { printf 'Salted__'; printf '%s' "$salt" | xxd -r -p; cat "$out.body"; } > "$out"
+        # shellcheck disable=SC2059  # the format is the salt as \xHH escapes
+        { printf 'Salted__'; printf "$(printf '%s' "$salt" | sed 's/../\\x&/g')"
+          cat "$out.body"; } > "$out"
         rm -f "$out.body"
       fi
     fi
@@ -667,8 +669,8 @@ mdb_tablespaces() {
     ORDER BY s.SPACE"
 }
 
-_mdb_hex() {  # _mdb_hex FILE OFFSET LEN: bytes as one lowercase hex string
-  xxd -p -s "$2" -l "$3" "$1" | tr -d '\n'
+_mdb_hex() {  # _mdb_hex FILE OFFSET LEN: bytes as one lowercase hex string (coreutils od)
+  od -An -v -tx1 -j "$2" -N "$3" "$1" | tr -d ' \n'
 }
 
 _mdb_datafiles() {  # relative paths of ibdata*, undo*, */*.ibd in DATADIR, sorted
