@@ -14,6 +14,7 @@
 static const cli_command *const commands[] = {
     &cmd_cpu,
     &cmd_verify,
+    &cmd_backup,
 };
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
 
