@@ -48,5 +48,7 @@ void cli_json_str(FILE *out, const char *s);
 extern const cli_command cmd_cpu;
 extern const cli_command cmd_verify;
 extern const cli_command cmd_backup;
+extern const cli_command cmd_prepare;
+extern const cli_command cmd_rekey;
 
 #endif

@@ -15,6 +15,8 @@ static const cli_command *const commands[] = {
     &cmd_cpu,
     &cmd_verify,
     &cmd_backup,
+    &cmd_prepare,
+    &cmd_rekey,
 };
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
 
