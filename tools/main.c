@@ -13,6 +13,7 @@
 
 static const cli_command *const commands[] = {
     &cmd_cpu,
+    &cmd_inspect,
     &cmd_verify,
     &cmd_backup,
     &cmd_prepare,

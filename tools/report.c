@@ -169,7 +169,7 @@ static const char *verdict(const rep_file *rf)
 
 static void text_line(const report *r, const rep_file *rf)
 {
-    if (r->g->json || r->g->quiet)
+    if (r->g->json || r->g->quiet || !strcmp(r->mode, "inspect"))
         return;
     /* files that are only copied: listed with -v, or when something went wrong */
     if (rf->f->kind > DF_TABLESPACE && !r->g->verbose && !rf->error[0])
