@@ -51,5 +51,6 @@ extern const cli_command cmd_verify;
 extern const cli_command cmd_backup;
 extern const cli_command cmd_prepare;
 extern const cli_command cmd_rekey;
+extern const cli_command cmd_demo;
 
 #endif

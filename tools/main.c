@@ -18,6 +18,7 @@ static const cli_command *const commands[] = {
     &cmd_backup,
     &cmd_prepare,
     &cmd_rekey,
+    &cmd_demo,
 };
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
 
