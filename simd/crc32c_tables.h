@@ -391,4 +391,180 @@ static const uint32_t crc32c_slice8[8][256] = {
 #define CRC32C_BARRETT_MU 0x0dea713f1ull
 #define CRC32C_BARRETT_P 0x105ec76f1ull
 
+/* 3-way crc32-instruction kernels: three chains over adjacent n-byte blocks A, B, C
+ * merge as crc32q(0, clmul(a, T[i][0]) ^ clmul(b, T[i][1])) ^ c, where
+ * T[i] = {shift_const(2n), shift_const(n)} advance a state over 2n / n zero bytes
+ * (see the generator's docstring). */
+#define CRC32C_3WAY_K64_MAX 64 /* largest block: 64 * this many bytes */
+/* n = 64 * (i + 1), 0 <= i < CRC32C_3WAY_K64_MAX. */
+static const uint64_t crc32c_3way_k64[64][2] = {
+    {0x00d3b6092ull, 0x09e4addf8ull}, /* n = 64 */
+    {0x0b9e02b86ull, 0x00d3b6092ull}, /* n = 128 */
+    {0x0d270f1a2ull, 0x0ab7aff2aull}, /* n = 192 */
+    {0x0dd7e3b0cull, 0x0b9e02b86ull}, /* n = 256 */
+    {0x06b749fb2ull, 0x1bf2e8b8aull}, /* n = 320 */
+    {0x0d7a4825cull, 0x0d270f1a2ull}, /* n = 384 */
+    {0x068bce87aull, 0x11eef4f8eull}, /* n = 448 */
+    {0x0170076faull, 0x0dd7e3b0cull}, /* n = 512 */
+    {0x086d8e4d2ull, 0x0271d9844ull}, /* n = 576 */
+    {0x1d88abd4aull, 0x06b749fb2ull}, /* n = 640 */
+    {0x1ddffc5d4ull, 0x0e6fc4e6aull}, /* n = 704 */
+    {0x19b1afbc4ull, 0x0d7a4825cull}, /* n = 768 */
+    {0x133d7a042ull, 0x026f6a60aull}, /* n = 832 */
+    {0x1af900c24ull, 0x068bce87aull}, /* n = 896 */
+    {0x1f16a3418ull, 0x1329d9f7eull}, /* n = 960 */
+    {0x1a0f717c4ull, 0x0170076faull}, /* n = 1024 */
+    {0x1ce523810ull, 0x1fae1cc66ull}, /* n = 1088 */
+    {0x1bb301d50ull, 0x086d8e4d2ull}, /* n = 1152 */
+    {0x1663ce118ull, 0x0b3af077aull}, /* n = 1216 */
+    {0x1272f0f6eull, 0x1d88abd4aull}, /* n = 1280 */
+    {0x18d7b0210ull, 0x0c9c8b782ull}, /* n = 1344 */
+    {0x180f9b68eull, 0x1ddffc5d4ull}, /* n = 1408 */
+    {0x0c00df280ull, 0x168763fa6ull}, /* n = 1472 */
+    {0x1307a0206ull, 0x19b1afbc4ull}, /* n = 1536 */
+    {0x0f8448640ull, 0x123888b7aull}, /* n = 1600 */
+    {0x05f0e0438ull, 0x133d7a042ull}, /* n = 1664 */
+    {0x17aab30ccull, 0x000bcf5f6ull}, /* n = 1728 */
+    {0x1934d876aull, 0x1af900c24ull}, /* n = 1792 */
+    {0x0b58ac6feull, 0x06d390decull}, /* n = 1856 */
+    {0x126399114ull, 0x1f16a3418ull}, /* n = 1920 */
+    {0x0c776b648ull, 0x19fb2a8b0ull}, /* n = 1984 */
+    {0x18714ea86ull, 0x1a0f717c4ull}, /* n = 2048 */
+    {0x11cb7bedcull, 0x107f6b31eull}, /* n = 2112 */
+    {0x1ca038242ull, 0x1ce523810ull}, /* n = 2176 */
+    {0x04de20a7cull, 0x0defba41cull}, /* n = 2240 */
+    {0x0005bb964ull, 0x1bb301d50ull}, /* n = 2304 */
+    {0x13d649bf2ull, 0x0b1630f04ull}, /* n = 2368 */
+    {0x01ad321bcull, 0x1663ce118ull}, /* n = 2432 */
+    {0x087d07ae0ull, 0x04be7fd90ull}, /* n = 2496 */
+    {0x0ca110698ull, 0x1272f0f6eull}, /* n = 2560 */
+    {0x1a5e7d8ccull, 0x050bfaadeull}, /* n = 2624 */
+    {0x00e0126b2ull, 0x18d7b0210ull}, /* n = 2688 */
+    {0x1b54f879cull, 0x136502e42ull}, /* n = 2752 */
+    {0x1e60cae4eull, 0x180f9b68eull}, /* n = 2816 */
+    {0x16e22e5b4ull, 0x0465a4eeeull}, /* n = 2880 */
+    {0x1632b022cull, 0x0c00df280ull}, /* n = 2944 */
+    {0x165b2f6b4ull, 0x0d6748e82ull}, /* n = 3008 */
+    {0x1bc3afbb8ull, 0x1307a0206ull}, /* n = 3072 */
+    {0x0afc06654ull, 0x086d42d06ull}, /* n = 3136 */
+    {0x1de1a25ccull, 0x0f8448640ull}, /* n = 3200 */
+    {0x0fab852fcull, 0x095ffd7dcull}, /* n = 3264 */
+    {0x051c0477eull, 0x05f0e0438ull}, /* n = 3328 */
+    {0x10de655d4ull, 0x050c2cb16ull}, /* n = 3392 */
+    {0x1656a0c72ull, 0x17aab30ccull}, /* n = 3456 */
+    {0x0fa96021eull, 0x14f2b501aull}, /* n = 3520 */
+    {0x1accf58daull, 0x1934d876aull}, /* n = 3584 */
+    {0x1a5514022ull, 0x14904c914ull}, /* n = 3648 */
+    {0x1140ea070ull, 0x0b58ac6feull}, /* n = 3712 */
+    {0x0b95f1760ull, 0x0d6b1825aull}, /* n = 3776 */
+    {0x1f240f9eeull, 0x126399114ull}, /* n = 3840 */
+    {0x16202c3d4ull, 0x1f69cc58eull}, /* n = 3904 */
+    {0x0f11494b6ull, 0x0c776b648ull}, /* n = 3968 */
+    {0x0d33a036cull, 0x1210a887eull}, /* n = 4032 */
+    {0x054a86326ull, 0x18714ea86ull}, /* n = 4096 */
+};
+
+#define CRC32C_3WAY_K8_MAX 32
+/* n = 8 * (i + 1), 0 <= i < CRC32C_3WAY_K8_MAX. */
+static const uint64_t crc32c_3way_k8[32][2] = {
+    {0x14cd00bd6ull, 0x105ec76f0ull}, /* n = 8 */
+    {0x0ba4fc28eull, 0x14cd00bd6ull}, /* n = 16 */
+    {0x1d82c63daull, 0x0f20c0dfeull}, /* n = 24 */
+    {0x09e4addf8ull, 0x0ba4fc28eull}, /* n = 32 */
+    {0x039d3b296ull, 0x1384aa63aull}, /* n = 40 */
+    {0x102f9b8a2ull, 0x1d82c63daull}, /* n = 48 */
+    {0x14237f5e6ull, 0x01c291d04ull}, /* n = 56 */
+    {0x00d3b6092ull, 0x09e4addf8ull}, /* n = 64 */
+    {0x0c96cfdc0ull, 0x0740eef02ull}, /* n = 72 */
+    {0x18266e456ull, 0x039d3b296ull}, /* n = 80 */
+    {0x0daece73eull, 0x0083a6eecull}, /* n = 88 */
+    {0x0ab7aff2aull, 0x102f9b8a2ull}, /* n = 96 */
+    {0x1248ea574ull, 0x1c1733996ull}, /* n = 104 */
+    {0x083348832ull, 0x14237f5e6ull}, /* n = 112 */
+    {0x12c743124ull, 0x02ad91c30ull}, /* n = 120 */
+    {0x0b9e02b86ull, 0x00d3b6092ull}, /* n = 128 */
+    {0x018b33a4eull, 0x06992cea2ull}, /* n = 136 */
+    {0x1b331e26aull, 0x0c96cfdc0ull}, /* n = 144 */
+    {0x17d35ba46ull, 0x07e908048ull}, /* n = 152 */
+    {0x1bf2e8b8aull, 0x18266e456ull}, /* n = 160 */
+    {0x1a3e0968aull, 0x11ed1f9d8ull}, /* n = 168 */
+    {0x0ce7f39f4ull, 0x0daece73eull}, /* n = 176 */
+    {0x061d82e56ull, 0x0f1d0f55eull}, /* n = 184 */
+    {0x0d270f1a2ull, 0x0ab7aff2aull}, /* n = 192 */
+    {0x1c3f5f66cull, 0x0a87ab8a8ull}, /* n = 200 */
+    {0x12ed0daacull, 0x1248ea574ull}, /* n = 208 */
+    {0x065863b64ull, 0x08462d800ull}, /* n = 216 */
+    {0x11eef4f8eull, 0x083348832ull}, /* n = 224 */
+    {0x1ee54f54cull, 0x071d111a8ull}, /* n = 232 */
+    {0x0b3e32c28ull, 0x12c743124ull}, /* n = 240 */
+    {0x0064f7f26ull, 0x0ffd852c6ull}, /* n = 248 */
+    {0x0dd7e3b0cull, 0x0b9e02b86ull}, /* n = 256 */
+};
+
+/* Fused folding + crc32 chunks of VL-byte vectors (see the generator's docstring).
+ * Row M - 1: {CROSS_HI, CROSS_LO, SHIFT_2N, SHIFT_N}: the fold over the chain bytes
+ * and the 3-way merge multipliers for chains of n = 8 Q M bytes. */
+#define CRC32C_FUSED128_Q 8
+#define CRC32C_FUSED128_M_MAX 16
+static const uint64_t crc32c_fused128[16][4] = {
+    {0x0dcb17aa4ull, 0x0b9e02b86ull, 0x00d3b6092ull, 0x09e4addf8ull}, /* M = 1 */
+    {0x19f1c69dcull, 0x11eef4f8eull, 0x0b9e02b86ull, 0x00d3b6092ull}, /* M = 2 */
+    {0x04d56973cull, 0x06b749fb2ull, 0x0d270f1a2ull, 0x0ab7aff2aull}, /* M = 3 */
+    {0x1dd3e10e8ull, 0x026f6a60aull, 0x0dd7e3b0cull, 0x0b9e02b86ull}, /* M = 4 */
+    {0x0fe314258ull, 0x0170076faull, 0x06b749fb2ull, 0x1bf2e8b8aull}, /* M = 5 */
+    {0x196946b36ull, 0x0b3af077aull, 0x0d7a4825cull, 0x0d270f1a2ull}, /* M = 6 */
+    {0x06e4cb630ull, 0x1ddffc5d4ull, 0x068bce87aull, 0x11eef4f8eull}, /* M = 7 */
+    {0x0b2a3dfa6ull, 0x123888b7aull, 0x0170076faull, 0x0dd7e3b0cull}, /* M = 8 */
+    {0x0de8a97f8ull, 0x1af900c24ull, 0x086d8e4d2ull, 0x0271d9844ull}, /* M = 9 */
+    {0x1ed2bd6e6ull, 0x19fb2a8b0ull, 0x1d88abd4aull, 0x06b749fb2ull}, /* M = 10 */
+    {0x1aa854f28ull, 0x1ce523810ull, 0x1ddffc5d4ull, 0x0e6fc4e6aull}, /* M = 11 */
+    {0x10a4c518eull, 0x0b1630f04ull, 0x19b1afbc4ull, 0x0d7a4825cull}, /* M = 12 */
+    {0x0b8b67c1cull, 0x1272f0f6eull, 0x133d7a042ull, 0x026f6a60aull}, /* M = 13 */
+    {0x09948a7d2ull, 0x136502e42ull, 0x1af900c24ull, 0x068bce87aull}, /* M = 14 */
+    {0x0aeee44e2ull, 0x0c00df280ull, 0x1f16a3418ull, 0x1329d9f7eull}, /* M = 15 */
+    {0x093c0b014ull, 0x086d42d06ull, 0x1a0f717c4ull, 0x0170076faull}, /* M = 16 */
+};
+
+#define CRC32C_FUSED256_Q 6
+#define CRC32C_FUSED256_M_MAX 16
+static const uint64_t crc32c_fused256[16][4] = {
+    {0x0f37c5aeeull, 0x018b33a4eull, 0x102f9b8a2ull, 0x1d82c63daull}, /* M = 1 */
+    {0x096638b34ull, 0x12ed0daacull, 0x0ab7aff2aull, 0x102f9b8a2ull}, /* M = 2 */
+    {0x04c144932ull, 0x1c24afea4ull, 0x1b331e26aull, 0x0c96cfdc0ull}, /* M = 3 */
+    {0x0d104b8fcull, 0x0e6fc4e6aull, 0x0d270f1a2ull, 0x0ab7aff2aull}, /* M = 4 */
+    {0x0de87806cull, 0x1a2adb74eull, 0x0b3e32c28ull, 0x12c743124ull}, /* M = 5 */
+    {0x1da758ae0ull, 0x02178513aull, 0x0271d9844ull, 0x1b331e26aull}, /* M = 6 */
+    {0x06bebd73cull, 0x01e41e9fcull, 0x0cec3662eull, 0x1a3e0968aull}, /* M = 7 */
+    {0x1717e50f0ull, 0x1d88abd4aull, 0x0d7a4825cull, 0x0d270f1a2ull}, /* M = 8 */
+    {0x071971d5cull, 0x00df04680ull, 0x19d34af3aull, 0x065863b64ull}, /* M = 9 */
+    {0x10b9a1de0ull, 0x0f2271e60ull, 0x1329d9f7eull, 0x0b3e32c28ull}, /* M = 10 */
+    {0x1e54e58d8ull, 0x130004488ull, 0x16ad828b4ull, 0x0f285651cull}, /* M = 11 */
+    {0x13d018c02ull, 0x06d390decull, 0x086d8e4d2ull, 0x0271d9844ull}, /* M = 12 */
+    {0x1caa78c1eull, 0x1a08fe6acull, 0x0ca6ef3acull, 0x06cb08e5cull}, /* M = 13 */
+    {0x166ccee82ull, 0x075451b04ull, 0x0c9c8b782ull, 0x0cec3662eull}, /* M = 14 */
+    {0x14d8c5eacull, 0x01f1dd124ull, 0x02342001eull, 0x08227bb8aull}, /* M = 15 */
+    {0x1eff0c016ull, 0x1663ce118ull, 0x19b1afbc4ull, 0x0d7a4825cull}, /* M = 16 */
+};
+
+#define CRC32C_FUSED512_Q 4
+#define CRC32C_FUSED512_M_MAX 16
+static const uint64_t crc32c_fused512[16][4] = {
+    {0x1a5e82106ull, 0x0ce7f39f4ull, 0x09e4addf8ull, 0x0ba4fc28eull}, /* M = 1 */
+    {0x19f1c69dcull, 0x11eef4f8eull, 0x00d3b6092ull, 0x09e4addf8ull}, /* M = 2 */
+    {0x18db37e8aull, 0x010746f3cull, 0x0ab7aff2aull, 0x102f9b8a2ull}, /* M = 3 */
+    {0x04d56973cull, 0x06b749fb2ull, 0x0b9e02b86ull, 0x00d3b6092ull}, /* M = 4 */
+    {0x0e78eb416ull, 0x0b0cd4768ull, 0x1bf2e8b8aull, 0x18266e456ull}, /* M = 5 */
+    {0x1dd3e10e8ull, 0x026f6a60aull, 0x0d270f1a2ull, 0x0ab7aff2aull}, /* M = 6 */
+    {0x0a3e3e02cull, 0x16cba8acaull, 0x11eef4f8eull, 0x083348832ull}, /* M = 7 */
+    {0x0fe314258ull, 0x0170076faull, 0x0dd7e3b0cull, 0x0b9e02b86ull}, /* M = 8 */
+    {0x19bc5e522ull, 0x0f872e54cull, 0x0271d9844ull, 0x1b331e26aull}, /* M = 9 */
+    {0x196946b36ull, 0x0b3af077aull, 0x06b749fb2ull, 0x1bf2e8b8aull}, /* M = 10 */
+    {0x1a47a55d8ull, 0x0e9e28eb4ull, 0x0e6fc4e6aull, 0x0ce7f39f4ull}, /* M = 11 */
+    {0x06e4cb630ull, 0x1ddffc5d4ull, 0x0d7a4825cull, 0x0d270f1a2ull}, /* M = 12 */
+    {0x1e0d63936ull, 0x0d2c3ed1aull, 0x026f6a60aull, 0x12ed0daacull}, /* M = 13 */
+    {0x0b2a3dfa6ull, 0x123888b7aull, 0x068bce87aull, 0x11eef4f8eull}, /* M = 14 */
+    {0x149dabbaaull, 0x05fabe670ull, 0x1329d9f7eull, 0x0b3e32c28ull}, /* M = 15 */
+    {0x0de8a97f8ull, 0x1af900c24ull, 0x0170076faull, 0x0dd7e3b0cull}, /* M = 16 */
+};
+
 #endif
