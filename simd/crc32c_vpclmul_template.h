@@ -1,0 +1,248 @@
+/*
+ * crc32c_vpclmul_template.h - CRC32C by carry-less-multiply folding, fused with crc32
+ * instruction chains.
+ *
+ * One body, three widths: crc32c_aesni.c includes it with VL 16 (PCLMULQDQ on xmm),
+ * crc32c_vaes256.c with VL 32 (VPCLMULQDQ on ymm) and crc32c_vaes512.c with VL 64 (zmm); they
+ * differ only in the vector type and the width-specific macros below. The including unit
+ * defines
+ *   VL      vector length in bytes: 16, 32 or 64
+ *   KERNEL  the name of the kernel to define (crc32c_<tier>)
+ *   TIER    its ibc_tier_id
+ *   CRC32C_VFOLD_MIN  (optional) the shortest input worth folding
+ * and is compiled with the tier's flags (everything here is static).
+ *
+ * Folding (scripts/gen_crc32c_tables.py has the math): four vectors of the message are kept
+ * as accumulators. Each 16-byte lane of an accumulator is "folded" 4*VL bytes forward by two
+ * carry-less multiplies (its high- and low-order qwords times x^(D+32) and x^(D-32) mod P)
+ * and XORed into the data that lies there; the CRC is unchanged. At the end the accumulators
+ * are folded into each other, then into one 16-byte lane, whose CRC the crc32 instruction
+ * computes in two steps. The initial CRC state is XORed into the first four message bytes.
+ *
+ * Fusion (the idea of corsix/fast-crc32): the crc32 instruction runs on the integer side
+ * while the multiplies run on the vector side, so both can work at once. The input is cut
+ * into chunks; in each, the accumulators fold through M * 4 vectors while three crc32
+ * chains, Q qwords each per step, cover the 3 * 8QM bytes that follow. The three chain values
+ * are merged as in crc32c_sse42.h, and the merged state, which stands for everything up to
+ * the end of the chain bytes, is XORed into the next data vector, exactly like an initial
+ * CRC; the accumulators jump over the chain bytes with a longer fold (CROSS multipliers).
+ * All distances are fixed, so every multiplier is a generated constant.
+ *
+ * Inputs shorter than CRC32C_VFOLD_MIN take the 3-way crc32-instruction path
+ * (crc32c_sse42.h), which has no setup cost.
+ */
+#include "crc32c_sse42.h"
+#include "tiers.h"
+
+#define VMULTS2_128(hi, lo) _mm_set_epi64x((long long)(lo), (long long)(hi))
+#if VL == 16
+#define vec_t             __m128i
+#define VLOADU(p)         _mm_loadu_si128((const void *)(p))
+#define VCLMUL(a, b, imm) _mm_clmulepi64_si128((a), (b), (imm))
+#define VXOR(a, b)        _mm_xor_si128((a), (b))
+#define VXOR3(a, b, c)    _mm_xor_si128(_mm_xor_si128((a), (b)), (c))
+#define VFROM128(x)       (x)
+#define VMULTS2(hi, lo)   VMULTS2_128(hi, lo)
+#define MULTS_1V          VMULTS(128)
+#define MULTS_2V          VMULTS(256)
+#define MULTS_4V          VMULTS(512)
+#define FUSED_TABLE       crc32c_fused128
+#define FUSED_Q           CRC32C_FUSED128_Q
+#define FUSED_M_MAX       CRC32C_FUSED128_M_MAX
+#elif VL == 32
+#define vec_t             __m256i
+#define VLOADU(p)         _mm256_loadu_si256((const void *)(p))
+#define VCLMUL(a, b, imm) _mm256_clmulepi64_epi128((a), (b), (imm))
+#define VXOR(a, b)        _mm256_xor_si256((a), (b))
+#define VXOR3(a, b, c)    _mm256_xor_si256(_mm256_xor_si256((a), (b)), (c))
+#define VFROM128(x)       _mm256_zextsi128_si256(x)
+#define VMULTS2(hi, lo)   _mm256_broadcastsi128_si256(VMULTS2_128(hi, lo))
+#define MULTS_1V          VMULTS(256)
+#define MULTS_2V          VMULTS(512)
+#define MULTS_4V          VMULTS(1024)
+#define FUSED_TABLE       crc32c_fused256
+#define FUSED_Q           CRC32C_FUSED256_Q
+#define FUSED_M_MAX       CRC32C_FUSED256_M_MAX
+#elif VL == 64
+#define vec_t             __m512i
+#define VLOADU(p)         _mm512_loadu_si512((const void *)(p))
+#define VCLMUL(a, b, imm) _mm512_clmulepi64_epi128((a), (b), (imm))
+#define VXOR(a, b)        _mm512_xor_si512((a), (b))
+#define VXOR3(a, b, c)    _mm512_ternarylogic_epi64((a), (b), (c), 0x96) /* a ^ b ^ c */
+#define VFROM128(x)       _mm512_zextsi128_si512(x)
+#define VMULTS2(hi, lo)   _mm512_broadcast_i32x4(VMULTS2_128(hi, lo))
+#define MULTS_1V          VMULTS(512)
+#define MULTS_2V          VMULTS(1024)
+#define MULTS_4V          VMULTS(2048)
+#define FUSED_TABLE       crc32c_fused512
+#define FUSED_Q           CRC32C_FUSED512_Q
+#define FUSED_M_MAX       CRC32C_FUSED512_M_MAX
+#else
+#error "VL must be 16, 32 or 64"
+#endif
+/* Multipliers for a fold over d bits (scripts/gen_crc32c_tables.py: CRC32C_FOLD_<d>_*). */
+#define VMULTS(d) VMULTS2(CRC32C_FOLD_##d##_HI, CRC32C_FOLD_##d##_LO)
+
+/* A fused step folds 4 vectors and advances 3 chains by FUSED_Q qwords each. */
+#define FUSED_STEP (4 * VL + 3 * 8 * FUSED_Q)
+
+/* Below this many bytes the 3-way crc32 kernel is at least as fast as folding. */
+#ifndef CRC32C_VFOLD_MIN
+#define CRC32C_VFOLD_MIN 256
+#endif
+
+/* Fold the vector v (VL bytes) onto data lying D bits further on; k holds the D multipliers. */
+static inline vec_t crc32c_fold_vec(vec_t v, vec_t data, vec_t k)
+{
+    return VXOR3(VCLMUL(v, k, 0x00), VCLMUL(v, k, 0x11), data);
+}
+
+#if VL > 16
+static inline __m128i crc32c_fold_128(__m128i x, __m128i data)
+{
+    const __m128i k = VMULTS2_128(CRC32C_FOLD_128_HI, CRC32C_FOLD_128_LO);
+    return _mm_xor_si128(_mm_xor_si128(_mm_clmulepi64_si128(x, k, 0x00), data),
+                         _mm_clmulepi64_si128(x, k, 0x11));
+}
+#endif
+
+/* The chain steps of one fused step are few; unrolled, they interleave with the folds. */
+#define IBC_UNROLL_CHAINS _Pragma("GCC unroll 16")
+
+/* One step of a chain: the qword at p. */
+#define CHAIN(s, p) ((s) = _mm_crc32_u64((s), crc32c_load64(p)))
+
+/* Raw CRC state c over len >= 4 * VL bytes. */
+static IBC_NOINLINE uint32_t crc32c_vfold(uint32_t c, const uint8_t *p, size_t len)
+{
+    const vec_t mults_4v = MULTS_4V;
+    vec_t v0 = VLOADU(p), v1 = VLOADU(p + VL), v2 = VLOADU(p + 2 * VL), v3 = VLOADU(p + 3 * VL);
+    v0 = VXOR(v0, VFROM128(_mm_cvtsi32_si128((int)c)));
+    p += 4 * VL;
+    len -= 4 * VL;
+
+    /* Fused chunks of m steps: m * FUSED_STEP bytes, then the 4 vectors after them. */
+    while (len >= FUSED_STEP + 4 * VL) {
+        size_t m = (len - 4 * VL) / FUSED_STEP;
+        if (m > FUSED_M_MAX)
+            m = FUSED_M_MAX;
+        const uint64_t *k = FUSED_TABLE[m - 1];
+        const size_t n = 8 * FUSED_Q * m; /* bytes per chain */
+        const uint8_t *s = p + 4 * VL * m;
+        uint64_t a = 0, b = 0, d = 0;
+        for (size_t i = 0; i < m; i++) {
+            v0 = crc32c_fold_vec(v0, VLOADU(p), mults_4v);
+            v1 = crc32c_fold_vec(v1, VLOADU(p + VL), mults_4v);
+            v2 = crc32c_fold_vec(v2, VLOADU(p + 2 * VL), mults_4v);
+            v3 = crc32c_fold_vec(v3, VLOADU(p + 3 * VL), mults_4v);
+            IBC_UNROLL_CHAINS
+            for (int q = 0; q < FUSED_Q; q++) {
+                CHAIN(a, s + 8 * q);
+                CHAIN(b, s + 8 * q + n);
+                CHAIN(d, s + 8 * q + 2 * n);
+            }
+            p += 4 * VL;
+            s += 8 * FUSED_Q;
+        }
+        /* Merge the chains; the result stands for everything before the next vector. */
+        const __m128i mults_merge = VMULTS2_128(k[2], k[3]);
+        __m128i mm =
+            _mm_xor_si128(_mm_clmulepi64_si128(_mm_cvtsi64_si128((long long)a), mults_merge, 0x00),
+                          _mm_clmulepi64_si128(_mm_cvtsi64_si128((long long)b), mults_merge, 0x10));
+        uint32_t merged = (uint32_t)(_mm_crc32_u64(0, (uint64_t)_mm_cvtsi128_si64(mm)) ^ d);
+        const vec_t mults_cross = VMULTS2(k[0], k[1]);
+        p += 3 * n;
+        v0 = crc32c_fold_vec(v0, VXOR(VLOADU(p), VFROM128(_mm_cvtsi32_si128((int)merged))),
+                             mults_cross);
+        v1 = crc32c_fold_vec(v1, VLOADU(p + VL), mults_cross);
+        v2 = crc32c_fold_vec(v2, VLOADU(p + 2 * VL), mults_cross);
+        v3 = crc32c_fold_vec(v3, VLOADU(p + 3 * VL), mults_cross);
+        p += 4 * VL;
+        len -= m * FUSED_STEP + 4 * VL;
+    }
+
+#if VL > 16 /* (xmm folding alone is slower than three crc32 chains: leave the rest to them) */
+    for (; len >= 4 * VL; p += 4 * VL, len -= 4 * VL) {
+        v0 = crc32c_fold_vec(v0, VLOADU(p), mults_4v);
+        v1 = crc32c_fold_vec(v1, VLOADU(p + VL), mults_4v);
+        v2 = crc32c_fold_vec(v2, VLOADU(p + 2 * VL), mults_4v);
+        v3 = crc32c_fold_vec(v3, VLOADU(p + 3 * VL), mults_4v);
+    }
+#endif
+    /* Fewer than 4 vectors left: 4 accumulators -> 2 (+ 2 vectors of data) -> 1 (+ 1). */
+    const vec_t mults_2v = MULTS_2V, mults_1v = MULTS_1V;
+    v0 = crc32c_fold_vec(v0, v2, mults_2v);
+    v1 = crc32c_fold_vec(v1, v3, mults_2v);
+    if (len >= 2 * VL) {
+        v0 = crc32c_fold_vec(v0, VLOADU(p), mults_2v);
+        v1 = crc32c_fold_vec(v1, VLOADU(p + VL), mults_2v);
+        p += 2 * VL;
+        len -= 2 * VL;
+    }
+    v0 = crc32c_fold_vec(v0, v1, mults_1v);
+    if (len >= VL) {
+        v0 = crc32c_fold_vec(v0, VLOADU(p), mults_1v);
+        p += VL;
+        len -= VL;
+    }
+    /* One vector -> one 16-byte lane (+ the remaining whole 16-byte blocks). */
+#if VL == 16
+    __m128i x = v0;
+#else
+#if VL == 64
+    const __m256i mults_256 =
+        _mm256_broadcastsi128_si256(VMULTS2_128(CRC32C_FOLD_256_HI, CRC32C_FOLD_256_LO));
+    __m256i y = _mm512_castsi512_si256(v0), yhi = _mm512_extracti64x4_epi64(v0, 1);
+    y = _mm256_xor_si256(_mm256_xor_si256(_mm256_clmulepi64_epi128(y, mults_256, 0x00), yhi),
+                         _mm256_clmulepi64_epi128(y, mults_256, 0x11));
+    if (len >= 32) {
+        y = _mm256_xor_si256(_mm256_xor_si256(_mm256_clmulepi64_epi128(y, mults_256, 0x00),
+                                              _mm256_loadu_si256((const void *)p)),
+                             _mm256_clmulepi64_epi128(y, mults_256, 0x11));
+        p += 32;
+        len -= 32;
+    }
+#else
+    __m256i y = v0;
+#endif
+    __m128i x = crc32c_fold_128(_mm256_castsi256_si128(y), _mm256_extracti128_si256(y, 1));
+    if (len >= 16) {
+        x = crc32c_fold_128(x, _mm_loadu_si128((const void *)p));
+        p += 16;
+        len -= 16;
+    }
+#endif
+    /* The lane is a 16-byte stand-in for everything so far: its CRC from state 0. */
+    uint64_t s = _mm_crc32_u64(0, (uint64_t)_mm_cvtsi128_si64(x));
+    s = _mm_crc32_u64(s, (uint64_t)_mm_extract_epi64(x, 1));
+    return crc32c_sse42_3way((uint32_t)s, p, len);
+}
+
+uint32_t KERNEL(uint32_t crc, const void *buf, size_t len)
+{
+    IBC_KERNEL_HIT(IBC_KOP_CRC32C, TIER);
+    if (len < CRC32C_SHORT)
+        return ~crc32c_sse42_serial(~crc, buf, len);
+    if (len < CRC32C_VFOLD_MIN)
+        return ~crc32c_sse42_3way(~crc, buf, len);
+    return ~crc32c_vfold(~crc, buf, len);
+}
+
+#undef vec_t
+#undef VLOADU
+#undef VCLMUL
+#undef VXOR
+#undef VXOR3
+#undef VFROM128
+#undef VMULTS2
+#undef VMULTS
+#undef MULTS_1V
+#undef MULTS_2V
+#undef MULTS_4V
+#undef CHAIN
+#undef FUSED_TABLE
+#undef FUSED_Q
+#undef FUSED_M_MAX
+#undef FUSED_STEP
+#undef VMULTS2_128
+#undef IBC_UNROLL_CHAINS
