@@ -52,14 +52,16 @@ POLY_REFL = 0x82F63B78
 # blocks: rounds of n = 64 * i (1 <= i <= THREEWAY_K64_MAX) while more than THREEWAY_K8_MAX
 # qwords per chain remain, then one round of n = 8 * i (1 <= i <= THREEWAY_K8_MAX).
 THREEWAY_K64_MAX = 64        # largest block: 4096 bytes per chain, 12 KiB per round
-THREEWAY_K8_MAX = 32         # 256 bytes per chain
+THREEWAY_K8_MAX = 64         # 512 bytes per chain: one round for up to 1559 bytes
 
 # Fused folding + crc32 kernels, per vector length VL in bytes: Q qwords per chain per step
-# and up to M_MAX steps per chunk (tuned on Zen 3 for VL 16 and 32; see the template).
+# and up to M_MAX steps per chunk. VL 16 and 32 were tuned on Zen 3 (Q 4..12 and M_MAX 16..48
+# tried); VL 64 is set from Zen 4's instruction limits (a step of 4 zmm folds takes 16
+# cycles of VPCLMULQDQ; 12 crc32 fit beside it) without a machine to measure.
 FUSED = [  # (VL, Q, M_MAX)
-    (16, 8, 16),
-    (32, 6, 16),
-    (64, 4, 16),
+    (16, 6, 32),
+    (32, 5, 32),
+    (64, 4, 32),
 ]
 
 

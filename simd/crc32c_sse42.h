@@ -5,8 +5,8 @@
  * instruction, one per cycle, but 3 cycles of latency. One chain therefore runs at a third of
  * the instruction's throughput; three independent chains over three adjacent blocks keep it
  * busy, and the three results are merged with one carry-less multiply each (the multipliers
- * and the math are in scripts/gen_crc32c_tables.py). This is the whole aesni kernel and the
- * short-input path of the folding kernels.
+ * and the math are in scripts/gen_crc32c_tables.py). Every x86 tier uses it for inputs too
+ * short to fold and for what is left after folding.
  *
  * Include only from a unit compiled with SSE4.2 and PCLMULQDQ enabled; everything here is
  * static. Values are raw CRC states: the caller applies the zlib-style inversions.
