@@ -36,6 +36,9 @@ if [[ "${IBC_TEST_QUICK:-0}" != 1 ]]; then
   (cd build-asan && ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
      ctest -j "$jobs" -L unit --output-on-failure)
 
+  step "libFuzzer targets (bounded)"
+  IBC_FUZZ_SECONDS=${IBC_FUZZ_SECONDS:-20} bash ci/fuzz.sh
+
   if [[ -f ci/cross-aarch64.sh ]]; then
     step "AArch64 cross build under qemu"
     bash ci/cross-aarch64.sh
