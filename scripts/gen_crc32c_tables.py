@@ -12,7 +12,7 @@ way (bit k = x^(127-k)), is x * A(x) * B(x): one factor x too many. A 32-bit con
 reflect(K) placed in a lane is the polynomial x^32 * K(x); shifted left by one it is
 x^31 * K(x), and the stray x is absorbed. With fold_const(k) = reflect(x^k mod P) << 1:
 
-    clmul(lane(A), fold_const(k)) = x^64 * A(x) * (x^k mod P)  (as a 128-bit value)
+    clmul(lane(A), fold_const(k)) = x^32 * A(x) * (x^k mod P)  (as a 128-bit value)
 
 Folding (Intel, "Fast CRC Computation for Generic Polynomials Using PCLMULQDQ Instruction",
 2009). A 16-byte chunk X = H x^64 + L (H = its first 8 bytes) that lies D bits before a later
@@ -24,8 +24,9 @@ After folding, a 16-byte accumulator is a stand-in for all the data folded into 
 state is the crc32 instruction run over its two qwords (or a Barrett reduction).
 
 Shifting a CRC state over n zero bytes (the 3-way crc32-instruction kernels): the crc32
-instruction with state 0 maps a qword Q to Q(x) x^32 mod P. A 32-bit state c in a lane times
-fold_const(8n - 32) gives a qword (the high one is zero) equal to c(x) (x^(8n-32) mod P), so
+instruction with state 0 maps a qword Q to Q(x) x^32 mod P. A 32-bit state c in the low half
+of a lane is the polynomial x^32 c(x); times fold_const(8n - 32) that is x^64 c(x) K(x), i.e.
+a low qword equal to c(x) (x^(8n-32) mod P) and a high qword of zero, so
 
     crc32q(0, clmul(c, fold_const(8n - 32))) = c x^(8n) mod P = c advanced over n zero bytes.
 
