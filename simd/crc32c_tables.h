@@ -610,41 +610,41 @@ static const uint64_t crc32c_fused256[32][4] = {
     {0x0aab37f1cull, 0x0c776b648ull, 0x1272f0f6eull, 0x1d88abd4aull}, /* M = 32 */
 };
 
-#define CRC32C_FUSED512_Q 4
+#define CRC32C_FUSED512_Q 3
 #define CRC32C_FUSED512_M_MAX 32
 static const uint64_t crc32c_fused512[32][4] = {
-    {0x1a5e82106ull, 0x0ce7f39f4ull, 0x09e4addf8ull, 0x0ba4fc28eull}, /* M = 1 */
-    {0x19f1c69dcull, 0x11eef4f8eull, 0x00d3b6092ull, 0x09e4addf8ull}, /* M = 2 */
-    {0x18db37e8aull, 0x010746f3cull, 0x0ab7aff2aull, 0x102f9b8a2ull}, /* M = 3 */
-    {0x04d56973cull, 0x06b749fb2ull, 0x0b9e02b86ull, 0x00d3b6092ull}, /* M = 4 */
-    {0x0e78eb416ull, 0x0b0cd4768ull, 0x1bf2e8b8aull, 0x18266e456ull}, /* M = 5 */
-    {0x1dd3e10e8ull, 0x026f6a60aull, 0x0d270f1a2ull, 0x0ab7aff2aull}, /* M = 6 */
-    {0x0a3e3e02cull, 0x16cba8acaull, 0x11eef4f8eull, 0x083348832ull}, /* M = 7 */
-    {0x0fe314258ull, 0x0170076faull, 0x0dd7e3b0cull, 0x0b9e02b86ull}, /* M = 8 */
-    {0x19bc5e522ull, 0x0f872e54cull, 0x0271d9844ull, 0x1b331e26aull}, /* M = 9 */
-    {0x196946b36ull, 0x0b3af077aull, 0x06b749fb2ull, 0x1bf2e8b8aull}, /* M = 10 */
-    {0x1a47a55d8ull, 0x0e9e28eb4ull, 0x0e6fc4e6aull, 0x0ce7f39f4ull}, /* M = 11 */
-    {0x06e4cb630ull, 0x1ddffc5d4ull, 0x0d7a4825cull, 0x0d270f1a2ull}, /* M = 12 */
-    {0x1e0d63936ull, 0x0d2c3ed1aull, 0x026f6a60aull, 0x12ed0daacull}, /* M = 13 */
-    {0x0b2a3dfa6ull, 0x123888b7aull, 0x068bce87aull, 0x11eef4f8eull}, /* M = 14 */
-    {0x149dabbaaull, 0x05fabe670ull, 0x1329d9f7eull, 0x0b3e32c28ull}, /* M = 15 */
-    {0x0de8a97f8ull, 0x1af900c24ull, 0x0170076faull, 0x0dd7e3b0cull}, /* M = 16 */
-    {0x1316f4754ull, 0x06353c1ccull, 0x1fae1cc66ull, 0x010746f3cull}, /* M = 17 */
-    {0x1ed2bd6e6ull, 0x19fb2a8b0ull, 0x086d8e4d2ull, 0x0271d9844ull}, /* M = 18 */
-    {0x0d7e661aeull, 0x1851efe9aull, 0x0b3af077aull, 0x093a5f730ull}, /* M = 19 */
-    {0x1aa854f28ull, 0x1ce523810ull, 0x1d88abd4aull, 0x06b749fb2ull}, /* M = 20 */
-    {0x09fd51b88ull, 0x0ddaf5114ull, 0x0c9c8b782ull, 0x0cec3662eull}, /* M = 21 */
-    {0x10a4c518eull, 0x0b1630f04ull, 0x1ddffc5d4ull, 0x0e6fc4e6aull}, /* M = 22 */
-    {0x0d4619bbcull, 0x094eb256eull, 0x168763fa6ull, 0x0b0cd4768ull}, /* M = 23 */
-    {0x0b8b67c1cull, 0x1272f0f6eull, 0x19b1afbc4ull, 0x0d7a4825cull}, /* M = 24 */
-    {0x03e254fe4ull, 0x178f8027eull, 0x123888b7aull, 0x00167d312ull}, /* M = 25 */
-    {0x09948a7d2ull, 0x136502e42ull, 0x133d7a042ull, 0x026f6a60aull}, /* M = 26 */
-    {0x00785cae6ull, 0x1dda873d4ull, 0x000bcf5f6ull, 0x19d34af3aull}, /* M = 27 */
-    {0x0aeee44e2ull, 0x0c00df280ull, 0x1af900c24ull, 0x068bce87aull}, /* M = 28 */
-    {0x055ce5b40ull, 0x051aeef66ull, 0x06d390decull, 0x16cba8acaull}, /* M = 29 */
-    {0x093c0b014ull, 0x086d42d06ull, 0x1f16a3418ull, 0x1329d9f7eull}, /* M = 30 */
-    {0x06c7202d4ull, 0x0e81cf154ull, 0x19fb2a8b0ull, 0x02178513aull}, /* M = 31 */
-    {0x1b75c5ad4ull, 0x05f0e0438ull, 0x1a0f717c4ull, 0x0170076faull}, /* M = 32 */
+    {0x1a3e0968aull, 0x021f3d99cull, 0x1d82c63daull, 0x0f20c0dfeull}, /* M = 1 */
+    {0x0e9adf796ull, 0x1c3f5f66cull, 0x102f9b8a2ull, 0x1d82c63daull}, /* M = 2 */
+    {0x0b3e32c28ull, 0x12913343eull, 0x0c96cfdc0ull, 0x0740eef02ull}, /* M = 3 */
+    {0x18db37e8aull, 0x010746f3cull, 0x0ab7aff2aull, 0x102f9b8a2ull}, /* M = 4 */
+    {0x06cb08e5cull, 0x1d22c238eull, 0x12c743124ull, 0x02ad91c30ull}, /* M = 5 */
+    {0x14e727980ull, 0x19329634aull, 0x1b331e26aull, 0x0c96cfdc0ull}, /* M = 6 */
+    {0x0d7a4825cull, 0x1641378f0ull, 0x1a3e0968aull, 0x11ed1f9d8ull}, /* M = 7 */
+    {0x1dd3e10e8ull, 0x026f6a60aull, 0x0d270f1a2ull, 0x0ab7aff2aull}, /* M = 8 */
+    {0x1524fa6c6ull, 0x0dd07448eull, 0x065863b64ull, 0x08462d800ull}, /* M = 9 */
+    {0x18a08b5bcull, 0x1b1c69528ull, 0x0b3e32c28ull, 0x12c743124ull}, /* M = 10 */
+    {0x16ad828b4ull, 0x00d8373a0ull, 0x0f285651cull, 0x0dcb17aa4ull}, /* M = 11 */
+    {0x19bc5e522ull, 0x0f872e54cull, 0x0271d9844ull, 0x1b331e26aull}, /* M = 12 */
+    {0x0a90fd27aull, 0x191b66f30ull, 0x06cb08e5cull, 0x11d5ca20eull}, /* M = 13 */
+    {0x01cad4452ull, 0x0234e0b26ull, 0x0cec3662eull, 0x1a3e0968aull}, /* M = 14 */
+    {0x0c9c8b782ull, 0x128db71b8ull, 0x08227bb8aull, 0x1a5e82106ull}, /* M = 15 */
+    {0x06e4cb630ull, 0x1ddffc5d4ull, 0x0d7a4825cull, 0x0d270f1a2ull}, /* M = 16 */
+    {0x1ed5a407aull, 0x16b1e5dd2ull, 0x0f6076544ull, 0x0e9adf796ull}, /* M = 17 */
+    {0x08ec52396ull, 0x109ffedc0ull, 0x19d34af3aull, 0x065863b64ull}, /* M = 18 */
+    {0x002ee03b2ull, 0x0dc1a160cull, 0x1524fa6c6ull, 0x19f1c69dcull}, /* M = 19 */
+    {0x149dabbaaull, 0x05fabe670ull, 0x1329d9f7eull, 0x0b3e32c28ull}, /* M = 20 */
+    {0x058ca5f00ull, 0x0f7317cf0ull, 0x0e0ac139eull, 0x04e36f0b0ull}, /* M = 21 */
+    {0x109b55d24ull, 0x059f229bcull, 0x16ad828b4ull, 0x0f285651cull}, /* M = 22 */
+    {0x1f16a3418ull, 0x1c67b0ae8ull, 0x1a75b4b00ull, 0x18db37e8aull}, /* M = 23 */
+    {0x1ed2bd6e6ull, 0x19fb2a8b0ull, 0x086d8e4d2ull, 0x0271d9844ull}, /* M = 24 */
+    {0x0dfd94fb2ull, 0x0f7506984ull, 0x0a90fd27aull, 0x0a3c6f37aull}, /* M = 25 */
+    {0x0c4eb27b2ull, 0x0e8310afaull, 0x0ca6ef3acull, 0x06cb08e5cull}, /* M = 26 */
+    {0x0e0cdcf86ull, 0x160e28034ull, 0x04597456aull, 0x04d56973cull}, /* M = 27 */
+    {0x09fd51b88ull, 0x0ddaf5114ull, 0x0c9c8b782ull, 0x0cec3662eull}, /* M = 28 */
+    {0x00cd1526aull, 0x1321de2d0ull, 0x167001a9cull, 0x14e727980ull}, /* M = 29 */
+    {0x0271cfb40ull, 0x09a7781e0ull, 0x02342001eull, 0x08227bb8aull}, /* M = 30 */
+    {0x04be7fd90ull, 0x0794dd0f2ull, 0x1ed5a407aull, 0x0e78eb416ull}, /* M = 31 */
+    {0x0b8b67c1cull, 0x1272f0f6eull, 0x19b1afbc4ull, 0x0d7a4825cull}, /* M = 32 */
 };
 
 #endif

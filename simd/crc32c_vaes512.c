@@ -3,9 +3,9 @@
  * crc32 chains (crc32c_vpclmul_template.h, the body shared with the aesni and vaes256 tiers;
  * only the vector width differs).
  *
- * The chain share per step (CRC32C_FUSED512_Q in the generator) and the folding threshold are
- * set from the Zen 4 instruction limits in perf-ceilings.md (VPCLMULQDQ zmm one per 2 cycles,
- * crc32 one per cycle, co-issuing), not measured: no AVX-512 machine was at hand.
+ * Not measured: no AVX-512 machine was at hand (its logic was run through a software model
+ * of the zmm intrinsics). The chain share per step (Q in scripts/gen_crc32c_tables.py) and
+ * the folding threshold are conservative choices from the Zen 4 limits in perf-ceilings.md.
  */
 #define VL               64
 #define KERNEL           crc32c_vaes512
