@@ -10,5 +10,5 @@
 #define VL               16
 #define KERNEL           crc32c_aesni
 #define TIER             IBC_TIER_AESNI
-#define CRC32C_VFOLD_MIN 1024
+#define CRC32C_VFOLD_MIN 1536
 #include "crc32c_vpclmul_template.h"
