@@ -38,6 +38,12 @@ three crc32 chains cover 3 x 8QM bytes behind them; then the accumulators jump o
 bytes onto the next 4 vectors, a fold over D = 8 (4 VL + 24 Q M) bits, and the chains merge
 with the 3-way multipliers for n = 8QM. One table row per M.
 
+Final reduction (the template): every 16-byte lane left in the accumulators, and every whole
+16-byte block after them, is folded straight onto the last of those lanes: lane j, d lanes
+before it, by the fold over 128 d bits. crc32c_lane_fold lists those multipliers by
+decreasing d, so that one vector load fetches the multipliers of consecutive lanes; the row
+for d = 0 is zero (the last lane is taken as it is).
+
 Every constant is checked below against a bit-at-a-time model of the CRC before anything
 is written.
 
@@ -60,6 +66,9 @@ THREEWAY_K8_MAX = 64         # 512 bytes per chain: one round for up to 1559 byt
 # tried). VL 64 could not be measured (no AVX-512 machine): a step of 4 zmm folds takes 16
 # cycles of VPCLMULQDQ on Zen 4 (8 on Ice Lake), and on Zen 3 9 crc32 ran beside 8 ymm
 # VPCLMULQDQ at no cost while 12 did not, so Q = 3 is the conservative choice.
+# Lane folds for the final reduction: up to 4 zmm accumulators (16 lanes) and 15 blocks.
+LANE_FOLD_MAX = 30
+
 FUSED = [  # (VL, Q, M_MAX)
     (16, 6, 32),
     (32, 5, 32),
@@ -183,6 +192,8 @@ def selfcheck():
     for n in ([64 * i for i in range(1, THREEWAY_K64_MAX + 1)] +
               [8 * i for i in range(1, THREEWAY_K8_MAX + 1)]):
         check_merge(rng, n)
+    for d in range(1, LANE_FOLD_MAX + 1):
+        check_fold(rng, 128 * d)
     for vl, q, m_max in FUSED:
         for m in range(1, m_max + 1):
             check_fold(rng, fused_cross_bits(vl, q, m))
@@ -253,6 +264,14 @@ def main():
                       % (fold_const(d + 32), fold_const(d - 32), shift_const(2 * n),
                          shift_const(n), m))
         out.write("};\n\n")
+    out.write("/* Final reduction: row LANE_FOLD_MAX - d folds a 16-byte lane over d lanes: {HI, LO}\n"
+              " * of CRC32C_FOLD_<128 d>; d = 0 is zero (see the generator's docstring). */\n")
+    out.write("#define CRC32C_LANE_FOLD_MAX %d\n" % LANE_FOLD_MAX)
+    out.write("static const uint64_t crc32c_lane_fold[%d][2] = {\n" % (LANE_FOLD_MAX + 1))
+    for d in range(LANE_FOLD_MAX, -1, -1):
+        hi, lo = (fold_const(128 * d + 32), fold_const(128 * d - 32)) if d else (0, 0)
+        out.write("    {0x%09xull, 0x%09xull}, /* d = %d */\n" % (hi, lo, d))
+    out.write("};\n\n")
     out.write("#endif\n")
 
 

@@ -647,4 +647,41 @@ static const uint64_t crc32c_fused512[32][4] = {
     {0x0b8b67c1cull, 0x1272f0f6eull, 0x19b1afbc4ull, 0x0d7a4825cull}, /* M = 32 */
 };
 
+/* Final reduction: row LANE_FOLD_MAX - d folds a 16-byte lane over d lanes: {HI, LO}
+ * of CRC32C_FOLD_<128 d>; d = 0 is zero (see the generator's docstring). */
+#define CRC32C_LANE_FOLD_MAX 30
+static const uint64_t crc32c_lane_fold[31][2] = {
+    {0x088f25a3aull, 0x0b3e32c28ull}, /* d = 30 */
+    {0x12913343eull, 0x1ee54f54cull}, /* d = 29 */
+    {0x19f1c69dcull, 0x11eef4f8eull}, /* d = 28 */
+    {0x1e50585a0ull, 0x065863b64ull}, /* d = 27 */
+    {0x096638b34ull, 0x12ed0daacull}, /* d = 26 */
+    {0x0e9adf796ull, 0x1c3f5f66cull}, /* d = 25 */
+    {0x105405f3eull, 0x0d270f1a2ull}, /* d = 24 */
+    {0x188815ab2ull, 0x061d82e56ull}, /* d = 23 */
+    {0x1a5e82106ull, 0x0ce7f39f4ull}, /* d = 22 */
+    {0x08f158014ull, 0x1a3e0968aull}, /* d = 21 */
+    {0x021f3d99cull, 0x1bf2e8b8aull}, /* d = 20 */
+    {0x11d5ca20eull, 0x17d35ba46ull}, /* d = 19 */
+    {0x06051d5a2ull, 0x1b331e26aull}, /* d = 18 */
+    {0x0f37c5aeeull, 0x018b33a4eull}, /* d = 17 */
+    {0x0dcb17aa4ull, 0x0b9e02b86ull}, /* d = 16 */
+    {0x0ffd852c6ull, 0x12c743124ull}, /* d = 15 */
+    {0x071d111a8ull, 0x083348832ull}, /* d = 14 */
+    {0x08462d800ull, 0x1248ea574ull}, /* d = 13 */
+    {0x0a87ab8a8ull, 0x0ab7aff2aull}, /* d = 12 */
+    {0x0f1d0f55eull, 0x0daece73eull}, /* d = 11 */
+    {0x11ed1f9d8ull, 0x18266e456ull}, /* d = 10 */
+    {0x07e908048ull, 0x0c96cfdc0ull}, /* d = 9 */
+    {0x06992cea2ull, 0x00d3b6092ull}, /* d = 8 */
+    {0x02ad91c30ull, 0x14237f5e6ull}, /* d = 7 */
+    {0x1c1733996ull, 0x102f9b8a2ull}, /* d = 6 */
+    {0x0083a6eecull, 0x039d3b296ull}, /* d = 5 */
+    {0x0740eef02ull, 0x09e4addf8ull}, /* d = 4 */
+    {0x01c291d04ull, 0x1d82c63daull}, /* d = 3 */
+    {0x1384aa63aull, 0x0ba4fc28eull}, /* d = 2 */
+    {0x0f20c0dfeull, 0x14cd00bd6ull}, /* d = 1 */
+    {0x000000000ull, 0x000000000ull}, /* d = 0 */
+};
+
 #endif

@@ -15,9 +15,10 @@
  * Folding (scripts/gen_crc32c_tables.py has the math): four vectors of the message are kept
  * as accumulators. Each 16-byte lane of an accumulator is "folded" 4*VL bytes forward by two
  * carry-less multiplies (its high- and low-order qwords times x^(D+32) and x^(D-32) mod P)
- * and XORed into the data that lies there; the CRC is unchanged. At the end the accumulators
- * are folded into each other, then into one 16-byte lane, whose CRC the crc32 instruction
- * computes in two steps. The initial CRC state is XORed into the first four message bytes.
+ * and XORed into the data that lies there; the CRC is unchanged. At the end every lane, and
+ * every whole 16-byte block left, is folded straight onto the last of them (crc32c_reduce),
+ * and the crc32 instruction takes the CRC of that one lane in two steps, then of the last
+ * bytes. The initial CRC state is XORed into the first four message bytes.
  *
  * Fusion (the idea of corsix/fast-crc32): the crc32 instruction and the carry-less multiplies
  * use mostly different execution units, so both can work at once. The input is cut into
@@ -47,8 +48,6 @@
 #define VXOR3(a, b, c)    _mm_xor_si128(_mm_xor_si128((a), (b)), (c))
 #define VFROM128(x)       (x)
 #define VMULTS2(hi, lo)   VMULTS2_128(hi, lo)
-#define MULTS_1V          VMULTS(128)
-#define MULTS_2V          VMULTS(256)
 #define MULTS_4V          VMULTS(512)
 #define FUSED_TABLE       crc32c_fused128
 #define FUSED_Q           CRC32C_FUSED128_Q
@@ -61,8 +60,6 @@
 #define VXOR3(a, b, c)    _mm256_xor_si256(_mm256_xor_si256((a), (b)), (c))
 #define VFROM128(x)       _mm256_zextsi128_si256(x)
 #define VMULTS2(hi, lo)   _mm256_broadcastsi128_si256(VMULTS2_128(hi, lo))
-#define MULTS_1V          VMULTS(256)
-#define MULTS_2V          VMULTS(512)
 #define MULTS_4V          VMULTS(1024)
 #define FUSED_TABLE       crc32c_fused256
 #define FUSED_Q           CRC32C_FUSED256_Q
@@ -75,8 +72,6 @@
 #define VXOR3(a, b, c)    _mm512_ternarylogic_epi64((a), (b), (c), 0x96) /* a ^ b ^ c */
 #define VFROM128(x)       _mm512_zextsi128_si512(x)
 #define VMULTS2(hi, lo)   _mm512_broadcast_i32x4(VMULTS2_128(hi, lo))
-#define MULTS_1V          VMULTS(512)
-#define MULTS_2V          VMULTS(1024)
 #define MULTS_4V          VMULTS(2048)
 #define FUSED_TABLE       crc32c_fused512
 #define FUSED_Q           CRC32C_FUSED512_Q
@@ -102,18 +97,55 @@ static inline vec_t crc32c_fold_vec(vec_t v, vec_t data, vec_t k)
     return VXOR3(VCLMUL(v, k, 0x00), VCLMUL(v, k, 0x11), data);
 }
 
-#if VL > 16
-static inline __m128i crc32c_fold_128(__m128i x, __m128i data)
-{
-    const __m128i k = VMULTS2_128(CRC32C_FOLD_128_HI, CRC32C_FOLD_128_LO);
-    return _mm_xor_si128(_mm_xor_si128(_mm_clmulepi64_si128(x, k, 0x00), data),
-                         _mm_clmulepi64_si128(x, k, 0x11));
-}
-#endif
-
 /* One step of a chain: the qword at p. */
 #define CHAIN(s, p)       ((s) = _mm_crc32_u64((s), crc32c_load64(p)))
 #define IBC_UNROLL_CHAINS _Pragma("GCC unroll 16")
+
+/* The final reduction: every lane of the accumulators and each of the nb whole 16-byte blocks
+ * at p is folded straight onto the last of them (one multiply deep, not a chain of folds);
+ * their XOR is a 16-byte stand-in for all of it. The multipliers of consecutive lanes are
+ * consecutive rows of crc32c_lane_fold, whose d = 0 row is zero: the last lane is XORed as it
+ * is. */
+_Static_assert(2 * (4 * VL / 16 - 1) <= CRC32C_LANE_FOLD_MAX, "crc32c_lane_fold too short");
+static inline __m128i crc32c_reduce(vec_t v0, vec_t v1, vec_t v2, vec_t v3, const uint8_t *p,
+                                    size_t nb)
+{
+    /* The first accumulator lane lies 4 VL / 16 - 1 + nb lanes before the last one. */
+    const uint8_t *k =
+        (const uint8_t *)crc32c_lane_fold + 16 * (CRC32C_LANE_FOLD_MAX - (4 * VL / 16 - 1 + nb));
+    const vec_t k0 = VLOADU(k), k1 = VLOADU(k + VL), k2 = VLOADU(k + 2 * VL),
+                k3 = VLOADU(k + 3 * VL);
+    vec_t t0 = VXOR3(VCLMUL(v0, k0, 0x00), VCLMUL(v0, k0, 0x11), VCLMUL(v1, k1, 0x00));
+    vec_t t1 = VXOR3(VCLMUL(v1, k1, 0x11), VCLMUL(v2, k2, 0x00), VCLMUL(v2, k2, 0x11));
+    vec_t t2 = VXOR(VCLMUL(v3, k3, 0x00), VCLMUL(v3, k3, 0x11));
+    vec_t t = VXOR3(t0, t1, t2);
+    /* The blocks before the last one: whole vectors of them, then single lanes. */
+    size_t i = 0;
+    k = (const uint8_t *)crc32c_lane_fold + 16 * (CRC32C_LANE_FOLD_MAX - (nb ? nb - 1 : 0));
+    for (; i + VL / 16 < nb; i += VL / 16) {
+        vec_t b = VLOADU(p + 16 * i), kb = VLOADU(k + 16 * i);
+        t = VXOR3(t, VCLMUL(b, kb, 0x00), VCLMUL(b, kb, 0x11));
+    }
+#if VL == 64
+    __m256i y = _mm256_xor_si256(_mm512_castsi512_si256(t), _mm512_extracti64x4_epi64(t, 1));
+    __m128i x = _mm_xor_si128(_mm256_castsi256_si128(y), _mm256_extracti128_si256(y, 1));
+    __m128i last = _mm512_extracti32x4_epi32(v3, 3);
+#elif VL == 32
+    __m128i x = _mm_xor_si128(_mm256_castsi256_si128(t), _mm256_extracti128_si256(t, 1));
+    __m128i last = _mm256_extracti128_si256(v3, 1);
+#else
+    __m128i x = t, last = v3;
+#endif
+    for (; i + 1 < nb; i++) {
+        __m128i b = _mm_loadu_si128((const void *)(p + 16 * i));
+        __m128i kb = _mm_loadu_si128((const void *)(k + 16 * i));
+        x = _mm_xor_si128(
+            x, _mm_xor_si128(_mm_clmulepi64_si128(b, kb, 0x00), _mm_clmulepi64_si128(b, kb, 0x11)));
+    }
+    if (nb)
+        last = _mm_loadu_si128((const void *)(p + 16 * (nb - 1)));
+    return _mm_xor_si128(x, last);
+}
 
 /* Raw CRC state c over len >= 4 * VL bytes. */
 static IBC_NOINLINE uint32_t crc32c_vfold(uint32_t c, const uint8_t *p, size_t len)
@@ -168,57 +200,20 @@ static IBC_NOINLINE uint32_t crc32c_vfold(uint32_t c, const uint8_t *p, size_t l
         len -= m * FUSED_STEP + 4 * VL;
     }
 
-#if VL > 16 /* (xmm folding alone is slower than three crc32 chains: leave the rest to them) */
+#if VL > 16
     for (; len >= 4 * VL; p += 4 * VL, len -= 4 * VL) {
         v0 = crc32c_fold_vec(v0, VLOADU(p), mults_4v);
         v1 = crc32c_fold_vec(v1, VLOADU(p + VL), mults_4v);
         v2 = crc32c_fold_vec(v2, VLOADU(p + 2 * VL), mults_4v);
         v3 = crc32c_fold_vec(v3, VLOADU(p + 3 * VL), mults_4v);
     }
-#endif
-    /* Fewer than 4 vectors left: 4 accumulators -> 2 (+ 2 vectors of data) -> 1 (+ 1). */
-    const vec_t mults_2v = MULTS_2V, mults_1v = MULTS_1V;
-    v0 = crc32c_fold_vec(v0, v2, mults_2v);
-    v1 = crc32c_fold_vec(v1, v3, mults_2v);
-    if (len >= 2 * VL) {
-        v0 = crc32c_fold_vec(v0, VLOADU(p), mults_2v);
-        v1 = crc32c_fold_vec(v1, VLOADU(p + VL), mults_2v);
-        p += 2 * VL;
-        len -= 2 * VL;
-    }
-    v0 = crc32c_fold_vec(v0, v1, mults_1v);
-    if (len >= VL) {
-        v0 = crc32c_fold_vec(v0, VLOADU(p), mults_1v);
-        p += VL;
-        len -= VL;
-    }
-    /* One vector -> one 16-byte lane (+ the remaining whole 16-byte blocks). */
-#if VL == 16
-    __m128i x = v0;
+    const size_t nb = len / 16; /* whole blocks left, fewer than 4 * VL / 16 */
 #else
-#if VL == 64
-    const __m256i mults_256 =
-        _mm256_broadcastsi128_si256(VMULTS2_128(CRC32C_FOLD_256_HI, CRC32C_FOLD_256_LO));
-    __m256i y = _mm512_castsi512_si256(v0), yhi = _mm512_extracti64x4_epi64(v0, 1);
-    y = _mm256_xor_si256(_mm256_xor_si256(_mm256_clmulepi64_epi128(y, mults_256, 0x00), yhi),
-                         _mm256_clmulepi64_epi128(y, mults_256, 0x11));
-    if (len >= 32) {
-        y = _mm256_xor_si256(_mm256_xor_si256(_mm256_clmulepi64_epi128(y, mults_256, 0x00),
-                                              _mm256_loadu_si256((const void *)p)),
-                             _mm256_clmulepi64_epi128(y, mults_256, 0x11));
-        p += 32;
-        len -= 32;
-    }
-#else
-    __m256i y = v0;
+    const size_t nb = 0; /* xmm folding alone is slower than the 3-way chains: they take the rest */
 #endif
-    __m128i x = crc32c_fold_128(_mm256_castsi256_si128(y), _mm256_extracti128_si256(y, 1));
-    if (len >= 16) {
-        x = crc32c_fold_128(x, _mm_loadu_si128((const void *)p));
-        p += 16;
-        len -= 16;
-    }
-#endif
+    __m128i x = crc32c_reduce(v0, v1, v2, v3, p, nb);
+    p += 16 * nb;
+    len -= 16 * nb;
     /* The lane is a 16-byte stand-in for everything so far: its CRC from state 0. */
     uint64_t s = _mm_crc32_u64(0, (uint64_t)_mm_cvtsi128_si64(x));
     s = _mm_crc32_u64(s, (uint64_t)_mm_extract_epi64(x, 1));
@@ -243,8 +238,6 @@ uint32_t KERNEL(uint32_t crc, const void *buf, size_t len)
 #undef VFROM128
 #undef VMULTS2
 #undef VMULTS
-#undef MULTS_1V
-#undef MULTS_2V
 #undef MULTS_4V
 #undef CHAIN
 #undef FUSED_TABLE
