@@ -39,8 +39,10 @@ typedef struct rep_file {
     uint64_t nbad_total;
     char *notes;
     char error[512];
+    int env_error; /* the error is the environment's (I/O), not the data's */
     int key_state;
     int uninitialized;
+    char crc32c[9]; /* of the whole file, when a command computed it */
     pthread_mutex_t lock; /* rep_page from several workers */
 } rep_file;
 
@@ -54,6 +56,7 @@ typedef struct report {
     size_t n, cap;
     int64_t start_ns;
     uint64_t bytes;
+    FILE *out; /* where the report goes: stdout, or stderr when stdout carries data */
 } report;
 
 void report_init(report *r, const cli_global *g, const char *mode, const char *isa,
@@ -64,11 +67,16 @@ void rep_space(rep_file *rf, const ibc_space *s);
 void rep_page(rep_file *rf, const ibc_page *pg); /* thread-safe */
 void rep_note(rep_file *rf, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void rep_error(rep_file *rf, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* The same, for an I/O problem (exit status 3 rather than 1). */
+void rep_io_error(rep_file *rf, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void report_file_done(report *r, rep_file *rf);
 /* Summary (text) or the whole JSON document; returns the exit code for the data: 0, or 1 when
  * bad pages exceed allow_bad or a key is wrong; 3 when encrypted pages could not be checked
  * for lack of a key. */
 int report_finish(report *r, uint64_t allow_bad);
+/* The whole report as one JSON document (what --json prints; also the backup manifest). extra:
+ * more members for the top object (\"name\":value,...), or NULL. */
+void report_json(const report *r, FILE *o, uint64_t allow_bad, const char *extra);
 void report_free(report *r);
 
 /* Names used in text and JSON. */
