@@ -280,11 +280,13 @@ static inline V v_shift_in(V prev, V cur)
 #endif
 
 /* A round key, materialised in a register at this point of the program: the compiler can
- * neither fold its load into every AESENC nor keep 15 keys alive where 16 registers do not
- * hold them (xmm/ymm); one load (or move) per round and group. */
+ * neither fold its load into every AESENC nor hoist 15 keys out of the loop where 16
+ * registers do not hold them (xmm/ymm); one load (or move) per round and group. Volatile, so
+ * that it is neither hoisted nor merged, and so that it keeps its order with the crc32
+ * statements (crcx_q): this is what interleaves CRC and AES in program order. */
 static inline V v_key(V k)
 {
-    __asm__("" : V_REG(k));
+    __asm__ volatile("" : V_REG(k));
     return k;
 }
 
@@ -301,26 +303,42 @@ static inline void load_keys(V *ks, const uint8_t (*rk)[IBC_AES_BLOCK], unsigned
         ks[r] = v_bcast(rk[r]);
 }
 
-/* x[0..n) through rounds 1 .. nr (round 0, the first AddRoundKey, is the caller's). */
-static ALWAYS_INLINE void enc_rounds(V *x, int n, const V *ks, unsigned nr)
+/* x[0..n) through rounds 1 .. NR (round 0, the first AddRoundKey, is the caller's). NR is a
+ * compile-time constant wherever these are used (NR_SWITCH): the rounds are unrolled, which
+ * keeps the state in fixed registers (a rounds loop costs a register move per block and
+ * round, as many instructions as the AES itself). */
+static ALWAYS_INLINE void enc_rounds(V *x, int n, const V *ks, const int NR)
 {
-    for (unsigned r = 1; r < nr; r++) {
+    UNROLL for (int r = 1; r < NR; r++)
+    {
         V k = v_key(ks[r]);
         UNROLL for (int j = 0; j < n; j++) x[j] = v_enc(x[j], k);
     }
-    V k = v_key(ks[nr]);
+    V k = v_key(ks[NR]);
     UNROLL for (int j = 0; j < n; j++) x[j] = v_enclast(x[j], k);
 }
 
-static ALWAYS_INLINE void dec_rounds(V *x, int n, const V *ks, unsigned nr)
+static ALWAYS_INLINE void dec_rounds(V *x, int n, const V *ks, const int NR)
 {
-    for (unsigned r = 1; r < nr; r++) {
+    UNROLL for (int r = 1; r < NR; r++)
+    {
         V k = v_key(ks[r]);
         UNROLL for (int j = 0; j < n; j++) x[j] = v_dec(x[j], k);
     }
-    V k = v_key(ks[nr]);
+    V k = v_key(ks[NR]);
     UNROLL for (int j = 0; j < n; j++) x[j] = v_declast(x[j], k);
 }
+
+/* Call a kernel body specialised for a compile-time round count. */
+#define NR_SWITCH(nr, call)                                                                    \
+    do {                                                                                       \
+        if ((nr) == 10)                                                                        \
+            call(10);                                                                          \
+        else if ((nr) == 12)                                                                   \
+            call(12);                                                                          \
+        else                                                                                   \
+            call(14);                                                                          \
+    } while (0)
 
 /* ---- key expansion ----------------------------------------------------------------------- */
 
@@ -332,31 +350,44 @@ void FN(aes_expand)(ibc_aes_key *k, const uint8_t *key, size_t key_len)
 
 /* ---- ECB --------------------------------------------------------------------------------- */
 
-static ALWAYS_INLINE void ecb_group(const V *ks, unsigned nr, const uint8_t *in, uint8_t *out,
-                                    int decrypt)
+static ALWAYS_INLINE void ecb_group(const V *ks, const int NR, const uint8_t *in,
+                                    uint8_t *out, int decrypt)
 {
     V x[NREG], k0 = v_key(ks[0]);
     UNROLL for (int j = 0; j < NREG; j++) x[j] = v_xor(v_load(in + j * VB), k0);
     if (decrypt)
-        dec_rounds(x, NREG, ks, nr);
+        dec_rounds(x, NREG, ks, NR);
     else
-        enc_rounds(x, NREG, ks, nr);
+        enc_rounds(x, NREG, ks, NR);
     UNROLL for (int j = 0; j < NREG; j++) v_store(out + j * VB, x[j]);
+}
+
+static ALWAYS_INLINE void ecb_nr(const V *ks, const int NR, const uint8_t *in, uint8_t *out,
+                                 size_t nb, int decrypt)
+{
+    for (; nb >= GBLK; nb -= GBLK, in += GBYTES, out += GBYTES)
+        ecb_group(ks, NR, in, out, decrypt);
+    if (nb) { /* the last, partial group through a buffer */
+        uint8_t buf[GBYTES] = {0};
+        memcpy(buf, in, nb * 16);
+        ecb_group(ks, NR, buf, buf, decrypt);
+        memcpy(out, buf, nb * 16);
+        wipe(buf, sizeof(buf));
+    }
 }
 
 static void ecb(const ibc_aes_key *k, const uint8_t *in, uint8_t *out, size_t nb, int decrypt)
 {
     V ks[IBC_AES_MAX_ROUNDS + 1];
-    unsigned nr = k->rounds;
-    load_keys(ks, decrypt ? k->dec : k->enc, nr);
-    for (; nb >= GBLK; nb -= GBLK, in += GBYTES, out += GBYTES)
-        ecb_group(ks, nr, in, out, decrypt);
-    if (nb) { /* the last, partial group through a buffer */
-        uint8_t buf[GBYTES] = {0};
-        memcpy(buf, in, nb * 16);
-        ecb_group(ks, nr, buf, buf, decrypt);
-        memcpy(out, buf, nb * 16);
-        wipe(buf, sizeof(buf));
+    load_keys(ks, decrypt ? k->dec : k->enc, k->rounds);
+    if (decrypt) {
+#define CALL(n) ecb_nr(ks, n, in, out, nb, 1)
+        NR_SWITCH(k->rounds, CALL);
+#undef CALL
+    } else {
+#define CALL(n) ecb_nr(ks, n, in, out, nb, 0)
+        NR_SWITCH(k->rounds, CALL);
+#undef CALL
     }
 }
 
@@ -403,19 +434,20 @@ void FN(aes_cbc_enc)(const ibc_aes_key *k, uint8_t iv[16], const uint8_t *in, ui
 
 /* One group; `last` holds the ciphertext block before the group in its last block, and the
  * group's last ciphertext is returned the same way. All loads precede all stores (in place). */
-static ALWAYS_INLINE V cbc_dec_group(const V *ks, unsigned nr, const uint8_t *in, uint8_t *out,
-                                     V last)
+static ALWAYS_INLINE V cbc_dec_group(const V *ks, const int NR, const uint8_t *in,
+                                     uint8_t *out, V last)
 {
     V x[NREG], k0 = v_key(ks[0]);
     UNROLL for (int j = 0; j < NREG; j++) x[j] = v_load(in + j * VB);
     V next = x[NREG - 1];
     V p0 = v_shift_in(last, x[0]);
     UNROLL for (int j = 0; j < NREG; j++) x[j] = v_xor(x[j], k0);
-    for (unsigned r = 1; r < nr; r++) {
+    UNROLL for (int r = 1; r < NR; r++)
+    {
         V k = v_key(ks[r]);
         UNROLL for (int j = 0; j < NREG; j++) x[j] = v_dec(x[j], k);
     }
-    V kl = v_key(ks[nr]);
+    V kl = v_key(ks[NR]);
     UNROLL for (int j = 0; j < NREG; j++)
     {
         V p = j ? v_load(in + j * VB - 16) : p0; /* the previous ciphertext blocks */
@@ -425,22 +457,30 @@ static ALWAYS_INLINE V cbc_dec_group(const V *ks, unsigned nr, const uint8_t *in
     return next;
 }
 
-/* Whole blocks after the fused part; updates *last. */
-static void cbc_dec_blocks(const V *ks, unsigned nr, V *lastp, const uint8_t *in, uint8_t *out,
-                           size_t nb)
+static ALWAYS_INLINE void cbc_dec_blocks_nr(const V *ks, const int NR, V *lastp,
+                                            const uint8_t *in, uint8_t *out, size_t nb)
 {
     V last = *lastp;
     for (; nb >= GBLK; nb -= GBLK, in += GBYTES, out += GBYTES)
-        last = cbc_dec_group(ks, nr, in, out, last);
+        last = cbc_dec_group(ks, NR, in, out, last);
     if (nb) {
         uint8_t buf[GBYTES] = {0};
         memcpy(buf, in, nb * 16);
-        cbc_dec_group(ks, nr, buf, buf, last);
+        cbc_dec_group(ks, NR, buf, buf, last);
         last = v_bcast(in + (nb - 1) * 16); /* read before out (== in) is written */
         memcpy(out, buf, nb * 16);
         wipe(buf, sizeof(buf));
     }
     *lastp = last;
+}
+
+/* Whole blocks (also after the fused part of cbc_dec_crc); updates *last. */
+static void cbc_dec_blocks(const V *ks, unsigned nr, V *last, const uint8_t *in, uint8_t *out,
+                           size_t nb)
+{
+#define CALL(n) cbc_dec_blocks_nr(ks, n, last, in, out, nb)
+    NR_SWITCH(nr, CALL);
+#undef CALL
 }
 
 static void store_last_block(uint8_t iv[16], V last)
@@ -499,23 +539,31 @@ static void xor_tail(const uint8_t *in, uint8_t *out, size_t len, const V *x, in
     wipe(ks, sizeof(ks));
 }
 
-/* Any number of bytes, continuing the counter state *cv. */
-static void ctr_bytes(const V *ks, unsigned nr, V *cvp, const uint8_t *in, uint8_t *out,
-                      size_t len)
+static ALWAYS_INLINE void ctr_bytes_nr(const V *ks, const int NR, V *cvp, const uint8_t *in,
+                                       uint8_t *out, size_t len)
 {
     V x[NREG], cv = *cvp;
     for (; len >= GBYTES; len -= GBYTES, in += GBYTES, out += GBYTES) {
         ctr_gen(x, NREG, &cv, v_key(ks[0]));
-        enc_rounds(x, NREG, ks, nr);
+        enc_rounds(x, NREG, ks, NR);
         UNROLL for (int j = 0; j < NREG; j++)
             v_store(out + j * VB, v_xor(x[j], v_load(in + j * VB)));
     }
     if (len) {
         ctr_gen(x, NREG, &cv, v_key(ks[0]));
-        enc_rounds(x, NREG, ks, nr);
+        enc_rounds(x, NREG, ks, NR);
         xor_tail(in, out, len, x, NREG);
     }
     *cvp = cv;
+}
+
+/* Any number of bytes, continuing the counter state *cv. */
+static void ctr_bytes(const V *ks, unsigned nr, V *cv, const uint8_t *in, uint8_t *out,
+                      size_t len)
+{
+#define CALL(n) ctr_bytes_nr(ks, n, cv, in, out, len)
+    NR_SWITCH(nr, CALL);
+#undef CALL
 }
 
 /* Split a CTR call where the low 64 bits of a counter wrap: returns the number of bytes that
@@ -592,26 +640,44 @@ static inline size_t mb_lane(const mb_plan *p, size_t s)
     return p->act[s % p->nact];
 }
 
-static ALWAYS_INLINE void mb_enc_segment(const V *ks, unsigned nr, const uint8_t *const *ip,
-                                         uint8_t *const *op, size_t len, V *chainp)
+/* The serial chain of a step is its nr rounds and nothing else: the last round's key carries
+ * the XOR of the next plaintext block, AESENCLAST(x, k[nr] ^ k0 ^ P[s+1]) = C[s] ^ k0 ^ P[s+1],
+ * which is the next step's state after round 0; C[s] is recovered off the chain for the store.
+ * The next step's loads thus sit before the last round, not between the steps. At the last
+ * step the "next" block is the current one again (a discarded value; no read past a lane). */
+static ALWAYS_INLINE void mb_enc_segment_nr(const V *ks, const int NR, const uint8_t *const *ip,
+                                            uint8_t *const *op, size_t len, V *chain)
 {
-    const V k0 = ks[0], kl = v_xor(ks[nr], ks[0]);
-    V x[MB_REGS], chain[MB_REGS];
-    UNROLL for (int j = 0; j < MB_REGS; j++) chain[j] = chainp[j];
+    const V kx = v_xor(ks[NR], ks[0]);
+    const unsigned nr = (unsigned)NR;
+    V x[MB_REGS];
+    UNROLL for (int j = 0; j < MB_REGS; j++) x[j] = v_xor(v_gather(ip + j * LPR, 0), chain[j]);
     for (size_t off = 0; off < 16 * len; off += 16) {
-        UNROLL for (int j = 0; j < MB_REGS; j++) x[j] = v_xor(v_gather(ip + j * LPR, off), chain[j]);
-        for (unsigned r = 1; r < nr; r++) {
+        const size_t on = off + 16 < 16 * len ? off + 16 : off;
+        UNROLL for (int r = 1; r < NR; r++)
+        {
             V k = v_key(ks[r]);
             UNROLL for (int j = 0; j < MB_REGS; j++) x[j] = v_enc(x[j], k);
         }
-        V kk = v_key(kl), kz = v_key(k0);
+        V kk = v_key(kx), kl = v_key(ks[nr]);
         UNROLL for (int j = 0; j < MB_REGS; j++)
         {
-            chain[j] = v_enclast(x[j], kk); /* C ^ k0 */
-            v_scatter(op + j * LPR, off, v_xor(chain[j], kz));
+            V t = v_xor(v_gather(ip + j * LPR, on), kk); /* k[nr] ^ k0 ^ P[s+1] */
+            x[j] = v_enclast(x[j], t);
+            v_scatter(op + j * LPR, off, v_xor(x[j], v_xor(t, kl)));
         }
     }
-    UNROLL for (int j = 0; j < MB_REGS; j++) chainp[j] = chain[j];
+    const V k0 = ks[0];
+    UNROLL for (int j = 0; j < MB_REGS; j++)
+        chain[j] = v_xor(v_gather((const uint8_t *const *)(op + j * LPR), 16 * (len - 1)), k0);
+}
+
+static void mb_enc_segment(const V *ks, unsigned nr, const uint8_t *const *ip,
+                           uint8_t *const *op, size_t len, V *chain)
+{
+#define CALL(n) mb_enc_segment_nr(ks, n, ip, op, len, chain)
+    NR_SWITCH(nr, CALL);
+#undef CALL
 }
 
 static void mb_enc_group(const V *ks, unsigned nr, ibc_cbc_lane *lanes, size_t m)

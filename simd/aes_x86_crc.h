@@ -35,30 +35,37 @@ static inline uint64_t crcx_ld(const uint8_t *p)
     return v;
 }
 
-/* One qword into the chain. */
-static inline uint32_t crcx_q(uint32_t c, const uint8_t *p)
+/* One qword into the chain. An asm statement with a memory operand, and volatile: the load
+ * stays inside the crc32 (no separate load for the compiler to hoist and spill) and the
+ * statement stays where the kernel placed it between the AES rounds (volatile asm statements
+ * keep their order; see v_key in aes_vaes_template.h). */
+typedef uint64_t crcx_u64_unaligned __attribute__((may_alias, aligned(1)));
+static inline uint64_t crcx_q(uint64_t c, const uint8_t *p)
 {
-    return (uint32_t)_mm_crc32_u64(c, crcx_ld(p));
+    __asm__ volatile("crc32q %1, %0" : "+r"(c) : "m"(*(const crcx_u64_unaligned *)(const void *)p));
+    return c;
 }
 
 /* c * x^(64q) as an unreduced 64-bit word; XOR such words, then crcx_red() once. */
-static inline uint64_t crcx_mul(uint32_t c, unsigned q)
+static inline uint64_t crcx_mul(uint64_t c, unsigned q)
 {
     __m128i a = _mm_cvtsi32_si128((int)c);
     __m128i b = _mm_cvtsi64_si128((long long)ibc_crc_shift_k[q]);
     return (uint64_t)_mm_cvtsi128_si64(_mm_clmulepi64_si128(a, b, 0x00));
 }
 
-static inline uint32_t crcx_red(uint64_t w)
+static inline uint64_t crcx_red(uint64_t w)
 {
-    return (uint32_t)_mm_crc32_u64(0, w);
+    return _mm_crc32_u64(0, w);
 }
 
-/* Raw CRC32C of len bytes, continuing c. */
-static inline uint32_t crcx_raw(uint32_t c, const uint8_t *p, size_t len)
+/* Raw CRC32C of len bytes, continuing c. Chain values are kept in 64-bit registers (the
+ * crc32 instruction's destination; the upper half is always 0). */
+static inline uint32_t crcx_raw(uint32_t crc, const uint8_t *p, size_t len)
 {
+    uint64_t c = crc;
     while (len >= IBC_CRC_STEP) {
-        uint32_t c0 = 0, c1 = 0, c2 = 0;
+        uint64_t c0 = 0, c1 = 0, c2 = 0;
         const uint8_t *p1 = p + 8 * IBC_CRC_Q0, *p2 = p1 + 8 * IBC_CRC_Q1;
         for (int i = 0; i < IBC_CRC_Q0; i++) {
             c0 = crcx_q(c0, p + 8 * i);
@@ -75,7 +82,7 @@ static inline uint32_t crcx_raw(uint32_t c, const uint8_t *p, size_t len)
     if (len >= 24) {
         /* Three chains of q qwords each; c0 continues c. */
         size_t q = len / 24;
-        uint32_t c1 = 0, c2 = 0;
+        uint64_t c1 = 0, c2 = 0;
         const uint8_t *p1 = p + 8 * q, *p2 = p1 + 8 * q;
         for (size_t i = 0; i < q; i++) {
             c = crcx_q(c, p + 8 * i);
@@ -88,9 +95,10 @@ static inline uint32_t crcx_raw(uint32_t c, const uint8_t *p, size_t len)
     }
     for (; len >= 8; len -= 8, p += 8)
         c = crcx_q(c, p);
+    uint32_t c32 = (uint32_t)c;
     for (; len; len--)
-        c = _mm_crc32_u8(c, *p++);
-    return c;
+        c32 = _mm_crc32_u8(c32, *p++);
+    return c32;
 }
 
 #endif

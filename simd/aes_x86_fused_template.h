@@ -24,7 +24,7 @@
 /* ---- three CRC chains over one 512-byte step ---------------------------------------------- */
 
 typedef struct crc3 {
-    uint32_t c0, c1, c2;
+    uint64_t c0, c1, c2; /* crc32 keeps chains in 64-bit registers */
 } crc3;
 
 /* Slot t of T: the share of each chain's qwords that goes with one AES round of a step. */
@@ -39,22 +39,12 @@ static ALWAYS_INLINE void crc3_slot(crc3 *s, const uint8_t *p, int t, int T)
 }
 
 /* crc of everything before the step, joined with the step's three chains. */
-static inline uint32_t crc3_join(uint32_t crc, crc3 s)
+static inline uint64_t crc3_join(uint64_t crc, crc3 s)
 {
     uint64_t w = crcx_mul(crc, 64) ^ crcx_mul(s.c0, IBC_CRC_Q1 + IBC_CRC_Q2) ^
                  crcx_mul(s.c1, IBC_CRC_Q2);
     return crcx_red(w) ^ s.c2;
 }
-
-#define NR_SWITCH(nr, call)                                                                    \
-    do {                                                                                       \
-        if ((nr) == 10)                                                                        \
-            call(10);                                                                          \
-        else if ((nr) == 12)                                                                   \
-            call(12);                                                                          \
-        else                                                                                   \
-            call(14);                                                                          \
-    } while (0)
 
 /* ---- CTR + CRC ----------------------------------------------------------------------------- */
 
@@ -63,7 +53,7 @@ static ALWAYS_INLINE void ctr_crc_steps(const V *ks, const int NR, V *cvp, const
                                         uint32_t *co, const int CIN, const int COUT)
 {
     V cv = *cvp;
-    uint32_t tin = CIN ? *ci : 0, tout = COUT ? *co : 0;
+    uint64_t tin = CIN ? *ci : 0, tout = COUT ? *co : 0;
     for (size_t i = 0; i < nsteps; i++) {
         const uint8_t *src = in + i * STEP;
         uint8_t *dst = out + i * STEP;
@@ -95,19 +85,19 @@ static ALWAYS_INLINE void ctr_crc_steps(const V *ks, const int NR, V *cvp, const
             }
         }
         if (CIN) {
-            uint32_t t = crc3_join(tin, a);
+            uint64_t t = crc3_join(tin, a);
             tin = more ? t : tin;
         }
         if (COUT) {
-            uint32_t t = crc3_join(tout, b);
+            uint64_t t = crc3_join(tout, b);
             tout = back ? t : tout;
         }
     }
     *cvp = cv;
     if (CIN)
-        *ci = tin;
+        *ci = (uint32_t)tin;
     if (COUT)
-        *co = tout;
+        *co = (uint32_t)tout;
 }
 
 /* One part of a CTR call (no carry out of the low 64 counter bits); ci/co: raw CRCs or NULL,
@@ -184,7 +174,7 @@ static ALWAYS_INLINE void cbc_dec_crc_steps(const V *ks, const int NR, V *lastp,
                                             uint32_t *ci)
 {
     V last = *lastp;
-    uint32_t tin = *ci;
+    uint64_t tin = *ci;
     for (size_t i = 0; i < nsteps; i++) {
         const uint8_t *src = in + i * STEP;
         uint8_t *dst = out + i * STEP;
@@ -216,11 +206,11 @@ static ALWAYS_INLINE void cbc_dec_crc_steps(const V *ks, const int NR, V *lastp,
             UNROLL for (int j = 0; j < NREG; j++) v_store(go + j * VB, x[j]);
             last = next;
         }
-        uint32_t t = crc3_join(tin, a);
+        uint64_t t = crc3_join(tin, a);
         tin = more ? t : tin;
     }
     *lastp = last;
-    *ci = tin;
+    *ci = (uint32_t)tin;
 }
 
 static void cbc_dec_crc_run(const V *ks, unsigned nr, V *last, const uint8_t *in, uint8_t *out,
@@ -266,7 +256,7 @@ static ALWAYS_INLINE void ctr2_crc_steps(const V *k1, const V *k2, const int NR,
                                          const int CIN, const int COUT)
 {
     V cv1 = *cv1p, cv2 = *cv2p;
-    uint32_t tin = CIN ? *ci : 0, tout = COUT ? *co : 0;
+    uint64_t tin = CIN ? *ci : 0, tout = COUT ? *co : 0;
     for (size_t i = 0; i < nsteps; i++) {
         const uint8_t *src = in + i * STEP;
         uint8_t *dst = out + i * STEP;
@@ -307,20 +297,20 @@ static ALWAYS_INLINE void ctr2_crc_steps(const V *k1, const V *k2, const int NR,
             }
         }
         if (CIN) {
-            uint32_t t = crc3_join(tin, a);
+            uint64_t t = crc3_join(tin, a);
             tin = more ? t : tin;
         }
         if (COUT) {
-            uint32_t t = crc3_join(tout, b);
+            uint64_t t = crc3_join(tout, b);
             tout = back ? t : tout;
         }
     }
     *cv1p = cv1;
     *cv2p = cv2;
     if (CIN)
-        *ci = tin;
+        *ci = (uint32_t)tin;
     if (COUT)
-        *co = tout;
+        *co = (uint32_t)tout;
 }
 
 /* The bytes after the last whole step (< STEP), through two keystream buffers. */
@@ -451,6 +441,7 @@ typedef struct rk_state {
     size_t nact;                 /* slots 0 .. nact-1 are the active lanes */
     uint32_t cin[MB_SLOTS];      /* their raw CRCs */
     uint32_t cout[MB_SLOTS];
+    uint32_t dummy;              /* sink of the idle CRC tasks */
     V ivin[MB_REGS];             /* input ciphertext block before the segment */
     V chain[MB_REGS];            /* output chaining value ^ ek[0] */
     V ring[RK_RING * MB_REGS];   /* input block s of the segment at ring[s % RK_RING] */
@@ -465,44 +456,84 @@ static inline const uint8_t *rk_ring_block(const rk_state *st, size_t blk, size_
 /* CRCs of blocks [b0, b0 + n) of one lane. */
 static void rk_crc_lane(rk_state *st, size_t lane, size_t b0, size_t n)
 {
-    uint32_t c = st->cin[lane];
+    uint64_t c = st->cin[lane];
     for (size_t b = b0; b < b0 + n; b++) {
         const uint8_t *p = rk_ring_block(st, b, lane);
         c = crcx_q(crcx_q(c, p), p + 8);
     }
-    st->cin[lane] = c;
+    st->cin[lane] = (uint32_t)c;
     st->cout[lane] = crcx_raw(st->cout[lane], st->op[lane] + 16 * b0, 16 * n);
 }
 
-/* In step s, part 0 or 1 (phase 1 or 2) of the CRC job: for RK_LPJ lanes, the input or output
- * CRC over the previous batch. */
-static ALWAYS_INLINE void rk_job(rk_state *st, size_t s, int part)
+/* The CRC work of one phase: RK_LPJ chains of 2 * RK_K qwords, each the input or the output
+ * CRC of one lane over the previous batch. Task e of step s (e = 2 * RK_LPJ per step) is
+ * lane (s % RK_K) * RK_LPJ + e / 2, input CRC if e is even, else output CRC; phase `part`
+ * takes tasks part * RK_LPJ .. +RK_LPJ-1, so a task's direction is a compile-time constant.
+ * The qwords are spread over the phase's rounds: the crc32 unit's scheduler is small, and a
+ * block of 32 dependent crc32 would stall dispatch and serialise with the AES work. Tasks
+ * with nothing to do (the first batch, lanes beyond nact) read the ring into a dummy CRC, so
+ * the round code has no branch. */
+#define RK_SUB 2                       /* independent chains per task */
+#define RK_SUBQ (2 * RK_K / RK_SUB)    /* qwords per chain */
+
+typedef struct rk_task {
+    const uint8_t *p; /* first qword of the task */
+    uint32_t *crc;
+    uint64_t c[RK_SUB];
+} rk_task;
+
+#define RK_TASK_DIR(part, u) (((part) * RK_LPJ + (u)) % 2) /* 0: input (ring), 1: output */
+#define RK_RING_STRIDE (MB_REGS * VB)                       /* bytes between ring blocks */
+
+static ALWAYS_INLINE void rk_tasks_begin(rk_state *st, size_t s, int part, rk_task *t)
 {
-    size_t batch = s / RK_K;
-    if (!batch)
-        return;
-    size_t b0 = (batch - 1) * RK_K;
-    const uint8_t *ring0 = (const uint8_t *)(st->ring + (b0 % RK_RING) * MB_REGS);
-    UNROLL for (int e = part * RK_LPJ; e < (part + 1) * RK_LPJ; e++)
+    size_t batch = s / RK_K, b0 = batch ? (batch - 1) * RK_K : 0;
+    UNROLL for (int u = 0; u < RK_LPJ; u++)
     {
-        size_t lane = (s % RK_K) * RK_LPJ + (size_t)(e / 2);
-        if (lane >= st->nact)
-            continue;
-        if (e % 2 == 0) {
-            const uint8_t *p = ring0 + (lane / LPR) * VB + 16 * (lane % LPR);
-            uint32_t c = st->cin[lane];
-            UNROLL for (int k = 0; k < RK_K; k++)
-            {
-                c = crcx_q(c, p + (size_t)k * MB_REGS * VB);
-                c = crcx_q(c, p + (size_t)k * MB_REGS * VB + 8);
-            }
-            st->cin[lane] = c;
+        size_t lane = (s % RK_K) * RK_LPJ + (size_t)((part * RK_LPJ + u) / 2);
+        int live = batch && lane < st->nact;
+        if (!live) {
+            t[u].p = (const uint8_t *)st->ring;
+            t[u].crc = &st->dummy;
+        } else if (RK_TASK_DIR(part, u) == 0) {
+            t[u].p = (const uint8_t *)(st->ring + (b0 % RK_RING) * MB_REGS + lane / LPR) +
+                     16 * (lane % LPR);
+            t[u].crc = &st->cin[lane];
         } else {
-            const uint8_t *p = st->op[lane] + 16 * b0;
-            uint32_t c = st->cout[lane];
-            UNROLL for (int k = 0; k < 2 * RK_K; k++) c = crcx_q(c, p + 8 * k);
-            st->cout[lane] = c;
+            t[u].p = st->op[lane] + 16 * b0;
+            t[u].crc = &st->cout[lane];
         }
+        UNROLL for (int k = 0; k < RK_SUB; k++) t[u].c[k] = 0;
+    }
+}
+
+/* Slot i of n of the tasks' qwords: qword m of every chain of every task. A task's chains
+ * are short (RK_SUBQ crc32 of 3 cycles) so that the phase retires without waiting for them. */
+static ALWAYS_INLINE void rk_tasks_slot(rk_task *t, int part, int i, int n)
+{
+    UNROLL for (int m = RK_SUBQ * i / n; m < RK_SUBQ * (i + 1) / n; m++)
+    {
+        UNROLL for (int u = 0; u < RK_LPJ; u++)
+        {
+            const size_t stride = RK_TASK_DIR(part, u) == 0 ? RK_RING_STRIDE : 16;
+            UNROLL for (int k = 0; k < RK_SUB; k++)
+            {
+                int q = k * RK_SUBQ + m;
+                t[u].c[k] = crcx_q(t[u].c[k], t[u].p + (size_t)(q / 2) * stride + 8 * (size_t)(q % 2));
+            }
+        }
+    }
+}
+
+/* Join: crc' = crc * x^(64 * 2K) + sum of chain k * x^(64 * qwords after it). */
+static ALWAYS_INLINE void rk_tasks_end(rk_task *t)
+{
+    UNROLL for (int u = 0; u < RK_LPJ; u++)
+    {
+        uint64_t w = crcx_mul(*t[u].crc, 2 * RK_K);
+        UNROLL for (int k = 0; k < RK_SUB - 1; k++)
+            w ^= crcx_mul(t[u].c[k], (unsigned)((RK_SUB - 1 - k) * RK_SUBQ));
+        *t[u].crc = (uint32_t)(crcx_red(w) ^ t[u].c[RK_SUB - 1]);
     }
 }
 
@@ -518,102 +549,85 @@ static void rk_flush(rk_state *st, size_t len)
     }
 }
 
-static ALWAYS_INLINE void rekey_run(rk_state *st, const V *kd, const V *ke, const int NR,
-                                    size_t len)
+/* Phase h of step s: encrypt half h at step s, decrypt half h at step s + 1. The decryption
+ * a phase starts is consumed a whole step later, so no phase waits for the one before it. At
+ * the last step the "next" block is the current one again (a discarded re-read). */
+static ALWAYS_INLINE void rk_phase(rk_state *st, const V *kd, const V *ke, const int NR, V kel,
+                                   const int h, size_t s, size_t len, V *d, V *chain,
+                                   rk_task *task)
 {
-    const uint8_t *const *ip = st->ip;
-    uint8_t *const *op = st->op;
-    const V kel = v_xor(ke[NR], ke[0]);
-    V chain[MB_REGS], da[MB_HALF], db[MB_HALF], e[MB_HALF];
-    UNROLL for (int j = 0; j < MB_REGS; j++) chain[j] = st->chain[j];
-
-    { /* prologue: the inner decryption rounds of A's first block */
+    const int j0 = h * MB_HALF;
+    const size_t o = 16 * s, on = s + 1 < len ? o + 16 : o;
+    V *rn = st->ring + ((s + 1) % RK_RING) * MB_REGS;
+    const V *rp = s ? st->ring + ((s + RK_RING - 1) % RK_RING) * MB_REGS : st->ivin;
+    V e[MB_HALF];
+    {
+        /* the last decryption round, fused with both CBC XORs and the first encryption
+         * AddRoundKey: declast(x, dk[nr] ^ C[s-1] ^ (Y[s-1] ^ ek[0])) = P[s] ^ Y[s-1] ^ ek[0] */
+        V kl = v_key(kd[NR]);
+        UNROLL for (int j = 0; j < MB_HALF; j++)
+            e[j] = v_declast(d[j], v_xor(v_xor(kl, rp[j0 + j]), chain[j0 + j]));
+    }
+    {
         V k0 = v_key(kd[0]);
         UNROLL for (int j = 0; j < MB_HALF; j++)
         {
-            V c = v_gather(ip + j * LPR, 0);
-            st->ring[j] = c;
-            da[j] = v_xor(c, k0);
+            V c = v_gather(st->ip + (j0 + j) * LPR, on);
+            rn[j0 + j] = c;
+            d[j] = v_xor(c, k0);
+        }
+    }
+    rk_tasks_begin(st, s, h, task);
+    UNROLL for (int r = 1; r < NR; r++)
+    {
+        V ka = v_key(ke[r]), kb = v_key(kd[r]);
+        UNROLL for (int j = 0; j < MB_HALF; j++)
+        {
+            e[j] = v_enc(e[j], ka);
+            d[j] = v_dec(d[j], kb);
+        }
+        rk_tasks_slot(task, h, r - 1, NR - 1);
+    }
+    rk_tasks_end(task);
+    {
+        V kl = v_key(kel), kz = v_key(ke[0]);
+        UNROLL for (int j = 0; j < MB_HALF; j++)
+        {
+            chain[j0 + j] = v_enclast(e[j], kl); /* Y[s] ^ ek[0] */
+            v_scatter(st->op + (j0 + j) * LPR, o, v_xor(chain[j0 + j], kz));
+        }
+    }
+}
+
+static ALWAYS_INLINE void rekey_run(rk_state *st, const V *kd, const V *ke, const int NR,
+                                    size_t len)
+{
+    const V kel = v_xor(ke[NR], ke[0]);
+    V chain[MB_REGS], da[MB_HALF], db[MB_HALF];
+    rk_task task[RK_LPJ];
+    UNROLL for (int j = 0; j < MB_REGS; j++) chain[j] = st->chain[j];
+    { /* prologue: the inner decryption rounds of every slot's first block */
+        V k0 = v_key(kd[0]);
+        UNROLL for (int j = 0; j < MB_HALF; j++)
+        {
+            st->ring[j] = v_gather(st->ip + j * LPR, 0);
+            st->ring[MB_HALF + j] = v_gather(st->ip + (MB_HALF + j) * LPR, 0);
+            da[j] = v_xor(st->ring[j], k0);
+            db[j] = v_xor(st->ring[MB_HALF + j], k0);
         }
         UNROLL for (int r = 1; r < NR; r++)
         {
             V k = v_key(kd[r]);
-            UNROLL for (int j = 0; j < MB_HALF; j++) da[j] = v_dec(da[j], k);
+            UNROLL for (int j = 0; j < MB_HALF; j++)
+            {
+                da[j] = v_dec(da[j], k);
+                db[j] = v_dec(db[j], k);
+            }
         }
     }
     for (size_t s = 0; s < len; s++) {
-        const size_t o = 16 * s, on = s + 1 < len ? o + 16 : o;
-        V *rc = st->ring + (s % RK_RING) * MB_REGS;
-        V *rn = st->ring + ((s + 1) % RK_RING) * MB_REGS;
-        const V *rp = s ? st->ring + ((s + RK_RING - 1) % RK_RING) * MB_REGS : st->ivin;
-
-        /* phase 1: encrypt A(s) | decrypt B(s). B's loads come before A's stores. */
-        {
-            V k0 = v_key(kd[0]);
-            UNROLL for (int j = 0; j < MB_HALF; j++)
-            {
-                V c = v_gather(ip + (MB_HALF + j) * LPR, o);
-                rc[MB_HALF + j] = c;
-                db[j] = v_xor(c, k0);
-            }
-            V kl = v_key(kd[NR]);
-            /* last decryption round, fused with the CBC XORs and the first encryption
-             * AddRoundKey: declast(x, dk[nr] ^ C[s-1] ^ (Y[s-1] ^ ek[0])) */
-            UNROLL for (int j = 0; j < MB_HALF; j++)
-                e[j] = v_declast(da[j], v_xor(v_xor(kl, rp[j]), chain[j]));
-        }
-        UNROLL for (int r = 1; r < NR; r++)
-        {
-            V ka = v_key(ke[r]), kb = v_key(kd[r]);
-            UNROLL for (int j = 0; j < MB_HALF; j++)
-            {
-                e[j] = v_enc(e[j], ka);
-                db[j] = v_dec(db[j], kb);
-            }
-            if (r == NR / 2)
-                rk_job(st, s, 0);
-        }
-        {
-            V kl = v_key(kel), kz = v_key(ke[0]);
-            UNROLL for (int j = 0; j < MB_HALF; j++)
-            {
-                chain[j] = v_enclast(e[j], kl);
-                v_scatter(op + j * LPR, o, v_xor(chain[j], kz));
-            }
-        }
-
-        /* phase 2: encrypt B(s) | decrypt A(s+1) (at the last step, a discarded re-read) */
-        {
-            V k0 = v_key(kd[0]);
-            UNROLL for (int j = 0; j < MB_HALF; j++)
-            {
-                V c = v_gather(ip + j * LPR, on);
-                rn[j] = c;
-                da[j] = v_xor(c, k0);
-            }
-            V kl = v_key(kd[NR]);
-            UNROLL for (int j = 0; j < MB_HALF; j++)
-                e[j] = v_declast(db[j], v_xor(v_xor(kl, rp[MB_HALF + j]), chain[MB_HALF + j]));
-        }
-        UNROLL for (int r = 1; r < NR; r++)
-        {
-            V ka = v_key(ke[r]), kb = v_key(kd[r]);
-            UNROLL for (int j = 0; j < MB_HALF; j++)
-            {
-                e[j] = v_enc(e[j], ka);
-                da[j] = v_dec(da[j], kb);
-            }
-            if (r == NR / 2)
-                rk_job(st, s, 1);
-        }
-        {
-            V kl = v_key(kel), kz = v_key(ke[0]);
-            UNROLL for (int j = 0; j < MB_HALF; j++)
-            {
-                chain[MB_HALF + j] = v_enclast(e[j], kl);
-                v_scatter(op + (MB_HALF + j) * LPR, o, v_xor(chain[MB_HALF + j], kz));
-            }
-        }
+        rk_phase(st, kd, ke, NR, kel, 0, s, len, da, chain, task);
+        rk_phase(st, kd, ke, NR, kel, 1, s, len, db, chain, task);
     }
     UNROLL for (int j = 0; j < MB_REGS; j++) st->chain[j] = chain[j];
 }
