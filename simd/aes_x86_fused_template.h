@@ -13,12 +13,7 @@
  * taken outside the loop, and at the loop's ends the unused chain reads a valid step and its
  * result is discarded, so the loop body has no branch.
  *
- * The multi-buffer re-key (cbc_rekey_mb) splits its slots into halves A and B and runs two
- * phases per step: [encrypt A(s) | decrypt B(s)] then [encrypt B(s) | decrypt A(s+1)]. Each
- * phase has one serial chain (the encryption) and one parallel job (the decryption) in
- * flight, so the AES units stay busy although CBC encryption is serial. CRCs are per lane: the
- * input blocks of each step are kept in a ring, and during each batch of RK_K steps the CRCs
- * of the previous batch are taken, RK_LPJ lanes per step, again interleaved with the rounds.
+ * The multi-buffer re-key (cbc_rekey_mb) is in aes_x86_rekey_template.h.
  */
 
 /* ---- three CRC chains over one 512-byte step ---------------------------------------------- */
@@ -27,15 +22,24 @@ typedef struct crc3 {
     uint64_t c0, c1, c2; /* crc32 keeps chains in 64-bit registers */
 } crc3;
 
-/* Slot t of T: the share of each chain's qwords that goes with one AES round of a step. */
+/* Slot t of T of three chains of q0, q1, q2 qwords at p: the share of each chain that goes
+ * with one AES round. (Bounds and counts are computed before each loop: a loop whose start
+ * is a division loses its unroll annotation under -fsanitize=undefined.) */
+static ALWAYS_INLINE void crc3_slot_q(crc3 *s, const uint8_t *p, const int q0, const int q1,
+                                      const int q2, int t, int T)
+{
+    const int a0 = q0 * t / T, n0 = q0 * (t + 1) / T - a0;
+    const int a1 = q1 * t / T, n1 = q1 * (t + 1) / T - a1;
+    const int a2 = q2 * t / T, n2 = q2 * (t + 1) / T - a2;
+    UNROLL for (int k = 0; k < n0; k++) s->c0 = crcx_q(s->c0, p + 8 * (a0 + k));
+    UNROLL for (int k = 0; k < n1; k++) s->c1 = crcx_q(s->c1, p + 8 * (q0 + a1 + k));
+    UNROLL for (int k = 0; k < n2; k++) s->c2 = crcx_q(s->c2, p + 8 * (q0 + q1 + a2 + k));
+}
+
+/* Slot t of T of a 512-byte step. */
 static ALWAYS_INLINE void crc3_slot(crc3 *s, const uint8_t *p, int t, int T)
 {
-    UNROLL for (int q = IBC_CRC_Q0 * t / T; q < IBC_CRC_Q0 * (t + 1) / T; q++)
-        s->c0 = crcx_q(s->c0, p + 8 * q);
-    UNROLL for (int q = IBC_CRC_Q1 * t / T; q < IBC_CRC_Q1 * (t + 1) / T; q++)
-        s->c1 = crcx_q(s->c1, p + 8 * (IBC_CRC_Q0 + q));
-    UNROLL for (int q = IBC_CRC_Q2 * t / T; q < IBC_CRC_Q2 * (t + 1) / T; q++)
-        s->c2 = crcx_q(s->c2, p + 8 * (IBC_CRC_Q0 + IBC_CRC_Q1 + q));
+    crc3_slot_q(s, p, IBC_CRC_Q0, IBC_CRC_Q1, IBC_CRC_Q2, t, T);
 }
 
 /* crc of everything before the step, joined with the step's three chains. */
@@ -428,268 +432,4 @@ void FN(aes_ctr2_crc)(const ibc_aes_key *k1, const uint8_t ctr1[16], const ibc_a
         *crc_out = ~ro;
 }
 
-/* ---- multi-buffer CBC re-key ---------------------------------------------------------------- */
-
-#define RK_K 8                     /* steps per CRC batch */
-#define RK_RING (3 * RK_K)         /* input blocks kept: the batch being CRC'd, the current and
-                                      the next (A decrypts one step ahead) */
-#define RK_LPJ (MB_SLOTS / RK_K)   /* lanes whose CRCs one step takes: 2 (xmm: 1) */
-
-typedef struct rk_state {
-    const uint8_t *ip[MB_SLOTS]; /* slot input / output at the segment's start */
-    uint8_t *op[MB_SLOTS];
-    size_t nact;                 /* slots 0 .. nact-1 are the active lanes */
-    uint32_t cin[MB_SLOTS];      /* their raw CRCs */
-    uint32_t cout[MB_SLOTS];
-    uint32_t dummy;              /* sink of the idle CRC tasks */
-    V ivin[MB_REGS];             /* input ciphertext block before the segment */
-    V chain[MB_REGS];            /* output chaining value ^ ek[0] */
-    V ring[RK_RING * MB_REGS];   /* input block s of the segment at ring[s % RK_RING] */
-} rk_state;
-
-static inline const uint8_t *rk_ring_block(const rk_state *st, size_t blk, size_t lane)
-{
-    return (const uint8_t *)(st->ring + (blk % RK_RING) * MB_REGS + lane / LPR) +
-           16 * (lane % LPR);
-}
-
-/* CRCs of blocks [b0, b0 + n) of one lane. */
-static void rk_crc_lane(rk_state *st, size_t lane, size_t b0, size_t n)
-{
-    uint64_t c = st->cin[lane];
-    for (size_t b = b0; b < b0 + n; b++) {
-        const uint8_t *p = rk_ring_block(st, b, lane);
-        c = crcx_q(crcx_q(c, p), p + 8);
-    }
-    st->cin[lane] = (uint32_t)c;
-    st->cout[lane] = crcx_raw(st->cout[lane], st->op[lane] + 16 * b0, 16 * n);
-}
-
-/* The CRC work of one phase: RK_LPJ chains of 2 * RK_K qwords, each the input or the output
- * CRC of one lane over the previous batch. Task e of step s (e = 2 * RK_LPJ per step) is
- * lane (s % RK_K) * RK_LPJ + e / 2, input CRC if e is even, else output CRC; phase `part`
- * takes tasks part * RK_LPJ .. +RK_LPJ-1, so a task's direction is a compile-time constant.
- * The qwords are spread over the phase's rounds: the crc32 unit's scheduler is small, and a
- * block of 32 dependent crc32 would stall dispatch and serialise with the AES work. Tasks
- * with nothing to do (the first batch, lanes beyond nact) read the ring into a dummy CRC, so
- * the round code has no branch. */
-#define RK_SUB 2                       /* independent chains per task */
-#define RK_SUBQ (2 * RK_K / RK_SUB)    /* qwords per chain */
-
-typedef struct rk_task {
-    const uint8_t *p; /* first qword of the task */
-    uint32_t *crc;
-    uint64_t c[RK_SUB];
-} rk_task;
-
-#define RK_TASK_DIR(part, u) (((part) * RK_LPJ + (u)) % 2) /* 0: input (ring), 1: output */
-#define RK_RING_STRIDE (MB_REGS * VB)                       /* bytes between ring blocks */
-
-static ALWAYS_INLINE void rk_tasks_begin(rk_state *st, size_t s, int part, rk_task *t)
-{
-    size_t batch = s / RK_K, b0 = batch ? (batch - 1) * RK_K : 0;
-    UNROLL for (int u = 0; u < RK_LPJ; u++)
-    {
-        size_t lane = (s % RK_K) * RK_LPJ + (size_t)((part * RK_LPJ + u) / 2);
-        int live = batch && lane < st->nact;
-        if (!live) {
-            t[u].p = (const uint8_t *)st->ring;
-            t[u].crc = &st->dummy;
-        } else if (RK_TASK_DIR(part, u) == 0) {
-            t[u].p = (const uint8_t *)(st->ring + (b0 % RK_RING) * MB_REGS + lane / LPR) +
-                     16 * (lane % LPR);
-            t[u].crc = &st->cin[lane];
-        } else {
-            t[u].p = st->op[lane] + 16 * b0;
-            t[u].crc = &st->cout[lane];
-        }
-        UNROLL for (int k = 0; k < RK_SUB; k++) t[u].c[k] = 0;
-    }
-}
-
-/* Slot i of n of the tasks' qwords: qword m of every chain of every task. A task's chains
- * are short (RK_SUBQ crc32 of 3 cycles) so that the phase retires without waiting for them. */
-static ALWAYS_INLINE void rk_tasks_slot(rk_task *t, int part, int i, int n)
-{
-    UNROLL for (int m = RK_SUBQ * i / n; m < RK_SUBQ * (i + 1) / n; m++)
-    {
-        UNROLL for (int u = 0; u < RK_LPJ; u++)
-        {
-            const size_t stride = RK_TASK_DIR(part, u) == 0 ? RK_RING_STRIDE : 16;
-            UNROLL for (int k = 0; k < RK_SUB; k++)
-            {
-                int q = k * RK_SUBQ + m;
-                t[u].c[k] = crcx_q(t[u].c[k], t[u].p + (size_t)(q / 2) * stride + 8 * (size_t)(q % 2));
-            }
-        }
-    }
-}
-
-/* Join: crc' = crc * x^(64 * 2K) + sum of chain k * x^(64 * qwords after it). */
-static ALWAYS_INLINE void rk_tasks_end(rk_task *t)
-{
-    UNROLL for (int u = 0; u < RK_LPJ; u++)
-    {
-        uint64_t w = crcx_mul(*t[u].crc, 2 * RK_K);
-        UNROLL for (int k = 0; k < RK_SUB - 1; k++)
-            w ^= crcx_mul(t[u].c[k], (unsigned)((RK_SUB - 1 - k) * RK_SUBQ));
-        *t[u].crc = (uint32_t)(crcx_red(w) ^ t[u].c[RK_SUB - 1]);
-    }
-}
-
-/* The CRCs the jobs have not taken by the end of a segment of len steps. */
-static void rk_flush(rk_state *st, size_t len)
-{
-    size_t batch = len / RK_K, t = len % RK_K;
-    for (size_t lane = 0; lane < st->nact; lane++) {
-        size_t from = 0;
-        if (batch)
-            from = lane < t * RK_LPJ ? batch * RK_K : (batch - 1) * RK_K;
-        rk_crc_lane(st, lane, from, len - from);
-    }
-}
-
-/* Phase h of step s: encrypt half h at step s, decrypt half h at step s + 1. The decryption
- * a phase starts is consumed a whole step later, so no phase waits for the one before it. At
- * the last step the "next" block is the current one again (a discarded re-read). */
-static ALWAYS_INLINE void rk_phase(rk_state *st, const V *kd, const V *ke, const int NR, V kel,
-                                   const int h, size_t s, size_t len, V *d, V *chain,
-                                   rk_task *task)
-{
-    const int j0 = h * MB_HALF;
-    const size_t o = 16 * s, on = s + 1 < len ? o + 16 : o;
-    V *rn = st->ring + ((s + 1) % RK_RING) * MB_REGS;
-    const V *rp = s ? st->ring + ((s + RK_RING - 1) % RK_RING) * MB_REGS : st->ivin;
-    V e[MB_HALF];
-    {
-        /* the last decryption round, fused with both CBC XORs and the first encryption
-         * AddRoundKey: declast(x, dk[nr] ^ C[s-1] ^ (Y[s-1] ^ ek[0])) = P[s] ^ Y[s-1] ^ ek[0] */
-        V kl = v_key(kd[NR]);
-        UNROLL for (int j = 0; j < MB_HALF; j++)
-            e[j] = v_declast(d[j], v_xor(v_xor(kl, rp[j0 + j]), chain[j0 + j]));
-    }
-    {
-        V k0 = v_key(kd[0]);
-        UNROLL for (int j = 0; j < MB_HALF; j++)
-        {
-            V c = v_gather(st->ip + (j0 + j) * LPR, on);
-            rn[j0 + j] = c;
-            d[j] = v_xor(c, k0);
-        }
-    }
-    rk_tasks_begin(st, s, h, task);
-    UNROLL for (int r = 1; r < NR; r++)
-    {
-        V ka = v_key(ke[r]), kb = v_key(kd[r]);
-        UNROLL for (int j = 0; j < MB_HALF; j++)
-        {
-            e[j] = v_enc(e[j], ka);
-            d[j] = v_dec(d[j], kb);
-        }
-        rk_tasks_slot(task, h, r - 1, NR - 1);
-    }
-    rk_tasks_end(task);
-    {
-        V kl = v_key(kel), kz = v_key(ke[0]);
-        UNROLL for (int j = 0; j < MB_HALF; j++)
-        {
-            chain[j0 + j] = v_enclast(e[j], kl); /* Y[s] ^ ek[0] */
-            v_scatter(st->op + (j0 + j) * LPR, o, v_xor(chain[j0 + j], kz));
-        }
-    }
-}
-
-static ALWAYS_INLINE void rekey_run(rk_state *st, const V *kd, const V *ke, const int NR,
-                                    size_t len)
-{
-    const V kel = v_xor(ke[NR], ke[0]);
-    V chain[MB_REGS], da[MB_HALF], db[MB_HALF];
-    rk_task task[RK_LPJ];
-    UNROLL for (int j = 0; j < MB_REGS; j++) chain[j] = st->chain[j];
-    { /* prologue: the inner decryption rounds of every slot's first block */
-        V k0 = v_key(kd[0]);
-        UNROLL for (int j = 0; j < MB_HALF; j++)
-        {
-            st->ring[j] = v_gather(st->ip + j * LPR, 0);
-            st->ring[MB_HALF + j] = v_gather(st->ip + (MB_HALF + j) * LPR, 0);
-            da[j] = v_xor(st->ring[j], k0);
-            db[j] = v_xor(st->ring[MB_HALF + j], k0);
-        }
-        UNROLL for (int r = 1; r < NR; r++)
-        {
-            V k = v_key(kd[r]);
-            UNROLL for (int j = 0; j < MB_HALF; j++)
-            {
-                da[j] = v_dec(da[j], k);
-                db[j] = v_dec(db[j], k);
-            }
-        }
-    }
-    for (size_t s = 0; s < len; s++) {
-        rk_phase(st, kd, ke, NR, kel, 0, s, len, da, chain, task);
-        rk_phase(st, kd, ke, NR, kel, 1, s, len, db, chain, task);
-    }
-    UNROLL for (int j = 0; j < MB_REGS; j++) st->chain[j] = chain[j];
-}
-
-static void rekey_segment(rk_state *st, const V *kd, const V *ke, unsigned nr, size_t len)
-{
-#define CALL(n) rekey_run(st, kd, ke, n, len)
-    NR_SWITCH(nr, CALL);
-#undef CALL
-}
-
-static void rekey_group(const V *kd, const V *ke, unsigned nr, ibc_rekey_lane *lanes, size_t m)
-{
-    size_t left[MB_SLOTS], done[MB_SLOTS] = {0};
-    mb_plan p;
-    rk_state st;
-    for (size_t i = 0; i < m; i++)
-        left[i] = lanes[i].nblocks;
-    while (mb_next(&p, left, m)) {
-        uint8_t bi[MB_SLOTS * 16], bo[MB_SLOTS * 16];
-        st.nact = p.nact;
-        for (size_t s = 0; s < MB_SLOTS; s++) {
-            size_t l = mb_lane(&p, s);
-            st.ip[s] = lanes[l].in + 16 * done[l];
-            st.op[s] = lanes[l].out + 16 * done[l];
-            memcpy(bi + 16 * s, lanes[l].iv_in, 16);
-            memcpy(bo + 16 * s, lanes[l].iv_out, 16);
-            st.cin[s] = ~lanes[l].crc_in;
-            st.cout[s] = ~lanes[l].crc_out;
-        }
-        for (int j = 0; j < MB_REGS; j++) {
-            st.ivin[j] = v_load(bi + j * VB);
-            st.chain[j] = v_xor(v_load(bo + j * VB), ke[0]);
-        }
-        rekey_segment(&st, kd, ke, nr, p.len);
-        rk_flush(&st, p.len);
-        for (int j = 0; j < MB_REGS; j++)
-            v_store(bo + j * VB, v_xor(st.chain[j], ke[0]));
-        for (size_t s = 0; s < p.nact; s++) {
-            size_t l = p.act[s];
-            memcpy(lanes[l].iv_in, rk_ring_block(&st, p.len - 1, s), 16);
-            memcpy(lanes[l].iv_out, bo + 16 * s, 16);
-            lanes[l].crc_in = ~st.cin[s];
-            lanes[l].crc_out = ~st.cout[s];
-            done[l] += p.len;
-            left[l] -= p.len;
-        }
-    }
-}
-
-void FN(aes_cbc_rekey_mb)(const ibc_aes_key *dk, const ibc_aes_key *ek, ibc_rekey_lane *lanes,
-                          size_t n)
-{
-    IBC_KERNEL_HIT(IBC_KOP_AES_CBC_REKEY_MB, IBC_TIER);
-    if (dk->rounds != ek->rounds) {
-        /* Keys of different sizes: the composition (rare; see ctr2_mixed). */
-        ibc_generic_cbc_rekey_mb(&TIER_TABLE, dk, ek, lanes, n);
-        return;
-    }
-    V kd[IBC_AES_MAX_ROUNDS + 1], ke[IBC_AES_MAX_ROUNDS + 1];
-    load_keys(kd, dk->dec, dk->rounds);
-    load_keys(ke, ek->enc, ek->rounds);
-    for (size_t b = 0; b < n; b += MB_SLOTS)
-        rekey_group(kd, ke, dk->rounds, lanes + b, n - b < MB_SLOTS ? n - b : MB_SLOTS);
-}
+#include "aes_x86_rekey_template.h"
