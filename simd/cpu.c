@@ -71,7 +71,7 @@ void ibc_cpu_model(char *buf, size_t n)
     if (n == 0)
         return;
     buf[0] = 0;
-    if (__get_cpuid_max(0x80000000u, NULL) < 0x80000004u) {
+    if ((unsigned)__get_cpuid_max(0x80000000u, NULL) < 0x80000004u) {
         snprintf(buf, n, "unknown x86-64");
         return;
     }

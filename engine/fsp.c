@@ -1,0 +1,118 @@
+/*
+ * fsp.c - page 0: FSP flags (both layouts), page geometry, the crypt data blob.
+ *
+ * The one idea: everything about a tablespace's format is decided by the 32-bit
+ * FSP_SPACE_FLAGS at byte 54 of its page 0. A file is full_crc32 iff bit 4 is set (legacy
+ * ZIP_SSIZE never reaches it); the crypt data sits at a fixed offset after the XDES array whose
+ * size depends on the page size.
+ */
+#include <stdio.h>
+
+#include "format.h"
+#include "space.h"
+
+/* FSP_EXTENT_SIZE: 1 MiB worth of pages up to 16K pages, else 64 pages (fsp0types.h). */
+static uint32_t extent_pages(uint32_t logical)
+{
+    return logical <= 16384 ? (1048576u / logical) : 64u;
+}
+
+/* XDES_SIZE = XDES_BITMAP (24) + UT_BITS_IN_BYTES(FSP_EXTENT_SIZE * XDES_BITS_PER_PAGE (2))
+ * (fsp0fsp.h). */
+static uint32_t xdes_size(uint32_t extent)
+{
+    return 24 + (2 * extent + 7) / 8;
+}
+
+int ibc_geom_from_flags(uint32_t flags, ibc_geom *g, const char **why)
+{
+    memset(g, 0, sizeof(*g));
+    if (flags & FSP_FLAGS_FCRC32_MASK_MARKER) {
+        /* fil0fil.h fil_space_t::is_fcrc32_valid_flags, logical_size */
+        uint32_t ssize = FSP_FLAGS_FCRC32_PAGE_SSIZE(flags);
+        if (ssize < 3 || ssize > 7) {
+            *why = "full_crc32 flags with an invalid page size";
+            return -1;
+        }
+        if ((flags >> 5) > 6) {
+            *why = "full_crc32 flags with unknown bits or compression algorithm";
+            return -1;
+        }
+        g->full_crc32 = 1;
+        g->logical = g->physical = 512u << ssize;
+        g->comp_algo = FSP_FLAGS_FCRC32_COMPRESSED_ALGO(flags);
+        g->page_compressed = g->comp_algo != 0;
+    } else {
+        /* fil0fil.h fil_space_t::is_valid_flags (legacy layout) */
+        uint32_t ssize = FSP_FLAGS_PAGE_SSIZE(flags), zssize = FSP_FLAGS_ZIP_SSIZE(flags);
+        if (flags & ~FSP_FLAGS_MASK) {
+            *why = "legacy flags with unknown bits set (MariaDB 10.1.0-10.1.20 layout?)";
+            return -1;
+        }
+        if (ssize == 1 || ssize == 2 || ssize == 5 || ssize > 7) {
+            *why = "legacy flags with an invalid page size";
+            return -1;
+        }
+        if (FSP_FLAGS_RESERVED(flags) & ~1u) {
+            *why = "legacy flags with reserved bits set";
+            return -1;
+        }
+        if (FSP_FLAGS_ATOMIC_BLOBS(flags) && !FSP_FLAGS_POST_ANTELOPE(flags)) {
+            *why = "legacy flags: ATOMIC_BLOBS without POST_ANTELOPE";
+            return -1;
+        }
+        if (zssize > (ssize ? ssize : 5u) ||
+            (zssize && !(FSP_FLAGS_POST_ANTELOPE(flags) && FSP_FLAGS_ATOMIC_BLOBS(flags)))) {
+            *why = "legacy flags with an invalid ROW_FORMAT=COMPRESSED page size";
+            return -1;
+        }
+        g->logical = ssize ? 512u << ssize : 16384u;
+        g->zip = zssize ? 512u << zssize : 0;
+        g->physical = g->zip ? g->zip : g->logical;
+        g->page_compressed = (int)FSP_FLAGS_HAS_PAGE_COMPRESSION(flags);
+    }
+    g->extent_pages = extent_pages(g->logical);
+    /* fsp0fsp.h fsp_header_get_encryption_offset: FSP_HEADER_OFFSET is added to
+     * XDES_ARR_OFFSET, which already includes it (format sheet 3.1). */
+    g->crypt_offset = FSP_HEADER_OFFSET + XDES_ARR_OFFSET +
+                      xdes_size(g->extent_pages) * (g->physical / g->extent_pages);
+    return 0;
+}
+
+void ibc_crypt_data_read(const uint8_t *page0, const ibc_geom *g, ibc_crypt_data *cd,
+                         const char **warning)
+{
+    /* fil0crypt.cc fil_space_read_crypt_data */
+    const uint8_t *b = page0 + g->crypt_offset;
+    memset(cd, 0, sizeof(*cd));
+    *warning = NULL;
+    if (memcmp(b, CRYPT_MAGIC, CRYPT_MAGIC_SIZE) != 0)
+        return;
+    uint8_t type = b[CRYPT_OFF_TYPE], ivlen = b[CRYPT_OFF_IV_LEN];
+    if ((type != CRYPT_SCHEME_UNENCRYPTED && type != CRYPT_SCHEME_1) ||
+        ivlen != CRYPT_SCHEME_1_IV_LEN) {
+        /* the server logs an error and treats the space as having no crypt data */
+        *warning = "crypt data with an unknown scheme or IV length: ignored, as the server does";
+        return;
+    }
+    cd->present = 1;
+    cd->type = type;
+    memcpy(cd->iv, b + CRYPT_OFF_IV, 16);
+    cd->min_key_version = be32(b + CRYPT_OFF_MIN_KEY_VERSION);
+    cd->key_id = be32(b + CRYPT_OFF_KEY_ID);
+    cd->encryption = b[CRYPT_OFF_ENCRYPTION];
+}
+
+void ibc_crypt_data_write(uint8_t *page0, const ibc_geom *g, const ibc_crypt_data *cd)
+{
+    /* fil0crypt.cc fil_space_crypt_t::write_page0: magic, type, IV length, IV, min key
+     * version, key id, encryption mode (33 bytes). */
+    uint8_t *b = page0 + g->crypt_offset;
+    memcpy(b, CRYPT_MAGIC, CRYPT_MAGIC_SIZE);
+    b[CRYPT_OFF_TYPE] = cd->type;
+    b[CRYPT_OFF_IV_LEN] = CRYPT_SCHEME_1_IV_LEN;
+    memcpy(b + CRYPT_OFF_IV, cd->iv, 16);
+    put_be32(b + CRYPT_OFF_MIN_KEY_VERSION, cd->min_key_version);
+    put_be32(b + CRYPT_OFF_KEY_ID, cd->key_id);
+    b[CRYPT_OFF_ENCRYPTION] = cd->encryption;
+}

@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Cut the unit-test samples in this directory from datadirs written by a real MariaDB
+# 10.11.19 server (Debian 12 package), made with tests/server/make_fixtures.sh.
+#
+#   tests/data/mariadb-10.11/make-samples.sh FIXTURES_DIR
+#
+# Each sample is the first pages of one tablespace file, byte for byte as the server wrote it
+# (a tablespace cut short is still a sequence of real pages; page 0 keeps its FSP header and
+# crypt data), plus the lab key files (throwaway keys, generated for these fixtures) and the
+# variant settings. The pages cover: index pages (COMPACT/DYNAMIC and REDUNDANT), BLOB pages,
+# PAGE_COMPRESSED pages, ROW_FORMAT=COMPRESSED pages, in both page formats and both ciphers.
+set -euo pipefail
+src=${1:?usage: $0 FIXTURES_DIR}
+here=$(cd "$(dirname "$0")" && pwd)
+cut_file() { # cut_file SRC DST NPAGES PAGESIZE
+  dd if="$1" of="$2" bs="$4" count="$3" status=none
+}
+for v in cbc-fc32-16k ctr-fc32-16k cbc-crc32-16k ctr-crc32-16k cbc-fc32-4k ctr-fc32-64k; do
+  d=$here/$v
+  rm -rf "$d" && mkdir -p "$d"
+  cp "$src/$v/keys/keys.txt" "$src/$v/keys/keys-new.txt" "$d/"
+  grep -E '^(variant|server|page|checksum|algo)=' "$src/$v/variant.txt" > "$d/variant.txt"
+  ps=$(sed -n 's/^page=\([0-9]*\)k$/\1/p' "$d/variant.txt"); ps=$((ps * 1024))
+  n=$(( ps >= 65536 ? 4 : ps >= 16384 ? 8 : 24 ))
+  for t in t_redundant t_blob t_pc t_k1 t_zip; do
+    f=$src/$v/data/ibc/$t.ibd
+    [[ -f $f ]] || continue
+    # ROW_FORMAT=COMPRESSED uses half-size pages (KEY_BLOCK_SIZE = page / 2)
+    p=$ps; [[ $t == t_zip ]] && p=$((ps / 2))
+    cut_file "$f" "$d/$t.ibd" "$n" "$p"
+  done
+done

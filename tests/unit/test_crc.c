@@ -1,0 +1,106 @@
+/*
+ * test_crc.c - every CRC32C kernel against ISA-L crc32_iscsi (or a bitwise reference where
+ * ISA-L is not available), and crc32c_combine.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "ref.h"
+#include "testutil.h"
+
+#define MAXLEN 70000
+
+static void test_crc32c_matches_reference(void)
+{
+    const ibc_kernels *t[IBC_TIER_COUNT];
+    size_t nt = ref_usable_tiers(t);
+    uint8_t *buf = malloc(MAXLEN + 64);
+    for (size_t ti = 0; ti < nt; ti++) {
+        size_t spent = 0;
+#ifdef IBC_TEST_HAVE_ISAL
+        const size_t budget = 64u << 20;
+#else
+        const size_t budget = 2u << 20; /* the bitwise reference is slow */
+#endif
+        for (unsigned it = 0; spent < budget || it < 500; it++) {
+            size_t len = tu_rand_len(MAXLEN);
+            uint8_t *p = buf + tu_rand_below(64);
+            uint32_t init = tu_rand_below(4) ? (uint32_t)tu_rand() : 0;
+            tu_rand_bytes(p, len);
+            uint32_t want = ref_crc32c(init, p, len), got = t[ti]->crc32c(init, p, len);
+            TU_CHECK(got == want, "%s: len %zu align %u init %08x: got %08x want %08x",
+                     t[ti]->name, len, (unsigned)((uintptr_t)p & 63), init, got, want);
+            spent += len + 64;
+        }
+    }
+    free(buf);
+}
+
+static void test_multipart_equals_one_shot(void)
+{
+    const ibc_kernels *t[IBC_TIER_COUNT];
+    size_t nt = ref_usable_tiers(t);
+    uint8_t *buf = malloc(MAXLEN);
+    for (size_t ti = 0; ti < nt; ti++) {
+        for (int it = 0; it < 300; it++) {
+            size_t len = tu_rand_len(MAXLEN);
+            tu_rand_bytes(buf, len);
+            uint32_t whole = t[ti]->crc32c(0, buf, len), c = 0;
+            size_t off = 0;
+            while (off < len) {
+                size_t n = 1 + tu_rand_below(tu_rand_below(2) ? 40 : 9000);
+                if (n > len - off)
+                    n = len - off;
+                c = t[ti]->crc32c(c, buf + off, n);
+                off += n;
+            }
+            TU_CHECK(c == whole, "%s: multipart %08x != one-shot %08x (len %zu)", t[ti]->name,
+                     c, whole, len);
+        }
+    }
+    free(buf);
+}
+
+static void test_crc32c_against_guard_pages(void)
+{
+    const ibc_kernels *t[IBC_TIER_COUNT];
+    size_t nt = ref_usable_tiers(t);
+    for (size_t ti = 0; ti < nt; ti++) {
+        for (int it = 0; it < 200; it++) {
+            size_t len = tu_rand_len(9000);
+            tu_guard g;
+            uint8_t *p = tu_guard_alloc(&g, len, it & 1);
+            tu_rand_bytes(p, len);
+            uint32_t want = ref_crc32c(0, p, len), got = t[ti]->crc32c(0, p, len);
+            tu_guard_free(&g);
+            TU_CHECK(got == want, "%s: guard page, len %zu", t[ti]->name, len);
+        }
+    }
+}
+
+static void test_combine(void)
+{
+    uint8_t *buf = malloc(MAXLEN);
+    for (int it = 0; it < 500; it++) {
+        size_t la = tu_rand_len(30000), lb = tu_rand_len(30000);
+        tu_rand_bytes(buf, la + lb);
+        uint32_t a = ref_crc32c(0, buf, la), b = ref_crc32c(0, buf + la, lb);
+        uint32_t whole = ref_crc32c(0, buf, la + lb);
+        uint32_t got = ibc_crc32c_combine(a, b, lb);
+        TU_CHECK(got == whole, "combine(%zu, %zu): %08x != %08x", la, lb, got, whole);
+    }
+    /* Huge lengths: combine is associative, whatever the sizes. */
+    for (int it = 0; it < 200; it++) {
+        uint32_t a = (uint32_t)tu_rand(), b = (uint32_t)tu_rand(), c = (uint32_t)tu_rand();
+        uint64_t lb = tu_rand() >> (tu_rand_below(40)), lc = tu_rand() >> (20 + tu_rand_below(40));
+        uint32_t left = ibc_crc32c_combine(ibc_crc32c_combine(a, b, lb), c, lc);
+        uint32_t right = ibc_crc32c_combine(a, ibc_crc32c_combine(b, c, lc), lb + lc);
+        TU_CHECK(left == right, "combine not associative for lb=%llu lc=%llu",
+                 (unsigned long long)lb, (unsigned long long)lc);
+    }
+    TU_CHECK(ibc_crc32c_combine(0x12345678, 0, 0) == 0x12345678, "combine with empty B");
+    free(buf);
+}
+
+TU_TESTS(TU_T(test_crc32c_matches_reference), TU_T(test_multipart_equals_one_shot),
+         TU_T(test_crc32c_against_guard_pages), TU_T(test_combine))

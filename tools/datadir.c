@@ -1,0 +1,145 @@
+/*
+ * datadir.c - walk a datadir and classify its files by name, as the server names them:
+ * ibdataN (innodb_data_file_path), undoNNN (srv0start.cc), *.ibd, ib_logfile0, ibtmp1.
+ */
+#define _DEFAULT_SOURCE
+#include <dirent.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "datadir.h"
+
+const char *df_kind_name(df_kind k)
+{
+    static const char *const n[] = {"system", "undo", "tablespace", "redo", "temp", "other"};
+    return (unsigned)k <= DF_OTHER ? n[k] : "?";
+}
+
+static df_kind classify(const char *base, unsigned *sys_no)
+{
+    size_t l = strlen(base);
+    *sys_no = 0;
+    if (!strncmp(base, "ibdata", 6) && base[6] >= '1' && base[6] <= '9' &&
+        strspn(base + 6, "0123456789") == l - 6) {
+        *sys_no = (unsigned)atoi(base + 6);
+        return DF_SYSTEM;
+    }
+    if (!strncmp(base, "undo", 4) && l == 7 && strspn(base + 4, "0123456789") == 3)
+        return DF_UNDO;
+    if (!strcmp(base, "ib_logfile0"))
+        return DF_REDO;
+    if (!strcmp(base, "ibtmp1"))
+        return DF_TEMP;
+    if (l > 4 && !strcmp(base + l - 4, ".ibd"))
+        return DF_TABLESPACE;
+    return DF_OTHER;
+}
+
+static int add(df_list *l, const char *path, const char *rel, uint64_t size)
+{
+    if (l->n == l->cap) {
+        size_t cap = l->cap ? 2 * l->cap : 64;
+        df_file *v = realloc(l->v, cap * sizeof(*v));
+        if (!v)
+            return -1;
+        l->v = v;
+        l->cap = cap;
+    }
+    const char *base = strrchr(path, '/');
+    base = base ? base + 1 : path;
+    df_file *f = &l->v[l->n];
+    f->path = strdup(path);
+    f->rel = strdup(rel);
+    f->size = size;
+    f->kind = classify(base, &f->sys_no);
+    if (!f->path || !f->rel)
+        return -1;
+    l->n++;
+    return 0;
+}
+
+static int walk(df_list *l, const char *root, const char *sub, char *err, size_t errlen)
+{
+    char dir[4096];
+    snprintf(dir, sizeof(dir), "%s%s%s", root, *sub ? "/" : "", sub);
+    DIR *d = opendir(dir);
+    if (!d) {
+        snprintf(err, errlen, "%s: %s", dir, strerror(errno));
+        return -1;
+    }
+    struct dirent *e;
+    int rc = 0;
+    while (!rc && (e = readdir(d))) {
+        if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
+            continue;
+        char rel[4096], path[8192];
+        snprintf(rel, sizeof(rel), "%s%s%s", sub, *sub ? "/" : "", e->d_name);
+        snprintf(path, sizeof(path), "%s/%s", root, rel);
+        struct stat st;
+        if (lstat(path, &st)) {
+            snprintf(err, errlen, "%s: %s", path, strerror(errno));
+            rc = -1;
+        } else if (S_ISDIR(st.st_mode)) {
+            rc = walk(l, root, rel, err, errlen);
+        } else if (S_ISREG(st.st_mode)) {
+            if (add(l, path, rel, (uint64_t)st.st_size)) {
+                snprintf(err, errlen, "out of memory");
+                rc = -1;
+            }
+        }
+    }
+    closedir(d);
+    return rc;
+}
+
+static int order(const void *a, const void *b)
+{
+    const df_file *x = a, *y = b;
+    int kx = x->kind == DF_SYSTEM ? 0 : x->kind == DF_UNDO ? 1 : 2;
+    int ky = y->kind == DF_SYSTEM ? 0 : y->kind == DF_UNDO ? 1 : 2;
+    if (kx != ky)
+        return kx - ky;
+    if (kx == 0 && x->sys_no != y->sys_no)
+        return x->sys_no < y->sys_no ? -1 : 1;
+    return strcmp(x->rel, y->rel);
+}
+
+int datadir_scan(char *const *paths, size_t n, df_list *out, char *err, size_t errlen)
+{
+    memset(out, 0, sizeof(*out));
+    for (size_t i = 0; i < n; i++) {
+        struct stat st;
+        char p[4096];
+        snprintf(p, sizeof(p), "%s", paths[i]);
+        for (size_t l = strlen(p); l > 1 && p[l - 1] == '/'; l--)
+            p[l - 1] = 0;
+        if (stat(p, &st)) {
+            snprintf(err, errlen, "%s: %s", p, strerror(errno));
+            datadir_free(out);
+            return -1;
+        }
+        int rc = S_ISDIR(st.st_mode) ? walk(out, p, "", err, errlen)
+                                     : add(out, p, p, (uint64_t)st.st_size);
+        if (rc) {
+            if (!S_ISDIR(st.st_mode))
+                snprintf(err, errlen, "out of memory");
+            datadir_free(out);
+            return -1;
+        }
+    }
+    qsort(out->v, out->n, sizeof(df_file), order);
+    return 0;
+}
+
+void datadir_free(df_list *l)
+{
+    for (size_t i = 0; i < l->n; i++) {
+        free(l->v[i].path);
+        free(l->v[i].rel);
+    }
+    free(l->v);
+    memset(l, 0, sizeof(*l));
+}

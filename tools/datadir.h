@@ -1,0 +1,40 @@
+/*
+ * datadir.h - find the files of a MariaDB datadir (or take the files given) and tell what
+ * each one is.
+ */
+#ifndef IBC_DATADIR_H
+#define IBC_DATADIR_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+typedef enum df_kind {
+    DF_SYSTEM,     /* ibdata1, ibdata2, ...: the system tablespace, in order */
+    DF_UNDO,       /* undo001 ...: undo tablespaces */
+    DF_TABLESPACE, /* *.ibd */
+    DF_REDO,       /* ib_logfile0 */
+    DF_TEMP,       /* ibtmp1: recreated at every start, never backed up or checked */
+    DF_OTHER       /* anything else (.frm, Aria, binlogs, ...) */
+} df_kind;
+
+typedef struct df_file {
+    char *path;    /* as opened */
+    char *rel;     /* relative to the datadir it came from (or the path itself) */
+    df_kind kind;
+    uint64_t size;
+    unsigned sys_no; /* N of ibdataN */
+} df_file;
+
+typedef struct df_list {
+    df_file *v;
+    size_t n, cap;
+} df_list;
+
+/* Expand each path: a directory is walked recursively, a file is taken as it is. The list is
+ * ordered: system tablespace files by number, undo, then the rest by relative path.
+ * Returns 0, or -1 with a message naming the path. */
+int datadir_scan(char *const *paths, size_t n, df_list *out, char *err, size_t errlen);
+void datadir_free(df_list *l);
+const char *df_kind_name(df_kind k);
+
+#endif
