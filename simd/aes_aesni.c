@@ -6,4 +6,5 @@
 #define IBC_W 128
 #define IBC_SUFFIX aesni
 #define IBC_TIER IBC_TIER_AESNI
+#define IBC_FUSED_CTR2 0 /* see aes_vaes_template.h */
 #include "aes_vaes_template.h"

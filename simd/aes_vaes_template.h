@@ -7,6 +7,10 @@
  *   IBC_W       vector width in bits
  *   IBC_SUFFIX  the tier's name, appended to every kernel (aes_ctr_vaes256)
  *   IBC_TIER    the tier id, for IBC_KERNEL_HIT
+ * and may define IBC_FUSED_CTR2 0 (default 1): aes_ctr2_crc is then the generic composition
+ * (aes_aesni.c: two keystreams in one group need more than sixteen xmm registers in the
+ * two-operand SSE encoding; the spilling fused loop is slower than the composition as soon
+ * as a CRC is asked for).
  *
  * The one idea: a vector register V holds LPR = IBC_W / 128 AES blocks and one (V)AESENC
  * advances all of them by a round, so every kernel is written on registers, and only the
@@ -35,6 +39,10 @@
 
 #if !defined(IBC_W) || !defined(IBC_SUFFIX) || !defined(IBC_TIER)
 #error "define IBC_W, IBC_SUFFIX and IBC_TIER before including aes_vaes_template.h"
+#endif
+
+#ifndef IBC_FUSED_CTR2
+#define IBC_FUSED_CTR2 1
 #endif
 
 #define IBC_CAT_(a, b) a##_##b

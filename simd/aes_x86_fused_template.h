@@ -252,6 +252,8 @@ void FN(aes_cbc_dec_crc)(const ibc_aes_key *k, uint8_t iv[16], const uint8_t *in
 
 /* ---- CTR re-key: out = in ^ KS(k1) ^ KS(k2), + CRC ------------------------------------------ */
 
+#if IBC_FUSED_CTR2
+
 /* Both keystreams in one group of registers (HREG each), so the plaintext exists only as the
  * XOR of two registers, never in memory. */
 static ALWAYS_INLINE void ctr2_crc_steps(const V *k1, const V *k2, const int NR, V *cv1p,
@@ -431,5 +433,17 @@ void FN(aes_ctr2_crc)(const ibc_aes_key *k1, const uint8_t ctr1[16], const ibc_a
     if (crc_out)
         *crc_out = ~ro;
 }
+
+#else /* !IBC_FUSED_CTR2: the composition (see IBC_FUSED_CTR2 in aes_vaes_template.h) */
+
+void FN(aes_ctr2_crc)(const ibc_aes_key *k1, const uint8_t ctr1[16], const ibc_aes_key *k2,
+                      const uint8_t ctr2[16], const uint8_t *in, uint8_t *out, size_t len,
+                      uint32_t *crc_in, uint32_t *crc_out)
+{
+    IBC_KERNEL_HIT(IBC_KOP_AES_CTR2_CRC, IBC_TIER);
+    ibc_generic_ctr2_crc(&TIER_TABLE, k1, ctr1, k2, ctr2, in, out, len, crc_in, crc_out);
+}
+
+#endif
 
 #include "aes_x86_rekey_template.h"
