@@ -27,8 +27,10 @@
  *     LPR streams per register (ipsec-mb's multi-buffer idea);
  *   - round keys are broadcast once per call and pinned into a register per round (v_key),
  *     so a hot-loop AESENC never takes a memory operand (perf-ceilings.md lesson 2);
+ *   - every loop body is specialised for 10, 12 or 14 rounds (NR_SWITCH) and unrolled;
  *   - the fused kernels interleave three independent crc32 chains with the rounds in program
- *     order (lesson 3): see "Fused kernels" below.
+ *     order (lesson 3): aes_x86_fused_template.h and aes_x86_rekey_template.h, included at
+ *     the end of this file.
  */
 #include <immintrin.h>
 #include <string.h>
