@@ -55,9 +55,16 @@ const char rekey_help_common[] =
     "  --deterministic-iv=SEED derive the new IVs from SEED instead of at random (testing:\n"
     "                          reproducible results)\n"
     "\n"
+    "\n"
+    "The redo log (ib_logfile0, innodb_encrypt_log=ON) is re-keyed with the pages, so the\n"
+    "server (or mariadb-backup --prepare) recovers from it with the new keys only: rewrap\n"
+    "rewrites its header, reencrypt gives it a new log key and re-encrypts every\n"
+    "mini-transaction from the checkpoint to the end.\n"
+    "\n"
     "Before anything is written, every tablespace is opened with the current keys (a trial\n"
-    "decryption; with --mode=reencrypt every page is checked), and the new key file must\n"
-    "hold every key id needed. Changes go through a journal (" JOURNAL_NAME ") in the\n"
+    "decryption; with --mode=reencrypt every page and every redo record is checked), and the\n"
+    "new key file must hold every key id needed. Changes go through a journal\n"
+    "(" JOURNAL_NAME ") and, for the log, an undo copy (" REDO_UNDO_NAME ") in the\n"
     "directory: after a crash, run the same command again; it finishes the job with the\n"
     "same result as an uninterrupted run.\n";
 
