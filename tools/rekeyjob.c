@@ -193,6 +193,16 @@ static char *plan_text(const rk *x, size_t *len)
     return buf;
 }
 
+/* The dataset index of the file a plan line names, or SIZE_MAX (why says so). */
+static size_t ds_index(const rk *x, const char *rel, char *why, size_t whylen)
+{
+    for (size_t k = 0; k < x->ds.n; k++)
+        if (!strcmp(x->ds.v[k].f->rel, rel))
+            return k;
+    snprintf(why, whylen, "%.400s, in the interrupted plan, is missing", rel);
+    return SIZE_MAX;
+}
+
 /* Read a plan back; fills x->ps (matching the dataset by relative path). */
 static int plan_parse(rk *x, const char *text, size_t len, char *why, size_t whylen)
 {
@@ -217,11 +227,9 @@ static int plan_parse(rk *x, const char *text, size_t len, char *why, size_t why
                 rc = snprintf(why, whylen, "the interrupted run re-keyed to other new keys "
                                            "(key id %u differs)", id) > 0;
         } else if (sscanf(line, "space %u %15s %39s %39s %4095[^\n]", &id, al, a, b, path) == 5) {
-            size_t k = 0;
-            while (k < x->ds.n && strcmp(x->ds.v[k].f->rel, path))
-                k++;
-            if (k == x->ds.n) {
-                rc = snprintf(why, whylen, "%s, in the interrupted plan, is missing", path) > 0;
+            size_t k = ds_index(x, path, why, whylen);
+            if (k == SIZE_MAX) {
+                rc = 1;
                 break;
             }
             plan_space *p = &x->ps[x->nps++];
@@ -231,11 +239,9 @@ static int plan_parse(rk *x, const char *text, size_t len, char *why, size_t why
             if (unhex(p->orig_iv, a, 16) || unhex(p->target_iv, b, 16))
                 rc = snprintf(why, whylen, "damaged plan line '%s'", line) > 0;
         } else if (sscanf(line, "redo %39s %39s %4095[^\n]", a, b, path) == 3) {
-            size_t k = 0;
-            while (k < x->ds.n && strcmp(x->ds.v[k].f->rel, path))
-                k++;
-            if (k == x->ds.n) {
-                rc = snprintf(why, whylen, "%s, in the interrupted plan, is missing", path) > 0;
+            size_t k = ds_index(x, path, why, whylen);
+            if (k == SIZE_MAX) {
+                rc = 1;
                 break;
             }
             x->redo_planned = 1;
