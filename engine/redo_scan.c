@@ -570,7 +570,7 @@ static ibc_status deep_mtr(ibc_redo *r, void *vctx, uint8_t *p, const redo_mtr *
         redo_crypt_mtr(r, &r->key, a, 0, p, m, r->tmp, r->tmp + m->len);
         plain = r->tmp;
     }
-    redo_recs c = {.page_size = r->page_size};
+    redo_recs c = {.page_size = r->page_size, .hook = r->hook, .hook_ctx = r->hook_ctx};
     if (redo_check_records(plain, m->len, &c)) {
         redo_err(r, err, errlen,
                  "mini-transaction at LSN %llu (file offset %llu), record %u at +%u: %s",

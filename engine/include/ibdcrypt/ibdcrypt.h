@@ -190,6 +190,7 @@ typedef struct ibc_space_info {
     uint32_t min_key_version;
     int encryption_mode;        /* 0 DEFAULT, 1 ON, 2 OFF (fil_encryption_t) */
     uint8_t crypt_iv[16];       /* the crypt-data IV (stored in clear in page 0; not a key) */
+    uint32_t crypt_offset;      /* where page 0 holds the crypt data (its IV at +8) */
     int key_attached;           /* a page key has been derived */
     ibc_algo algorithm;         /* AUTO until known */
     uint32_t doublewrite[2][2]; /* space 0: first page and count of the two doublewrite blocks */
