@@ -4,10 +4,14 @@
  * The compressed stream covers the entire original page (fil0pagecompress.cc
  * fil_page_decompress_low). Algorithm ids (fsp0pagecompress.h): 1 zlib, 2 lz4, 3 lzo, 4 lzma,
  * 5 bzip2, 6 snappy. Only zlib, the default and the one confirmed on real files, is built in;
- * the others are reported as unsupported (-2), never guessed.
+ * the others are reported as unsupported (-2), never guessed. With libdeflate (optional) it
+ * inflates; otherwise zlib.
  */
 #include <string.h>
 #include <zlib.h>
+#ifdef IBC_HAVE_LIBDEFLATE
+#include <libdeflate.h>
+#endif
 
 #include "page.h"
 
@@ -18,6 +22,20 @@ int ibc_page_decompress(uint32_t algo, const uint8_t *in, size_t in_len, uint8_t
 {
     if (algo != PAGE_ZLIB_ALGORITHM)
         return -2;
+#ifdef IBC_HAVE_LIBDEFLATE
+    /* the same checks as below (a whole zlib stream, Adler-32 included, giving exactly ps
+     * bytes), twice as fast; a decompressor costs one small allocation */
+    struct libdeflate_decompressor *d = libdeflate_alloc_decompressor();
+    if (d) {
+        size_t used = 0, produced = 0;
+        enum libdeflate_result r =
+            libdeflate_zlib_decompress_ex(d, in, in_len, out, ps, &used, &produced);
+        libdeflate_free_decompressor(d);
+        if (consumed)
+            *consumed = r == LIBDEFLATE_SUCCESS ? used : 0;
+        return r == LIBDEFLATE_SUCCESS && produced == ps ? 0 : -1;
+    }
+#endif
     z_stream z;
     memset(&z, 0, sizeof(z));
     if (inflateInit(&z) != Z_OK)

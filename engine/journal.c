@@ -340,15 +340,10 @@ static int sync_data_locked(ibc_journal *j)
     return 0;
 }
 
-ibc_status ibc_journal_save(ibc_journal *j, unsigned file, uint64_t offset,
-                            const struct iovec *iov, int n, unsigned *slot)
+/* Take a free slot (reusing released ones once the data files are durable); returns it and
+ * the sequence number of its write in *seq, or -1 on an fsync error. */
+static int take_slot(ibc_journal *j, uint64_t *seq)
 {
-    size_t len = 0;
-    for (int i = 0; i < n; i++)
-        len += iov[i].iov_len;
-    if (len > j->slot_bytes || n > 1022)
-        return IBC_ERR_INVALID_ARG;
-    /* a free slot: reuse released ones once the data is durable */
     pthread_mutex_lock(&j->m);
     unsigned s;
     for (;;) {
@@ -362,16 +357,23 @@ ibc_status ibc_journal_save(ibc_journal *j, unsigned file, uint64_t offset,
         if (released) {
             if (sync_data_locked(j)) {
                 pthread_mutex_unlock(&j->m);
-                return IBC_ERR_IO;
+                return -1;
             }
             continue;
         }
         pthread_cond_wait(&j->cv, &j->m);
     }
     j->state[s] = BUSY;
-    uint64_t seq = ++j->seq;
+    *seq = ++j->seq;
     pthread_mutex_unlock(&j->m);
+    return (int)s;
+}
 
+/* Write slot s: its header (sequence, file, offset, length, CRCs) and the data. Returns 0 or
+ * an errno. */
+static int write_slot(ibc_journal *j, unsigned s, uint64_t seq, unsigned file, uint64_t offset,
+                      const struct iovec *iov, int n, size_t len)
+{
     uint8_t h[HDR];
     memset(h, 0, sizeof(h));
     memcpy(h, "IBCSLOT1", 8);
@@ -389,7 +391,6 @@ ibc_status ibc_journal_save(ibc_journal *j, unsigned file, uint64_t offset,
     memcpy(v + 1, iov, (size_t)n * sizeof(*iov));
     off_t at = (off_t)slot_at(j, s);
     size_t total = HDR + len, done = 0;
-    int err = 0;
     while (done < total) { /* pwritev to the end, resuming after short writes */
         struct iovec w[1024];
         int k = 0;
@@ -405,14 +406,18 @@ ibc_status ibc_journal_save(ibc_journal *j, unsigned file, uint64_t offset,
         ssize_t r = pwritev(j->fd, w, k, at + (off_t)done);
         if (r < 0 && errno == EINTR)
             continue;
-        if (r <= 0) {
-            err = errno ? errno : EIO;
-            break;
-        }
+        if (r <= 0)
+            return errno ? errno : EIO;
         done += (size_t)r;
     }
-    ibc_crash_point("journal-save");
-    /* group commit: one fdatasync covers every slot written before it started */
+    return 0;
+}
+
+/* Group commit: one fdatasync covers every slot written before it started. Returns once slot
+ * write number seq is durable: 0, or an errno. */
+static int commit(ibc_journal *j, uint64_t seq)
+{
+    int err = 0;
     pthread_mutex_lock(&j->m);
     while (!err && j->synced < seq) {
         if (j->syncing) {
@@ -431,13 +436,84 @@ ibc_status ibc_journal_save(ibc_journal *j, unsigned file, uint64_t offset,
             j->synced = target;
         pthread_cond_broadcast(&j->cv);
     }
-    if (err)
-        j->state[s] = FREE;
     pthread_mutex_unlock(&j->m);
-    if (err)
-        return err == ENOSPC ? IBC_ERR_NOSPACE : IBC_ERR_IO;
+    return err;
+}
+
+static void free_slot(ibc_journal *j, unsigned s)
+{
+    pthread_mutex_lock(&j->m);
+    j->state[s] = FREE;
+    pthread_cond_broadcast(&j->cv);
+    pthread_mutex_unlock(&j->m);
+}
+
+static ibc_status err_status(int err)
+{
+    return err == ENOSPC ? IBC_ERR_NOSPACE : IBC_ERR_IO;
+}
+
+ibc_status ibc_journal_save(ibc_journal *j, unsigned file, uint64_t offset,
+                            const struct iovec *iov, int n, unsigned *slot)
+{
+    size_t len = 0;
+    for (int i = 0; i < n; i++)
+        len += iov[i].iov_len;
+    if (len > j->slot_bytes || n > 1022)
+        return IBC_ERR_INVALID_ARG;
+    uint64_t seq;
+    int s = take_slot(j, &seq);
+    if (s < 0)
+        return IBC_ERR_IO;
+    int err = write_slot(j, (unsigned)s, seq, file, offset, iov, n, len);
+    ibc_crash_point("journal-save");
+    if (!err)
+        err = commit(j, seq);
+    if (err) {
+        free_slot(j, (unsigned)s);
+        return err_status(err);
+    }
     ibc_crash_point("journal-saved");
-    *slot = s;
+    *slot = (unsigned)s;
+    return IBC_OK;
+}
+
+unsigned ibc_journal_nslots(const ibc_journal *j)
+{
+    return j->nslots;
+}
+
+ibc_status ibc_journal_save_many(ibc_journal *j, const ibc_journal_range *r, unsigned n,
+                                 unsigned *slots)
+{
+    if (n > j->nslots)
+        return IBC_ERR_INVALID_ARG;
+    for (unsigned i = 0; i < n; i++)
+        if (r[i].len > j->slot_bytes)
+            return IBC_ERR_INVALID_ARG;
+    uint64_t last = 0;
+    int err = 0;
+    unsigned taken = 0;
+    for (; taken < n && !err; taken++) {
+        int s = take_slot(j, &last);
+        if (s < 0) {
+            err = EIO;
+            break;
+        }
+        slots[taken] = (unsigned)s;
+        struct iovec v = {(void *)(uintptr_t)r[taken].data, r[taken].len};
+        err = write_slot(j, (unsigned)s, last, r[taken].file, r[taken].offset, &v, 1,
+                         r[taken].len);
+        ibc_crash_point("journal-save");
+    }
+    if (!err)
+        err = commit(j, last);
+    if (err) {
+        for (unsigned i = 0; i < taken; i++)
+            free_slot(j, slots[i]);
+        return err_status(err);
+    }
+    ibc_crash_point("journal-saved");
     return IBC_OK;
 }
 

@@ -1,5 +1,6 @@
 /*
- * redojob.h - the redo log's part of a re-key job (prepare, rekey): an undo copy of every byte
+ * redojob.h - the redo log's part of a re-key job (prepare, rekey) in reencrypt mode (rewrap
+ * changes only the header, journaled with the page 0s): an undo copy of every byte
  * of ib_logfile0 the re-key will change, made durable before the first of them is written, so
  * that a crash at any instant leaves either the whole log as it was (the copy is put back and
  * the job runs again) or the whole log re-keyed (the copy is gone).

@@ -402,38 +402,121 @@ static int rk_work(void *c, unsigned worker, const ibc_pool_item *it, uint8_t *b
     return write_run(x, d, (unsigned)di, it, buf, out, changed, first, last);
 }
 
-/* Page 0 of each planned tablespace, with its new crypt data. */
-static int write_page0s(rk *x)
+/* The heads: page 0 of each planned tablespace with its new crypt data, and for rewrap the
+ * redo log's header block. Journaled in batches (one fdatasync per batch), then written. */
+typedef struct head {
+    size_t ds;
+    uint8_t *old, *neu;
+    size_t len;
+} head;
+
+static int write_heads(rk *x)
 {
-    for (size_t i = 0; i < x->nps; i++) {
+    size_t nh = 0, cap = x->nps + 1;
+    head *h = calloc(cap, sizeof(*h));
+    int rc = h ? 0 : -ENOMEM;
+    for (size_t i = 0; !rc && i < x->nps; i++) {
         plan_space *p = &x->ps[i];
         ds_file *d = &x->ds.v[p->ds];
-        uint8_t *old = malloc(d->unit), *neu = malloc(d->unit);
-        int rc = 0;
-        if (!old || !neu || pread(d->fd, old, d->unit, 0) != (ssize_t)d->unit) {
+        head *e = &h[nh];
+        e->ds = p->ds;
+        e->len = d->unit;
+        e->old = malloc(d->unit);
+        e->neu = malloc(d->unit);
+        if (!e->old || !e->neu || pread(d->fd, e->old, d->unit, 0) != (ssize_t)d->unit) {
             failure(x, "%s: cannot read page 0", d->f->rel);
             rc = -EIO;
+            nh++;
+            break;
         }
-        if (!rc) {
-            memcpy(neu, old, d->unit);
-            ibc_space_write_page0(p->target, neu);
-            if (memcmp(neu, old, d->unit) && !x->o->dry_run) {
-                struct iovec ov = {old, d->unit};
-                unsigned slot;
-                ibc_status st = ibc_journal_save(x->j, (unsigned)p->ds, 0, &ov, 1, &slot);
-                ibc_crash_point("rekey-page0");
-                if (st != IBC_OK || pwrite(d->fd, neu, d->unit, 0) != (ssize_t)d->unit) {
-                    failure(x, "%s: writing page 0 failed", d->f->rel);
-                    rc = -EIO;
-                } else {
-                    ibc_journal_release(x->j, slot);
-                }
+        memcpy(e->neu, e->old, d->unit);
+        ibc_space_write_page0(p->target, e->neu);
+        nh++;
+    }
+    if (!rc && x->o->mode == IBC_REKEY_REWRAP && x->redo_planned && !x->redo_done) {
+        /* rewrap changes only the log's header: crypt_msg' and its CRC */
+        ds_file *d = &x->ds.v[x->redo_ds];
+        head *e = &h[nh++];
+        e->ds = x->redo_ds;
+        e->len = 512;
+        e->old = malloc(512);
+        e->neu = malloc(512);
+        if (!e->old || !e->neu || pread(d->fd, e->old, 512, 0) != 512) {
+            failure(x, "%s: cannot read its header", d->f->rel);
+            rc = -EIO;
+        } else {
+            ibc_redo_target_header(x->redo_t, e->neu);
+            x->redo_written = 512;
+        }
+    }
+    /* only the heads that change, in batches of as many slots as the journal has */
+    ibc_journal_range r[256];
+    unsigned slots[256];
+    size_t at = 0;
+    while (!rc && !x->o->dry_run && at < nh) {
+        unsigned n = 0;
+        size_t from = at;
+        unsigned cap_n = ibc_journal_nslots(x->j);
+        for (; at < nh && n < 256 && n < cap_n; at++)
+            if (memcmp(h[at].old, h[at].neu, h[at].len))
+                r[n++] = (ibc_journal_range){(unsigned)h[at].ds, 0, h[at].old, h[at].len};
+        if (!n)
+            continue;
+        if (ibc_journal_save_many(x->j, r, n, slots) != IBC_OK) {
+            failure(x, "journal: cannot save the page 0s");
+            rc = -EIO;
+            break;
+        }
+        ibc_crash_point("rekey-page0");
+        unsigned k = 0;
+        for (size_t i = from; i < at && !rc; i++) {
+            if (!memcmp(h[i].old, h[i].neu, h[i].len))
+                continue;
+            ds_file *d = &x->ds.v[h[i].ds];
+            if (pwrite(d->fd, h[i].neu, h[i].len, 0) != (ssize_t)h[i].len) {
+                failure(x, "%s: writing %s failed: %s", d->f->rel,
+                        d->f->kind == DF_REDO ? "its header" : "page 0", strerror(errno));
+                rc = -EIO;
+                break;
             }
+            ibc_journal_release(x->j, slots[k++]);
         }
-        free(old);
-        free(neu);
-        if (rc)
-            return rc;
+    }
+    for (size_t i = 0; h && i < nh; i++) {
+        free(h[i].old);
+        free(h[i].neu);
+    }
+    free(h);
+    return rc;
+}
+
+/* Make every written file durable: one syncfs per file system when many files were written
+ * (an fsync each costs a device cache flush each), else an fdatasync per file. */
+static int sync_written(rk *x)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < x->ds.n; i++)
+        n += x->plan_of[i] >= 0 || (x->redo_planned && i == x->redo_ds);
+    dev_t done_dev[16];
+    size_t ndone = 0;
+    for (size_t i = 0; i < x->ds.n; i++) {
+        ds_file *d = &x->ds.v[i];
+        if (!(x->plan_of[i] >= 0 || (x->redo_planned && i == x->redo_ds)) || d->fd < 0)
+            continue;
+        struct stat st;
+        if (n > 8 && !fstat(d->fd, &st) && ndone < 16) {
+            size_t k = 0;
+            while (k < ndone && done_dev[k] != st.st_dev)
+                k++;
+            if (k < ndone)
+                continue;
+            done_dev[ndone++] = st.st_dev;
+            if (syncfs(d->fd))
+                return -1;
+            continue;
+        }
+        if (fdatasync(d->fd))
+            return -1;
     }
     return 0;
 }
@@ -926,8 +1009,11 @@ int rekey_run(cli_global *g, rekey_opts *o, cli_keys *keys)
         size_t blen;
         char *blob = plan_text(&x, &blen);
         size_t slot = (size_t)1 << 20;
+        /* slots for the page workers, and enough for the heads to go in a few batches (the
+         * file is sparse: unused slots take no space) */
+        unsigned heads = (unsigned)(x.nps + 1 < 256 ? x.nps + 1 : 256);
         ibc_status st = ibc_journal_create(jpath, blob, blen,
-                                           2 * ibc_pool_threads(x.ds.pool) + 2,
+                                           2 * ibc_pool_threads(x.ds.pool) + 2 + heads,
                                            slot + 65536, &x.j);
         free(blob);
         if (st != IBC_OK)
@@ -955,8 +1041,9 @@ int rekey_run(cli_global *g, rekey_opts *o, cli_keys *keys)
                          x.failure);
         }
     }
-    /* the log, whole or not at all (redojob.h), before the page 0s */
-    if (!rc && redo_todo) {
+    /* reencrypt: the log, whole or not at all (redojob.h), before the page 0s; rewrap changes
+     * only its header, which goes with the page 0s */
+    if (!rc && redo_todo && o->mode == IBC_REKEY_REENCRYPT) {
         ds_file *d = &x.ds.v[x.redo_ds];
         ibc_redo_info ri;
         ibc_redo_get_info(d->redo, &ri);
@@ -967,13 +1054,12 @@ int rekey_run(cli_global *g, rekey_opts *o, cli_keys *keys)
         if (st != IBC_OK)
             rc = fail_rc(&x, cli_exit_for(st), err);
     }
-    if (!rc && write_page0s(&x))
+    if (!rc && write_heads(&x))
         rc = fail_rc(&x, EXIT_ENV, x.failure);
     if (!rc && o->update_backup_cnf && update_backup_cnf(&x))
         rc = fail_rc(&x, EXIT_ENV, "cannot update backup-my.cnf");
-    for (size_t i = 0; !rc && i < x.ds.n; i++)
-        if (x.plan_of[i] >= 0 && fsync(x.ds.v[i].fd))
-            rc = fail_rc(&x, EXIT_ENV, "fsync failed");
+    if (!rc && sync_written(&x))
+        rc = fail_rc(&x, EXIT_ENV, "fsync failed");
     if (!rc) {
         ibc_journal_finish(x.j);
         x.j = NULL;

@@ -453,7 +453,7 @@ int report_finish(report *r, uint64_t allow_bad)
     double secs = (double)(progress_now_ns() - r->start_ns) / 1e9;
     if (r->g->json) {
         report_json(r, r->out, allow_bad, NULL);
-    } else {
+    } else if (!r->g->quiet || rc) {
         fprintf(r->out,
                 "%s: %zu files, %llu pages (%.1f MB) in %.2f s (%.0f MB/s, %s, %u thread%s): "
                 "%llu encrypted, %llu plain, %llu zero, %llu bad",

@@ -105,6 +105,19 @@ for i in 1 2 3 4; do
   diff -r "$T/ref" "$w" > /dev/null || fail "rekey after a crash at $p:$n differs from an uninterrupted run"
   rm -rf "$w"
 done
+# rewrap: the log header goes with the page 0s, journaled in one batch
+expect 0 "$IBDCRYPT" -q rekey --datadir="$T/rk-rewrap" --keyfile="$NEWK" --to-keyfile="$K" --mode=rewrap
+cmp -s "$T/killed/ib_logfile0" "$T/rk-rewrap/ib_logfile0" || fail "rewrap and back is not the original log"
+for p in journal-save rekey-page0; do
+  w=$T/crash-$p
+  cp -a --sparse=always "$T/killed" "$w"
+  IBDCRYPT_CRASH_POINT="$p:1" "$IBDCRYPT" -q rekey --datadir="$w" --keyfile="$K" \
+    --to-keyfile="$NEWK" --mode=rewrap 2> /dev/null && fail "crash point $p:1 was not reached"
+  expect 0 "$IBDCRYPT" -q rekey --datadir="$w" --keyfile="$K" --to-keyfile="$NEWK" --mode=rewrap
+  expect 0 "$IBDCRYPT" -q rekey --datadir="$w" --keyfile="$NEWK" --to-keyfile="$K" --mode=rewrap
+  diff -r "$T/killed" "$w" > /dev/null || fail "rewrap after a crash at $p:1, and back, differs from the original"
+  rm -rf "$w"
+done
 
 step "2. a live mariadb-backup under the workload"
 mdb_start "$T/a"

@@ -51,6 +51,22 @@ IBC_API void ibc_journal_add_fd(ibc_journal *j, unsigned file, int fd);
 IBC_API ibc_status ibc_journal_save(ibc_journal *j, unsigned file, uint64_t offset,
                                     const struct iovec *iov, int n, unsigned *slot);
 
+/* How many slots the journal has. */
+IBC_API unsigned ibc_journal_nslots(const ibc_journal *j);
+
+/* Several ranges at once (of any files), each in a slot of its own, made durable by one
+ * fdatasync: for many small ranges (page 0 of every tablespace). n <= the number of slots;
+ * slots[i] receives the slot of range i, to release each. Slots are taken one by one: do not
+ * call it while other threads hold slots. */
+typedef struct ibc_journal_range {
+    unsigned file;
+    uint64_t offset;
+    const void *data;
+    size_t len;
+} ibc_journal_range;
+IBC_API ibc_status ibc_journal_save_many(ibc_journal *j, const ibc_journal_range *r, unsigned n,
+                                         unsigned *slots);
+
 /* The range of `slot` has been overwritten (not necessarily durable yet). Thread-safe. */
 IBC_API void ibc_journal_release(ibc_journal *j, unsigned slot);
 
