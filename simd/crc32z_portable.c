@@ -4,8 +4,8 @@
  *
  * Sixteen bytes per step: the CRC register is XORed into the first four, then each of the
  * sixteen bytes is looked up in the table for its distance from the end of the block. Sixteen
- * independent loads per step instead of crc32c_portable.c's eight: on Zen 3 this is about 1.1x
- * zlib's braided crc32(), slice-by-8 0.8x. The tables are 16 KiB.
+ * independent loads per step instead of crc32c_portable.c's eight: on Zen 3 this is 1.0-1.1x
+ * zlib 1.2.13's braided crc32() (2.1-2.2 GB/s), slice-by-8 was 0.8x. The tables are 16 KiB.
  */
 #include "crc32z_tables.h"
 #include "tiers.h"
