@@ -24,9 +24,8 @@
  * Inputs shorter than one vector start with a single 16-byte register; shorter than 16 bytes
  * they take the table (one byte per step: at most 15).
  *
- * Eight accumulators: on Zen 3 four would do (VPCLMULQDQ ymm: 4 cycles latency, one per 2
- * cycles, so 8 multiplies per round cover the 6-cycle fold chain twice over), but Intel cores
- * issue one per cycle, where four would leave the chain exposed.
+ * Eight accumulators, as ISA-L's by8 kernels: sixteen independent multiplies per round cover
+ * the latency of a fold (multiply, then two XORs) also on cores that start one per cycle.
  */
 #include <immintrin.h>
 
