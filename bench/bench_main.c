@@ -1,0 +1,116 @@
+/*
+ * bench_main.c - registration of every benchmark group, the report context, and the small
+ * helpers the groups share (bench.h).
+ */
+#define _DEFAULT_SOURCE
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "bench.h"
+#include "peers.h"
+
+size_t bench_tiers(const ibc_kernels *out[IBC_TIER_COUNT])
+{
+    size_t n = 0;
+    uint32_t f = ibc_cpu_features();
+    for (int t = 0; t < IBC_TIER_COUNT; t++)
+        if (ibc_tier_usable((ibc_tier_id)t, f))
+            out[n++] = ibc_tier_kernels((ibc_tier_id)t);
+    return n;
+}
+
+void *bench_alloc(size_t n)
+{
+    size_t sz = (n + 63) / 64 * 64;
+    void *p = aligned_alloc(64, sz ? sz : 64);
+    if (p)
+        memset(p, 0, sz ? sz : 64);
+    return p;
+}
+
+void bench_free(void *p)
+{
+    free(p);
+}
+
+void bench_fill(void *buf, size_t n, uint64_t seed)
+{
+    uint8_t *p = buf;
+    uint64_t x = seed;
+    for (size_t i = 0; i < n; i += 8) {
+        /* splitmix64 */
+        uint64_t z = (x += 0x9E3779B97F4A7C15ull);
+        z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+        z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+        z ^= z >> 31;
+        size_t m = n - i < 8 ? n - i : 8;
+        memcpy(p + i, &z, m);
+    }
+}
+
+void *bench_skip(gbc_ctx *ctx, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(ctx->error, sizeof(ctx->error), fmt, ap);
+    va_end(ap);
+    return NULL;
+}
+
+/* "cpu family F model M" from /proc/cpuinfo (the brand string of a VM is often generic). */
+static void cpu_family_model(char *buf, size_t n)
+{
+    snprintf(buf, n, "unknown");
+    FILE *f = fopen("/proc/cpuinfo", "r");
+    if (!f)
+        return;
+    char line[256];
+    int fam = -1, model = -1;
+    while (fgets(line, sizeof(line), f) && (fam < 0 || model < 0)) {
+        if (fam < 0 && sscanf(line, "cpu family : %d", &fam) == 1)
+            continue;
+        if (model < 0 && !strncmp(line, "model\t", 6))
+            sscanf(line, "model : %d", &model);
+    }
+    fclose(f);
+    if (fam >= 0 && model >= 0)
+        snprintf(buf, n, "family %d model %d", fam, model);
+}
+
+static void add_context(void)
+{
+    ibc_cpu_info ci;
+    char buf[256], ossl[128], mb[128], isal[64];
+    ibc_cpu_info_get(&ci);
+    gbc_add_context("ibdcrypt_version", ibc_version());
+    gbc_add_context("ibdcrypt_tier_selected", ci.selected);
+    gbc_add_context("ibdcrypt_tiers_usable", ci.usable);
+    gbc_add_context("ibdcrypt_tiers_compiled", ci.compiled);
+    gbc_add_context("cpu_model", ci.model);
+    cpu_family_model(buf, sizeof(buf));
+    gbc_add_context("cpu_family_model", buf);
+    gbc_add_context("cpu_features", ci.features);
+    snprintf(buf, sizeof(buf), "%ld", sysconf(_SC_PAGESIZE));
+    gbc_add_context("os_page_size", buf);
+    gbc_add_context("innodb_page_size", "16384");
+    peers_versions(ossl, sizeof(ossl), mb, sizeof(mb), isal, sizeof(isal));
+    gbc_add_context("openssl_version", ossl);
+    gbc_add_context("ipsec_mb_version", mb);
+    gbc_add_context("isal_version", isal);
+}
+
+void ibc_bench_register_all(void)
+{
+    add_context();
+    bench_kernel_register();
+    bench_probe_register();
+    bench_page_register();
+}
+
+void ibc_bench_cleanup(void)
+{
+    bench_page_cleanup();
+}
