@@ -8,6 +8,10 @@
  *   kernel/aes128_cbc_enc/<impl>/<bytes>      AES-128-CBC encryption of one stream (serial)
  *   kernel/aes128_cbc_enc_x16/<impl>/<bytes>  16 independent streams of <bytes> each, one key
  *                                             (openssl: the 16 streams one after the other)
+ *   kernel/aes128_cbc_rekey_x16/<impl>/<bytes> the fused multi-buffer re-key kernel of the page
+ *                                             engine (CBC-decrypt, CBC-encrypt under another
+ *                                             key, both CRCs) on 16 streams; ours only: it
+ *                                             separates the kernel from the engine around it
  *   kernel/aes128_ecb_block/<impl>/16         one block (the cost of a key derivation or of a
  *                                             CBC tail mask)
  *   kernel/crc32c/<impl>/<bytes>              CRC-32C
@@ -29,6 +33,7 @@ typedef enum kop {
     K_AES128_CBC_DEC,
     K_AES128_CBC_ENC,
     K_AES128_CBC_ENC_X16,
+    K_AES128_CBC_REKEY_X16,
     K_AES128_ECB_BLOCK,
     K_CRC32C,
     K_MEMCPY,
@@ -60,6 +65,7 @@ static const struct kop_info {
     [K_AES128_CBC_ENC] = {"aes128_cbc_enc", PEER_CBC, 1, 16, 1, CIPHER_IMPLS},
     [K_AES128_CBC_ENC_X16] = {"aes128_cbc_enc_x16", PEER_CBC, 1, 16, 16,
                               1u << KI_OURS | 1u << KI_OPENSSL | 1u << KI_IPSECMB},
+    [K_AES128_CBC_REKEY_X16] = {"aes128_cbc_rekey_x16", PEER_CBC, 1, 16, 16, 1u << KI_OURS},
     [K_AES128_ECB_BLOCK] = {"aes128_ecb_block", PEER_ECB, 1, 16, 1, CIPHER_IMPLS},
     [K_CRC32C] = {"crc32c", PEER_ECB, 0, 0, 1, 1u << KI_OURS | 1u << KI_ISAL},
     [K_MEMCPY] = {"memcpy", PEER_ECB, 0, 0, 1, 1u << KI_LIBC},
@@ -84,8 +90,8 @@ typedef struct kstate {
     size_t len; /* bytes per stream */
     uint8_t *mem;
     ibc_cbc_lane lanes[IBC_MB_MAX_LANES]; /* in, out, nblocks, iv of each stream */
-    uint8_t key[32];
-    ibc_aes_key xk;
+    uint8_t key[32]; /* the re-key decrypts under key[0..16), encrypts under key[16..32) */
+    ibc_aes_key xk, xk2;
     ossl_reused ossl;
 #ifdef BENCH_HAVE_IPSECMB
     mb_peer mb;
@@ -118,6 +124,18 @@ static const char *run_ours(void *p)
         ibc_cbc_lane work[IBC_MB_MAX_LANES]; /* the kernel advances the ivs */
         memcpy(work, s->lanes, sizeof(work));
         k->aes_cbc_enc_mb(&s->xk, work, s->op->lanes);
+        break;
+    }
+    case K_AES128_CBC_REKEY_X16: {
+        ibc_rekey_lane work[IBC_MB_MAX_LANES];
+        for (size_t i = 0; i < s->op->lanes; i++) {
+            work[i] = (ibc_rekey_lane){.in = s->lanes[i].in, .out = s->lanes[i].out,
+                                       .nblocks = s->lanes[i].nblocks};
+            memcpy(work[i].iv_in, s->lanes[i].iv, 16);
+            memcpy(work[i].iv_out, s->lanes[i].iv, 16);
+        }
+        k->aes_cbc_rekey_mb(&s->xk, &s->xk2, work, s->op->lanes);
+        s->sink ^= work[0].crc_in ^ work[0].crc_out;
         break;
     }
     case K_AES128_ECB_BLOCK:
@@ -194,6 +212,7 @@ static void kernel_teardown(void *p)
     mb_peer_free(&s->mb);
 #endif
     ibc_aes_key_wipe(&s->xk);
+    ibc_aes_key_wipe(&s->xk2);
     ibc_pages_free(s->mem);
     bench_free(s);
 }
@@ -211,11 +230,12 @@ static int expected_ok(kstate *s, gbc_ctx *ctx)
                                               ctx->name);
     }
     uint8_t *ref = bench_alloc(s->len);
-    int ok = ref != NULL;
+    int ok = ref != NULL, rekey = s->d->op == K_AES128_CBC_REKEY_X16;
     for (size_t i = 0; ok && i < op->lanes; i++) {
         ibc_cbc_lane *l = &s->lanes[i];
-        ok = !ossl_fresh_crypt(op->mode, op->enc, s->key, op->key_len, l->iv, l->in, ref,
-                               s->len) &&
+        ok = !ossl_fresh_crypt(op->mode, rekey ? 0 : op->enc, s->key, op->key_len, l->iv, l->in,
+                               ref, s->len) &&
+             (!rekey || !ossl_fresh_crypt(PEER_CBC, 1, s->key + 16, 16, l->iv, ref, ref, s->len)) &&
              !memcmp(ref, l->out, s->len);
     }
     bench_free(ref);
@@ -255,6 +275,7 @@ static void *kernel_setup(gbc_ctx *ctx)
     case KI_OURS:
         if (op->key_len)
             d->k->aes_expand(&s->xk, s->key, op->key_len);
+        d->k->aes_expand(&s->xk2, s->key + 16, 16);
         run = run_ours;
         break;
     case KI_OPENSSL:
