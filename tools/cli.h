@@ -20,6 +20,7 @@ typedef struct cli_global {
     int json;             /* --json */
     int quiet, verbose;   /* -q, -v */
     const char *progress; /* --progress=auto|none|json */
+    int io_uring;         /* --io=io_uring */
 } cli_global;
 
 typedef struct cli_command {
@@ -46,5 +47,6 @@ void cli_json_str(FILE *out, const char *s);
 /* Subcommands (one file each). */
 extern const cli_command cmd_cpu;
 extern const cli_command cmd_verify;
+extern const cli_command cmd_backup;
 
 #endif

@@ -11,12 +11,10 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "datadir.h"
+#include "dataset.h"
 #include "keyopts.h"
 #include "progress.h"
 #include "report.h"
-
-#define CHUNK_PAGES 64
 
 typedef struct verify_opts {
     int deep;
@@ -67,175 +65,46 @@ static int parse_ll(const char *opt, const char *v, long long *out)
     return 0;
 }
 
-/* Verify one tablespace file (or a continuation file of the system tablespace, given the
- * space and the page number of its first page). */
-static int verify_pages(const cli_global *g, const verify_opts *o, ibc_space *s, int fd,
-                        const df_file *f, uint64_t first_page, rep_file *rf, progress *pr,
-                        ibc_scratch *sc)
+static int sel_innodb(const ds_file *d)
 {
-    ibc_space_info info;
-    ibc_space_get_info(s, &info);
-    uint32_t ps = info.page_size;
-    uint64_t npages = f->size / ps;
-    size_t stride;
-    uint8_t *buf = ibc_pages_alloc(ps, CHUNK_PAGES, &stride);
-    ibc_page pages[CHUNK_PAGES];
-    ibc_op op = o->deep ? IBC_OP_VERIFY_DEEP : IBC_OP_VERIFY;
-    if (!buf)
-        return EXIT_ENV;
-    if (f->size % ps)
-        rep_note(rf, "%llu trailing bytes after the last whole page ignored",
-                 (unsigned long long)(f->size % ps));
-    uint64_t lo = 0, hi = npages;
-    if (o->start_page >= 0)
-        lo = (uint64_t)o->start_page > first_page ? (uint64_t)o->start_page - first_page : 0;
-    if (o->end_page >= 0)
-        hi = (uint64_t)o->end_page + 1 > first_page ? (uint64_t)o->end_page + 1 - first_page : 0;
-    if (hi > npages)
-        hi = npages;
-    for (uint64_t at = lo; at < hi;) {
-        size_t n = hi - at < CHUNK_PAGES ? (size_t)(hi - at) : CHUNK_PAGES;
-        for (size_t i = 0; i < n; i++) {
-            uint8_t *p = buf + i * stride;
-            ssize_t r = pread(fd, p, ps, (off_t)((at + i) * ps));
-            if (r != (ssize_t)ps) {
-                rep_error(rf, "read of page %llu failed: %s", (unsigned long long)(first_page + at + i),
-                          r < 0 ? strerror(errno) : "short read");
-                ibc_pages_free(buf);
-                return EXIT_ENV;
-            }
-            pages[i] = (ibc_page){.src = p, .page_no = (uint32_t)(first_page + at + i)};
-        }
-        ibc_batch_run(s, NULL, op, pages, n, sc);
-        for (size_t i = 0; i < n; i++)
-            rep_page(rf, &pages[i]);
-        at += n;
-        progress_add(pr, (uint64_t)n * ps);
-    }
-    (void)g;
-    ibc_pages_free(buf);
+    return d->innodb && d->space;
+}
+
+static int work(void *ctx, unsigned worker, const ibc_pool_item *it, uint8_t *buf)
+{
+    dataset *ds = ctx;
+    ds_file *d = &ds->v[ds->pool_map[it->file]];
+    ds_work_pages(ds, worker, d, it, buf, NULL);
+    progress_add(ds->pr, it->len);
     return 0;
 }
 
-/* Settle the key and the algorithm by trial decryption of the first encrypted pages. */
-static void trial_key(ibc_space *s, int fd, uint32_t ps, uint64_t npages, rep_file *rf)
+/* --page / --start-page / --end-page: one file, the chosen range, read directly. */
+static int verify_range(dataset *ds, ds_file *d, const verify_opts *o)
 {
-    uint8_t *p = malloc(ps);
-    int tries = 0;
-    rf->key_state = REP_KEY_UNPROVEN;
-    for (uint64_t i = 1; p && i < npages && tries < 8; i++) {
-        if (pread(fd, p, ps, (off_t)(i * ps)) != (ssize_t)ps)
-            break;
-        ibc_status st = ibc_space_check_key(s, p, (uint32_t)i);
-        if (st == IBC_ERR_INVALID_ARG)
-            continue; /* not encrypted */
-        tries++;
-        if (st == IBC_OK) {
-            rf->key_state = REP_KEY_OK;
-            break;
-        }
-        if (st == IBC_ERR_KEY_MISMATCH) {
-            rf->key_state = REP_KEY_MISMATCH;
-            break;
-        }
-    }
-    free(p);
-}
-
-static int verify_file(const cli_global *g, const verify_opts *o, cli_keys *keys,
-                       const ibc_engine *e, const df_file *f, ibc_space **sys_space,
-                       uint64_t *sys_next_page, rep_file *rf, progress *pr, ibc_scratch *sc)
-{
-    char err[256];
-    int fd = open(f->path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0) {
-        rep_error(rf, "cannot open: %s", strerror(errno));
+    uint64_t npages = d->f->size / d->unit;
+    uint64_t lo = o->start_page >= 0 ? (uint64_t)o->start_page : 0;
+    uint64_t hi = o->end_page >= 0 ? (uint64_t)o->end_page + 1 : npages;
+    if (hi > npages)
+        hi = npages;
+    uint8_t *buf = malloc((size_t)d->unit * 64);
+    if (!buf)
         return EXIT_ENV;
-    }
-    posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
-    int rc = 0;
-    if (f->kind == DF_SYSTEM && f->sys_no > 1) {
-        /* a continuation of the system tablespace: no page 0 of its own */
-        if (!*sys_space) {
-            rep_error(rf, "ibdata%u without ibdata1", f->sys_no);
-            close(fd);
+    for (uint64_t at = lo; at < hi; at += 64) {
+        size_t n = hi - at < 64 ? (size_t)(hi - at) : 64;
+        ssize_t r = pread(d->fd, buf, n * d->unit, (off_t)(at * d->unit));
+        if (r != (ssize_t)(n * d->unit)) {
+            rep_error(d->rf, "read of pages %llu..%llu failed: %s", (unsigned long long)at,
+                      (unsigned long long)(at + n - 1), r < 0 ? strerror(errno) : "short read");
+            free(buf);
             return EXIT_ENV;
         }
-        rep_space(rf, *sys_space);
-        rc = verify_pages(g, o, *sys_space, fd, f, *sys_next_page, rf, pr, sc);
-        ibc_space_info si;
-        ibc_space_get_info(*sys_space, &si);
-        *sys_next_page += f->size / si.page_size;
-        close(fd);
-        return rc;
+        ibc_pool_item it = {.offset = at * d->unit, .len = n * d->unit, .nunits = n,
+                            .stride = d->unit};
+        ds_work_pages(ds, 0, d, &it, buf, NULL);
     }
-    uint8_t prefix[IBC_PAGE0_PREFIX];
-    uint32_t ps;
-    ssize_t r = pread(fd, prefix, sizeof(prefix), 0);
-    if (r != (ssize_t)sizeof(prefix)) {
-        rep_error(rf, "not an InnoDB tablespace: file too short (%llu bytes)",
-                  (unsigned long long)f->size);
-        close(fd);
-        return EXIT_DATA;
-    }
-    ibc_status st = ibc_page0_size(prefix, sizeof(prefix), &ps, err, sizeof(err));
-    uint8_t *p0 = st == IBC_OK ? malloc(ps) : NULL;
-    if (st == IBC_OK && (!p0 || pread(fd, p0, ps, 0) != (ssize_t)ps))
-        st = IBC_ERR_FORMAT, snprintf(err, sizeof(err), "file shorter than its page size %u", ps);
-    if (st == IBC_OK) {
-        int zero = 1;
-        for (uint32_t i = 0; i < ps && zero; i++)
-            zero = p0[i] == 0;
-        if (zero) {
-            /* a file created just before a crash: recovery writes its page 0 from the log */
-            rep_note(rf, "page 0 is all zero: the file was created but never flushed; crash "
-                         "recovery initializes it from the redo log");
-            rf->uninitialized = 1;
-            free(p0);
-            close(fd);
-            return 0;
-        }
-    }
-    ibc_space *s = NULL;
-    if (st == IBC_OK)
-        st = ibc_space_open(e, p0, ps, &s, err, sizeof(err));
-    if (st != IBC_OK) {
-        rep_error(rf, "page 0: %s", err);
-        free(p0);
-        close(fd);
-        return EXIT_DATA;
-    }
-    ibc_space_info info;
-    ibc_space_get_info(s, &info);
-    if (info.space_id == 0) {
-        if (f->size >= 6ull * ps && pread(fd, p0, ps, 5 * (off_t)ps) == (ssize_t)ps &&
-            ibc_space_read_trx_sys(s, p0, ps) != IBC_OK)
-            rep_note(rf, "no doublewrite buffer in the TRX_SYS page; using the default location");
-    }
-    free(p0);
-    rep_space(rf, s);
-    if (o->deep && info.has_crypt_data) {
-        if (!keys->kr) {
-            rf->key_state = REP_KEY_NONE;
-        } else {
-            st = ibc_space_set_key(s, keys->kr, keys->algo);
-            if (st == IBC_ERR_KEY_MISSING)
-                rf->key_state = REP_KEY_MISSING;
-            else
-                trial_key(s, fd, ps, f->size / ps, rf);
-        }
-    }
-    rc = verify_pages(g, o, s, fd, f, 0, rf, pr, sc);
-    rep_space(rf, s); /* the algorithm may have been settled */
-    if (info.space_id == 0 && f->kind == DF_SYSTEM) {
-        ibc_space_free(*sys_space);
-        *sys_space = s;
-        *sys_next_page = f->size / ps;
-    } else {
-        ibc_space_free(s);
-    }
-    close(fd);
-    return rc;
+    free(buf);
+    return 0;
 }
 
 static int run(cli_global *g, int argc, char **argv)
@@ -289,19 +158,6 @@ static int run(cli_global *g, int argc, char **argv)
             rc = EXIT_USAGE;
         }
     }
-    df_list files = {0};
-    char err[512];
-    if (!rc && datadir_scan(paths, npaths, &files, err, sizeof(err))) {
-        cli_err("%s", err);
-        rc = EXIT_ENV;
-    }
-    size_t ntablespaces = 0;
-    for (size_t i = 0; !rc && i < files.n; i++)
-        ntablespaces += files.v[i].kind <= DF_TABLESPACE;
-    if (!rc && (o.start_page >= 0 || o.end_page >= 0) && ntablespaces != 1) {
-        cli_err("verify: --page/--start-page/--end-page need exactly one tablespace file");
-        rc = EXIT_USAGE;
-    }
     if (!rc && o.deep && !keys.kr)
         cli_info(g, "verify --deep without keys: encrypted pages cannot be decrypted "
                     "(give --keyfile or --defaults-file)");
@@ -314,43 +170,68 @@ static int run(cli_global *g, int argc, char **argv)
         }
     }
     if (rc) {
-        datadir_free(&files);
         cli_keys_free(&keys);
         free(paths);
         return rc;
     }
 
     report rep;
+    dataset ds;
     report_init(&rep, g, o.deep ? "verify --deep" : "verify", ibc_engine_isa(e), 1);
-    uint64_t total_bytes = 0;
-    for (size_t i = 0; i < files.n; i++)
-        if (files.v[i].kind <= DF_TABLESPACE)
-            total_bytes += files.v[i].size;
-    progress pr;
-    progress_start(&pr, g, "verify", total_bytes);
-    ibc_scratch *sc = ibc_scratch_new();
-    ibc_space *sys = NULL;
-    uint64_t sys_next = 0;
-    int env_rc = 0;
-    for (size_t i = 0; i < files.n; i++) {
-        const df_file *f = &files.v[i];
-        if (f->kind > DF_TABLESPACE)
-            continue;
-        rep_file *rf = report_file(&rep, f);
-        int r = verify_file(g, &o, &keys, e, f, &sys, &sys_next, rf, &pr, sc);
-        if (r == EXIT_ENV)
-            env_rc = EXIT_ENV;
-        report_file_done(&rep, rf);
+    report_set_keyring(&rep, keys.kr);
+    rc = dataset_open(&ds, g, e, &keys, paths, npaths, o.deep ? DS_DEEP : 0, &rep);
+    size_t ninnodb = 0;
+    for (size_t i = 0; !rc && i < ds.n; i++)
+        ninnodb += ds.v[i].innodb;
+    if (!rc && (o.start_page >= 0 || o.end_page >= 0) && ninnodb != 1) {
+        cli_err("verify: --page/--start-page/--end-page need exactly one tablespace file");
+        rc = EXIT_USAGE;
     }
-    progress_end(&pr);
-    ibc_space_free(sys);
-    ibc_scratch_free(sc);
-    rc = report_finish(&rep, (uint64_t)o.allow_mismatches);
-    if (env_rc && rc != EXIT_DATA)
-        rc = env_rc;
+    if (!rc && !ninnodb)
+        cli_info(g, "verify: no InnoDB files under the given paths");
+    if (!rc)
+        rc = dataset_pool(&ds);
+    progress pr;
+    int env_rc = 0;
+    if (!rc) {
+        uint64_t total = 0;
+        for (size_t i = 0; i < ds.n; i++)
+            total += sel_innodb(&ds.v[i]) ? ds.v[i].f->size : 0;
+        rep.threads = ibc_pool_threads(ds.pool);
+        progress_start(&pr, g, "verify", total);
+        ds.pr = &pr;
+        ds.op = o.deep ? IBC_OP_VERIFY_DEEP : IBC_OP_VERIFY;
+        if (o.start_page >= 0 || o.end_page >= 0) {
+            rep.threads = 1;
+            for (size_t i = 0; i < ds.n; i++)
+                if (sel_innodb(&ds.v[i]))
+                    env_rc = verify_range(&ds, &ds.v[i], &o);
+        } else {
+            ibc_pool_file *pf = calloc(ds.n + 1, sizeof(*pf));
+            ds.pool_map = calloc(ds.n + 1, sizeof(size_t));
+            size_t npf = pf && ds.pool_map ? dataset_pool_files(&ds, sel_innodb, pf, ds.pool_map)
+                                           : 0;
+            ibc_pool_job job = {pf, npf, work, NULL, &ds};
+            int prc = pf && ds.pool_map ? ibc_pool_run(ds.pool, &job) : -ENOMEM;
+            if (prc) {
+                cli_err("verify: %s", prc < 0 ? strerror(-prc) : "stopped");
+                env_rc = EXIT_ENV;
+            }
+            free(pf);
+        }
+        progress_end(&pr);
+        for (size_t i = 0; i < ds.n; i++)
+            report_file_done(&rep, ds.v[i].rf);
+        rc = report_finish(&rep, (uint64_t)o.allow_mismatches);
+        for (size_t i = 0; i < ds.n; i++)
+            if (ds.v[i].rf->error[0] && strstr(ds.v[i].rf->error, "cannot open"))
+                env_rc = EXIT_ENV;
+        if (env_rc && rc != EXIT_DATA)
+            rc = env_rc;
+    }
+    dataset_close(&ds);
     report_free(&rep);
     ibc_engine_free(e);
-    datadir_free(&files);
     cli_keys_free(&keys);
     free(paths);
     return rc;

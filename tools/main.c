@@ -14,6 +14,7 @@
 static const cli_command *const commands[] = {
     &cmd_cpu,
     &cmd_verify,
+    &cmd_backup,
 };
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
 
@@ -35,6 +36,7 @@ static void usage(FILE *out)
             "  --threads=N       worker threads (alias --parallel=N; default: all cores)\n"
             "  --json            machine-readable report on stdout\n"
             "  --progress=MODE   auto, none or json (on stderr)\n"
+            "  --io=BACKEND      pread (default) or io_uring for the large reads\n"
             "  -q, -v            quieter / more verbose diagnostics on stderr\n"
             "  --help            this text; `ibdcrypt COMMAND --help` for a command\n"
             "  --version         print the version\n"
@@ -69,6 +71,14 @@ static int global_option(cli_global *g, int argc, char **argv, int *i)
             return -1;
         }
         g->progress = v;
+        return 1;
+    }
+    if (cli_opt_value("--io", argc, argv, i, &v)) {
+        if (strcmp(v, "pread") && strcmp(v, "io_uring")) {
+            cli_err("--io: expected pread or io_uring, got '%s'", v);
+            return -1;
+        }
+        g->io_uring = !strcmp(v, "io_uring");
         return 1;
     }
     if (strcmp(a, "--json") == 0)

@@ -34,6 +34,7 @@ void report_init(report *r, const cli_global *g, const char *mode, const char *i
     r->isa = isa;
     r->threads = threads;
     r->start_ns = progress_now_ns();
+    r->out = stdout;
 }
 
 void report_set_keyring(report *r, const ibc_keyring *kr)
@@ -159,50 +160,53 @@ static const char *verdict(const rep_file *rf)
 
 static void text_line(const report *r, const rep_file *rf)
 {
-    if (r->g->json)
+    if (r->g->json || r->g->quiet)
+        return;
+    /* files that are only copied: listed with -v, or when something went wrong */
+    if (rf->f->kind > DF_TABLESPACE && !r->g->verbose && !rf->error[0])
         return;
     const ibc_space_info *i = &rf->info;
-    printf("%-40s ", rf->f->rel);
+    fprintf(r->out, "%-40s ", rf->f->rel);
     if (rf->have_space) {
-        printf("space %-5u %2uK %-17s", i->space_id, i->page_size / 1024, rep_format_name(i));
+        fprintf(r->out, "space %-5u %2uK %-17s", i->space_id, i->page_size / 1024, rep_format_name(i));
         if (i->crypt_scheme == 1)
-            printf(" key %-4u %s", i->key_id, i->algorithm ? rep_algo_name(i->algorithm) : "");
+            fprintf(r->out, " key %-4u %s", i->key_id, i->algorithm ? rep_algo_name(i->algorithm) : "");
         else
-            printf(" unencrypted");
-        printf("  %llu pages: %llu encrypted, %llu plain, %llu zero",
+            fprintf(r->out, " unencrypted");
+        fprintf(r->out, "  %llu pages: %llu encrypted, %llu plain, %llu zero",
                (unsigned long long)total_pages(rf), (unsigned long long)rf->encrypted,
                (unsigned long long)rf->status[IBC_PAGE_PLAIN],
                (unsigned long long)rf->status[IBC_PAGE_ZERO]);
         if (rf->status[IBC_PAGE_DOUBLEWRITE])
-            printf(", %llu doublewrite (skipped)",
+            fprintf(r->out, ", %llu doublewrite (skipped)",
                    (unsigned long long)rf->status[IBC_PAGE_DOUBLEWRITE]);
     }
     const char *v = verdict(rf);
     if (!strcmp(v, "ok"))
-        printf("  OK\n");
+        fprintf(r->out, "  OK\n");
     else if (!strcmp(v, "error"))
-        printf("  ERROR: %s\n", rf->error);
+        fprintf(r->out, "  ERROR: %s\n", rf->error);
     else if (!strcmp(v, "key-mismatch"))
-        printf("  KEY MISMATCH: key id %u does not decrypt this tablespace\n", i->key_id);
+        fprintf(r->out, "  KEY MISMATCH: key id %u does not decrypt this tablespace\n", i->key_id);
     else if (!strcmp(v, "key-missing"))
-        printf("  KEY MISSING: %llu encrypted pages not checked (key id %u)\n",
+        fprintf(r->out, "  KEY MISSING: %llu encrypted pages not checked (key id %u)\n",
                (unsigned long long)rf->status[IBC_PAGE_KEY_UNAVAILABLE], i->key_id);
     else if (!strcmp(v, "uninitialized"))
-        printf("  UNINITIALIZED\n");
+        fprintf(r->out, "  UNINITIALIZED\n");
     else {
-        printf("  BAD: %llu pages\n", (unsigned long long)rf->nbad_total);
+        fprintf(r->out, "  BAD: %llu pages\n", (unsigned long long)rf->nbad_total);
         for (size_t b = 0; b < rf->nbad && b < 20; b++)
-            printf("    page %llu: %s\n", (unsigned long long)rf->bad[b].page,
+            fprintf(r->out, "    page %llu: %s\n", (unsigned long long)rf->bad[b].page,
                    ibc_page_status_name(rf->bad[b].status));
         if (rf->nbad_total > 20)
-            printf("    ... %llu more (see --json)\n", (unsigned long long)rf->nbad_total - 20);
+            fprintf(r->out, "    ... %llu more (see --json)\n", (unsigned long long)rf->nbad_total - 20);
     }
     if (rf->notes && r->g->verbose)
-        printf("    note: %s\n", rf->notes);
+        fprintf(r->out, "    note: %s\n", rf->notes);
     if (rf->status[IBC_PAGE_UNSUPPORTED])
-        printf("    %llu pages of an unsupported variant were not checked\n",
+        fprintf(r->out, "    %llu pages of an unsupported variant were not checked\n",
                (unsigned long long)rf->status[IBC_PAGE_UNSUPPORTED]);
-    fflush(stdout);
+    fflush(r->out);
 }
 
 void report_file_done(report *r, rep_file *rf)
@@ -213,107 +217,162 @@ void report_file_done(report *r, rep_file *rf)
     text_line(r, rf);
 }
 
-static void json_file(const rep_file *rf)
+static void json_file(FILE *o, const rep_file *rf)
 {
     const ibc_space_info *i = &rf->info;
-    printf("{\"path\":");
-    cli_json_str(stdout, rf->f->rel);
-    printf(",\"kind\":\"%s\"", df_kind_name(rf->f->kind));
+    fprintf(o, "{\"path\":");
+    cli_json_str(o, rf->f->rel);
+    fprintf(o, ",\"kind\":\"%s\"", df_kind_name(rf->f->kind));
     if (rf->have_space) {
-        printf(",\"space_id\":%u,\"page_size\":%u,\"format\":\"%s\",\"flags\":%u", i->space_id,
+        fprintf(o, ",\"space_id\":%u,\"page_size\":%u,\"format\":\"%s\",\"flags\":%u", i->space_id,
                i->page_size, rep_format_name(i), i->flags);
-        printf(",\"page_compressed\":%s", i->page_compressed ? "true" : "false");
-        printf(",\"encrypted\":%s", i->crypt_scheme == 1 ? "true" : "false");
+        fprintf(o, ",\"page_compressed\":%s", i->page_compressed ? "true" : "false");
+        fprintf(o, ",\"encrypted\":%s", i->crypt_scheme == 1 ? "true" : "false");
         if (i->has_crypt_data)
-            printf(",\"key_id\":%u,\"min_key_version\":%u,\"encryption_mode\":%d", i->key_id,
+            fprintf(o, ",\"key_id\":%u,\"min_key_version\":%u,\"encryption_mode\":%d", i->key_id,
                    i->min_key_version, i->encryption_mode);
         if (i->algorithm)
-            printf(",\"algorithm\":\"%s\"", rep_algo_name(i->algorithm));
+            fprintf(o, ",\"algorithm\":\"%s\"", rep_algo_name(i->algorithm));
         if (rf->fingerprint[0])
-            printf(",\"key_fingerprint\":\"%s\"", rf->fingerprint);
+            fprintf(o, ",\"key_fingerprint\":\"%s\"", rf->fingerprint);
     }
-    printf(",\"key\":\"%s\"", key_state_names[rf->key_state]);
-    printf(",\"pages\":{\"total\":%llu,\"encrypted\":%llu,\"plain\":%llu,\"zero\":%llu,"
+    fprintf(o, ",\"key\":\"%s\"", key_state_names[rf->key_state]);
+    fprintf(o, ",\"pages\":{\"total\":%llu,\"encrypted\":%llu,\"plain\":%llu,\"zero\":%llu,"
            "\"doublewrite\":%llu,\"bad\":%llu,\"unverified\":%llu}",
            (unsigned long long)total_pages(rf), (unsigned long long)rf->encrypted,
            (unsigned long long)rf->status[IBC_PAGE_PLAIN],
            (unsigned long long)rf->status[IBC_PAGE_ZERO],
            (unsigned long long)rf->status[IBC_PAGE_DOUBLEWRITE],
            (unsigned long long)rf->nbad_total, (unsigned long long)unverified(rf));
-    printf(",\"bad_pages\":[");
+    fprintf(o, ",\"bad_pages\":[");
     for (size_t b = 0; b < rf->nbad; b++)
-        printf("%s{\"page\":%llu,\"problem\":\"%s\"}", b ? "," : "",
+        fprintf(o, "%s{\"page\":%llu,\"problem\":\"%s\"}", b ? "," : "",
                (unsigned long long)rf->bad[b].page, ibc_page_status_name(rf->bad[b].status));
-    printf("]");
+    fprintf(o, "]");
+    if (rf->crc32c[0])
+        fprintf(o, ",\"bytes\":%llu,\"crc32c\":\"%s\"", (unsigned long long)rf->f->size,
+                rf->crc32c);
     if (rf->error[0]) {
-        printf(",\"error\":");
-        cli_json_str(stdout, rf->error);
+        fprintf(o, ",\"error\":");
+        cli_json_str(o, rf->error);
     }
     if (rf->notes) {
-        printf(",\"notes\":");
-        cli_json_str(stdout, rf->notes);
+        fprintf(o, ",\"notes\":");
+        cli_json_str(o, rf->notes);
     }
-    printf(",\"verdict\":\"%s\"}", verdict(rf));
+    fprintf(o, ",\"verdict\":\"%s\"}", verdict(rf));
+}
+
+typedef struct totals {
+    uint64_t tot, enc, plain, zero, dbl, bad, unv, bytes;
+    int key_mismatch, errors;
+} totals;
+
+static void sum(const report *r, totals *t)
+{
+    memset(t, 0, sizeof(*t));
+    for (size_t i = 0; i < r->n; i++) {
+        const rep_file *rf = r->files[i];
+        t->tot += total_pages(rf);
+        t->enc += rf->encrypted;
+        t->plain += rf->status[IBC_PAGE_PLAIN];
+        t->zero += rf->status[IBC_PAGE_ZERO];
+        t->dbl += rf->status[IBC_PAGE_DOUBLEWRITE];
+        t->bad += rf->nbad_total;
+        t->unv += unverified(rf);
+        t->bytes += rf->f->size;
+        t->key_mismatch += rf->key_state == REP_KEY_MISMATCH;
+        t->errors += rf->error[0] != 0;
+    }
+}
+
+static const char *overall(const report *r, const totals *t, uint64_t allow_bad, int *rc)
+{
+    *rc = 0;
+    if (t->bad > allow_bad || t->key_mismatch) {
+        *rc = EXIT_DATA;
+        return t->key_mismatch ? "key-mismatch" : "bad";
+    }
+    if (t->errors) {
+        *rc = EXIT_DATA;
+        return "error";
+    }
+    if (t->unv && strstr(r->mode, "deep")) {
+        *rc = EXIT_ENV;
+        return "key-missing";
+    }
+    return "ok";
+}
+
+void report_json(const report *r, FILE *o, uint64_t allow_bad, const char *extra)
+{
+    totals t;
+    int rc;
+    sum(r, &t);
+    const char *v = overall(r, &t, allow_bad, &rc);
+    double secs = (double)(progress_now_ns() - r->start_ns) / 1e9;
+    fprintf(o, "{\"command\":\"%s\",\"version\":\"%s\",", r->mode, ibc_version());
+    if (extra && *extra)
+        fprintf(o, "%s,", extra);
+    /* the key inventory: every key id the files need, by fingerprint */
+    fprintf(o, "\"keys\":[");
+    uint32_t seen[256];
+    size_t nseen = 0;
+    for (size_t i = 0; i < r->n && nseen < 256; i++) {
+        const rep_file *rf = r->files[i];
+        if (!rf->have_space || rf->info.crypt_scheme != 1)
+            continue;
+        size_t k = 0;
+        while (k < nseen && seen[k] != rf->info.key_id)
+            k++;
+        if (k < nseen)
+            continue;
+        seen[nseen++] = rf->info.key_id;
+        fprintf(o, "%s{\"key_id\":%u,\"key_version\":1", nseen > 1 ? "," : "", rf->info.key_id);
+        if (rf->fingerprint[0])
+            fprintf(o, ",\"fingerprint\":\"%s\"", rf->fingerprint);
+        fprintf(o, "}");
+    }
+    fprintf(o, "],\"files\":[");
+    for (size_t i = 0; i < r->n; i++) {
+        if (i)
+            fputc(',', o);
+        json_file(o, r->files[i]);
+    }
+    fprintf(o,
+            "],\"summary\":{\"files\":%zu,\"total\":%llu,\"encrypted\":%llu,\"plain\":%llu,"
+            "\"zero\":%llu,\"doublewrite\":%llu,\"bad\":%llu,\"unverified\":%llu,"
+            "\"bytes\":%llu,\"seconds\":%.3f,\"isa\":\"%s\",\"threads\":%u,"
+            "\"verdict\":\"%s\"}}\n",
+            r->n, (unsigned long long)t.tot, (unsigned long long)t.enc,
+            (unsigned long long)t.plain, (unsigned long long)t.zero, (unsigned long long)t.dbl,
+            (unsigned long long)t.bad, (unsigned long long)t.unv, (unsigned long long)t.bytes,
+            secs, r->isa, r->threads, v);
 }
 
 int report_finish(report *r, uint64_t allow_bad)
 {
+    totals t;
+    int rc;
+    sum(r, &t);
+    const char *v = overall(r, &t, allow_bad, &rc);
     double secs = (double)(progress_now_ns() - r->start_ns) / 1e9;
-    uint64_t tot = 0, enc = 0, plain = 0, zero = 0, dbl = 0, bad = 0, unv = 0, bytes = 0;
-    int key_mismatch = 0, errors = 0, data_errors = 0;
-    for (size_t i = 0; i < r->n; i++) {
-        const rep_file *rf = r->files[i];
-        tot += total_pages(rf);
-        enc += rf->encrypted;
-        plain += rf->status[IBC_PAGE_PLAIN];
-        zero += rf->status[IBC_PAGE_ZERO];
-        dbl += rf->status[IBC_PAGE_DOUBLEWRITE];
-        bad += rf->nbad_total;
-        unv += unverified(rf);
-        bytes += rf->f->size;
-        key_mismatch += rf->key_state == REP_KEY_MISMATCH;
-        errors += rf->error[0] != 0;
-    }
-    (void)data_errors;
-    int rc = 0;
-    const char *v = "ok";
-    if (bad > allow_bad || key_mismatch) {
-        rc = EXIT_DATA;
-        v = key_mismatch ? "key-mismatch" : "bad";
-    } else if (errors) {
-        rc = EXIT_DATA;
-        v = "error";
-    } else if (unv && strstr(r->mode, "deep")) {
-        rc = EXIT_ENV;
-        v = "key-missing";
-    }
     if (r->g->json) {
-        printf("{\"command\":\"%s\",\"files\":[", r->mode);
-        for (size_t i = 0; i < r->n; i++) {
-            if (i)
-                putchar(',');
-            json_file(r->files[i]);
-        }
-        printf("],\"summary\":{\"files\":%zu,\"total\":%llu,\"encrypted\":%llu,\"plain\":%llu,"
-               "\"zero\":%llu,\"doublewrite\":%llu,\"bad\":%llu,\"unverified\":%llu,"
-               "\"bytes\":%llu,\"seconds\":%.3f,\"isa\":\"%s\",\"threads\":%u,"
-               "\"verdict\":\"%s\"}}\n",
-               r->n, (unsigned long long)tot, (unsigned long long)enc,
-               (unsigned long long)plain, (unsigned long long)zero, (unsigned long long)dbl,
-               (unsigned long long)bad, (unsigned long long)unv, (unsigned long long)bytes, secs,
-               r->isa, r->threads, v);
+        report_json(r, r->out, allow_bad, NULL);
     } else {
-        printf("%s: %zu files, %llu pages (%.1f MB) in %.2f s (%.0f MB/s, %s, %u thread%s): "
-               "%llu encrypted, %llu plain, %llu zero, %llu bad",
-               r->mode, r->n, (unsigned long long)tot, (double)bytes / 1e6, secs,
-               secs > 0 ? (double)bytes / 1e6 / secs : 0.0, r->isa, r->threads,
-               r->threads == 1 ? "" : "s", (unsigned long long)enc, (unsigned long long)plain,
-               (unsigned long long)zero, (unsigned long long)bad);
-        if (unv)
-            printf(", %llu not checked", (unsigned long long)unv);
-        printf(" -- %s\n", rc == 0 ? "all good" : v);
+        fprintf(r->out,
+                "%s: %zu files, %llu pages (%.1f MB) in %.2f s (%.0f MB/s, %s, %u thread%s): "
+                "%llu encrypted, %llu plain, %llu zero, %llu bad",
+                r->mode, r->n, (unsigned long long)t.tot, (double)t.bytes / 1e6, secs,
+                secs > 0 ? (double)t.bytes / 1e6 / secs : 0.0, r->isa, r->threads,
+                r->threads == 1 ? "" : "s", (unsigned long long)t.enc,
+                (unsigned long long)t.plain, (unsigned long long)t.zero,
+                (unsigned long long)t.bad);
+        if (t.unv)
+            fprintf(r->out, ", %llu not checked", (unsigned long long)t.unv);
+        fprintf(r->out, " -- %s\n", rc == 0 ? "all good" : v);
     }
-    fflush(stdout);
+    fflush(r->out);
     return rc;
 }
 

@@ -41,6 +41,7 @@ typedef struct rep_file {
     char error[512];
     int key_state;
     int uninitialized;
+    char crc32c[9]; /* of the whole file, when a command computed it */
     pthread_mutex_t lock; /* rep_page from several workers */
 } rep_file;
 
@@ -54,6 +55,7 @@ typedef struct report {
     size_t n, cap;
     int64_t start_ns;
     uint64_t bytes;
+    FILE *out; /* where the report goes: stdout, or stderr when stdout carries data */
 } report;
 
 void report_init(report *r, const cli_global *g, const char *mode, const char *isa,
@@ -69,6 +71,9 @@ void report_file_done(report *r, rep_file *rf);
  * bad pages exceed allow_bad or a key is wrong; 3 when encrypted pages could not be checked
  * for lack of a key. */
 int report_finish(report *r, uint64_t allow_bad);
+/* The whole report as one JSON document (what --json prints; also the backup manifest). extra:
+ * more members for the top object (\"name\":value,...), or NULL. */
+void report_json(const report *r, FILE *o, uint64_t allow_bad, const char *extra);
 void report_free(report *r);
 
 /* Names used in text and JSON. */

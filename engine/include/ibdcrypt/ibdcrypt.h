@@ -84,6 +84,12 @@ IBC_API void ibc_engine_free(ibc_engine *e);
 /* The tier the engine runs ("vaes256", ...). Valid while e lives. */
 IBC_API const char *ibc_engine_isa(const ibc_engine *e);
 
+/* CRC-32C (Castagnoli) on the engine's kernels: zlib-style running value (start with 0, pass
+ * the previous result to continue); ibc_crc32c_join combines the CRCs of two consecutive
+ * pieces given the length of the second. Thread-safe. */
+IBC_API uint32_t ibc_crc32c(const ibc_engine *e, uint32_t crc, const void *buf, size_t len);
+IBC_API uint32_t ibc_crc32c_join(uint32_t crc_a, uint32_t crc_b, uint64_t len_b);
+
 /* Preferred batch width: the number of pages the multi-buffer kernels process together.
  * Batch sizes that are a multiple of it run fastest. */
 IBC_API unsigned ibc_engine_lanes(const ibc_engine *e);
@@ -308,6 +314,8 @@ IBC_API void ibc_pages_free(uint8_t *p);
 }
 #endif
 
-#include "ibdcrypt/redo.h" /* the redo log (ib_logfile0) API */
+#include "ibdcrypt/redo.h"     /* the redo log (ib_logfile0) */
+#include "ibdcrypt/pool.h"     /* the worker pool */
+#include "ibdcrypt/xbstream.h" /* the xbstream format */
 
 #endif

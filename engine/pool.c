@@ -1,0 +1,391 @@
+/*
+ * pool.c - the worker pool (see ibdcrypt/pool.h for the idea).
+ *
+ * Threads: one per worker, pinned to a core chosen by placement (pool_place.c), its buffers
+ * bound to that core's NUMA node. Items are claimed with one atomic counter, so consecutive
+ * ranges of one huge file spread over every worker. Reads: pread/preadv (with a
+ * POSIX_FADV_WILLNEED hint for the ranges about to be claimed), or io_uring with the worker's
+ * next reads in flight while it works. Ordered output: the worker that completes the item at
+ * the head of the order emits it and every parked item that follows; others park their buffer
+ * and go on with another one of theirs, or wait for one to come back.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include "pool_internal.h"
+
+#define STAGGER 256
+#define MAX_IOV 1024
+
+/* ---- per-run state ----------------------------------------------------------------------- */
+
+typedef struct slot {
+    uint8_t *mem;
+    int owner;      /* worker that owns the buffer */
+    int busy;       /* claimed by its owner, or parked */
+    ibc_pool_item it;
+} slot;
+
+typedef struct run {
+    ibc_pool *p;
+    const ibc_pool_job *job;
+    uint64_t *first; /* first[f] = seq of file f's first item; first[nfiles] = total */
+    size_t *upi;     /* units per item, per file */
+    size_t buf_bytes;
+    _Atomic uint64_t next_claim;
+    _Atomic int stop;
+    pthread_mutex_t m;
+    pthread_cond_t cv;
+    int err;
+    uint64_t next_emit;
+    slot *slots;     /* n * depth; worker w owns [w*depth, (w+1)*depth) */
+    slot **parked;   /* indexed by seq % nslots */
+    size_t nslots;
+} run;
+
+
+static void fail(run *r, int code)
+{
+    pthread_mutex_lock(&r->m);
+    if (!r->err)
+        r->err = code;
+    atomic_store(&r->stop, 1);
+    pthread_cond_broadcast(&r->cv);
+    pthread_mutex_unlock(&r->m);
+}
+
+/* seq -> item. */
+static void item_of(const run *r, uint64_t seq, ibc_pool_item *it)
+{
+    size_t lo = 0, hi = r->job->nfiles;
+    while (hi - lo > 1) { /* last f with first[f] <= seq */
+        size_t mid = (lo + hi) / 2;
+        if (r->first[mid] <= seq)
+            lo = mid;
+        else
+            hi = mid;
+    }
+    const ibc_pool_file *f = &r->job->files[lo];
+    uint64_t k = seq - r->first[lo];
+    uint64_t item = (uint64_t)r->upi[lo] * f->unit;
+    it->file = lo;
+    it->seq = seq;
+    it->offset = k * item;
+    it->len = (size_t)(f->size - it->offset < item ? f->size - it->offset : item);
+    it->nunits = it->len / f->unit;
+    it->stride = f->unit >= 4096 ? (size_t)f->unit + STAGGER : f->unit;
+}
+
+/* Read an item into buf, staggered; -errno on failure. */
+static int read_item(const run *r, const ibc_pool_item *it, uint8_t *buf)
+{
+    const ibc_pool_file *f = &r->job->files[it->file];
+    size_t unit = f->unit, tail = it->len - it->nunits * unit;
+    if (it->stride == unit) {
+        size_t done = 0;
+        while (done < it->len) {
+            ssize_t n = pread(f->fd, buf + done, it->len - done, (off_t)(it->offset + done));
+            if (n < 0 && errno == EINTR)
+                continue;
+            if (n <= 0)
+                return n < 0 ? -errno : -EIO;
+            done += (size_t)n;
+        }
+        return 0;
+    }
+    struct iovec iov[MAX_IOV + 1];
+    size_t u = 0;
+    while (u < it->nunits || (u == it->nunits && tail)) {
+        /* one preadv per up to MAX_IOV units; a short read falls back to unit by unit */
+        size_t cnt = 0, want = 0, start = u;
+        for (; u < it->nunits && cnt < MAX_IOV; u++, cnt++) {
+            iov[cnt].iov_base = buf + u * it->stride;
+            iov[cnt].iov_len = unit;
+            want += unit;
+        }
+        if (u == it->nunits && tail && cnt < MAX_IOV + 1) {
+            iov[cnt].iov_base = buf + it->nunits * it->stride;
+            iov[cnt].iov_len = tail;
+            cnt++;
+            want += tail;
+            tail = 0;
+        }
+        off_t at = (off_t)(it->offset + start * unit);
+        ssize_t n = preadv(f->fd, iov, (int)cnt, at);
+        if (n == (ssize_t)want)
+            continue;
+        if (n < 0 && errno != EINTR)
+            return -errno;
+        for (size_t i = 0; i < cnt; i++) { /* slow path */
+            size_t done = 0, l = iov[i].iov_len;
+            while (done < l) {
+                ssize_t m = pread(f->fd, (uint8_t *)iov[i].iov_base + done, l - done,
+                                  at + (off_t)done);
+                if (m < 0 && errno == EINTR)
+                    continue;
+                if (m <= 0)
+                    return m < 0 ? -errno : -EIO;
+                done += (size_t)m;
+            }
+            at += (off_t)l;
+        }
+    }
+    return 0;
+}
+
+/* ---- ordered emission -------------------------------------------------------------------- */
+
+/* Called with the item's work done. Emits it (and what follows) or parks it. */
+static void complete(run *r, slot *s)
+{
+    const ibc_pool_job *job = r->job;
+    if (!job->emit) {
+        pthread_mutex_lock(&r->m);
+        s->busy = 0;
+        pthread_cond_broadcast(&r->cv);
+        pthread_mutex_unlock(&r->m);
+        return;
+    }
+    pthread_mutex_lock(&r->m);
+    if (s->it.seq != r->next_emit) {
+        r->parked[s->it.seq % r->nslots] = s; /* stays busy until emitted */
+        pthread_mutex_unlock(&r->m);
+        return;
+    }
+    for (;;) {
+        pthread_mutex_unlock(&r->m);
+        int rc = atomic_load(&r->stop) ? 0 : job->emit(job->ctx, &s->it, s->mem);
+        if (rc)
+            fail(r, rc);
+        pthread_mutex_lock(&r->m);
+        s->busy = 0;
+        r->next_emit++;
+        pthread_cond_broadcast(&r->cv);
+        slot **next = &r->parked[r->next_emit % r->nslots];
+        if (!*next || (*next)->it.seq != r->next_emit)
+            break;
+        s = *next;
+        *next = NULL;
+    }
+    pthread_mutex_unlock(&r->m);
+}
+
+/* A free buffer of worker w; if wait, waiting while all are in use. NULL when the job stops
+ * (or, without wait, when none is free). */
+static slot *get_slot_w(run *r, unsigned w, int wait)
+{
+    unsigned d = r->p->depth;
+    pthread_mutex_lock(&r->m);
+    for (;;) {
+        if (atomic_load(&r->stop)) {
+            pthread_mutex_unlock(&r->m);
+            return NULL;
+        }
+        for (unsigned i = 0; i < d; i++) {
+            slot *s = &r->slots[w * d + i];
+            if (!s->busy) {
+                s->busy = 1;
+                pthread_mutex_unlock(&r->m);
+                return s;
+            }
+        }
+        if (!wait) {
+            pthread_mutex_unlock(&r->m);
+            return NULL;
+        }
+        pthread_cond_wait(&r->cv, &r->m);
+    }
+}
+
+static slot *get_slot(run *r, unsigned w)
+{
+    return get_slot_w(r, w, 1);
+}
+
+static int claim(run *r, ibc_pool_item *it)
+{
+    uint64_t total = r->first[r->job->nfiles];
+    uint64_t seq = atomic_fetch_add(&r->next_claim, 1);
+    if (seq >= total || atomic_load(&r->stop))
+        return 0;
+    item_of(r, seq, it);
+    /* read-ahead hint for the item the pool will reach one round later */
+    uint64_t ahead = seq + r->p->n;
+    if (ahead < total) {
+        ibc_pool_item a;
+        item_of(r, ahead, &a);
+        posix_fadvise(r->job->files[a.file].fd, (off_t)a.offset, (off_t)a.len,
+                      POSIX_FADV_WILLNEED);
+    }
+    return 1;
+}
+
+static void do_item(run *r, unsigned w, slot *s)
+{
+    const ibc_pool_job *job = r->job;
+    int rc = job->work ? job->work(job->ctx, w, &s->it, s->mem) : 0;
+    if (rc) {
+        fail(r, rc);
+        pthread_mutex_lock(&r->m);
+        s->busy = 0;
+        pthread_cond_broadcast(&r->cv);
+        pthread_mutex_unlock(&r->m);
+        return;
+    }
+    complete(r, s);
+}
+
+static void *worker_pread(void *arg)
+{
+    ibc_pool_worker_arg *a = arg;
+    run *r = a->run;
+    ibc_pool_bind_thread(r->p, a->w);
+    for (;;) {
+        slot *s = get_slot(r, a->w);
+        if (!s)
+            break;
+        if (!claim(r, &s->it)) {
+            pthread_mutex_lock(&r->m);
+            s->busy = 0;
+            pthread_cond_broadcast(&r->cv);
+            pthread_mutex_unlock(&r->m);
+            break;
+        }
+        int rc = read_item(r, &s->it, s->mem);
+        if (rc) {
+            fail(r, rc);
+            break;
+        }
+        do_item(r, a->w, s);
+    }
+    return NULL;
+}
+
+/* ---- run --------------------------------------------------------------------------------- */
+
+int ibc_pool_run(ibc_pool *p, const ibc_pool_job *job)
+{
+    run r;
+    memset(&r, 0, sizeof(r));
+    r.p = p;
+    r.job = job;
+    r.first = calloc(job->nfiles + 1, sizeof(uint64_t));
+    r.upi = calloc(job->nfiles + 1, sizeof(size_t));
+    if (!r.first || !r.upi) {
+        free(r.first);
+        free(r.upi);
+        return -ENOMEM;
+    }
+    size_t bytes = 0;
+    for (size_t f = 0; f < job->nfiles; f++) {
+        uint32_t unit = job->files[f].unit ? job->files[f].unit : 1;
+        size_t upi = p->item_bytes / unit ? p->item_bytes / unit : 1;
+        uint64_t item = (uint64_t)upi * unit;
+        r.upi[f] = upi;
+        r.first[f + 1] = r.first[f] + (job->files[f].size + item - 1) / item;
+        size_t stride = unit >= 4096 ? unit + STAGGER : unit;
+        size_t need = upi * stride + unit;
+        if (need > bytes)
+            bytes = need;
+        posix_fadvise(job->files[f].fd, 0, 0, POSIX_FADV_SEQUENTIAL);
+    }
+    r.nslots = (size_t)p->n * p->depth;
+    r.slots = calloc(r.nslots, sizeof(slot));
+    r.parked = calloc(r.nslots, sizeof(slot *));
+    int rc = 0;
+    if (!r.slots || !r.parked)
+        rc = -ENOMEM;
+    for (size_t i = 0; !rc && i < r.nslots; i++) {
+        r.slots[i].owner = (int)(i / p->depth);
+        r.slots[i].mem = ibc_pool_alloc(p, (unsigned)(i / p->depth), bytes);
+        if (!r.slots[i].mem)
+            rc = -ENOMEM;
+    }
+    r.buf_bytes = bytes;
+    pthread_mutex_init(&r.m, NULL);
+    pthread_cond_init(&r.cv, NULL);
+    if (!rc) {
+        pthread_t *th = calloc(p->n, sizeof(pthread_t));
+        ibc_pool_worker_arg *args = calloc(p->n, sizeof(ibc_pool_worker_arg));
+        void *(*fn)(void *) = ibc_pool_uring_worker(p) ? ibc_pool_uring_worker(p) : worker_pread;
+        unsigned started = 0;
+        for (unsigned w = 0; th && args && w < p->n; w++) {
+            args[w] = (ibc_pool_worker_arg){&r, w};
+            if (pthread_create(&th[w], NULL, fn, &args[w]) == 0)
+                started++;
+            else
+                break;
+        }
+        if (started < p->n)
+            fail(&r, -EAGAIN);
+        for (unsigned w = 0; w < started; w++)
+            pthread_join(th[w], NULL);
+        free(th);
+        free(args);
+        rc = r.err;
+    }
+    for (size_t i = 0; r.slots && i < r.nslots; i++)
+        ibc_pool_free_buf(p, r.slots[i].mem, bytes);
+    pthread_mutex_destroy(&r.m);
+    pthread_cond_destroy(&r.cv);
+    free(r.slots);
+    free(r.parked);
+    free(r.first);
+    free(r.upi);
+    return rc;
+}
+
+/* Exposed to pool_uring.c through pool_internal.h. */
+int ibc_pool_run_claim(void *rv, ibc_pool_item *it)
+{
+    return claim(rv, it);
+}
+void *ibc_pool_run_get_slot(void *rv, unsigned w, int wait, uint8_t **mem, ibc_pool_item **it)
+{
+    slot *s = get_slot_w(rv, w, wait);
+    if (s) {
+        *mem = s->mem;
+        *it = &s->it;
+    }
+    return s;
+}
+void ibc_pool_run_release(void *rv, void *sv)
+{
+    run *r = rv;
+    slot *s = sv;
+    pthread_mutex_lock(&r->m);
+    s->busy = 0;
+    pthread_cond_broadcast(&r->cv);
+    pthread_mutex_unlock(&r->m);
+}
+void ibc_pool_run_fail(void *rv, int code)
+{
+    fail(rv, code);
+}
+void ibc_pool_run_item_done(void *rv, unsigned w, void *sv)
+{
+    do_item(rv, w, sv);
+}
+int ibc_pool_run_read(void *rv, const ibc_pool_item *it, uint8_t *buf)
+{
+    return read_item(rv, it, buf);
+}
+const ibc_pool_file *ibc_pool_run_file(void *rv, size_t i)
+{
+    return &((run *)rv)->job->files[i];
+}
+ibc_pool *ibc_pool_run_pool(void *rv)
+{
+    return ((run *)rv)->p;
+}
+int ibc_pool_run_stopped(void *rv)
+{
+    return atomic_load(&((run *)rv)->stop);
+}

@@ -1,0 +1,183 @@
+/*
+ * test_pool.c - the worker pool: placement on synthetic multi-node topologies (hwloc), and the
+ * pipeline itself: every byte of every file reaches the work callback exactly once, in whole
+ * units laid out at the stated stride, emit sees items strictly in order, a tiny memory budget
+ * only slows it down, a failing callback stops the job with its code, on both read backends.
+ */
+#define _DEFAULT_SOURCE
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "ibdcrypt/pool.h"
+#include "ref.h"
+#include "testutil.h"
+
+static void check_spread(const char *topo, unsigned threads, unsigned nodes, unsigned cores)
+{
+    ibc_pool_opts o = {.threads = threads, .topology = topo};
+    ibc_pool *p = NULL;
+    if (ibc_pool_new(&o, &p) != IBC_OK) {
+        printf("  (hwloc not built in: placement test skipped)\n");
+        return;
+    }
+    unsigned per_node[16] = {0}, core_use[64] = {0};
+    for (unsigned i = 0; i < threads; i++) {
+        ibc_pool_place pl = ibc_pool_placement(p, i);
+        TU_CHECK(pl.core >= 0 && pl.core < (int)cores && pl.node >= 0 && pl.node < (int)nodes,
+                 "%s: worker %u at core %d node %d", topo, i, pl.core, pl.node);
+        per_node[pl.node]++;
+        core_use[pl.core]++;
+        /* no core gets a second worker before every core has one */
+        for (unsigned c = 0; c < cores && i < cores; c++)
+            TU_CHECK(core_use[c] <= 1, "%s: core %u used twice with %u threads", topo, c,
+                     threads);
+    }
+    /* workers are spread over nodes: counts differ by at most one */
+    unsigned lo = ~0u, hi = 0;
+    for (unsigned n = 0; n < nodes; n++) {
+        lo = per_node[n] < lo ? per_node[n] : lo;
+        hi = per_node[n] > hi ? per_node[n] : hi;
+    }
+    TU_CHECK(hi - lo <= 1, "%s with %u threads: nodes get %u..%u workers", topo, threads, lo, hi);
+    ibc_pool_free(p);
+}
+
+static void test_placement_spreads_over_numa_nodes_then_cores(void)
+{
+    check_spread("pack:2 numa:1 core:4 pu:2", 2, 2, 8);
+    check_spread("pack:2 numa:1 core:4 pu:2", 5, 2, 8);
+    check_spread("pack:2 numa:1 core:4 pu:2", 8, 2, 8);
+    check_spread("pack:2 numa:1 core:4 pu:2", 16, 2, 8);
+    check_spread("numa:4 core:2 pu:1", 4, 4, 8);
+    check_spread("numa:4 core:2 pu:1", 6, 4, 8);
+    check_spread("pack:1 numa:1 core:2 pu:1", 2, 1, 2);
+    /* beyond the cores: the second hardware thread of each core */
+    ibc_pool_opts o = {.threads = 16, .topology = "pack:2 numa:1 core:4 pu:2"};
+    ibc_pool *p = NULL;
+    if (ibc_pool_new(&o, &p) == IBC_OK) {
+        int seen[16] = {0};
+        for (unsigned i = 0; i < 16; i++) {
+            ibc_pool_place pl = ibc_pool_placement(p, i);
+            TU_CHECK(pl.pu >= 0 && pl.pu < 16 && !seen[pl.pu]++, "pu %d placed twice", pl.pu);
+        }
+        ibc_pool_free(p);
+    }
+    TU_CHECK(ibc_pool_new(&(ibc_pool_opts){.topology = "nonsense:7"}, &p) ==
+                 IBC_ERR_INVALID_ARG,
+             "a bad synthetic topology is refused");
+}
+
+typedef struct job_ctx {
+    const ibc_pool_file *files;
+    size_t nfiles;
+    uint32_t *crc;         /* per file, built by emit in order */
+    uint64_t *bytes;       /* per file, from work */
+    uint64_t next_seq;
+    int order_ok, layout_ok;
+    uint64_t fail_at;      /* item seq whose work fails, or ~0 */
+    pthread_mutex_t m;
+    uint32_t unit_crc_seed;
+} job_ctx;
+
+static int work(void *c, unsigned w, const ibc_pool_item *it, uint8_t *buf)
+{
+    job_ctx *x = c;
+    (void)w;
+    if (it->seq == x->fail_at)
+        return 42;
+    const ibc_pool_file *f = &x->files[it->file];
+    if (it->nunits * f->unit > it->len || it->len - it->nunits * f->unit >= f->unit ||
+        it->offset % f->unit || (f->unit >= 4096 && it->stride == f->unit))
+        x->layout_ok = 0;
+    pthread_mutex_lock(&x->m);
+    x->bytes[it->file] += it->len;
+    pthread_mutex_unlock(&x->m);
+    /* compact the staggered units in place so emit can CRC a contiguous range */
+    for (size_t u = 1; u < it->nunits; u++)
+        memmove(buf + u * f->unit, buf + u * it->stride, f->unit);
+    size_t tail = it->len - it->nunits * f->unit;
+    if (tail)
+        memmove(buf + it->nunits * f->unit, buf + it->nunits * it->stride, tail);
+    return 0;
+}
+
+static int emit(void *c, const ibc_pool_item *it, uint8_t *buf)
+{
+    job_ctx *x = c;
+    if (it->seq != x->next_seq)
+        x->order_ok = 0;
+    x->next_seq = it->seq + 1;
+    x->crc[it->file] = ref_crc32c(x->crc[it->file], buf, it->len);
+    return 0;
+}
+
+static void test_pipeline_covers_every_byte_in_order(void)
+{
+    char dir[] = "/tmp/ibc-pool.XXXXXX";
+    TU_CHECK(mkdtemp(dir), "mkdtemp");
+    enum { NF = 7 };
+    static const uint64_t sizes[NF] = {0, 1, 16384 * 3, 16384 * 100 + 5000, 4096 * 999,
+                                       3 * 1048576 + 17, 65536 * 40};
+    static const uint32_t units[NF] = {16384, 1, 16384, 16384, 4096, 1, 65536};
+    ibc_pool_file files[NF];
+    uint32_t want[NF];
+    for (int i = 0; i < NF; i++) {
+        char path[64];
+        snprintf(path, sizeof(path), "%s/f%d", dir, i);
+        int fd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0600);
+        uint8_t *b = malloc(sizes[i] + 1);
+        tu_rand_bytes(b, sizes[i]);
+        TU_CHECK(write(fd, b, sizes[i]) == (ssize_t)sizes[i], "write");
+        want[i] = ref_crc32c(0, b, sizes[i]);
+        free(b);
+        files[i] = (ibc_pool_file){fd, sizes[i], units[i]};
+        unlink(path);
+    }
+    rmdir(dir);
+    for (int uring = 0; uring < 2; uring++) {
+        for (unsigned threads = 1; threads <= 4; threads++) {
+            for (int tiny = 0; tiny < 2; tiny++) {
+                ibc_pool_opts o = {.threads = threads, .io_uring = uring,
+                                   .item_bytes = tiny ? 65536 : 0,
+                                   .memory_budget = tiny ? 300000 : 0, .depth = tiny ? 1 : 0};
+                ibc_pool *p = NULL;
+                TU_CHECK(ibc_pool_new(&o, &p) == IBC_OK, "pool");
+                uint32_t crc[NF] = {0};
+                uint64_t bytes[NF] = {0};
+                job_ctx x = {.files = files, .nfiles = NF, .crc = crc, .bytes = bytes,
+                             .order_ok = 1, .layout_ok = 1, .fail_at = ~0ull};
+                pthread_mutex_init(&x.m, NULL);
+                ibc_pool_job job = {files, NF, work, emit, &x};
+                int rc = ibc_pool_run(p, &job);
+                TU_CHECK(rc == 0, "run returned %d", rc);
+                TU_CHECK(x.order_ok && x.layout_ok, "%s, %u threads: order %d layout %d",
+                         ibc_pool_backend(p), threads, x.order_ok, x.layout_ok);
+                for (int i = 0; i < NF; i++) {
+                    TU_CHECK(bytes[i] == sizes[i], "file %d: %llu of %llu bytes", i,
+                             (unsigned long long)bytes[i], (unsigned long long)sizes[i]);
+                    TU_CHECK(crc[i] == want[i], "%s, %u threads, file %d: content differs",
+                             ibc_pool_backend(p), threads, i);
+                }
+                /* a failing item stops the job with its code; nothing after it is emitted */
+                memset(crc, 0, sizeof(crc));
+                memset(bytes, 0, sizeof(bytes));
+                x.next_seq = 0;
+                x.fail_at = 9;
+                rc = ibc_pool_run(p, &job);
+                TU_CHECK(rc == 42, "failing job returned %d", rc);
+                TU_CHECK(x.next_seq <= 9, "items after the failed one were emitted (%llu)",
+                         (unsigned long long)x.next_seq);
+                pthread_mutex_destroy(&x.m);
+                ibc_pool_free(p);
+            }
+        }
+    }
+    for (int i = 0; i < NF; i++)
+        close(files[i].fd);
+}
+
+TU_TESTS(TU_T(test_placement_spreads_over_numa_nodes_then_cores),
+         TU_T(test_pipeline_covers_every_byte_in_order))

@@ -1,0 +1,525 @@
+/*
+ * cmd_backup.c - `ibdcrypt backup`: copy a stopped server's datadir (or a filesystem
+ * snapshot) to a directory or to an xbstream on stdout, verifying every InnoDB page on the
+ * way (deep, decrypting every encrypted page, when keys are given), with a manifest.
+ *
+ * Durability (design.md): a directory backup is built in a staging directory next to the
+ * target, every file fsynced, then renamed into place in one step; on failure the staging
+ * directory is removed and nothing is left. A stream ends with the manifest as its last file,
+ * so a stream that stops early (a bad page, an error) is detectably incomplete.
+ */
+#define _GNU_SOURCE
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include "dataset.h"
+
+#define MANIFEST "ibdcrypt-backup.json"
+
+typedef struct bk_opts {
+    const char *datadir;
+    const char *target;
+    int stream;
+    int checksums_only;
+    int keep_going;
+} bk_opts;
+
+typedef struct bk_file {
+    int fd; /* output (directory mode) */
+    pthread_mutex_t lock;
+    uint64_t *crc_off; /* (offset, len, crc) triples of the items, combined at the end */
+    size_t ncrc, capcrc;
+} bk_file;
+
+typedef struct bk_ctx {
+    dataset ds;
+    bk_opts o;
+    bk_file *out;
+    int out_fd; /* the stream */
+    int stream_failed;
+} bk_ctx;
+
+static void help(FILE *out)
+{
+    fprintf(out,
+            "Usage: ibdcrypt backup [--datadir=DIR] (--target-dir=DIR | --stream=xbstream)\n"
+            "                       [key options] [--checksums-only] [--keep-going]\n"
+            "\n"
+            "Copy every file of a stopped server's datadir, or of a filesystem snapshot of\n"
+            "one, checking every InnoDB page on the way: the stored checksums always, and when\n"
+            "keys are given, the plaintext of every encrypted page (verify --deep). Torn pages\n"
+            "are read again a few times before they are reported. Other files (.frm, Aria,\n"
+            "the redo log) are copied as they are; ibtmp1 is left out.\n"
+            "\n"
+            "  --datadir=DIR        the source (default: datadir of --defaults-file)\n"
+            "  --target-dir=DIR     write the backup here (must not exist, or be empty); it is\n"
+            "                       built next to it and renamed into place when complete\n"
+            "  --stream=xbstream    write an xbstream to stdout instead (extract with\n"
+            "                       mbstream -x -C DIR); logs and progress go to stderr\n"
+            "  --checksums-only     do not decrypt, even when keys are given\n"
+            "  --keep-going         write the backup even when pages are bad (they are listed\n"
+            "                       in the manifest and the exit status is 1)\n"
+            "\n%s"
+            "\n"
+            "The backup holds " MANIFEST ": per-file page counts, bad pages, and the keys\n"
+            "it needs by fingerprint (never the keys).\n"
+            "\n"
+            "Exit status: 0 backup complete and every page good; 1 bad pages or a wrong key\n"
+            "(no backup unless --keep-going); 2 usage error; 3 environment error (I/O, missing\n"
+            "key, a server running on the datadir, no space): nothing is left behind.\n"
+            "\n"
+            "Examples:\n"
+            "  ibdcrypt backup --defaults-file=/etc/mysql/my.cnf --target-dir=/backup/mon\n"
+            "  ibdcrypt backup --datadir=/snap/mysql --keyfile=/etc/mysql/keys.txt \\\n"
+            "      --stream=xbstream | ssh host 'mbstream -x -C /restore'\n",
+            cli_keys_help);
+}
+
+/* ---- output ------------------------------------------------------------------------------ */
+
+static int sel_all(const ds_file *d)
+{
+    (void)d;
+    return 1;
+}
+
+static void note_crc(bk_file *b, uint64_t off, uint64_t len, uint32_t crc)
+{
+    pthread_mutex_lock(&b->lock);
+    if (b->ncrc == b->capcrc) {
+        size_t cap = b->capcrc ? 2 * b->capcrc : 64;
+        uint64_t *v = realloc(b->crc_off, cap * 3 * sizeof(uint64_t));
+        if (v) {
+            b->crc_off = v;
+            b->capcrc = cap;
+        }
+    }
+    if (b->ncrc < b->capcrc) {
+        b->crc_off[3 * b->ncrc] = off;
+        b->crc_off[3 * b->ncrc + 1] = len;
+        b->crc_off[3 * b->ncrc + 2] = crc;
+        b->ncrc++;
+    }
+    pthread_mutex_unlock(&b->lock);
+}
+
+static int cmp_off(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* CRC-32C of the whole file from the items' CRCs (they finish in any order). */
+static uint32_t file_crc(bk_file *b)
+{
+    qsort(b->crc_off, b->ncrc, 3 * sizeof(uint64_t), cmp_off);
+    uint32_t c = 0;
+    for (size_t i = 0; i < b->ncrc; i++)
+        c = ibc_crc32c_join(c, (uint32_t)b->crc_off[3 * i + 2], b->crc_off[3 * i + 1]);
+    return c;
+}
+
+/* The item's bytes as iovecs, unstaggered; zero pages may be skipped (holes). */
+static int item_iov(const ds_file *d, const ibc_pool_item *it, uint8_t *buf, struct iovec *iov,
+                    int max)
+{
+    int n = 0;
+    if (it->stride == d->unit || !it->nunits) {
+        iov[n++] = (struct iovec){buf, it->len};
+        return n;
+    }
+    for (size_t u = 0; u < it->nunits && n < max; u++)
+        iov[n++] = (struct iovec){buf + u * it->stride, d->unit};
+    size_t tail = it->len - it->nunits * d->unit;
+    if (tail && n < max)
+        iov[n++] = (struct iovec){buf + it->nunits * it->stride, tail};
+    return n;
+}
+
+static uint32_t iov_crc(const ibc_engine *e, const struct iovec *iov, int n)
+{
+    uint32_t c = 0;
+    for (int i = 0; i < n; i++)
+        c = ibc_crc32c(e, c, iov[i].iov_base, iov[i].iov_len);
+    return c;
+}
+
+static int work(void *c, unsigned worker, const ibc_pool_item *it, uint8_t *buf)
+{
+    bk_ctx *x = c;
+    size_t i = x->ds.pool_map[it->file];
+    ds_file *d = &x->ds.v[i];
+    if (d->innodb && d->space)
+        ds_work_pages(&x->ds, worker, d, it, buf, NULL);
+    struct iovec iov[1100];
+    int n = item_iov(d, it, buf, iov, 1100);
+    note_crc(&x->out[i], it->offset, it->len, iov_crc(x->ds.e, iov, n));
+    progress_add(x->ds.pr, it->len);
+    if (x->o.stream)
+        return 0;
+    /* directory: positional writes; zero pages are left as holes of the pre-sized file */
+    off_t at = (off_t)it->offset;
+    for (int k = 0; k < n; k++) {
+        const uint8_t *p = iov[k].iov_base;
+        size_t l = iov[k].iov_len;
+        int zero = d->innodb && l == d->unit && p[0] == 0 && !memcmp(p, p + 1, l - 1);
+        while (!zero && l) {
+            ssize_t w = pwrite(x->out[i].fd, p, l, at);
+            if (w < 0 && errno == EINTR)
+                continue;
+            if (w <= 0)
+                return errno == ENOSPC ? -ENOSPC : -(errno ? errno : EIO);
+            p += w;
+            l -= (size_t)w;
+            at += w;
+        }
+        at += (off_t)l;
+    }
+    return 0;
+}
+
+static int emit(void *c, const ibc_pool_item *it, uint8_t *buf)
+{
+    bk_ctx *x = c;
+    ds_file *d = &x->ds.v[x->ds.pool_map[it->file]];
+    /* a bad page stops the stream (detectably incomplete: no manifest) */
+    if (!x->o.keep_going && atomic_load(&x->ds.bad))
+        return 1;
+    struct iovec iov[1100];
+    int n = item_iov(d, it, buf, iov, 1100);
+    int rc = ibc_xbs_write_payload(x->out_fd, d->f->rel, it->offset, iov, n);
+    if (!rc && it->offset + it->len == d->f->size)
+        rc = ibc_xbs_write_eof(x->out_fd, d->f->rel);
+    if (rc)
+        x->stream_failed = rc;
+    return rc;
+}
+
+static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+    (void)st;
+    (void)flag;
+    (void)ftw;
+    remove(path);
+    return 0;
+}
+
+static int mkdirs(const char *dir)
+{
+    char p[PATH_MAX];
+    snprintf(p, sizeof(p), "%s", dir);
+    for (char *s = p + 1; *s; s++) {
+        if (*s != '/')
+            continue;
+        *s = 0;
+        if (mkdir(p, 0750) && errno != EEXIST)
+            return -1;
+        *s = '/';
+    }
+    return mkdir(p, 0750) && errno != EEXIST ? -1 : 0;
+}
+
+static int fsync_path(const char *path)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return -1;
+    int rc = fsync(fd);
+    close(fd);
+    return rc;
+}
+
+/* ---- the command ------------------------------------------------------------------------- */
+
+static int run(cli_global *g, int argc, char **argv)
+{
+    bk_ctx x;
+    memset(&x, 0, sizeof(x));
+    cli_keys keys = {0};
+    int rc = 0;
+    for (int i = 1; i < argc && !rc; i++) {
+        const char *v;
+        int k = cli_keys_option(&keys, argc, argv, &i);
+        if (k < 0)
+            return EXIT_USAGE;
+        if (k)
+            continue;
+        if (cli_opt_value("--datadir", argc, argv, &i, &v)) {
+            x.o.datadir = v;
+        } else if (cli_opt_value("--target-dir", argc, argv, &i, &v)) {
+            x.o.target = v;
+        } else if (cli_opt_value("--stream", argc, argv, &i, &v)) {
+            if (strcmp(v, "xbstream")) {
+                cli_err("--stream: only xbstream is supported, got '%s'", v);
+                rc = EXIT_USAGE;
+            }
+            x.o.stream = 1;
+        } else if (!strcmp(argv[i], "--checksums-only")) {
+            x.o.checksums_only = 1;
+        } else if (!strcmp(argv[i], "--keep-going")) {
+            x.o.keep_going = 1;
+        } else {
+            cli_err("backup: unknown argument '%s' (see ibdcrypt backup --help)", argv[i]);
+            rc = EXIT_USAGE;
+        }
+    }
+    if (!rc && (rc = cli_keys_load(&keys)) == 0) {
+        if (!x.o.datadir)
+            x.o.datadir = cli_keys_datadir(&keys);
+        if (!x.o.datadir) {
+            cli_err("backup: give --datadir (or --defaults-file with a datadir)");
+            rc = EXIT_USAGE;
+        } else if (!x.o.stream == !x.o.target) {
+            cli_err("backup: give exactly one of --target-dir=DIR or --stream=xbstream");
+            rc = EXIT_USAGE;
+        } else if (x.o.stream && isatty(STDOUT_FILENO)) {
+            cli_err("backup --stream: stdout is a terminal; redirect it to a file or a pipe");
+            rc = EXIT_USAGE;
+        }
+    }
+    if (!rc && x.o.target) {
+        struct stat st;
+        DIR *dir = NULL;
+        if (!stat(x.o.target, &st)) { /* an empty directory is fine */
+            struct dirent *e;
+            int empty = S_ISDIR(st.st_mode) && (dir = opendir(x.o.target)) != NULL;
+            while (empty && (e = readdir(dir)))
+                empty = !strcmp(e->d_name, ".") || !strcmp(e->d_name, "..");
+            if (dir)
+                closedir(dir);
+            if (!empty) {
+                cli_err("backup: target %s exists and is not an empty directory", x.o.target);
+                rc = EXIT_USAGE;
+            }
+        }
+    }
+    ibc_engine *e = NULL;
+    if (!rc && ibc_engine_new(g->isa, &e) != IBC_OK) {
+        cli_err("--isa=%s: not usable here", g->isa);
+        rc = EXIT_USAGE;
+    }
+    if (rc) {
+        cli_keys_free(&keys);
+        return rc;
+    }
+    int deep = keys.kr && !x.o.checksums_only;
+    report rep;
+    report_init(&rep, g, deep ? "backup --deep" : "backup", ibc_engine_isa(e), 1);
+    report_set_keyring(&rep, keys.kr);
+    if (x.o.stream)
+        rep.out = stderr;
+    else if (!g->json)
+        rep.out = stderr;
+    char *paths[1] = {(char *)(uintptr_t)x.o.datadir};
+    rc = dataset_open(&x.ds, g, e, &keys, paths, 1, DS_ALL | DS_RETRY | (deep ? DS_DEEP : 0),
+                      &rep);
+    long pid = rc ? 0 : dataset_server_pid(&x.ds);
+    if (pid) {
+        cli_err("backup: a server (pid %ld) is running on %s: stop it, or back up a filesystem "
+                "snapshot (or use mariadb-backup for a live server)",
+                pid, x.o.datadir);
+        rc = EXIT_ENV;
+    }
+    char staging[PATH_MAX] = "";
+    ibc_pool_file *pf = NULL;
+    size_t npf = 0;
+    if (!rc)
+        rc = dataset_pool(&x.ds);
+    if (!rc) {
+        x.out = calloc(x.ds.n + 1, sizeof(bk_file));
+        pf = calloc(x.ds.n + 1, sizeof(*pf));
+        x.ds.pool_map = calloc(x.ds.n + 1, sizeof(size_t));
+        if (!x.out || !pf || !x.ds.pool_map)
+            rc = EXIT_ENV;
+    }
+    for (size_t i = 0; !rc && i < x.ds.n; i++) {
+        pthread_mutex_init(&x.out[i].lock, NULL);
+        x.out[i].fd = -1;
+    }
+    if (!rc && !x.o.stream) {
+        /* the staging directory, next to the target */
+        char tmp[PATH_MAX];
+        snprintf(tmp, sizeof(tmp), "%s", x.o.target);
+        for (size_t l = strlen(tmp); l > 1 && tmp[l - 1] == '/'; l--)
+            tmp[l - 1] = 0;
+        snprintf(staging, sizeof(staging), "%s.ibdcrypt-partial-%ld", tmp, (long)getpid());
+        if (mkdirs(staging)) {
+            cli_err("backup: cannot create %s: %s", staging, strerror(errno));
+            staging[0] = 0;
+            rc = EXIT_ENV;
+        }
+        for (size_t i = 0; !rc && i < x.ds.n; i++) {
+            ds_file *d = &x.ds.v[i];
+            char p[PATH_MAX];
+            snprintf(p, sizeof(p), "%s/%s", staging, d->f->rel);
+            char *slash = strrchr(p, '/');
+            *slash = 0;
+            if (mkdirs(p)) {
+                cli_err("backup: cannot create %s: %s", p, strerror(errno));
+                rc = EXIT_ENV;
+                break;
+            }
+            *slash = '/';
+            struct stat st;
+            mode_t mode = d->fd >= 0 && !fstat(d->fd, &st) ? st.st_mode & 0777 : 0640;
+            x.out[i].fd = open(p, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
+            if (x.out[i].fd < 0 || ftruncate(x.out[i].fd, (off_t)d->f->size)) {
+                cli_err("backup: cannot create %s: %s", p, strerror(errno));
+                rc = errno == ENOSPC ? EXIT_ENV : EXIT_ENV;
+            }
+        }
+    }
+    progress pr;
+    int job_rc = 0;
+    if (!rc) {
+        signal(SIGPIPE, SIG_IGN);
+        x.out_fd = STDOUT_FILENO;
+        npf = dataset_pool_files(&x.ds, sel_all, pf, x.ds.pool_map);
+        uint64_t total = 0;
+        for (size_t i = 0; i < npf; i++)
+            total += pf[i].size;
+        rep.threads = ibc_pool_threads(x.ds.pool);
+        progress_start(&pr, g, "backup", total);
+        x.ds.pr = &pr;
+        x.ds.op = deep ? IBC_OP_VERIFY_DEEP : IBC_OP_VERIFY;
+        ibc_pool_job job = {pf, npf, work, x.o.stream ? emit : NULL, &x};
+        job_rc = ibc_pool_run(x.ds.pool, &job);
+        progress_end(&pr);
+        for (size_t i = 0; i < x.ds.n; i++) {
+            if (x.ds.v[i].fd < 0)
+                job_rc = job_rc ? job_rc : -EIO; /* an unreadable source file */
+            else if (x.o.stream && x.ds.v[i].f->size == 0 && !job_rc)
+                /* empty files have no item: one empty chunk creates them */
+            {
+                job_rc = ibc_xbs_write_payload(x.out_fd, x.ds.v[i].f->rel, 0, NULL, 0);
+                if (!job_rc)
+                    job_rc = ibc_xbs_write_eof(x.out_fd, x.ds.v[i].f->rel);
+            }
+        }
+    }
+    /* verdict: data problems and environment problems */
+    int bad = atomic_load(&x.ds.bad) > 0;
+    for (size_t i = 0; i < x.ds.n; i++) {
+        rep_file *rf = x.ds.v[i].rf;
+        if (rf->key_state == REP_KEY_MISMATCH)
+            bad = 1;
+        report_file_done(&rep, rf);
+    }
+    if (!rc && job_rc && !(job_rc == 1 && bad)) {
+        cli_err("backup: %s", job_rc == -EPIPE     ? "the stream's reader went away"
+                              : job_rc == -ENOSPC  ? "no space left on the target"
+                              : job_rc < 0         ? strerror(-job_rc)
+                                                   : "stopped");
+        rc = EXIT_ENV;
+    }
+    int commit = !rc && (!bad || x.o.keep_going);
+    /* the manifest: the report, the source, and the whole-file CRC-32C of every copied file */
+    char *extra = NULL;
+    size_t elen = 0;
+    if (!rc) {
+        FILE *ef = open_memstream(&extra, &elen);
+        fprintf(ef, "\"source\":");
+        cli_json_str(ef, x.o.datadir);
+        fclose(ef);
+        for (size_t i = 0; i < x.ds.n; i++)
+            snprintf(x.ds.v[i].rf->crc32c, sizeof(x.ds.v[i].rf->crc32c), "%08x",
+                     file_crc(&x.out[i]));
+    }
+    if (commit) {
+        char *json = NULL;
+        size_t jlen = 0;
+        FILE *mf = open_memstream(&json, &jlen);
+        report_json(&rep, mf, x.o.keep_going ? ~0ull : 0, extra);
+        fclose(mf);
+        if (x.o.stream) {
+            struct iovec v = {json, jlen};
+            int w = ibc_xbs_write_payload(x.out_fd, MANIFEST, 0, &v, 1);
+            if (!w)
+                w = ibc_xbs_write_eof(x.out_fd, MANIFEST);
+            if (w) {
+                cli_err("backup: writing the stream: %s", strerror(-w));
+                rc = EXIT_ENV;
+            }
+        } else {
+            char p[PATH_MAX];
+            snprintf(p, sizeof(p), "%s/%s", staging, MANIFEST);
+            FILE *f = fopen(p, "w");
+            if (!f || fwrite(json, 1, jlen, f) != jlen || fflush(f) || fsync(fileno(f))) {
+                cli_err("backup: writing %s: %s", p, strerror(errno));
+                rc = EXIT_ENV;
+            }
+            if (f)
+                fclose(f);
+            for (size_t i = 0; !rc && i < x.ds.n; i++)
+                if (x.out[i].fd >= 0 && fsync(x.out[i].fd)) {
+                    cli_err("backup: fsync of %s: %s", x.ds.v[i].f->rel, strerror(errno));
+                    rc = EXIT_ENV;
+                }
+            /* directories, then the rename that makes the backup appear whole */
+            for (size_t i = 0; !rc && i < x.ds.n; i++) {
+                snprintf(p, sizeof(p), "%s/%s", staging, x.ds.v[i].f->rel);
+                *strrchr(p, '/') = 0;
+                fsync_path(p);
+            }
+            if (!rc) {
+                rmdir(x.o.target); /* an empty target directory is replaced */
+                if (rename(staging, x.o.target)) {
+                    cli_err("backup: cannot rename %s to %s: %s", staging, x.o.target,
+                            strerror(errno));
+                    rc = EXIT_ENV;
+                } else {
+                    staging[0] = 0;
+                    char parent[PATH_MAX];
+                    snprintf(parent, sizeof(parent), "%s", x.o.target);
+                    char *sl = strrchr(parent, '/');
+                    if (sl && sl != parent)
+                        *sl = 0;
+                    else
+                        snprintf(parent, sizeof(parent), "%s", sl ? "/" : ".");
+                    fsync_path(parent);
+                }
+            }
+        }
+        free(json);
+    }
+    for (size_t i = 0; x.out && i < x.ds.n; i++) {
+        if (x.out[i].fd >= 0)
+            close(x.out[i].fd);
+        free(x.out[i].crc_off);
+        pthread_mutex_destroy(&x.out[i].lock);
+    }
+    if (staging[0])
+        nftw(staging, rm_entry, 16, FTW_DEPTH | FTW_PHYS); /* nothing left behind */
+    int data_rc = report_finish(&rep, ~0ull);
+    if (!rc && bad)
+        rc = EXIT_DATA;
+    if (!rc && data_rc)
+        rc = data_rc;
+    if (rc == 0)
+        cli_info(g, "backup complete: %s%s", x.o.stream ? "stream written to stdout"
+                                                        : "written to ",
+                 x.o.stream ? "" : x.o.target);
+    else if (rc == EXIT_DATA)
+        cli_err("backup %s: bad pages or a wrong key (see above)",
+                commit ? "written with problems" : "NOT written");
+    free(extra);
+    free(pf);
+    free(x.out);
+    dataset_close(&x.ds);
+    report_free(&rep);
+    ibc_engine_free(e);
+    cli_keys_free(&keys);
+    return rc;
+}
+
+const cli_command cmd_backup = {"backup", "copy a stopped datadir, verifying every page", run,
+                                help};

@@ -1,0 +1,283 @@
+/*
+ * dataset.c - see dataset.h.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "dataset.h"
+
+#define RETRIES 3 /* re-reads of a page whose checksum fails, 100 ms apart */
+#define BATCH 64
+
+static int all_zero(const uint8_t *p, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (p[i])
+            return 0;
+    return 1;
+}
+
+/* Settle the key and the algorithm by trial decryption of the first encrypted pages. */
+static void trial_key(ds_file *d)
+{
+    ibc_space_info info;
+    ibc_space_get_info(d->space, &info);
+    uint32_t ps = info.page_size;
+    uint8_t *p = malloc(ps);
+    int tries = 0;
+    d->rf->key_state = REP_KEY_UNPROVEN;
+    for (uint64_t i = 1; p && i < d->f->size / ps && tries < 8; i++) {
+        if (pread(d->fd, p, ps, (off_t)(i * ps)) != (ssize_t)ps)
+            break;
+        ibc_status st = ibc_space_check_key(d->space, p, (uint32_t)(d->first_page + i));
+        if (st == IBC_ERR_INVALID_ARG)
+            continue; /* not encrypted */
+        tries++;
+        if (st == IBC_OK) {
+            d->rf->key_state = REP_KEY_OK;
+            break;
+        }
+        if (st == IBC_ERR_KEY_MISMATCH) {
+            d->rf->key_state = REP_KEY_MISMATCH;
+            break;
+        }
+    }
+    free(p);
+}
+
+static void open_space(dataset *ds, ds_file *d)
+{
+    char err[256];
+    uint8_t prefix[IBC_PAGE0_PREFIX];
+    uint32_t ps;
+    ssize_t r = pread(d->fd, prefix, sizeof(prefix), 0);
+    if (r != (ssize_t)sizeof(prefix)) {
+        rep_error(d->rf, "not an InnoDB tablespace: file too short (%llu bytes)",
+                  (unsigned long long)d->f->size);
+        return;
+    }
+    if (ibc_page0_size(prefix, sizeof(prefix), &ps, err, sizeof(err)) != IBC_OK) {
+        if (all_zero(prefix, sizeof(prefix))) {
+            d->rf->uninitialized = 1;
+            rep_note(d->rf, "page 0 is all zero: the file was created but never flushed; crash "
+                            "recovery initializes it from the redo log");
+            return;
+        }
+        rep_error(d->rf, "page 0: %s", err);
+        return;
+    }
+    uint8_t *p0 = malloc(ps);
+    if (!p0 || pread(d->fd, p0, ps, 0) != (ssize_t)ps) {
+        rep_error(d->rf, "page 0: file shorter than its page size %u", ps);
+        free(p0);
+        return;
+    }
+    if (all_zero(p0, ps)) {
+        d->rf->uninitialized = 1;
+        rep_note(d->rf, "page 0 is all zero: the file was created but never flushed; crash "
+                        "recovery initializes it from the redo log");
+        free(p0);
+        return;
+    }
+    ibc_status st = ibc_space_open(ds->e, p0, ps, &d->space, err, sizeof(err));
+    if (st != IBC_OK) {
+        rep_error(d->rf, "page 0: %s", err);
+        free(p0);
+        return;
+    }
+    d->space_owned = 1;
+    d->unit = ps;
+    ibc_space_info info;
+    ibc_space_get_info(d->space, &info);
+    if (info.space_id == 0 && d->f->size >= 6ull * ps &&
+        pread(d->fd, p0, ps, 5 * (off_t)ps) == (ssize_t)ps &&
+        ibc_space_read_trx_sys(d->space, p0, ps) != IBC_OK)
+        rep_note(d->rf, "no doublewrite buffer in the TRX_SYS page; using the default location");
+    free(p0);
+    if (info.has_crypt_data && ds->keys->kr) {
+        st = ibc_space_set_key(d->space, ds->keys->kr, ds->keys->algo);
+        if (st == IBC_ERR_KEY_MISSING)
+            d->rf->key_state = REP_KEY_MISSING;
+        else if (st == IBC_OK && info.crypt_scheme == 1)
+            trial_key(d);
+    } else if (info.has_crypt_data && info.crypt_scheme == 1 && (ds->flags & DS_DEEP)) {
+        d->rf->key_state = REP_KEY_NONE;
+    }
+    rep_space(d->rf, d->space);
+}
+
+int dataset_open(dataset *ds, const cli_global *g, const ibc_engine *e, cli_keys *keys,
+                 char *const *paths, size_t npaths, int flags, report *rep)
+{
+    char err[512];
+    memset(ds, 0, sizeof(*ds));
+    ds->g = g;
+    ds->e = e;
+    ds->keys = keys;
+    ds->flags = flags;
+    ds->rep = rep;
+    if (datadir_scan(paths, npaths, &ds->files, err, sizeof(err))) {
+        cli_err("%s", err);
+        return EXIT_ENV;
+    }
+    ds->v = calloc(ds->files.n ? ds->files.n : 1, sizeof(ds_file));
+    if (!ds->v)
+        return EXIT_ENV;
+    ds_file *sys = NULL;
+    uint64_t sys_next = 0;
+    for (size_t i = 0; i < ds->files.n; i++) {
+        const df_file *f = &ds->files.v[i];
+        int innodb = f->kind <= DF_TABLESPACE;
+        if (!innodb && (!(flags & DS_ALL) || f->kind == DF_TEMP))
+            continue;
+        ds_file *d = &ds->v[ds->n++];
+        d->f = f;
+        d->innodb = innodb;
+        d->unit = 1;
+        d->fd = -1;
+        d->rf = report_file(rep, f);
+        d->fd = open(f->path, ((flags & DS_WRITABLE) && innodb ? O_RDWR : O_RDONLY) | O_CLOEXEC);
+        if (d->fd < 0) {
+            rep_error(d->rf, "cannot open: %s", strerror(errno));
+            continue;
+        }
+        if (!innodb)
+            continue;
+        if (f->kind == DF_SYSTEM && f->sys_no > 1) {
+            /* a continuation of the system tablespace: pages continue from ibdata1's */
+            if (!sys || !sys->space) {
+                rep_error(d->rf, "ibdata%u without a readable ibdata1", f->sys_no);
+                continue;
+            }
+            d->space = sys->space;
+            d->unit = sys->unit;
+            d->first_page = sys_next;
+            d->rf->key_state = sys->rf->key_state;
+            rep_space(d->rf, d->space);
+            sys_next += f->size / d->unit;
+            continue;
+        }
+        open_space(ds, d);
+        if (f->kind == DF_SYSTEM && d->space) {
+            sys = d;
+            sys_next = f->size / d->unit;
+        }
+    }
+    return 0;
+}
+
+void dataset_close(dataset *ds)
+{
+    for (size_t i = 0; i < ds->n; i++) {
+        if (ds->v[i].space_owned)
+            ibc_space_free(ds->v[i].space);
+        if (ds->v[i].fd >= 0)
+            close(ds->v[i].fd);
+    }
+    if (ds->scratch && ds->pool)
+        for (unsigned w = 0; w < ibc_pool_threads(ds->pool); w++)
+            ibc_scratch_free(ds->scratch[w]);
+    free(ds->scratch);
+    free(ds->pool_map);
+    ibc_pool_free(ds->pool);
+    free(ds->v);
+    datadir_free(&ds->files);
+    memset(ds, 0, sizeof(*ds));
+}
+
+int dataset_pool(dataset *ds)
+{
+    ibc_pool_opts o = {.threads = (unsigned)ds->g->threads, .pin = 1,
+                       .io_uring = ds->g->io_uring};
+    if (ibc_pool_new(&o, &ds->pool) != IBC_OK) {
+        cli_err("cannot create the worker pool");
+        return EXIT_ENV;
+    }
+    unsigned n = ibc_pool_threads(ds->pool);
+    ds->scratch = calloc(n, sizeof(ibc_scratch *));
+    for (unsigned w = 0; ds->scratch && w < n; w++)
+        if (!(ds->scratch[w] = ibc_scratch_new()))
+            return EXIT_ENV;
+    return ds->scratch ? 0 : EXIT_ENV;
+}
+
+size_t dataset_pool_files(dataset *ds, int (*sel)(const ds_file *), ibc_pool_file *out,
+                          size_t *map)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < ds->n; i++) {
+        ds_file *d = &ds->v[i];
+        if (d->fd < 0 || !sel(d))
+            continue;
+        out[n] = (ibc_pool_file){d->fd, d->f->size, d->unit};
+        map[n++] = i;
+    }
+    return n;
+}
+
+static int bad_status(uint16_t st)
+{
+    return st == IBC_PAGE_BAD_OUTER || st == IBC_PAGE_BAD_INNER || st == IBC_PAGE_BAD_HEADER ||
+           st == IBC_PAGE_KEY_MISMATCH;
+}
+
+void ds_work_pages(dataset *ds, unsigned worker, ds_file *d, const ibc_pool_item *it,
+                   uint8_t *buf, const ibc_space *target)
+{
+    ibc_page pages[BATCH];
+    int writes = ds->op >= IBC_OP_DECRYPT;
+    uint64_t base = d->first_page + it->offset / d->unit;
+    for (size_t at = 0; at < it->nunits; at += BATCH) {
+        size_t n = it->nunits - at < BATCH ? it->nunits - at : BATCH;
+        for (size_t i = 0; i < n; i++) {
+            uint8_t *p = buf + (at + i) * it->stride;
+            pages[i] = (ibc_page){.src = p, .dst = writes ? p : NULL,
+                                  .page_no = (uint32_t)(base + at + i)};
+        }
+        ibc_batch_run(d->space, target, ds->op, pages, n, ds->scratch[worker]);
+        for (size_t i = 0; i < n; i++) {
+            /* a torn page (read while being written): read it again, a few times */
+            for (int r = 0; (ds->flags & DS_RETRY) && r < RETRIES &&
+                            pages[i].status == IBC_PAGE_BAD_OUTER && !writes;
+                 r++) {
+                struct timespec ts = {0, 100 * 1000 * 1000};
+                nanosleep(&ts, NULL);
+                off_t off = (off_t)(it->offset + (at + i) * d->unit);
+                if (pread(d->fd, (void *)(uintptr_t)pages[i].src, d->unit, off) != (ssize_t)d->unit)
+                    break;
+                ibc_batch_run(d->space, target, ds->op, &pages[i], 1, ds->scratch[worker]);
+            }
+            if (bad_status(pages[i].status))
+                atomic_fetch_add(&ds->bad, 1);
+            rep_page(d->rf, &pages[i]);
+        }
+    }
+    if (it->len > it->nunits * d->unit && it->offset + it->len == d->f->size)
+        rep_note(d->rf, "%llu trailing bytes after the last whole page",
+                 (unsigned long long)(it->len - it->nunits * d->unit));
+}
+
+long dataset_server_pid(const dataset *ds)
+{
+    for (size_t i = 0; i < ds->files.n; i++) {
+        const df_file *f = &ds->files.v[i];
+        if (!(f->kind == DF_SYSTEM && f->sys_no == 1) && f->kind != DF_REDO)
+            continue;
+        int fd = open(f->path, O_RDONLY | O_CLOEXEC);
+        if (fd < 0)
+            continue;
+        struct flock fl = {.l_type = F_WRLCK, .l_whence = SEEK_SET};
+        long pid = 0;
+        if (fcntl(fd, F_GETLK, &fl) == 0 && fl.l_type != F_UNLCK)
+            pid = fl.l_pid ? fl.l_pid : -1;
+        close(fd);
+        if (pid)
+            return pid;
+    }
+    return 0;
+}

@@ -1,0 +1,78 @@
+/*
+ * dataset.h - the files of a datadir (or backup) opened once for a command: each InnoDB file
+ * with its tablespace (page 0 parsed, keys attached, the algorithm settled by a trial
+ * decryption), the system tablespace's continuation files chained to ibdata1, everything else
+ * as plain files; and the page work every command shares (a batch per pool item, torn-page
+ * re-reads, the report). Commands add their own output around it.
+ */
+#ifndef IBC_DATASET_H
+#define IBC_DATASET_H
+
+#include <stdatomic.h>
+
+#include "datadir.h"
+#include "ibdcrypt/pool.h"
+#include "keyopts.h"
+#include "progress.h"
+#include "report.h"
+
+typedef struct ds_file {
+    const df_file *f;
+    int fd;
+    int innodb;          /* a tablespace file (its pages are checked) */
+    ibc_space *space;    /* NULL for other files, or when page 0 could not be parsed */
+    int space_owned;     /* ibdata2.. borrow ibdata1's space */
+    uint64_t first_page; /* page number of the file's first page */
+    uint32_t unit;       /* page size, or 1 */
+    rep_file *rf;
+    void *out;           /* the command's per-file output state */
+} ds_file;
+
+enum {
+    DS_DEEP = 1,     /* decrypt and check every encrypted page (needs keys) */
+    DS_WRITABLE = 2, /* open the files read-write (in-place commands) */
+    DS_ALL = 4,      /* include every file, not only InnoDB ones (backup) */
+    DS_RETRY = 8,    /* re-read pages that fail a checksum (a live or torn source) */
+};
+
+typedef struct dataset {
+    const cli_global *g;
+    const ibc_engine *e;
+    cli_keys *keys;
+    int flags;
+    ds_file *v;
+    size_t n;
+    df_list files;
+    report *rep;
+    progress *pr;
+    ibc_pool *pool;
+    ibc_scratch **scratch; /* per worker */
+    ibc_op op;             /* the batch operation of ds_work_pages */
+    size_t *pool_map;      /* pool file index -> ds file index */
+    _Atomic uint64_t bad;  /* pages with a bad status so far */
+} dataset;
+
+/* Scan the paths and open every file (flags DS_*). Per-file problems go to the report (the
+ * file's verdict becomes "error"); returns 0 or an exit code for a problem that stops the
+ * command (nothing to work on, out of memory). */
+int dataset_open(dataset *ds, const cli_global *g, const ibc_engine *e, cli_keys *keys,
+                 char *const *paths, size_t npaths, int flags, report *rep);
+void dataset_close(dataset *ds);
+
+/* Create the pool (threads from --threads) and per-worker scratch. */
+int dataset_pool(dataset *ds);
+
+/* Fill pool files for the selected ds files (sel(ds_file) true); returns their count. */
+size_t dataset_pool_files(dataset *ds, int (*sel)(const ds_file *), ibc_pool_file *out,
+                          size_t *map);
+
+/* Run ds->op over the pages of one pool item of file d (in place in buf when the op writes),
+ * re-reading torn pages when DS_RETRY, recording every page in the report. */
+void ds_work_pages(dataset *ds, unsigned worker, ds_file *d, const ibc_pool_item *it,
+                   uint8_t *buf, const ibc_space *target);
+
+/* Does a running server hold this datadir? (InnoDB takes fcntl write locks on ibdata1 and
+ * ib_logfile0: os_file_lock.) Returns the pid holding a lock, or 0. */
+long dataset_server_pid(const dataset *ds);
+
+#endif
