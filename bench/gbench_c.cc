@@ -7,6 +7,7 @@
 // back); they are torn down when a different benchmark starts, and at exit.
 #include <benchmark/benchmark.h>
 
+#include <atomic>
 #include <cstdio>
 #include <cstring>
 #include <deque>
@@ -32,6 +33,7 @@ struct Instance {
 std::deque<Instance> g_instances;  // stable addresses
 std::mutex g_mu;
 Instance *g_current = nullptr;
+std::atomic<int> g_errors{0};  // benchmarks whose setup or run failed: main() exits 1
 
 void TeardownLocked(Instance *in)
 {
@@ -96,6 +98,8 @@ void RunInstance(benchmark::State &state, Instance *in)
     std::string error;
     void *st = Acquire(in, state.thread_index(), state.threads(), &bytes, &pages, &error);
     if (!st) {
+        if (state.thread_index() == 0)
+            g_errors++;
         state.SkipWithError(error.c_str());
         for (auto _ : state) {
         }
@@ -106,6 +110,7 @@ void RunInstance(benchmark::State &state, Instance *in)
     for (auto _ : state) {
         bad = run(st);
         if (bad) {
+            g_errors++;
             state.SkipWithError(bad);
             break;
         }
@@ -173,5 +178,11 @@ int main(int argc, char **argv)
     }
     ibc_bench_cleanup();
     benchmark::Shutdown();
+    // A benchmark that could not set up or computed a wrong result is a failure, not a number.
+    if (g_errors.load() > 0) {
+        std::fprintf(stderr, "ibdcrypt-bench: %d benchmark run(s) failed (see the errors above)\n",
+                     g_errors.load());
+        return 1;
+    }
     return 0;
 }

@@ -166,27 +166,50 @@ static int mb_drain(mb_peer *m, IMB_JOB *first)
     }
 }
 
+/* ipsec-mb's multi-buffer CBC encryption keeps lane lengths in 16 bits: a job encrypts less
+ * than 64 KiB. Longer streams are cut into pieces of MB_CBC_PIECE bytes, chained by their IVs
+ * (the last ciphertext block of one piece is the IV of the next). */
+#define MB_CBC_PIECE 32768
+
 int mb_peer_crypt(mb_peer *m, peer_mode mode, int enc, const uint8_t iv[16], const uint8_t *in,
                   uint8_t *out, size_t len)
 {
+    if (mode == PEER_CBC && enc && len > MB_CBC_PIECE) {
+        ibc_cbc_lane lane = {.in = in, .out = out, .nblocks = len / 16};
+        memcpy(lane.iv, iv, 16);
+        return mb_peer_cbc_enc_lanes(m, &lane, 1);
+    }
     mb_job(m, mode, enc, iv, in, out, len);
     return mb_drain(m, IMB_SUBMIT_JOB(m->mgr)) == 1 ? 0 : -1;
 }
 
 int mb_peer_cbc_enc_lanes(mb_peer *m, const ibc_cbc_lane *lanes, size_t n)
 {
-    int done = 0;
-    for (size_t i = 0; i < n; i++) {
-        mb_job(m, PEER_CBC, 1, lanes[i].iv, lanes[i].in, lanes[i].out, lanes[i].nblocks * 16);
-        IMB_JOB *job = IMB_SUBMIT_JOB(m->mgr);
-        if (job) {
-            if (job->status != IMB_STATUS_COMPLETED)
-                return -1;
-            done++;
+    size_t longest = 0;
+    for (size_t i = 0; i < n; i++)
+        longest = lanes[i].nblocks * 16 > longest ? lanes[i].nblocks * 16 : longest;
+    for (size_t off = 0; off < longest; off += MB_CBC_PIECE) {
+        int want = 0, done = 0;
+        for (size_t i = 0; i < n; i++) {
+            size_t len = lanes[i].nblocks * 16;
+            if (off >= len)
+                continue;
+            size_t piece = len - off < MB_CBC_PIECE ? len - off : MB_CBC_PIECE;
+            const uint8_t *iv = off ? lanes[i].out + off - 16 : lanes[i].iv;
+            mb_job(m, PEER_CBC, 1, iv, lanes[i].in + off, lanes[i].out + off, piece);
+            want++;
+            IMB_JOB *job = IMB_SUBMIT_JOB(m->mgr);
+            if (job) {
+                if (job->status != IMB_STATUS_COMPLETED)
+                    return -1;
+                done++;
+            }
         }
+        int rest = mb_drain(m, NULL);
+        if (rest < 0 || done + rest != want)
+            return -1;
     }
-    int rest = mb_drain(m, NULL);
-    return rest >= 0 && (size_t)(done + rest) == n ? 0 : -1;
+    return 0;
 }
 
 const char *mb_peer_arch_name(void)
