@@ -300,9 +300,9 @@ static int make_hot_rekeyed(bench_dataset *ds)
     return 1;
 }
 
-static void build(bench_dataset *ds)
+/* The lab keys of the sample variant and the plaintext templates decrypted with them. */
+static ibc_keyring *lab_templates(bench_dataset *ds, templates *t)
 {
-    templates t = {0};
     char err[256] = "", path[1024];
     ibc_engine *e = engine_for(ibc_tier_kernels(ibc_tier_best(ibc_cpu_features())));
     snprintf(path, sizeof(path), "%s/%s/keys.txt", data_dir(), variant_dir[ds->fmt]);
@@ -310,9 +310,26 @@ static void build(bench_dataset *ds)
     if (!e || ibc_keyring_load(path, NULL, &lab, err, sizeof(err)) != IBC_OK) {
         snprintf(ds->error, sizeof(ds->error), "lab keys: %.80s (set IBC_BENCH_DATA to the "
                  "tests/data/mariadb-10.11 directory)", err[0] ? err : "no engine");
-        return;
+        return NULL;
     }
-    if (load_templates(ds, e, lab, &t) && make_spaces(ds, &t, lab)) {
+    if (!load_templates(ds, e, lab, t)) {
+        ibc_keyring_free(lab);
+        return NULL;
+    }
+    return lab;
+}
+
+static void templates_free(templates *t)
+{
+    free(t->page0);
+    free(t->pages);
+}
+
+static void build(bench_dataset *ds)
+{
+    templates t = {0};
+    ibc_keyring *lab = lab_templates(ds, &t);
+    if (lab && make_spaces(ds, &t, lab)) {
         ds->hot = ibc_pages_alloc(ds->ps, BENCH_HOT_PAGES, &ds->hot_stride);
         ds->hot_rekeyed = ibc_pages_alloc(ds->ps, BENCH_HOT_PAGES, &ds->hot_stride);
         if (!ds->hot || !ds->hot_rekeyed)
@@ -320,10 +337,8 @@ static void build(bench_dataset *ds)
         else if (make_pages(ds, &t, ds->hot, ds->hot_stride, BENCH_HOT_PAGES, 1))
             make_hot_rekeyed(ds);
     }
-    /* the cold set, if needed, decrypts the templates again (21 pages: nothing to keep) */
     ibc_keyring_free(lab);
-    free(t.page0);
-    free(t.pages);
+    templates_free(&t);
 }
 
 bench_dataset *bench_dataset_get(bench_fmt fmt, ibc_algo algo)
@@ -360,12 +375,8 @@ bench_cold *bench_dataset_cold(bench_dataset *ds)
         size_t n = (size_t)mib * (1024 * 1024 / BENCH_PAGE_SIZE);
         n = (n + BENCH_HOT_PAGES - 1) / BENCH_HOT_PAGES * BENCH_HOT_PAGES;
         templates t = {0};
-        char err[256] = "", path[1024];
-        ibc_engine *e = engine_for(ibc_tier_kernels(ibc_tier_best(ibc_cpu_features())));
-        ibc_keyring *lab = NULL;
-        snprintf(path, sizeof(path), "%s/%s/keys.txt", data_dir(), variant_dir[ds->fmt]);
-        if (e && ibc_keyring_load(path, NULL, &lab, err, sizeof(err)) == IBC_OK &&
-            load_templates(ds, e, lab, &t)) {
+        ibc_keyring *lab = lab_templates(ds, &t);
+        if (lab) {
             c->mem = ibc_pages_alloc(ds->ps, n, &c->stride);
             c->parity = calloc(n / BENCH_HOT_PAGES, 1);
             c->n = n;
@@ -380,8 +391,7 @@ bench_cold *bench_dataset_cold(bench_dataset *ds)
             }
         }
         ibc_keyring_free(lab);
-        free(t.page0);
-        free(t.pages);
+        templates_free(&t);
     }
     pthread_mutex_unlock(&g_lock);
     return c->mem ? c : NULL;
