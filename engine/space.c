@@ -132,6 +132,7 @@ void ibc_space_get_info(const ibc_space *s, ibc_space_info *info)
     info->key_id = s->cd.key_id;
     info->min_key_version = s->cd.min_key_version;
     info->encryption_mode = s->cd.encryption;
+    memcpy(info->crypt_iv, s->cd.iv, 16);
     info->key_attached = s->have_key;
     info->algorithm = s->algo;
     memcpy(info->doublewrite, s->dblwr, sizeof(info->doublewrite));

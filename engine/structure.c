@@ -38,7 +38,9 @@ int ibc_index_page_check(const uint8_t *p, uint32_t ps)
 
     if (memcmp(p + infimum, "infimum", 8) != 0 || memcmp(p + supremum, "supremum", 8) != 0)
         return 1;
-    if (n_slots < 2 || n_heap < 2 || n_recs > n_heap - 2)
+    /* bound every count before it is used in offset arithmetic (damaged pages) */
+    if (n_slots < 2 || n_slots > (dir_end - PAGE_DATA) / PAGE_DIR_SLOT_SIZE || n_heap < 2 ||
+        n_recs > n_heap - 2)
         return 2;
     if (heap_top < supremum + 8 || heap_top > dir_end - PAGE_DIR_SLOT_SIZE * n_slots)
         return 3;

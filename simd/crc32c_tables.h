@@ -391,4 +391,297 @@ static const uint32_t crc32c_slice8[8][256] = {
 #define CRC32C_BARRETT_MU 0x0dea713f1ull
 #define CRC32C_BARRETT_P 0x105ec76f1ull
 
+/* 3-way crc32-instruction kernels: three chains over adjacent n-byte blocks A, B, C
+ * merge as crc32q(0, clmul(a, T[i][0]) ^ clmul(b, T[i][1])) ^ c, where
+ * T[i] = {shift_const(2n), shift_const(n)} advance a state over 2n / n zero bytes
+ * (see the generator's docstring). */
+#define CRC32C_3WAY_K64_MAX 64 /* largest block: 64 * this many bytes */
+/* n = 64 * (i + 1), 0 <= i < CRC32C_3WAY_K64_MAX. */
+static const uint64_t crc32c_3way_k64[64][2] = {
+    {0x00d3b6092ull, 0x09e4addf8ull}, /* n = 64 */
+    {0x0b9e02b86ull, 0x00d3b6092ull}, /* n = 128 */
+    {0x0d270f1a2ull, 0x0ab7aff2aull}, /* n = 192 */
+    {0x0dd7e3b0cull, 0x0b9e02b86ull}, /* n = 256 */
+    {0x06b749fb2ull, 0x1bf2e8b8aull}, /* n = 320 */
+    {0x0d7a4825cull, 0x0d270f1a2ull}, /* n = 384 */
+    {0x068bce87aull, 0x11eef4f8eull}, /* n = 448 */
+    {0x0170076faull, 0x0dd7e3b0cull}, /* n = 512 */
+    {0x086d8e4d2ull, 0x0271d9844ull}, /* n = 576 */
+    {0x1d88abd4aull, 0x06b749fb2ull}, /* n = 640 */
+    {0x1ddffc5d4ull, 0x0e6fc4e6aull}, /* n = 704 */
+    {0x19b1afbc4ull, 0x0d7a4825cull}, /* n = 768 */
+    {0x133d7a042ull, 0x026f6a60aull}, /* n = 832 */
+    {0x1af900c24ull, 0x068bce87aull}, /* n = 896 */
+    {0x1f16a3418ull, 0x1329d9f7eull}, /* n = 960 */
+    {0x1a0f717c4ull, 0x0170076faull}, /* n = 1024 */
+    {0x1ce523810ull, 0x1fae1cc66ull}, /* n = 1088 */
+    {0x1bb301d50ull, 0x086d8e4d2ull}, /* n = 1152 */
+    {0x1663ce118ull, 0x0b3af077aull}, /* n = 1216 */
+    {0x1272f0f6eull, 0x1d88abd4aull}, /* n = 1280 */
+    {0x18d7b0210ull, 0x0c9c8b782ull}, /* n = 1344 */
+    {0x180f9b68eull, 0x1ddffc5d4ull}, /* n = 1408 */
+    {0x0c00df280ull, 0x168763fa6ull}, /* n = 1472 */
+    {0x1307a0206ull, 0x19b1afbc4ull}, /* n = 1536 */
+    {0x0f8448640ull, 0x123888b7aull}, /* n = 1600 */
+    {0x05f0e0438ull, 0x133d7a042ull}, /* n = 1664 */
+    {0x17aab30ccull, 0x000bcf5f6ull}, /* n = 1728 */
+    {0x1934d876aull, 0x1af900c24ull}, /* n = 1792 */
+    {0x0b58ac6feull, 0x06d390decull}, /* n = 1856 */
+    {0x126399114ull, 0x1f16a3418ull}, /* n = 1920 */
+    {0x0c776b648ull, 0x19fb2a8b0ull}, /* n = 1984 */
+    {0x18714ea86ull, 0x1a0f717c4ull}, /* n = 2048 */
+    {0x11cb7bedcull, 0x107f6b31eull}, /* n = 2112 */
+    {0x1ca038242ull, 0x1ce523810ull}, /* n = 2176 */
+    {0x04de20a7cull, 0x0defba41cull}, /* n = 2240 */
+    {0x0005bb964ull, 0x1bb301d50ull}, /* n = 2304 */
+    {0x13d649bf2ull, 0x0b1630f04ull}, /* n = 2368 */
+    {0x01ad321bcull, 0x1663ce118ull}, /* n = 2432 */
+    {0x087d07ae0ull, 0x04be7fd90ull}, /* n = 2496 */
+    {0x0ca110698ull, 0x1272f0f6eull}, /* n = 2560 */
+    {0x1a5e7d8ccull, 0x050bfaadeull}, /* n = 2624 */
+    {0x00e0126b2ull, 0x18d7b0210ull}, /* n = 2688 */
+    {0x1b54f879cull, 0x136502e42ull}, /* n = 2752 */
+    {0x1e60cae4eull, 0x180f9b68eull}, /* n = 2816 */
+    {0x16e22e5b4ull, 0x0465a4eeeull}, /* n = 2880 */
+    {0x1632b022cull, 0x0c00df280ull}, /* n = 2944 */
+    {0x165b2f6b4ull, 0x0d6748e82ull}, /* n = 3008 */
+    {0x1bc3afbb8ull, 0x1307a0206ull}, /* n = 3072 */
+    {0x0afc06654ull, 0x086d42d06ull}, /* n = 3136 */
+    {0x1de1a25ccull, 0x0f8448640ull}, /* n = 3200 */
+    {0x0fab852fcull, 0x095ffd7dcull}, /* n = 3264 */
+    {0x051c0477eull, 0x05f0e0438ull}, /* n = 3328 */
+    {0x10de655d4ull, 0x050c2cb16ull}, /* n = 3392 */
+    {0x1656a0c72ull, 0x17aab30ccull}, /* n = 3456 */
+    {0x0fa96021eull, 0x14f2b501aull}, /* n = 3520 */
+    {0x1accf58daull, 0x1934d876aull}, /* n = 3584 */
+    {0x1a5514022ull, 0x14904c914ull}, /* n = 3648 */
+    {0x1140ea070ull, 0x0b58ac6feull}, /* n = 3712 */
+    {0x0b95f1760ull, 0x0d6b1825aull}, /* n = 3776 */
+    {0x1f240f9eeull, 0x126399114ull}, /* n = 3840 */
+    {0x16202c3d4ull, 0x1f69cc58eull}, /* n = 3904 */
+    {0x0f11494b6ull, 0x0c776b648ull}, /* n = 3968 */
+    {0x0d33a036cull, 0x1210a887eull}, /* n = 4032 */
+    {0x054a86326ull, 0x18714ea86ull}, /* n = 4096 */
+};
+
+#define CRC32C_3WAY_K8_MAX 64
+/* n = 8 * (i + 1), 0 <= i < CRC32C_3WAY_K8_MAX. */
+static const uint64_t crc32c_3way_k8[64][2] = {
+    {0x14cd00bd6ull, 0x105ec76f0ull}, /* n = 8 */
+    {0x0ba4fc28eull, 0x14cd00bd6ull}, /* n = 16 */
+    {0x1d82c63daull, 0x0f20c0dfeull}, /* n = 24 */
+    {0x09e4addf8ull, 0x0ba4fc28eull}, /* n = 32 */
+    {0x039d3b296ull, 0x1384aa63aull}, /* n = 40 */
+    {0x102f9b8a2ull, 0x1d82c63daull}, /* n = 48 */
+    {0x14237f5e6ull, 0x01c291d04ull}, /* n = 56 */
+    {0x00d3b6092ull, 0x09e4addf8ull}, /* n = 64 */
+    {0x0c96cfdc0ull, 0x0740eef02ull}, /* n = 72 */
+    {0x18266e456ull, 0x039d3b296ull}, /* n = 80 */
+    {0x0daece73eull, 0x0083a6eecull}, /* n = 88 */
+    {0x0ab7aff2aull, 0x102f9b8a2ull}, /* n = 96 */
+    {0x1248ea574ull, 0x1c1733996ull}, /* n = 104 */
+    {0x083348832ull, 0x14237f5e6ull}, /* n = 112 */
+    {0x12c743124ull, 0x02ad91c30ull}, /* n = 120 */
+    {0x0b9e02b86ull, 0x00d3b6092ull}, /* n = 128 */
+    {0x018b33a4eull, 0x06992cea2ull}, /* n = 136 */
+    {0x1b331e26aull, 0x0c96cfdc0ull}, /* n = 144 */
+    {0x17d35ba46ull, 0x07e908048ull}, /* n = 152 */
+    {0x1bf2e8b8aull, 0x18266e456ull}, /* n = 160 */
+    {0x1a3e0968aull, 0x11ed1f9d8ull}, /* n = 168 */
+    {0x0ce7f39f4ull, 0x0daece73eull}, /* n = 176 */
+    {0x061d82e56ull, 0x0f1d0f55eull}, /* n = 184 */
+    {0x0d270f1a2ull, 0x0ab7aff2aull}, /* n = 192 */
+    {0x1c3f5f66cull, 0x0a87ab8a8ull}, /* n = 200 */
+    {0x12ed0daacull, 0x1248ea574ull}, /* n = 208 */
+    {0x065863b64ull, 0x08462d800ull}, /* n = 216 */
+    {0x11eef4f8eull, 0x083348832ull}, /* n = 224 */
+    {0x1ee54f54cull, 0x071d111a8ull}, /* n = 232 */
+    {0x0b3e32c28ull, 0x12c743124ull}, /* n = 240 */
+    {0x0064f7f26ull, 0x0ffd852c6ull}, /* n = 248 */
+    {0x0dd7e3b0cull, 0x0b9e02b86ull}, /* n = 256 */
+    {0x0f285651cull, 0x0dcb17aa4ull}, /* n = 264 */
+    {0x010746f3cull, 0x018b33a4eull}, /* n = 272 */
+    {0x1c24afea4ull, 0x0f37c5aeeull}, /* n = 280 */
+    {0x0271d9844ull, 0x1b331e26aull}, /* n = 288 */
+    {0x08e766a0cull, 0x06051d5a2ull}, /* n = 296 */
+    {0x093a5f730ull, 0x17d35ba46ull}, /* n = 304 */
+    {0x06cb08e5cull, 0x11d5ca20eull}, /* n = 312 */
+    {0x06b749fb2ull, 0x1bf2e8b8aull}, /* n = 320 */
+    {0x1167f94f2ull, 0x021f3d99cull}, /* n = 328 */
+    {0x0cec3662eull, 0x1a3e0968aull}, /* n = 336 */
+    {0x19329634aull, 0x08f158014ull}, /* n = 344 */
+    {0x0e6fc4e6aull, 0x0ce7f39f4ull}, /* n = 352 */
+    {0x08227bb8aull, 0x1a5e82106ull}, /* n = 360 */
+    {0x0b0cd4768ull, 0x061d82e56ull}, /* n = 368 */
+    {0x13c2b89c4ull, 0x188815ab2ull}, /* n = 376 */
+    {0x0d7a4825cull, 0x0d270f1a2ull}, /* n = 384 */
+    {0x10f5ff2baull, 0x105405f3eull}, /* n = 392 */
+    {0x00167d312ull, 0x1c3f5f66cull}, /* n = 400 */
+    {0x0f6076544ull, 0x0e9adf796ull}, /* n = 408 */
+    {0x026f6a60aull, 0x12ed0daacull}, /* n = 416 */
+    {0x1a2adb74eull, 0x096638b34ull}, /* n = 424 */
+    {0x19d34af3aull, 0x065863b64ull}, /* n = 432 */
+    {0x049c3cc9cull, 0x1e50585a0ull}, /* n = 440 */
+    {0x068bce87aull, 0x11eef4f8eull}, /* n = 448 */
+    {0x1524fa6c6ull, 0x19f1c69dcull}, /* n = 456 */
+    {0x16cba8acaull, 0x1ee54f54cull}, /* n = 464 */
+    {0x042d98888ull, 0x12913343eull}, /* n = 472 */
+    {0x1329d9f7eull, 0x0b3e32c28ull}, /* n = 480 */
+    {0x1b1c69528ull, 0x088f25a3aull}, /* n = 488 */
+    {0x02178513aull, 0x0064f7f26ull}, /* n = 496 */
+    {0x0e0ac139eull, 0x04e36f0b0ull}, /* n = 504 */
+    {0x0170076faull, 0x0dd7e3b0cull}, /* n = 512 */
+};
+
+/* Fused folding + crc32 chunks of VL-byte vectors (see the generator's docstring).
+ * Row M - 1: {CROSS_HI, CROSS_LO, SHIFT_2N, SHIFT_N}: the fold over the chain bytes
+ * and the 3-way merge multipliers for chains of n = 8 Q M bytes. */
+#define CRC32C_FUSED128_Q 6
+#define CRC32C_FUSED128_M_MAX 32
+static const uint64_t crc32c_fused128[32][4] = {
+    {0x08462d800ull, 0x1248ea574ull, 0x102f9b8a2ull, 0x1d82c63daull}, /* M = 1 */
+    {0x1a5e82106ull, 0x0ce7f39f4ull, 0x0ab7aff2aull, 0x102f9b8a2ull}, /* M = 2 */
+    {0x04e36f0b0ull, 0x0064f7f26ull, 0x1b331e26aull, 0x0c96cfdc0ull}, /* M = 3 */
+    {0x04d56973cull, 0x06b749fb2ull, 0x0d270f1a2ull, 0x0ab7aff2aull}, /* M = 4 */
+    {0x00bf80dd2ull, 0x10f5ff2baull, 0x0b3e32c28ull, 0x12c743124ull}, /* M = 5 */
+    {0x0a3e3e02cull, 0x16cba8acaull, 0x0271d9844ull, 0x1b331e26aull}, /* M = 6 */
+    {0x029f268b4ull, 0x041d17b64ull, 0x0cec3662eull, 0x1a3e0968aull}, /* M = 7 */
+    {0x196946b36ull, 0x0b3af077aull, 0x0d7a4825cull, 0x0d270f1a2ull}, /* M = 8 */
+    {0x079113270ull, 0x13a9cba9eull, 0x19d34af3aull, 0x065863b64ull}, /* M = 9 */
+    {0x1e0d63936ull, 0x0d2c3ed1aull, 0x1329d9f7eull, 0x0b3e32c28ull}, /* M = 10 */
+    {0x007ac6e46ull, 0x183e8d8feull, 0x16ad828b4ull, 0x0f285651cull}, /* M = 11 */
+    {0x0de8a97f8ull, 0x1af900c24ull, 0x086d8e4d2ull, 0x0271d9844ull}, /* M = 12 */
+    {0x073db4c04ull, 0x0531377e2ull, 0x0ca6ef3acull, 0x06cb08e5cull}, /* M = 13 */
+    {0x0d7e661aeull, 0x1851efe9aull, 0x0c9c8b782ull, 0x0cec3662eull}, /* M = 14 */
+    {0x009c20a6cull, 0x140d06088ull, 0x02342001eull, 0x08227bb8aull}, /* M = 15 */
+    {0x10a4c518eull, 0x0b1630f04ull, 0x19b1afbc4ull, 0x0d7a4825cull}, /* M = 16 */
+    {0x08b9be230ull, 0x07d5c1d64ull, 0x002ee03b2ull, 0x0f6076544ull}, /* M = 17 */
+    {0x03e254fe4ull, 0x178f8027eull, 0x000bcf5f6ull, 0x19d34af3aull}, /* M = 18 */
+    {0x0ca2e5ed2ull, 0x060bf0a6aull, 0x0ded288f8ull, 0x1524fa6c6ull}, /* M = 19 */
+    {0x0aeee44e2ull, 0x0c00df280ull, 0x1f16a3418ull, 0x1329d9f7eull}, /* M = 20 */
+    {0x05af86df8ull, 0x16193cbe4ull, 0x045cddf4eull, 0x0e0ac139eull}, /* M = 21 */
+    {0x06c7202d4ull, 0x0e81cf154ull, 0x107f6b31eull, 0x16ad828b4ull}, /* M = 22 */
+    {0x19864c5eeull, 0x04263eb04ull, 0x0e0cdcf86ull, 0x1a75b4b00ull}, /* M = 23 */
+    {0x1e17e7c86ull, 0x14f2b501aull, 0x1bb301d50ull, 0x086d8e4d2ull}, /* M = 24 */
+    {0x1e5ddba06ull, 0x1e684375cull, 0x1d32fdef6ull, 0x0a90fd27aull}, /* M = 25 */
+    {0x0d70ac6c2ull, 0x16388af30ull, 0x04be7fd90ull, 0x0ca6ef3acull}, /* M = 26 */
+    {0x1168cf8a2ull, 0x193dcedfeull, 0x0b3a6da94ull, 0x04597456aull}, /* M = 27 */
+    {0x0c2a5b65eull, 0x18714ea86ull, 0x18d7b0210ull, 0x0c9c8b782ull}, /* M = 28 */
+    {0x121f421baull, 0x0e622aacaull, 0x1b8e7c4aeull, 0x167001a9cull}, /* M = 29 */
+    {0x1aab33302ull, 0x1f0c15e22ull, 0x0465a4eeeull, 0x02342001eull}, /* M = 30 */
+    {0x10d67ca14ull, 0x1141eca7eull, 0x0a52f58ecull, 0x1ed5a407aull}, /* M = 31 */
+    {0x089be7362ull, 0x19c083bf0ull, 0x1307a0206ull, 0x19b1afbc4ull}, /* M = 32 */
+};
+
+#define CRC32C_FUSED256_Q 5
+#define CRC32C_FUSED256_M_MAX 32
+static const uint64_t crc32c_fused256[32][4] = {
+    {0x0b9e02b86ull, 0x0ffd852c6ull, 0x039d3b296ull, 0x1384aa63aull}, /* M = 1 */
+    {0x188815ab2ull, 0x061d82e56ull, 0x18266e456ull, 0x039d3b296ull}, /* M = 2 */
+    {0x0064f7f26ull, 0x088f25a3aull, 0x12c743124ull, 0x02ad91c30ull}, /* M = 3 */
+    {0x1d22c238eull, 0x093a5f730ull, 0x1bf2e8b8aull, 0x18266e456ull}, /* M = 4 */
+    {0x0b0cd4768ull, 0x05b397730ull, 0x1c3f5f66cull, 0x0a87ab8a8ull}, /* M = 5 */
+    {0x0de87806cull, 0x1a2adb74eull, 0x0b3e32c28ull, 0x12c743124ull}, /* M = 6 */
+    {0x1b1c69528ull, 0x185137662ull, 0x1c24afea4ull, 0x0f37c5aeeull}, /* M = 7 */
+    {0x01dc0632aull, 0x1fae1cc66ull, 0x06b749fb2ull, 0x1bf2e8b8aull}, /* M = 8 */
+    {0x0b3af077aull, 0x1eb6e6546ull, 0x08227bb8aull, 0x1a5e82106ull}, /* M = 9 */
+    {0x128db71b8ull, 0x07b3ff57aull, 0x00167d312ull, 0x1c3f5f66cull}, /* M = 10 */
+    {0x00a2a8d7eull, 0x0f33b8bc6ull, 0x049c3cc9cull, 0x1e50585a0ull}, /* M = 11 */
+    {0x10b9a1de0ull, 0x0f2271e60ull, 0x1329d9f7eull, 0x0b3e32c28ull}, /* M = 12 */
+    {0x05fabe670ull, 0x11e00522cull, 0x141a1a2e2ull, 0x0bd6f81f8ull}, /* M = 13 */
+    {0x18d1a62b4ull, 0x0b5cfca28ull, 0x0f872e54cull, 0x1c24afea4ull}, /* M = 14 */
+    {0x0531377e2ull, 0x0dafaea7cull, 0x0a90fd27aull, 0x0a3c6f37aull}, /* M = 15 */
+    {0x0f7506984ull, 0x1a0f717c4ull, 0x1d88abd4aull, 0x06b749fb2ull}, /* M = 16 */
+    {0x1ce523810ull, 0x1f775073eull, 0x13a9cba9eull, 0x0e417f38aull}, /* M = 17 */
+    {0x14d8c5eacull, 0x01f1dd124ull, 0x02342001eull, 0x08227bb8aull}, /* M = 18 */
+    {0x09a7781e0ull, 0x01c47ed30ull, 0x0995a5724ull, 0x1641378f0ull}, /* M = 19 */
+    {0x0d4617a4cull, 0x080ba859aull, 0x123888b7aull, 0x00167d312ull}, /* M = 20 */
+    {0x178f8027eull, 0x00f97c690ull, 0x116b0f50cull, 0x1dd3e10e8ull}, /* M = 21 */
+    {0x1857099eeull, 0x09f2b002aull, 0x017f27698ull, 0x049c3cc9cull}, /* M = 22 */
+    {0x028b5de82ull, 0x1447b8ce0ull, 0x059f229bcull, 0x1d8048348ull}, /* M = 23 */
+    {0x0d763f62aull, 0x0d6748e82ull, 0x1f16a3418ull, 0x1329d9f7eull}, /* M = 24 */
+    {0x086d42d06ull, 0x0a6961ddcull, 0x1a08fe6acull, 0x1da758ae0ull}, /* M = 25 */
+    {0x1aa05c6b2ull, 0x0c2c7385cull, 0x1851efe9aull, 0x141a1a2e2ull}, /* M = 26 */
+    {0x04263eb04ull, 0x0155ad968ull, 0x18bf82606ull, 0x029f268b4ull}, /* M = 27 */
+    {0x188d71824ull, 0x1876123faull, 0x0defba41cull, 0x0f872e54cull}, /* M = 28 */
+    {0x0b0ed8196ull, 0x0290ece4eull, 0x0eca08ffeull, 0x063ae91e6ull}, /* M = 29 */
+    {0x0fc6f1650ull, 0x1e66ce4b0ull, 0x1d32fdef6ull, 0x0a90fd27aull}, /* M = 30 */
+    {0x160ea25b2ull, 0x13df50e00ull, 0x116f430b8ull, 0x1c928d748ull}, /* M = 31 */
+    {0x0aab37f1cull, 0x0c776b648ull, 0x1272f0f6eull, 0x1d88abd4aull}, /* M = 32 */
+};
+
+#define CRC32C_FUSED512_Q 3
+#define CRC32C_FUSED512_M_MAX 32
+static const uint64_t crc32c_fused512[32][4] = {
+    {0x1a3e0968aull, 0x021f3d99cull, 0x1d82c63daull, 0x0f20c0dfeull}, /* M = 1 */
+    {0x0e9adf796ull, 0x1c3f5f66cull, 0x102f9b8a2ull, 0x1d82c63daull}, /* M = 2 */
+    {0x0b3e32c28ull, 0x12913343eull, 0x0c96cfdc0ull, 0x0740eef02ull}, /* M = 3 */
+    {0x18db37e8aull, 0x010746f3cull, 0x0ab7aff2aull, 0x102f9b8a2ull}, /* M = 4 */
+    {0x06cb08e5cull, 0x1d22c238eull, 0x12c743124ull, 0x02ad91c30ull}, /* M = 5 */
+    {0x14e727980ull, 0x19329634aull, 0x1b331e26aull, 0x0c96cfdc0ull}, /* M = 6 */
+    {0x0d7a4825cull, 0x1641378f0ull, 0x1a3e0968aull, 0x11ed1f9d8ull}, /* M = 7 */
+    {0x1dd3e10e8ull, 0x026f6a60aull, 0x0d270f1a2ull, 0x0ab7aff2aull}, /* M = 8 */
+    {0x1524fa6c6ull, 0x0dd07448eull, 0x065863b64ull, 0x08462d800ull}, /* M = 9 */
+    {0x18a08b5bcull, 0x1b1c69528ull, 0x0b3e32c28ull, 0x12c743124ull}, /* M = 10 */
+    {0x16ad828b4ull, 0x00d8373a0ull, 0x0f285651cull, 0x0dcb17aa4ull}, /* M = 11 */
+    {0x19bc5e522ull, 0x0f872e54cull, 0x0271d9844ull, 0x1b331e26aull}, /* M = 12 */
+    {0x0a90fd27aull, 0x191b66f30ull, 0x06cb08e5cull, 0x11d5ca20eull}, /* M = 13 */
+    {0x01cad4452ull, 0x0234e0b26ull, 0x0cec3662eull, 0x1a3e0968aull}, /* M = 14 */
+    {0x0c9c8b782ull, 0x128db71b8ull, 0x08227bb8aull, 0x1a5e82106ull}, /* M = 15 */
+    {0x06e4cb630ull, 0x1ddffc5d4ull, 0x0d7a4825cull, 0x0d270f1a2ull}, /* M = 16 */
+    {0x1ed5a407aull, 0x16b1e5dd2ull, 0x0f6076544ull, 0x0e9adf796ull}, /* M = 17 */
+    {0x08ec52396ull, 0x109ffedc0ull, 0x19d34af3aull, 0x065863b64ull}, /* M = 18 */
+    {0x002ee03b2ull, 0x0dc1a160cull, 0x1524fa6c6ull, 0x19f1c69dcull}, /* M = 19 */
+    {0x149dabbaaull, 0x05fabe670ull, 0x1329d9f7eull, 0x0b3e32c28ull}, /* M = 20 */
+    {0x058ca5f00ull, 0x0f7317cf0ull, 0x0e0ac139eull, 0x04e36f0b0ull}, /* M = 21 */
+    {0x109b55d24ull, 0x059f229bcull, 0x16ad828b4ull, 0x0f285651cull}, /* M = 22 */
+    {0x1f16a3418ull, 0x1c67b0ae8ull, 0x1a75b4b00ull, 0x18db37e8aull}, /* M = 23 */
+    {0x1ed2bd6e6ull, 0x19fb2a8b0ull, 0x086d8e4d2ull, 0x0271d9844ull}, /* M = 24 */
+    {0x0dfd94fb2ull, 0x0f7506984ull, 0x0a90fd27aull, 0x0a3c6f37aull}, /* M = 25 */
+    {0x0c4eb27b2ull, 0x0e8310afaull, 0x0ca6ef3acull, 0x06cb08e5cull}, /* M = 26 */
+    {0x0e0cdcf86ull, 0x160e28034ull, 0x04597456aull, 0x04d56973cull}, /* M = 27 */
+    {0x09fd51b88ull, 0x0ddaf5114ull, 0x0c9c8b782ull, 0x0cec3662eull}, /* M = 28 */
+    {0x00cd1526aull, 0x1321de2d0ull, 0x167001a9cull, 0x14e727980ull}, /* M = 29 */
+    {0x0271cfb40ull, 0x09a7781e0ull, 0x02342001eull, 0x08227bb8aull}, /* M = 30 */
+    {0x04be7fd90ull, 0x0794dd0f2ull, 0x1ed5a407aull, 0x0e78eb416ull}, /* M = 31 */
+    {0x0b8b67c1cull, 0x1272f0f6eull, 0x19b1afbc4ull, 0x0d7a4825cull}, /* M = 32 */
+};
+
+/* Final reduction: row LANE_FOLD_MAX - d folds a 16-byte lane over d lanes: {HI, LO}
+ * of CRC32C_FOLD_<128 d>; d = 0 is zero (see the generator's docstring). */
+#define CRC32C_LANE_FOLD_MAX 30
+static const uint64_t crc32c_lane_fold[31][2] = {
+    {0x088f25a3aull, 0x0b3e32c28ull}, /* d = 30 */
+    {0x12913343eull, 0x1ee54f54cull}, /* d = 29 */
+    {0x19f1c69dcull, 0x11eef4f8eull}, /* d = 28 */
+    {0x1e50585a0ull, 0x065863b64ull}, /* d = 27 */
+    {0x096638b34ull, 0x12ed0daacull}, /* d = 26 */
+    {0x0e9adf796ull, 0x1c3f5f66cull}, /* d = 25 */
+    {0x105405f3eull, 0x0d270f1a2ull}, /* d = 24 */
+    {0x188815ab2ull, 0x061d82e56ull}, /* d = 23 */
+    {0x1a5e82106ull, 0x0ce7f39f4ull}, /* d = 22 */
+    {0x08f158014ull, 0x1a3e0968aull}, /* d = 21 */
+    {0x021f3d99cull, 0x1bf2e8b8aull}, /* d = 20 */
+    {0x11d5ca20eull, 0x17d35ba46ull}, /* d = 19 */
+    {0x06051d5a2ull, 0x1b331e26aull}, /* d = 18 */
+    {0x0f37c5aeeull, 0x018b33a4eull}, /* d = 17 */
+    {0x0dcb17aa4ull, 0x0b9e02b86ull}, /* d = 16 */
+    {0x0ffd852c6ull, 0x12c743124ull}, /* d = 15 */
+    {0x071d111a8ull, 0x083348832ull}, /* d = 14 */
+    {0x08462d800ull, 0x1248ea574ull}, /* d = 13 */
+    {0x0a87ab8a8ull, 0x0ab7aff2aull}, /* d = 12 */
+    {0x0f1d0f55eull, 0x0daece73eull}, /* d = 11 */
+    {0x11ed1f9d8ull, 0x18266e456ull}, /* d = 10 */
+    {0x07e908048ull, 0x0c96cfdc0ull}, /* d = 9 */
+    {0x06992cea2ull, 0x00d3b6092ull}, /* d = 8 */
+    {0x02ad91c30ull, 0x14237f5e6ull}, /* d = 7 */
+    {0x1c1733996ull, 0x102f9b8a2ull}, /* d = 6 */
+    {0x0083a6eecull, 0x039d3b296ull}, /* d = 5 */
+    {0x0740eef02ull, 0x09e4addf8ull}, /* d = 4 */
+    {0x01c291d04ull, 0x1d82c63daull}, /* d = 3 */
+    {0x1384aa63aull, 0x0ba4fc28eull}, /* d = 2 */
+    {0x0f20c0dfeull, 0x14cd00bd6ull}, /* d = 1 */
+    {0x000000000ull, 0x000000000ull}, /* d = 0 */
+};
+
 #endif

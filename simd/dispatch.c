@@ -9,7 +9,7 @@
 
 #include "tiers.h"
 
-_Thread_local uint8_t ibc_kernel_hits[IBC_KOP_COUNT];
+_Thread_local uint8_t ibc_kernel_hits[IBC_KOP_COUNT] IBC_TLS_IE;
 
 void ibc_kernel_hits_reset(void)
 {

@@ -232,7 +232,12 @@ const char *ibc_tier_name(ibc_tier_id t);
 /* ---- the "which variant ran" trace -------------------------------------------------------
  * Every kernel entry point records (op, tier) in a per-thread bitmask: one store per call.
  * Tests assert that a forced tier ran its own variants; `ibdcrypt cpu --selftest` reports it. */
-extern _Thread_local uint8_t ibc_kernel_hits[IBC_KOP_COUNT];
+#if defined(__GNUC__)
+#define IBC_TLS_IE __attribute__((tls_model("initial-exec"))) /* one store, also when -fPIC */
+#else
+#define IBC_TLS_IE
+#endif
+extern _Thread_local uint8_t ibc_kernel_hits[IBC_KOP_COUNT] IBC_TLS_IE;
 #define IBC_KERNEL_HIT(op, tier) (ibc_kernel_hits[(op)] |= (uint8_t)(1u << (tier)))
 void ibc_kernel_hits_reset(void);
 

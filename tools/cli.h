@@ -46,7 +46,11 @@ void cli_json_str(FILE *out, const char *s);
 
 /* Subcommands (one file each). */
 extern const cli_command cmd_cpu;
+extern const cli_command cmd_inspect;
 extern const cli_command cmd_verify;
 extern const cli_command cmd_backup;
+extern const cli_command cmd_prepare;
+extern const cli_command cmd_rekey;
+extern const cli_command cmd_demo;
 
 #endif

@@ -438,7 +438,7 @@ static int run(cli_global *g, int argc, char **argv)
         char *json = NULL;
         size_t jlen = 0;
         FILE *mf = open_memstream(&json, &jlen);
-        report_json(&rep, mf, x.o.keep_going ? ~0ull : 0, extra);
+        report_json(&rep, mf, 0, extra);
         fclose(mf);
         if (x.o.stream) {
             struct iovec v = {json, jlen};

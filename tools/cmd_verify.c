@@ -94,7 +94,7 @@ static int verify_range(dataset *ds, ds_file *d, const verify_opts *o)
         size_t n = hi - at < 64 ? (size_t)(hi - at) : 64;
         ssize_t r = pread(d->fd, buf, n * d->unit, (off_t)(at * d->unit));
         if (r != (ssize_t)(n * d->unit)) {
-            rep_error(d->rf, "read of pages %llu..%llu failed: %s", (unsigned long long)at,
+            rep_io_error(d->rf, "read of pages %llu..%llu failed: %s", (unsigned long long)at,
                       (unsigned long long)(at + n - 1), r < 0 ? strerror(errno) : "short read");
             free(buf);
             return EXIT_ENV;
@@ -223,9 +223,6 @@ static int run(cli_global *g, int argc, char **argv)
         for (size_t i = 0; i < ds.n; i++)
             report_file_done(&rep, ds.v[i].rf);
         rc = report_finish(&rep, (uint64_t)o.allow_mismatches);
-        for (size_t i = 0; i < ds.n; i++)
-            if (ds.v[i].rf->error[0] && strstr(ds.v[i].rf->error, "cannot open"))
-                env_rc = EXIT_ENV;
         if (env_rc && rc != EXIT_DATA)
             rc = env_rc;
     }

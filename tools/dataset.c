@@ -143,7 +143,7 @@ int dataset_open(dataset *ds, const cli_global *g, const ibc_engine *e, cli_keys
         d->rf = report_file(rep, f);
         d->fd = open(f->path, ((flags & DS_WRITABLE) && innodb ? O_RDWR : O_RDONLY) | O_CLOEXEC);
         if (d->fd < 0) {
-            rep_error(d->rf, "cannot open: %s", strerror(errno));
+            rep_io_error(d->rf, "cannot open: %s", strerror(errno));
             continue;
         }
         if (!innodb)

@@ -13,8 +13,12 @@
 
 static const cli_command *const commands[] = {
     &cmd_cpu,
+    &cmd_inspect,
     &cmd_verify,
     &cmd_backup,
+    &cmd_prepare,
+    &cmd_rekey,
+    &cmd_demo,
 };
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
 

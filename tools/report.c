@@ -130,6 +130,15 @@ void rep_error(rep_file *rf, const char *fmt, ...)
     va_end(ap);
 }
 
+void rep_io_error(rep_file *rf, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(rf->error, sizeof(rf->error), fmt, ap);
+    va_end(ap);
+    rf->env_error = 1;
+}
+
 static uint64_t total_pages(const rep_file *rf)
 {
     uint64_t t = 0;
@@ -160,7 +169,7 @@ static const char *verdict(const rep_file *rf)
 
 static void text_line(const report *r, const rep_file *rf)
 {
-    if (r->g->json || r->g->quiet)
+    if (r->g->json || r->g->quiet || !strcmp(r->mode, "inspect"))
         return;
     /* files that are only copied: listed with -v, or when something went wrong */
     if (rf->f->kind > DF_TABLESPACE && !r->g->verbose && !rf->error[0])
@@ -265,7 +274,7 @@ static void json_file(FILE *o, const rep_file *rf)
 
 typedef struct totals {
     uint64_t tot, enc, plain, zero, dbl, bad, unv, bytes;
-    int key_mismatch, errors;
+    int key_mismatch, errors, env_errors;
 } totals;
 
 static void sum(const report *r, totals *t)
@@ -282,7 +291,8 @@ static void sum(const report *r, totals *t)
         t->unv += unverified(rf);
         t->bytes += rf->f->size;
         t->key_mismatch += rf->key_state == REP_KEY_MISMATCH;
-        t->errors += rf->error[0] != 0;
+        t->errors += rf->error[0] != 0 && !rf->env_error;
+        t->env_errors += rf->env_error;
     }
 }
 
@@ -295,6 +305,10 @@ static const char *overall(const report *r, const totals *t, uint64_t allow_bad,
     }
     if (t->errors) {
         *rc = EXIT_DATA;
+        return "error";
+    }
+    if (t->env_errors) {
+        *rc = EXIT_ENV;
         return "error";
     }
     if (t->unv && strstr(r->mode, "deep")) {

@@ -39,6 +39,7 @@ typedef struct rep_file {
     uint64_t nbad_total;
     char *notes;
     char error[512];
+    int env_error; /* the error is the environment's (I/O), not the data's */
     int key_state;
     int uninitialized;
     char crc32c[9]; /* of the whole file, when a command computed it */
@@ -66,6 +67,8 @@ void rep_space(rep_file *rf, const ibc_space *s);
 void rep_page(rep_file *rf, const ibc_page *pg); /* thread-safe */
 void rep_note(rep_file *rf, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void rep_error(rep_file *rf, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* The same, for an I/O problem (exit status 3 rather than 1). */
+void rep_io_error(rep_file *rf, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void report_file_done(report *r, rep_file *rf);
 /* Summary (text) or the whole JSON document; returns the exit code for the data: 0, or 1 when
  * bad pages exceed allow_bad or a key is wrong; 3 when encrypted pages could not be checked

@@ -189,6 +189,7 @@ typedef struct ibc_space_info {
     uint32_t key_id;            /* ENCRYPTION_KEY_ID */
     uint32_t min_key_version;
     int encryption_mode;        /* 0 DEFAULT, 1 ON, 2 OFF (fil_encryption_t) */
+    uint8_t crypt_iv[16];       /* the crypt-data IV (stored in clear in page 0; not a key) */
     int key_attached;           /* a page key has been derived */
     ibc_algo algorithm;         /* AUTO until known */
     uint32_t doublewrite[2][2]; /* space 0: first page and count of the two doublewrite blocks */
@@ -317,5 +318,6 @@ IBC_API void ibc_pages_free(uint8_t *p);
 #include "ibdcrypt/redo.h"     /* the redo log (ib_logfile0) */
 #include "ibdcrypt/pool.h"     /* the worker pool */
 #include "ibdcrypt/xbstream.h" /* the xbstream format */
+#include "ibdcrypt/journal.h"  /* the undo journal of in-place work */
 
 #endif

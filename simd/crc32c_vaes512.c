@@ -1,0 +1,14 @@
+/*
+ * crc32c_vaes512.c - CRC32C for the vaes512 tier: VPCLMULQDQ folding on zmm fused with three
+ * crc32 chains (crc32c_vpclmul_template.h, the body shared with the aesni and vaes256 tiers;
+ * only the vector width differs).
+ *
+ * Not measured: no AVX-512 machine was at hand (its logic was run through a software model
+ * of the zmm intrinsics). The chain share per step (Q in scripts/gen_crc32c_tables.py) and
+ * the folding threshold are conservative choices from the Zen 4 limits in perf-ceilings.md.
+ */
+#define VL               64
+#define KERNEL           crc32c_vaes512
+#define TIER             IBC_TIER_VAES512
+#define CRC32C_VFOLD_MIN 512
+#include "crc32c_vpclmul_template.h"

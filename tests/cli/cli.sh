@@ -1,0 +1,59 @@
+#!/usr/bin/env bash
+# The CLI contract (design.md, "The CLI"): every command has a --help that says how to use it,
+# usage errors exit 2 with a message, --isa forcing an unknown or unusable tier exits 2,
+# --version, JSON output parses, and the exit codes of verify on the committed real-server
+# samples (0 good, 1 bad page or wrong key, 3 missing key).
+set -euo pipefail
+B=$1
+DATA=$2
+T=$(mktemp -d)
+trap 'rm -rf "$T"' EXIT
+fail() { echo "cli: FAIL: $*" >&2; exit 1; }
+code() { local rc=0; "$@" > "$T/out" 2> "$T/err" || rc=$?; echo $rc; }
+
+[[ $(code "$B" --version) == 0 ]] && grep -q '^ibdcrypt [0-9]' "$T/out" || fail "--version"
+[[ $(code "$B" --help) == 0 ]] || fail "--help"
+cp "$T/out" "$T/help"
+for c in cpu inspect verify backup prepare rekey demo; do
+  grep -q "^  $c " "$T/help" || fail "--help does not list $c"
+  [[ $(code "$B" $c --help) == 0 ]] && grep -q "^Usage: ibdcrypt $c" "$T/out" || fail "$c --help"
+  grep -qi "exit status" "$T/out" || fail "$c --help does not give the exit codes"
+done
+[[ $(code "$B") == 2 ]] || fail "no command must exit 2"
+[[ $(code "$B" frobnicate) == 2 ]] && grep -q "unknown command" "$T/err" || fail "unknown command"
+[[ $(code "$B" verify --frobnicate x) == 2 ]] || fail "unknown option"
+[[ $(code "$B" --isa=avx9000 cpu) == 2 ]] && grep -q "unknown ISA tier" "$T/err" || fail "unknown tier"
+[[ $(code "$B" --threads=lots cpu) == 2 ]] || fail "bad --threads"
+[[ $(code "$B" verify --keyfile-key=secret x) == 2 ]] && grep -q "never" "$T/err" ||
+  fail "a literal secret on the command line must be refused"
+usable=$("$B" cpu --json | python3 -c "import json,sys; print(json.load(sys.stdin)['usable'])")
+for tier in portable aesni vaes256 vaes512 armce; do
+  rc=$(code "$B" --isa=$tier cpu --json)
+  if [[ ",$usable," == *",$tier,"* ]]; then
+    [[ $rc == 0 ]] && python3 -c "import json,sys; d=json.load(open(sys.argv[1])); sys.exit(d['selected'] != sys.argv[2])" "$T/out" $tier ||
+      fail "--isa=$tier (usable) gave $rc"
+  else
+    [[ $rc == 2 ]] && grep -q "not supported" "$T/err" || fail "--isa=$tier (not usable) gave $rc"
+  fi
+done
+
+# verify on real pages (tests/data: a MariaDB 10.11.19 sample and its lab keys)
+S=$DATA/mariadb-10.11/cbc-fc32-16k
+[[ $(code "$B" verify --deep --json --keyfile=$S/keys.txt $S) == 0 ]] || fail "verify --deep of samples"
+python3 -c "import json,sys; d=json.load(open(sys.argv[1])); assert d['summary']['verdict']=='ok' and d['summary']['encrypted']>0" "$T/out" ||
+  fail "verify JSON"
+[[ $(code "$B" verify --deep --keyfile=$S/keys-new.txt $S) == 1 ]] && grep -q "KEY MISMATCH" "$T/out" ||
+  fail "wrong keys must exit 1 and say KEY MISMATCH"
+grep -v '^2;' $S/keys.txt > "$T/no2.txt"
+[[ $(code "$B" verify --deep --keyfile="$T/no2.txt" $S/t_blob.ibd $S/t_k1.ibd) == 0 ]] || fail "keys for these files"
+cp $S/t_k1.ibd "$T/bad.ibd"
+python3 -c "import sys; f=open(sys.argv[1],'r+b'); f.seek(16384*3+500); b=f.read(1); f.seek(16384*3+500); f.write(bytes([b[0]^1]))" "$T/bad.ibd"
+[[ $(code "$B" verify --json "$T/bad.ibd") == 1 ]] && grep -q '"page":3,"problem":"bad-checksum"' "$T/out" ||
+  fail "a flipped bit must exit 1 naming page 3"
+[[ $(code "$B" verify --allow-mismatches=1 "$T/bad.ibd") == 0 ]] || fail "--allow-mismatches"
+[[ $(code "$B" verify --page=3 "$T/bad.ibd") == 1 ]] || fail "--page=3"
+[[ $(code "$B" verify --start-page=4 "$T/bad.ibd") == 0 ]] || fail "--start-page=4 skips page 3"
+[[ $(code "$B" verify --page=3 $S) == 2 ]] || fail "--page on a directory must be a usage error"
+[[ $(code "$B" verify /nonexistent/x) == 3 ]] && grep -q "/nonexistent/x" "$T/err" || fail "missing path"
+[[ $(code "$B" inspect --json $S) == 0 ]] && python3 -m json.tool "$T/out" > /dev/null || fail "inspect --json"
+echo "cli: all checks passed"

@@ -1,0 +1,241 @@
+#!/usr/bin/env bash
+# The front-ends against a real MariaDB 10.11 server (CTest label "server"):
+#
+#   frontends.sh IBDCRYPT [mdb_new options...]
+#
+#   1. backup of a stopped server to a directory and through --stream=xbstream | mbstream -x:
+#      files byte-identical to the source; a server started on the copy gives equal CHECKSUM
+#      TABLE;
+#   2. prepare for a new key file, --mode=rewrap and --mode=reencrypt, and rekey in place:
+#      a server holding only the new keys passes CHECK TABLE with the CHECKSUM TABLE values
+#      recorded before; after rewrap only page 0 of each encrypted tablespace differs, after
+#      reencrypt every encrypted page differs;
+#   3. kill -9 of prepare and of rekey at random moments (crash points and timed kills,
+#      several seeds), then the same command again: byte-identical to an uninterrupted run;
+#   4. a missing or a wrong key, a running server, an unreadable file, a full target file
+#      system, garbage instead of a datadir: a clear message, the exit code of the design,
+#      the source untouched;
+#   5. bad pages in the source: named with file and page, exit 1, no backup unless
+#      --keep-going, whose manifest lists them.
+set -euo pipefail
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+# shellcheck source=mdb.sh
+. "$HERE/mdb.sh"
+IBDCRYPT=$1
+shift
+if ! mdb_available; then
+  echo "frontends: MariaDB 10.11 server not installed; skipping"
+  exit 77
+fi
+T=$(mdb_tmproot)
+MNT=""
+trap 'mdb_cleanup; [[ -n "$MNT" ]] && umount "$MNT" 2>/dev/null; [[ "${MDB_KEEP:-0}" == 1 ]] || rm -rf "$T"' EXIT
+fail() { echo "frontends: FAIL: $*" >&2; exit 1; }
+step() { echo "frontends: [$SECONDS s] $*"; }
+SEED=${IBC_TEST_SEED:-$RANDOM}
+RANDOM=$SEED
+echo "frontends: seed $SEED (set IBC_TEST_SEED to replay)"
+
+# expect CODE CMD...: run, require the exit code, keep stderr in $T/err
+expect() {
+  local want=$1 rc=0
+  shift
+  "$@" > "$T/out" 2> "$T/err" || rc=$?
+  [[ $rc == "$want" ]] || { cat "$T/err" >&2; fail "'$*' exited $rc, expected $want"; }
+}
+# sums DIR: a checksum of every file (to prove a source untouched)
+sums() { (cd "$1" && find . -type f ! -name '*.pid' -print0 | sort -z | xargs -0 sha256sum); }
+# start a server with only KEYS on DATADIR and compare with the values recorded before
+server_on() {  # server_on NAME DATADIR KEYS
+  mdb_clone "$T/a" "$T/srv-$1" keyfile="$3" datadir_from="$2"
+  mdb_start "$T/srv-$1"
+  mdb_check "$T/srv-$1"
+  mdb_checksums "$T/srv-$1" > "$T/after-$1.txt"
+  mdb_stop "$T/srv-$1"
+  diff -u "$T/before.txt" "$T/after-$1.txt" || fail "CHECKSUM TABLE differs on $1"
+}
+
+step "server: $*"
+mdb_new "$T/a" encrypt_tables=ON encrypt_log=OFF "$@"
+mdb_start "$T/a"
+mdb_wait_encrypted "$T/a"
+mdb_load "$T/a" 0.3
+mdb_wait_encrypted "$T/a" 30
+mdb_checksums "$T/a" > "$T/before.txt"
+mdb_stop "$T/a"
+D=$T/a/data
+K=$T/a/keys/keys.txt
+NEWK=$T/keys-new.txt
+mdb_make_keys "frontends-new-$SEED" "$(_mdb_get "$T/a" key_ids)" "$NEWK"
+sums "$D" > "$T/src.sums"
+
+step "1. backup to a directory and through an xbstream"
+expect 0 "$IBDCRYPT" backup --datadir="$D" --keyfile="$K" --target-dir="$T/bk"
+diff -r --exclude=ibdcrypt-backup.json "$D" "$T/bk" > /dev/null || fail "backup differs from the source"
+python3 -c "import json,sys; m=json.load(open(sys.argv[1])); sys.exit(m['summary']['verdict'] != 'ok' or m['summary']['encrypted'] == 0)" \
+  "$T/bk/ibdcrypt-backup.json" || fail "manifest verdict"
+"$IBDCRYPT" backup --datadir="$D" --keyfile="$K" --stream=xbstream 2> "$T/err" |
+  (mkdir -p "$T/bkx" && mbstream -x -C "$T/bkx") || fail "stream | mbstream -x: $(tail -3 "$T/err")"
+diff -r --exclude=ibdcrypt-backup.json "$T/bk" "$T/bkx" > /dev/null ||
+  fail "the extracted stream differs from the directory backup"
+server_on backup "$T/bk" "$K"
+
+# changed_pages MODE OLD NEW: for every tablespace file, check which pages changed. rewrap:
+# page 0 of encrypted tablespaces only; reencrypt: page 0 and every encrypted page (key
+# version set), except the doublewrite area of ibdata1, which holds copies of other
+# tablespaces' pages and is skipped.
+changed_pages() {
+  python3 - "$@" <<'EOF'
+import os, sys
+mode, old, new = sys.argv[1:4]
+bad = 0
+for root, _, files in os.walk(old):
+    for name in files:
+        if not (name.endswith('.ibd') or name.startswith('ibdata')):
+            continue
+        rel = os.path.relpath(os.path.join(root, name), old)
+        a = open(os.path.join(old, rel), 'rb').read()
+        b = open(os.path.join(new, rel), 'rb').read()
+        flags = int.from_bytes(a[54:58], 'big')
+        fc32 = bool(flags & 16)
+        zss, ss = (flags >> 1) & 15, (flags >> 6) & 15
+        ps = (512 << (flags & 15)) if fc32 else (512 << zss if zss else (512 << ss if ss else 16384))
+        logical = ps if fc32 else (512 << ss if ss else 16384)
+        extent = 1048576 // logical if logical <= 16384 else 64
+        dblwr = range(extent, 3 * extent) if rel == 'ibdata1' else range(0)
+        enc, changed = [], []
+        for p in range(len(a) // ps):
+            x, y = a[p*ps:(p+1)*ps], b[p*ps:(p+1)*ps]
+            t = int.from_bytes(x[24:26], 'big')
+            kv = int.from_bytes(x[0:4] if fc32 else x[26:30], 'big')
+            if p and kv and p not in dblwr and (fc32 or t not in (8, 9, 17854)):
+                enc.append(p)
+            if x != y:
+                changed.append(p)
+        want = ([0] if enc else []) + (enc if mode == 'reencrypt' else [])
+        if changed != want:
+            print('%s: changed %s, expected %s' % (rel, changed[:20], want[:20]))
+            bad = 1
+sys.exit(bad)
+EOF
+}
+
+for mode in rewrap reencrypt; do
+  step "2. prepare --mode=$mode"
+  cp -a --sparse=always "$T/bk" "$T/pr-$mode"
+  expect 0 "$IBDCRYPT" prepare --target-dir="$T/pr-$mode" --keyfile="$K" --to-keyfile="$NEWK" \
+    --mode=$mode
+  changed_pages $mode "$T/bk" "$T/pr-$mode" || fail "prepare --mode=$mode changed the wrong pages"
+  server_on "prepare-$mode" "$T/pr-$mode" "$NEWK"
+done
+
+step "2. rekey in place"
+cp -a --sparse=always "$D" "$T/rk"
+expect 0 "$IBDCRYPT" rekey --datadir="$T/rk" --keyfile="$K" --to-keyfile="$NEWK"
+expect 0 "$IBDCRYPT" verify --deep --keyfile="$NEWK" "$T/rk"
+server_on rekey "$T/rk" "$NEWK"
+
+step "3. kill -9 at random moments, then the same command again"
+cp -a --sparse=always "$T/bk" "$T/ref"
+expect 0 "$IBDCRYPT" prepare --target-dir="$T/ref" --keyfile="$K" --to-keyfile="$NEWK" \
+  --mode=reencrypt --deterministic-iv=crash-$SEED
+points=(journal-save journal-saved rekey-write rekey-page0)
+for i in 1 2 3 4 5 6; do
+  for cmd in prepare rekey; do
+    w=$T/crash-$cmd-$i
+    rm -rf "$w"
+    if [[ $cmd == prepare ]]; then
+      cp -a --sparse=always "$T/bk" "$w"; args=(prepare --target-dir="$w")
+    else
+      cp -a --sparse=always "$D" "$w"; args=(rekey --datadir="$w")
+      cp "$T/bk/ibdcrypt-backup.json" "$w/" # the same file set as the prepared backup
+    fi
+    args+=(--keyfile="$K" --to-keyfile="$NEWK" --mode=reencrypt --deterministic-iv=crash-$SEED)
+    if (( i % 2 )); then
+      # a crash point: the N-th journal write, data write, page 0 write
+      p=${points[RANDOM % ${#points[@]}]}
+      IBDCRYPT_CRASH_POINT="$p:$((1 + RANDOM % 12))" "$IBDCRYPT" -q "${args[@]}" 2>/dev/null || true
+    else
+      # a timed kill
+      "$IBDCRYPT" -q "${args[@]}" 2>/dev/null &
+      pid=$!
+      sleep "0.$((RANDOM % 9))$((RANDOM % 10))"
+      kill -9 $pid 2>/dev/null || true
+      wait $pid 2>/dev/null || true
+    fi
+    expect 0 "$IBDCRYPT" -q "${args[@]}"
+    [[ ! -e "$w/.ibdcrypt-journal" ]] || fail "journal left in $w"
+    diff -r "$T/ref" "$w" > /dev/null || fail "$cmd after a crash (round $i) differs from an uninterrupted run"
+  done
+done
+server_on crash "$T/crash-rekey-2" "$NEWK"
+
+step "4. errors: nothing changed, clear messages"
+check_untouched() { sums "$D" | diff -q - "$T/src.sums" > /dev/null || fail "the source changed ($1)"; }
+grep -v '^100;' "$NEWK" > "$T/keys-no100.txt"
+cp -a --sparse=always "$D" "$T/e"
+sums "$T/e" > "$T/e.sums"
+expect 3 "$IBDCRYPT" rekey --datadir="$T/e" --keyfile="$K" --to-keyfile="$T/keys-no100.txt"
+grep -q "key id 100" "$T/err" || fail "missing new key not named: $(cat "$T/err")"
+sums "$T/e" | diff -q - "$T/e.sums" > /dev/null || fail "rekey with a missing key changed files"
+mdb_make_keys "wrong-$SEED" "$(_mdb_get "$T/a" key_ids)" "$T/keys-wrong.txt"
+expect 1 "$IBDCRYPT" rekey --datadir="$T/e" --keyfile="$T/keys-wrong.txt" --to-keyfile="$NEWK"
+grep -q "does not decrypt" "$T/err" || fail "wrong current key not named: $(cat "$T/err")"
+sums "$T/e" | diff -q - "$T/e.sums" > /dev/null || fail "rekey with a wrong key changed files"
+grep -v '^100;' "$K" > "$T/keys-current-no100.txt"
+expect 3 "$IBDCRYPT" verify --deep --keyfile="$T/keys-current-no100.txt" "$D"
+grep -q "KEY MISSING" "$T/out" || fail "verify --deep with a missing key did not say so"
+mdb_clone "$T/a" "$T/live" datadir_from="$D"
+mdb_start "$T/live"
+expect 3 "$IBDCRYPT" rekey --datadir="$T/live/data" --keyfile="$K" --to-keyfile="$NEWK"
+grep -q "server is running" "$T/err" || fail "running server not named: $(cat "$T/err")"
+expect 3 "$IBDCRYPT" backup --datadir="$T/live/data" --keyfile="$K" --target-dir="$T/bk-live"
+[[ ! -e "$T/bk-live" ]] || fail "a backup of a running server was left behind"
+mdb_stop "$T/live"
+# an unreadable file: the tool runs as an unprivileged user (root reads everything)
+if command -v setpriv > /dev/null; then
+  cp -a "$D" "$T/perm" && chown -R nobody "$T/perm" && chmod 755 "$T"
+  chmod 000 "$T/perm/ibc/t_k1.ibd"
+  expect 3 setpriv --reuid=nobody --regid=nogroup --clear-groups "$IBDCRYPT" verify "$T/perm"
+  grep -q "t_k1.ibd.*cannot open: Permission denied" "$T/out" || fail "unreadable file not named"
+fi
+# a full target file system
+mkdir -p "$T/small"
+if mount -t tmpfs -o size=4m tmpfs "$T/small" 2> /dev/null; then
+  MNT=$T/small
+  expect 3 "$IBDCRYPT" backup --datadir="$D" --keyfile="$K" --target-dir="$T/small/bk"
+  grep -qi "no space" "$T/err" || fail "full target not named: $(cat "$T/err")"
+  [[ -z "$(ls -A "$T/small")" ]] || fail "a partial backup was left on the full file system: $(ls -A "$T/small")"
+  umount "$T/small"; MNT=""
+else
+  echo "frontends: cannot mount a tmpfs here; full-target check skipped"
+fi
+# garbage instead of a datadir
+mkdir -p "$T/garbage/db"
+head -c 100000 /dev/urandom > "$T/garbage/ibdata1"
+head -c 70000 /dev/urandom > "$T/garbage/db/t.ibd"
+expect 1 "$IBDCRYPT" verify "$T/garbage"
+grep -q "ibdata1.*not an InnoDB tablespace" "$T/out" "$T/err" || fail "garbage not named"
+expect 1 "$IBDCRYPT" rekey --datadir="$T/garbage" --keyfile="$K" --to-keyfile="$NEWK"
+check_untouched "error cases"
+
+step "5. bad pages in the source"
+cp -a --sparse=always "$D" "$T/bad"
+python3 - "$T/bad/ibc/t_k2.ibd" <<'EOF'
+import sys
+f = open(sys.argv[1], 'r+b'); data = f.read()
+flags = int.from_bytes(data[54:58], 'big')
+ps = (512 << (flags & 15)) if flags & 16 else 16384
+f.seek(3 * ps + ps // 2); b = f.read(1); f.seek(3 * ps + ps // 2); f.write(bytes([b[0] ^ 0x40]))
+EOF
+expect 1 "$IBDCRYPT" backup --datadir="$T/bad" --keyfile="$K" --target-dir="$T/bk-bad"
+grep -q "page 3: bad-checksum" "$T/err" || fail "bad page not named: $(cat "$T/err")"
+[[ ! -e "$T/bk-bad" ]] || fail "a backup with bad pages was written without --keep-going"
+expect 1 "$IBDCRYPT" backup --datadir="$T/bad" --keyfile="$K" --target-dir="$T/bk-bad" --keep-going
+python3 - "$T/bk-bad/ibdcrypt-backup.json" <<'EOF' || fail "manifest does not list the bad page"
+import json, sys
+m = json.load(open(sys.argv[1]))
+f = [f for f in m['files'] if f['path'] == 'ibc/t_k2.ibd'][0]
+sys.exit(not (m['summary']['verdict'] == 'bad' and f['bad_pages'] == [{'page': 3, 'problem': 'bad-checksum'}]))
+EOF
+step "all checks passed"

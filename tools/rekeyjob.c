@@ -1,0 +1,791 @@
+/*
+ * rekeyjob.c - re-key a backup or a stopped datadir in place (see rekeyjob.h).
+ *
+ * The one idea: a plan (which tablespaces, their original crypt-data IVs, the IVs they get,
+ * the fingerprints of the new keys) is written into the journal before anything changes;
+ * every range is journaled before it is overwritten. A run that finds a journal rolls its
+ * slots back and runs the same plan again; pages the new key already opens are left alone.
+ * Re-encryption is deterministic given the plan, so the result is byte-identical to an
+ * uninterrupted run.
+ *
+ *   rewrap:    only page 0 changes: IV' = AES-ECB-Decrypt(new file key, page key), so the new
+ *              key wraps the same page key (format sheet, key result 10);
+ *   reencrypt: a fresh IV (new page key) per tablespace; every encrypted page re-encrypted,
+ *              then page 0 last.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <openssl/evp.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include "dataset.h"
+#include "rekeyjob.h"
+
+#define JOURNAL_NAME ".ibdcrypt-journal"
+#define PLAN_MAGIC "ibdcrypt-rekey-plan 1"
+
+const char rekey_help_common[] =
+    "  --to-keyfile=PATH       the new key file (file_key_management format)\n"
+    "  --to-keyfile-key=FILE:PATH | ENV:VAR\n"
+    "                          secret of an encrypted new key file\n"
+    "  --mode=rewrap           re-wrap: write into page 0 of each tablespace a crypt-data IV\n"
+    "                          under which the NEW key yields the SAME page key; no other\n"
+    "                          page changes, so it takes seconds for any size. This changes\n"
+    "                          which key protects the data key (like MySQL's master-key\n"
+    "                          rotation); it is NOT a re-encryption after a key compromise:\n"
+    "                          anyone holding the old key and an old copy of page 0 can still\n"
+    "                          read the data.\n"
+    "  --mode=reencrypt        a fresh page key per tablespace and every encrypted page\n"
+    "                          re-encrypted: a real rotation (reads and writes every page)\n"
+    "  --dry-run               check everything, change nothing\n"
+    "  --deterministic-iv=SEED derive the new IVs from SEED instead of at random (testing:\n"
+    "                          reproducible results)\n"
+    "\n"
+    "Before anything is written, every tablespace is opened with the current keys (a trial\n"
+    "decryption; with --mode=reencrypt every page is checked), and the new key file must\n"
+    "hold every key id needed. Changes go through a journal (" JOURNAL_NAME ") in the\n"
+    "directory: after a crash, run the same command again; it finishes the job with the\n"
+    "same result as an uninterrupted run.\n";
+
+int rekey_option(rekey_opts *o, cli_keys *keys, int argc, char **argv, int *i)
+{
+    const char *v;
+    int k = cli_keys_option(keys, argc, argv, i);
+    if (k)
+        return k;
+    if (cli_opt_value("--to-keyfile-key", argc, argv, i, &v)) {
+        if (strncmp(v, "FILE:", 5) && strncmp(v, "ENV:", 4)) {
+            cli_err("--to-keyfile-key: give the secret as FILE:/path or ENV:VARIABLE");
+            return -1;
+        }
+        o->to_filekey = v;
+        return 1;
+    }
+    if (cli_opt_value("--to-keyfile", argc, argv, i, &v)) {
+        o->to_keyfile = v;
+        return 1;
+    }
+    if (cli_opt_value("--mode", argc, argv, i, &v)) {
+        if (!strcmp(v, "rewrap"))
+            o->mode = IBC_REKEY_REWRAP;
+        else if (!strcmp(v, "reencrypt"))
+            o->mode = IBC_REKEY_REENCRYPT;
+        else {
+            cli_err("--mode: expected rewrap or reencrypt, got '%s'", v);
+            return -1;
+        }
+        return 1;
+    }
+    if (cli_opt_value("--deterministic-iv", argc, argv, i, &v)) {
+        o->iv_seed = v;
+        return 1;
+    }
+    if (!strcmp(argv[*i], "--dry-run")) {
+        o->dry_run = 1;
+        return 1;
+    }
+    return 0;
+}
+
+/* ---- the plan ---------------------------------------------------------------------------- */
+
+typedef struct plan_space {
+    size_t ds;             /* index in the dataset */
+    uint32_t space_id;
+    uint32_t key_id;
+    ibc_algo algo;
+    uint8_t orig_iv[16];
+    uint8_t target_iv[16];
+    ibc_space *old, *target;
+} plan_space;
+
+typedef struct rk {
+    cli_global *g;
+    rekey_opts *o;
+    cli_keys *keys;
+    ibc_keyring *newkr;
+    dataset ds;
+    report rep;
+    plan_space *ps;
+    size_t nps;
+    int *plan_of; /* ds index -> plan index, -1 */
+    ibc_journal *j;
+    uint8_t **out; /* per worker */
+    _Atomic uint64_t changed, skipped_done;
+    pthread_mutex_t lock;
+    char failure[512];
+} rk;
+
+static void hex(char *out, const uint8_t *b, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        sprintf(out + 2 * i, "%02x", b[i]);
+}
+
+static int unhex(uint8_t *b, const char *s, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        unsigned v;
+        if (sscanf(s + 2 * i, "%2x", &v) != 1)
+            return -1;
+        b[i] = (uint8_t)v;
+    }
+    return 0;
+}
+
+static char *plan_text(const rk *x, size_t *len)
+{
+    char *buf = NULL;
+    FILE *f = open_memstream(&buf, len);
+    fprintf(f, "%s\ncommand %s\nmode %s\n", PLAN_MAGIC, x->o->command,
+            x->o->mode == IBC_REKEY_REWRAP ? "rewrap" : "reencrypt");
+    for (size_t i = 0; i < ibc_keyring_count(x->newkr); i++) {
+        uint32_t id, ver;
+        char fp[IBC_FINGERPRINT_LEN + 1];
+        ibc_keyring_entry(x->newkr, i, &id, &ver);
+        ibc_keyring_fingerprint(x->newkr, id, ver, fp);
+        fprintf(f, "newkey %u %u %s\n", id, ver, fp);
+    }
+    for (size_t i = 0; i < x->nps; i++) {
+        char a[33], b[33];
+        hex(a, x->ps[i].orig_iv, 16);
+        hex(b, x->ps[i].target_iv, 16);
+        fprintf(f, "space %u %s %s %s %s\n", x->ps[i].space_id,
+                x->ps[i].algo == IBC_ALGO_CTR ? "AES_CTR" : "AES_CBC", a, b,
+                x->ds.v[x->ps[i].ds].f->rel);
+    }
+    fclose(f);
+    return buf;
+}
+
+/* Read a plan back; fills x->ps (matching the dataset by relative path). */
+static int plan_parse(rk *x, const char *text, size_t len, char *why, size_t whylen)
+{
+    char *t = strndup(text, len), *save = NULL;
+    int rc = 0, have_magic = 0;
+    x->ps = calloc(x->ds.n + 1, sizeof(plan_space));
+    for (char *line = strtok_r(t, "\n", &save); line && !rc; line = strtok_r(NULL, "\n", &save)) {
+        char w[32], a[40], b[40], al[16], path[PATH_MAX];
+        unsigned id, ver;
+        char fp[64];
+        if (!strcmp(line, PLAN_MAGIC)) {
+            have_magic = 1;
+        } else if (sscanf(line, "command %31s", w) == 1) {
+            if (strcmp(w, x->o->command))
+                rc = snprintf(why, whylen, "the journal belongs to `ibdcrypt %s`", w) > 0;
+        } else if (sscanf(line, "mode %31s", w) == 1) {
+            if (strcmp(w, x->o->mode == IBC_REKEY_REWRAP ? "rewrap" : "reencrypt"))
+                rc = snprintf(why, whylen, "the interrupted run used --mode=%s", w) > 0;
+        } else if (sscanf(line, "newkey %u %u %63s", &id, &ver, fp) == 3) {
+            char mine[IBC_FINGERPRINT_LEN + 1];
+            if (ibc_keyring_fingerprint(x->newkr, id, ver, mine) != IBC_OK || strcmp(mine, fp))
+                rc = snprintf(why, whylen, "the interrupted run re-keyed to other new keys "
+                                           "(key id %u differs)", id) > 0;
+        } else if (sscanf(line, "space %u %15s %39s %39s %4095[^\n]", &id, al, a, b, path) == 5) {
+            size_t k = 0;
+            while (k < x->ds.n && strcmp(x->ds.v[k].f->rel, path))
+                k++;
+            if (k == x->ds.n) {
+                rc = snprintf(why, whylen, "%s, in the interrupted plan, is missing", path) > 0;
+                break;
+            }
+            plan_space *p = &x->ps[x->nps++];
+            p->ds = k;
+            p->space_id = id;
+            p->algo = !strcmp(al, "AES_CTR") ? IBC_ALGO_CTR : IBC_ALGO_CBC;
+            if (unhex(p->orig_iv, a, 16) || unhex(p->target_iv, b, 16))
+                rc = snprintf(why, whylen, "damaged plan line '%s'", line) > 0;
+        }
+    }
+    if (!have_magic && !rc)
+        rc = snprintf(why, whylen, "not an ibdcrypt re-key plan") > 0;
+    free(t);
+    return rc;
+}
+
+static void derive_iv(const char *seed, uint32_t space_id, uint8_t iv[16])
+{
+    uint8_t msg[512], md[32];
+    size_t n = (size_t)snprintf((char *)msg, sizeof(msg) - 4, "%s", seed);
+    msg[n] = (uint8_t)(space_id >> 24);
+    msg[n + 1] = (uint8_t)(space_id >> 16);
+    msg[n + 2] = (uint8_t)(space_id >> 8);
+    msg[n + 3] = (uint8_t)space_id;
+    unsigned mdlen = 0;
+    EVP_Digest(msg, n + 4, md, &mdlen, EVP_sha256(), NULL);
+    memcpy(iv, md, 16);
+}
+
+/* ---- the work ---------------------------------------------------------------------------- */
+
+static void failure(rk *x, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void failure(rk *x, const char *fmt, ...)
+{
+    pthread_mutex_lock(&x->lock);
+    if (!x->failure[0]) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(x->failure, sizeof(x->failure), fmt, ap);
+        va_end(ap);
+    }
+    pthread_mutex_unlock(&x->lock);
+}
+
+static int check_work(void *c, unsigned worker, const ibc_pool_item *it, uint8_t *buf)
+{
+    dataset *ds = c;
+    ds_file *d = &ds->v[ds->pool_map[it->file]];
+    ds_work_pages(ds, worker, d, it, buf, NULL);
+    progress_add(ds->pr, it->len);
+    return 0;
+}
+
+/* Write the new content of pages [first, last] of an item: journal the originals, then
+ * overwrite. changed[i] says whether page i takes its new (out) or its original (buf) bytes. */
+static int write_run(rk *x, ds_file *d, unsigned file, const ibc_pool_item *it, uint8_t *buf,
+                     uint8_t *out, const uint8_t *changed, size_t first, size_t last)
+{
+    struct iovec old[1024], neu[1024];
+    size_t n = 0;
+    if (last < first || last - first >= 1024)
+        return -EINVAL;
+    for (size_t i = first; i <= last; i++, n++) {
+        old[n] = (struct iovec){buf + i * it->stride, d->unit};
+        neu[n] = (struct iovec){(changed[i] ? out : buf) + i * it->stride, d->unit};
+    }
+    uint64_t off = it->offset + first * d->unit;
+    unsigned slot;
+    ibc_status st = ibc_journal_save(x->j, file, off, old, (int)n, &slot);
+    if (st != IBC_OK) {
+        failure(x, "journal: %s", ibc_strerror(st));
+        return st == IBC_ERR_NOSPACE ? -ENOSPC : -EIO;
+    }
+    ibc_crash_point("rekey-write");
+    size_t done = 0, total = n * d->unit;
+    while (done < total) {
+        struct iovec w[1024];
+        int k = 0;
+        size_t skip = done;
+        for (size_t i = 0; i < n; i++) {
+            if (skip >= neu[i].iov_len) {
+                skip -= neu[i].iov_len;
+                continue;
+            }
+            w[k++] = (struct iovec){(uint8_t *)neu[i].iov_base + skip, neu[i].iov_len - skip};
+            skip = 0;
+        }
+        ssize_t r = pwritev(d->fd, w, k, (off_t)(off + done));
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r <= 0) {
+            int e = errno ? errno : EIO;
+            failure(x, "%s: write at %llu: %s", d->f->rel, (unsigned long long)(off + done),
+                    strerror(e));
+            return -e;
+        }
+        done += (size_t)r;
+    }
+    ibc_journal_release(x->j, slot);
+    return 0;
+}
+
+static int rk_work(void *c, unsigned worker, const ibc_pool_item *it, uint8_t *buf)
+{
+    rk *x = c;
+    size_t di = x->ds.pool_map[it->file];
+    ds_file *d = &x->ds.v[di];
+    int pi = x->plan_of[di];
+    plan_space *p = &x->ps[pi];
+    uint8_t *out = x->out[worker];
+    uint8_t changed[1024];
+    ibc_page pg[64];
+    uint64_t base = d->first_page + it->offset / d->unit;
+    size_t first = SIZE_MAX, last = 0;
+    for (size_t at = 0; at < it->nunits; at += 64) {
+        size_t n = it->nunits - at < 64 ? it->nunits - at : 64;
+        for (size_t i = 0; i < n; i++)
+            pg[i] = (ibc_page){.src = buf + (at + i) * it->stride,
+                               .dst = out + (at + i) * it->stride,
+                               .page_no = (uint32_t)(base + at + i)};
+        ibc_batch_run(p->old, p->target, IBC_OP_REKEY, pg, n, x->ds.scratch[worker]);
+        for (size_t i = 0; i < n; i++) {
+            size_t u = at + i;
+            changed[u] = 0;
+            switch (pg[i].status) {
+            case IBC_PAGE_OK:
+                changed[u] = pg[i].page_no != 0; /* page 0 is written last, on its own */
+                break;
+            case IBC_PAGE_PLAIN:
+            case IBC_PAGE_ZERO:
+            case IBC_PAGE_DOUBLEWRITE:
+                break;
+            default: {
+                /* a page an interrupted run already re-keyed: the new key opens it */
+                ibc_page again = {.src = pg[i].src, .page_no = pg[i].page_no};
+                ibc_batch_run(p->target, NULL, IBC_OP_VERIFY_DEEP, &again, 1,
+                              x->ds.scratch[worker]);
+                if (again.status == IBC_PAGE_OK) {
+                    atomic_fetch_add(&x->skipped_done, 1);
+                    break;
+                }
+                failure(x, "%s: page %u: %s", d->f->rel, pg[i].page_no,
+                        ibc_page_status_name(pg[i].status));
+                return 1;
+            }
+            }
+            if (changed[u]) {
+                atomic_fetch_add(&x->changed, 1);
+                if (first == SIZE_MAX)
+                    first = u;
+                last = u;
+            }
+        }
+    }
+    progress_add(x->ds.pr, it->len);
+    if (first == SIZE_MAX || x->o->dry_run)
+        return 0;
+    return write_run(x, d, (unsigned)di, it, buf, out, changed, first, last);
+}
+
+/* Page 0 of each planned tablespace, with its new crypt data. */
+static int write_page0s(rk *x)
+{
+    for (size_t i = 0; i < x->nps; i++) {
+        plan_space *p = &x->ps[i];
+        ds_file *d = &x->ds.v[p->ds];
+        uint8_t *old = malloc(d->unit), *neu = malloc(d->unit);
+        int rc = 0;
+        if (!old || !neu || pread(d->fd, old, d->unit, 0) != (ssize_t)d->unit) {
+            failure(x, "%s: cannot read page 0", d->f->rel);
+            rc = -EIO;
+        }
+        if (!rc) {
+            memcpy(neu, old, d->unit);
+            ibc_space_write_page0(p->target, neu);
+            if (memcmp(neu, old, d->unit) && !x->o->dry_run) {
+                struct iovec ov = {old, d->unit};
+                unsigned slot;
+                ibc_status st = ibc_journal_save(x->j, (unsigned)p->ds, 0, &ov, 1, &slot);
+                ibc_crash_point("rekey-page0");
+                if (st != IBC_OK || pwrite(d->fd, neu, d->unit, 0) != (ssize_t)d->unit) {
+                    failure(x, "%s: writing page 0 failed", d->f->rel);
+                    rc = -EIO;
+                } else {
+                    ibc_journal_release(x->j, slot);
+                }
+            }
+        }
+        free(old);
+        free(neu);
+        if (rc)
+            return rc;
+    }
+    return 0;
+}
+
+/* prepare: backup-my.cnf names the key file by absolute path (format sheet §11.3): point it at
+ * the new one, so `mariadb-backup --prepare` on the backup uses the new keys. */
+static int update_backup_cnf(rk *x)
+{
+    char path[PATH_MAX], tmp[PATH_MAX + 16];
+    snprintf(path, sizeof(path), "%s/backup-my.cnf", x->o->dir);
+    FILE *in = fopen(path, "r");
+    if (!in)
+        return 0;
+    snprintf(tmp, sizeof(tmp), "%s.ibdcrypt-new", path);
+    FILE *out = fopen(tmp, "w");
+    char line[4096], abs[PATH_MAX];
+    if (!out || !realpath(x->o->to_keyfile, abs)) {
+        fclose(in);
+        if (out)
+            fclose(out);
+        return -1;
+    }
+    while (fgets(line, sizeof(line), in)) {
+        if (!strncmp(line, "file_key_management_filename=", 29)) {
+            fprintf(out, "file_key_management_filename=%s\n", abs);
+        } else if (!strncmp(line, "file_key_management_filekey=", 28)) {
+            if (x->o->to_filekey && !strncmp(x->o->to_filekey, "FILE:", 5)) {
+                char fabs[PATH_MAX];
+                fprintf(out, "file_key_management_filekey=FILE:%s\n",
+                        realpath(x->o->to_filekey + 5, fabs) ? fabs : x->o->to_filekey + 5);
+            } else {
+                fprintf(out, "file_key_management_filekey=\n");
+            }
+        } else {
+            fputs(line, out);
+        }
+    }
+    fclose(in);
+    int rc = fflush(out) || fsync(fileno(out));
+    fclose(out);
+    if (rc || rename(tmp, path))
+        return -1;
+    return 0;
+}
+
+/* Does keyring kr open tablespace d (trial decryption of its first encrypted pages)? */
+static int opens_with(const ds_file *d, const ibc_keyring *kr)
+{
+    ibc_space *t = NULL;
+    ibc_space_info info;
+    ibc_space_get_info(d->space, &info);
+    if (ibc_space_derive(d->space, kr, IBC_REKEY_REENCRYPT, IBC_ALGO_AUTO, info.crypt_iv, &t) !=
+        IBC_OK)
+        return 0;
+    uint8_t *p = malloc(d->unit);
+    int ok = 0;
+    for (uint64_t i = 1, tries = 0; p && i < d->f->size / d->unit && tries < 8; i++) {
+        if (pread(d->fd, p, d->unit, (off_t)(i * d->unit)) != (ssize_t)d->unit)
+            break;
+        ibc_status st = ibc_space_check_key(t, p, (uint32_t)i);
+        if (st == IBC_ERR_INVALID_ARG)
+            continue;
+        tries++;
+        if (st == IBC_OK || st == IBC_ERR_KEY_MISMATCH) {
+            ok = st == IBC_OK;
+            break;
+        }
+    }
+    free(p);
+    ibc_space_free(t);
+    return ok;
+}
+
+/* ---- the job ----------------------------------------------------------------------------- */
+
+static int fail_rc(rk *x, int rc, const char *msg)
+{
+    if (msg)
+        cli_err("%s: %s", x->o->command, msg);
+    return rc;
+}
+
+static void free_rk(rk *x)
+{
+    for (size_t i = 0; i < x->nps; i++) {
+        ibc_space_free(x->ps[i].old);
+        ibc_space_free(x->ps[i].target);
+    }
+    if (x->out && x->ds.pool)
+        for (unsigned w = 0; w < ibc_pool_threads(x->ds.pool); w++)
+            free(x->out[w]);
+    free(x->out);
+    free(x->ps);
+    free(x->plan_of);
+    ibc_keyring_free(x->newkr);
+    pthread_mutex_destroy(&x->lock);
+}
+
+int rekey_run(cli_global *g, rekey_opts *o, cli_keys *keys)
+{
+    rk x;
+    memset(&x, 0, sizeof(x));
+    x.g = g;
+    x.o = o;
+    x.keys = keys;
+    pthread_mutex_init(&x.lock, NULL);
+    char err[512], jpath[PATH_MAX];
+    int rc = 0;
+    if (!o->to_keyfile) {
+        cli_err("%s: give the new key file with --to-keyfile=PATH", o->command);
+        return EXIT_USAGE;
+    }
+    if ((rc = cli_keys_load(keys)) != 0)
+        return rc;
+    if (!o->dir)
+        o->dir = cli_keys_datadir(keys);
+    if (!o->dir) {
+        cli_err("%s: give the directory (%s)", o->command,
+                !strcmp(o->command, "prepare") ? "--target-dir" : "--datadir");
+        return EXIT_USAGE;
+    }
+    if (!keys->kr) {
+        cli_err("%s: give the current keys (--keyfile or --defaults-file)", o->command);
+        return EXIT_USAGE;
+    }
+    if (ibc_keyring_load(o->to_keyfile, o->to_filekey, &x.newkr, err, sizeof(err)) != IBC_OK) {
+        cli_err("%s", err);
+        return EXIT_ENV;
+    }
+    ibc_engine *e = NULL;
+    if (ibc_engine_new(g->isa, &e) != IBC_OK) {
+        free_rk(&x);
+        cli_err("--isa=%s: not usable here", g->isa);
+        return EXIT_USAGE;
+    }
+    int64_t t0 = progress_now_ns();
+    const char *modename = o->mode == IBC_REKEY_REWRAP ? "rewrap" : "reencrypt";
+    char label[64];
+    snprintf(label, sizeof(label), "%s --mode=%s", o->command, modename);
+    report_init(&x.rep, g, label, ibc_engine_isa(e), 1);
+    x.rep.out = stderr;
+    char *paths[1] = {(char *)(uintptr_t)o->dir};
+    rc = dataset_open(&x.ds, g, e, keys, paths, 1, DS_WRITABLE | DS_DEEP, &x.rep);
+    snprintf(jpath, sizeof(jpath), "%s/" JOURNAL_NAME, o->dir);
+    long pid = rc ? 0 : dataset_server_pid(&x.ds);
+    if (pid)
+        rc = fail_rc(&x, EXIT_ENV, "a server is running on the directory (it holds ibdata1 or "
+                                   "ib_logfile0); stop it first");
+    if (!rc && !x.ds.n)
+        rc = fail_rc(&x, EXIT_DATA, "no InnoDB files in the directory");
+    for (size_t i = 0; !rc && i < x.ds.n; i++)
+        if (x.ds.v[i].rf->error[0]) {
+            snprintf(err, sizeof(err), "%.200s: %.300s", x.ds.v[i].f->rel, x.ds.v[i].rf->error);
+            rc = fail_rc(&x, EXIT_DATA, err);
+        }
+    x.plan_of = calloc(x.ds.n + 1, sizeof(int));
+    for (size_t i = 0; x.plan_of && i < x.ds.n; i++)
+        x.plan_of[i] = -1;
+
+    /* an interrupted run? */
+    int resume = 0;
+    if (!rc && access(jpath, F_OK) == 0) {
+        void *blob = NULL;
+        size_t blen = 0;
+        ibc_status st = ibc_journal_open(jpath, &x.j, &blob, &blen);
+        if (st == IBC_ERR_FORMAT) {
+            /* torn while being created: nothing was changed yet */
+            cli_info(g, "%s: removing an incomplete journal from an interrupted start",
+                     o->command);
+            unlink(jpath);
+        } else if (st != IBC_OK) {
+            rc = fail_rc(&x, EXIT_ENV, "cannot open the journal");
+        } else if (plan_parse(&x, blob, blen, err, sizeof(err))) {
+            char m[1200];
+            snprintf(m, sizeof(m), "%.500s holds an interrupted run that differs from this one: %.500s."
+                                   " Run that command again to finish it.", jpath, err);
+            rc = fail_rc(&x, EXIT_USAGE, m);
+        } else {
+            resume = 1;
+            /* journal slots name files by their index in the dataset */
+            int *fds = calloc(x.ds.n + 1, sizeof(int));
+            for (size_t i = 0; fds && i < x.ds.n; i++)
+                fds[i] = x.ds.v[i].fd;
+            unsigned restored = 0;
+            if (!fds || ibc_journal_rollback(x.j, fds, x.ds.n, &restored) != IBC_OK)
+                rc = fail_rc(&x, EXIT_ENV, "rolling back the interrupted run failed");
+            else
+                cli_info(g, "%s: resuming an interrupted run (%u ranges rolled back)",
+                         o->command, restored);
+            free(fds);
+        }
+        free(blob);
+    }
+
+    /* the plan: every encrypted tablespace, with the keys it needs */
+    size_t already = 0;
+    if (!rc && !resume) {
+        x.ps = calloc(x.ds.n + 1, sizeof(plan_space));
+        for (size_t i = 0; x.ps && i < x.ds.n; i++) {
+            ds_file *d = &x.ds.v[i];
+            ibc_space_info info;
+            if (!d->space || !d->space_owned)
+                continue;
+            ibc_space_get_info(d->space, &info);
+            if (info.crypt_scheme != 1)
+                continue;
+            if (d->rf->key_state == REP_KEY_MISSING) {
+                snprintf(err, sizeof(err), "key id %u (needed by %s) is not in the current "
+                                           "keys: nothing written", info.key_id, d->f->rel);
+                rc = fail_rc(&x, EXIT_ENV, err);
+                break;
+            }
+            if (d->rf->key_state == REP_KEY_MISMATCH) {
+                if (opens_with(d, x.newkr)) {
+                    already++;
+                    continue; /* a finished earlier run: the new keys open it */
+                }
+                snprintf(err, sizeof(err), "the current key id %u does not decrypt %s: "
+                                           "nothing written", info.key_id, d->f->rel);
+                rc = fail_rc(&x, EXIT_DATA, err);
+                break;
+            }
+            plan_space *p = &x.ps[x.nps++];
+            p->ds = i;
+            p->space_id = info.space_id;
+            p->key_id = info.key_id;
+        }
+    }
+    /* every key id must be in the new keys; then the old and target twins of each space */
+    for (size_t i = 0; !rc && i < x.nps; i++) {
+        plan_space *p = &x.ps[i];
+        ds_file *d = &x.ds.v[p->ds];
+        ibc_space_info info;
+        ibc_space_get_info(d->space, &info);
+        uint8_t probe[IBC_KEY_MAX];
+        size_t plen;
+        if (ibc_keyring_get(x.newkr, info.key_id, 1, probe, &plen) != IBC_OK) {
+            snprintf(err, sizeof(err), "key id %u (needed by %s) is not in %s: nothing written",
+                     info.key_id, d->f->rel, o->to_keyfile);
+            rc = fail_rc(&x, EXIT_ENV, err);
+            break;
+        }
+        explicit_bzero(probe, sizeof(probe));
+        if (!resume) {
+            memcpy(p->orig_iv, info.crypt_iv, 16);
+            p->algo = info.algorithm == IBC_ALGO_CTR ? IBC_ALGO_CTR : IBC_ALGO_CBC;
+        }
+        ibc_status st = ibc_space_derive(d->space, keys->kr, IBC_REKEY_REENCRYPT, p->algo,
+                                         p->orig_iv, &p->old);
+        if (st == IBC_OK && !resume && o->mode == IBC_REKEY_REENCRYPT) {
+            if (o->iv_seed)
+                derive_iv(o->iv_seed, p->space_id, p->target_iv);
+            else if (getrandom(p->target_iv, 16, 0) != 16)
+                st = IBC_ERR_IO;
+        }
+        if (st == IBC_OK && !resume && o->mode == IBC_REKEY_REWRAP)
+            st = ibc_space_derive(p->old, x.newkr, IBC_REKEY_REWRAP, IBC_ALGO_AUTO, NULL,
+                                  &p->target);
+        else if (st == IBC_OK)
+            st = ibc_space_derive(p->old, x.newkr, IBC_REKEY_REENCRYPT, IBC_ALGO_AUTO,
+                                  p->target_iv, &p->target);
+        if (st == IBC_OK && !resume && o->mode == IBC_REKEY_REWRAP) {
+            ibc_space_info ti;
+            ibc_space_get_info(p->target, &ti);
+            memcpy(p->target_iv, ti.crypt_iv, 16);
+        }
+        if (st != IBC_OK) {
+            snprintf(err, sizeof(err), "%s: %s", d->f->rel, ibc_strerror(st));
+            rc = fail_rc(&x, EXIT_ENV, err);
+        }
+    }
+    /* continuation files of the system tablespace follow ibdata1's plan */
+    for (size_t i = 0; !rc && i < x.ds.n; i++) {
+        ds_file *d = &x.ds.v[i];
+        for (size_t k = 0; k < x.nps; k++)
+            if (x.ds.v[x.ps[k].ds].space == d->space && d->innodb)
+                x.plan_of[i] = (int)k;
+    }
+    if (!rc && !x.nps && !resume) {
+        if (already)
+            cli_info(g, "%s: the %zu encrypted tablespaces in %s already open with the keys in "
+                        "%s: nothing to do", o->command, already, o->dir, o->to_keyfile);
+        else
+            cli_info(g, "%s: no encrypted tablespace in %s: nothing to do", o->command, o->dir);
+        goto done;
+    }
+    if (!rc && already) {
+        snprintf(err, sizeof(err), "%zu tablespaces already open with the new keys and %zu "
+                                   "with the current ones, with no interrupted run to finish: "
+                                   "nothing written", already, x.nps);
+        rc = fail_rc(&x, EXIT_DATA, err);
+    }
+    if (!rc)
+        rc = dataset_pool(&x.ds);
+    ibc_pool_file *pf = calloc(x.ds.n + 1, sizeof(*pf));
+    x.ds.pool_map = calloc(x.ds.n + 1, sizeof(size_t));
+    if (!rc && (!pf || !x.ds.pool_map))
+        rc = EXIT_ENV;
+    size_t npf = 0;
+    for (size_t i = 0; !rc && i < x.ds.n; i++)
+        if (x.plan_of[i] >= 0 && x.ds.v[i].fd >= 0) {
+            pf[npf] = (ibc_pool_file){x.ds.v[i].fd, x.ds.v[i].f->size, x.ds.v[i].unit};
+            x.ds.pool_map[npf++] = i;
+        }
+    uint64_t total = 0;
+    for (size_t i = 0; i < npf; i++)
+        total += pf[i].size;
+    progress pr;
+    x.rep.threads = rc ? 1 : ibc_pool_threads(x.ds.pool);
+
+    /* reencrypt, first run: every page checked with the current keys before any write */
+    if (!rc && !resume && o->mode == IBC_REKEY_REENCRYPT) {
+        progress_start(&pr, g, "check", total);
+        x.ds.pr = &pr;
+        x.ds.op = IBC_OP_VERIFY_DEEP;
+        ibc_pool_job job = {pf, npf, check_work, NULL, &x.ds};
+        int prc = ibc_pool_run(x.ds.pool, &job);
+        progress_end(&pr);
+        if (prc) {
+            rc = fail_rc(&x, EXIT_ENV, prc < 0 ? strerror(-prc) : "check stopped");
+        } else if (atomic_load(&x.ds.bad)) {
+            for (size_t i = 0; i < x.ds.n; i++)
+                report_file_done(&x.rep, x.ds.v[i].rf);
+            rc = fail_rc(&x, EXIT_DATA, "bad pages (listed above): nothing written");
+        }
+    }
+    if (!rc && o->dry_run) {
+        cli_info(g, "%s --dry-run: %zu encrypted tablespaces would be %s for %s; nothing "
+                    "written", o->command, x.nps, o->mode == IBC_REKEY_REWRAP ? "re-wrapped"
+                                                                                : "re-encrypted",
+                 o->to_keyfile);
+        goto done_pool;
+    }
+    if (!rc && !resume) {
+        size_t blen;
+        char *blob = plan_text(&x, &blen);
+        size_t slot = (size_t)1 << 20;
+        ibc_status st = ibc_journal_create(jpath, blob, blen,
+                                           2 * ibc_pool_threads(x.ds.pool) + 2,
+                                           slot + 65536, &x.j);
+        free(blob);
+        if (st != IBC_OK)
+            rc = fail_rc(&x, st == IBC_ERR_NOSPACE ? EXIT_ENV : EXIT_ENV,
+                         st == IBC_ERR_NOSPACE ? "no space for the journal: nothing written"
+                                               : "cannot create the journal: nothing written");
+    }
+    for (size_t i = 0; !rc && i < x.ds.n; i++)
+        if (x.plan_of[i] >= 0)
+            ibc_journal_add_fd(x.j, (unsigned)i, x.ds.v[i].fd);
+    if (!rc && o->mode == IBC_REKEY_REENCRYPT) {
+        unsigned nw = ibc_pool_threads(x.ds.pool);
+        x.out = calloc(nw, sizeof(uint8_t *));
+        for (unsigned w = 0; x.out && w < nw; w++)
+            x.out[w] = malloc(((size_t)1 << 20) * 17 / 16 + 65536 * 2);
+        progress_start(&pr, g, o->command, total);
+        x.ds.pr = &pr;
+        ibc_pool_job job = {pf, npf, rk_work, NULL, &x};
+        int prc = ibc_pool_run(x.ds.pool, &job);
+        progress_end(&pr);
+        if (prc) {
+            if (!x.failure[0])
+                snprintf(x.failure, sizeof(x.failure), "%s", prc < 0 ? strerror(-prc) : "stopped");
+            rc = fail_rc(&x, prc == -ENOSPC ? EXIT_ENV : prc > 0 ? EXIT_DATA : EXIT_ENV,
+                         x.failure);
+        }
+    }
+    if (!rc && write_page0s(&x))
+        rc = fail_rc(&x, EXIT_ENV, x.failure);
+    if (!rc && o->update_backup_cnf && update_backup_cnf(&x))
+        rc = fail_rc(&x, EXIT_ENV, "cannot update backup-my.cnf");
+    for (size_t i = 0; !rc && i < x.ds.n; i++)
+        if (x.plan_of[i] >= 0 && fsync(x.ds.v[i].fd))
+            rc = fail_rc(&x, EXIT_ENV, "fsync failed");
+    if (!rc) {
+        ibc_journal_finish(x.j);
+        x.j = NULL;
+        double secs = (double)(progress_now_ns() - t0) / 1e9;
+        if (g->json)
+            printf("{\"command\":\"%s\",\"mode\":\"%s\",\"tablespaces\":%zu,"
+                   "\"pages_rewritten\":%llu,\"pages_already_done\":%llu,\"bytes\":%llu,"
+                   "\"seconds\":%.3f,\"resumed\":%s,\"verdict\":\"ok\"}\n",
+                   o->command, modename, x.nps, (unsigned long long)atomic_load(&x.changed),
+                   (unsigned long long)atomic_load(&x.skipped_done), (unsigned long long)total,
+                   secs, resume ? "true" : "false");
+        cli_info(g, "%s: %zu encrypted tablespaces %s for the keys in %s (%llu pages "
+                    "rewritten, page 0 of each) in %.2f s%s",
+                 o->command, x.nps, o->mode == IBC_REKEY_REWRAP ? "re-wrapped" : "re-encrypted",
+                 o->to_keyfile, (unsigned long long)atomic_load(&x.changed), secs,
+                 resume ? " (an interrupted run finished)" : "");
+    }
+done_pool:
+    free(pf);
+done:
+    if (x.j)
+        ibc_journal_close(x.j); /* a re-run resumes */
+    report_free(&x.rep);
+    dataset_close(&x.ds);
+    free_rk(&x);
+    ibc_engine_free(e);
+    return rc;
+}
