@@ -5,7 +5,7 @@ set -euo pipefail
 
 packages=(
   build-essential cmake clang libclang-rt-14-dev python3 pkg-config
-  libssl-dev zlib1g-dev libzstd-dev libhwloc-dev liburing-dev
+  libssl-dev zlib1g-dev libzstd-dev zstd libhwloc-dev liburing-dev
   libisal-dev libipsec-mb-dev libbenchmark-dev
   mariadb-server mariadb-backup
   gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user

@@ -1,8 +1,11 @@
 /*
  * cli.c - helpers shared by the subcommands: diagnostics, option values, exit codes, JSON.
  */
+#define _DEFAULT_SOURCE
+#include <fcntl.h>
 #include <stdarg.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli.h"
 
@@ -74,4 +77,14 @@ void cli_json_str(FILE *out, const char *s)
             fputc(*p, out);
     }
     fputc('"', out);
+}
+
+int cli_fsync_path(const char *path)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return -1;
+    int rc = fsync(fd);
+    close(fd);
+    return rc;
 }

@@ -41,6 +41,10 @@ int cli_opt_value(const char *name, int argc, char **argv, int *i, const char **
 /* Exit code for an ibc_status: data problems 1, environment 3, caller/usage 2. */
 int cli_exit_for(ibc_status s);
 
+/* fsync a file or directory by path (a directory after a create, rename or unlink in it).
+ * Returns 0 or -1 (errno set). */
+int cli_fsync_path(const char *path);
+
 /* JSON string output with escaping. */
 void cli_json_str(FILE *out, const char *s);
 

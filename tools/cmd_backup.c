@@ -57,8 +57,9 @@ static void help(FILE *out)
             "Copy every file of a stopped server's datadir, or of a filesystem snapshot of\n"
             "one, checking every InnoDB page on the way: the stored checksums always, and when\n"
             "keys are given, the plaintext of every encrypted page (verify --deep). Torn pages\n"
-            "are read again a few times before they are reported. Other files (.frm, Aria,\n"
-            "the redo log) are copied as they are; ibtmp1 is left out.\n"
+            "are read again a few times before they are reported. The redo log is checked as\n"
+            "verify does (with keys: decrypted and parsed) before anything is written. Other\n"
+            "files (.frm, Aria, ...) are copied as they are; ibtmp1 is left out.\n"
             "\n"
             "  --datadir=DIR        the source (default: datadir of --defaults-file)\n"
             "  --target-dir=DIR     write the backup here (must not exist, or be empty); it is\n"
@@ -228,16 +229,6 @@ static int mkdirs(const char *dir)
     return mkdir(p, 0750) && errno != EEXIST ? -1 : 0;
 }
 
-static int fsync_path(const char *path)
-{
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return -1;
-    int rc = fsync(fd);
-    close(fd);
-    return rc;
-}
-
 /* ---- the command ------------------------------------------------------------------------- */
 
 static int run(cli_global *g, int argc, char **argv)
@@ -329,6 +320,30 @@ static int run(cli_global *g, int argc, char **argv)
                 pid, x.o.datadir);
         rc = EXIT_ENV;
     }
+    /* the redo log first (it is small next to the data): a backup whose log recovery cannot
+     * read does not restore, so nothing is written for it without --keep-going */
+    int redo_bad = 0;
+    for (size_t i = 0; !rc && i < x.ds.n; i++) {
+        if (!x.ds.v[i].redo)
+            continue;
+        ibc_status st = ds_redo_verify(&x.ds, &x.ds.v[i], deep);
+        if (st == IBC_ERR_CORRUPT || st == IBC_ERR_KEY_MISMATCH)
+            redo_bad = 1;
+    }
+    if (redo_bad && !x.o.keep_going) {
+        for (size_t i = 0; i < x.ds.n; i++)
+            if (x.ds.v[i].redo)
+                report_file_done(&rep, x.ds.v[i].rf);
+        if (g->json)
+            report_finish(&rep, ~0ull);
+        cli_err("backup NOT written: the redo log is damaged or does not open with the keys "
+                "(see above)");
+        dataset_close(&x.ds);
+        report_free(&rep);
+        ibc_engine_free(e);
+        cli_keys_free(&keys);
+        return EXIT_DATA;
+    }
     char staging[PATH_MAX] = "";
     ibc_pool_file *pf = NULL;
     size_t npf = 0;
@@ -407,7 +422,7 @@ static int run(cli_global *g, int argc, char **argv)
         }
     }
     /* verdict: data problems and environment problems */
-    int bad = atomic_load(&x.ds.bad) > 0;
+    int bad = redo_bad || atomic_load(&x.ds.bad) > 0;
     for (size_t i = 0; i < x.ds.n; i++) {
         rep_file *rf = x.ds.v[i].rf;
         if (rf->key_state == REP_KEY_MISMATCH)
@@ -468,7 +483,7 @@ static int run(cli_global *g, int argc, char **argv)
             for (size_t i = 0; !rc && i < x.ds.n; i++) {
                 snprintf(p, sizeof(p), "%s/%s", staging, x.ds.v[i].f->rel);
                 *strrchr(p, '/') = 0;
-                fsync_path(p);
+                cli_fsync_path(p);
             }
             if (!rc) {
                 rmdir(x.o.target); /* an empty target directory is replaced */
@@ -485,7 +500,7 @@ static int run(cli_global *g, int argc, char **argv)
                         *sl = 0;
                     else
                         snprintf(parent, sizeof(parent), "%s", sl ? "/" : ".");
-                    fsync_path(parent);
+                    cli_fsync_path(parent);
                 }
             }
         }

@@ -200,7 +200,7 @@ static int inst_config(const demo *dm, inst *in, const char *name, const char *d
              "file_key_management_filename=%s\n"
              "file_key_management_encryption_algorithm=AES_CBC\n"
              "innodb_encrypt_tables=ON\n"
-             "innodb_encrypt_log=OFF\n"
+             "innodb_encrypt_log=ON\n"
              "innodb_encryption_threads=2\n"
              "[client]\n"
              "socket=%s/run/s\n",

@@ -2,7 +2,8 @@
  * cmd_inspect.c - `ibdcrypt inspect`: what INFORMATION_SCHEMA.INNODB_TABLESPACES_ENCRYPTION
  * says about a running server, read offline from the files: per tablespace its space id,
  * name, encryption scheme, key versions, key id and mode, plus its page size and format and
- * how many pages are encrypted, plain and empty; then the key ids the datadir needs.
+ * how many pages are encrypted, plain and empty; then the key ids the datadir needs and the
+ * redo log's format, key and pending redo.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -21,7 +22,10 @@ static void help(FILE *out)
             "running server, with page counts read from every page (encrypted / plain / zero)\n"
             "and the key ids the files need. No key is needed; with keys, each key is checked\n"
             "by a trial decryption and named by fingerprint, and the cipher (AES_CBC or\n"
-            "AES_CTR, which the files do not record) is found.\n"
+            "AES_CTR, which the files do not record) is found. The redo log (ib_logfile0) is\n"
+            "described too: its format, whether it is encrypted (always with key id 1) and\n"
+            "with which key version, the checkpoint and end LSNs, and how much redo recovery\n"
+            "would apply.\n"
             "\n%s"
             "\n"
             "Exit status: 0; 1 a file is not readable as a tablespace; 2 usage; 3 I/O error.\n",
@@ -124,6 +128,10 @@ static int run(cli_global *g, int argc, char **argv)
             rc = EXIT_ENV;
         }
     }
+    /* the redo log: format, key, checkpoint, and how much redo is pending (a scan to its end) */
+    for (size_t i = 0; !rc && i < ds.n; i++)
+        if (ds.v[i].redo)
+            ds_redo_verify(&ds, &ds.v[i], 0);
     if (!rc) {
         for (size_t i = 0; i < ds.n; i++)
             report_file_done(&rep, ds.v[i].rf);
@@ -137,6 +145,8 @@ static int run(cli_global *g, int argc, char **argv)
                 ds_file *d = &ds.v[i];
                 rep_file *rf = d->rf;
                 char name[256];
+                if (d->f->kind == DF_REDO)
+                    continue; /* below the table */
                 space_name(d->f, name, sizeof(name));
                 if (!rf->have_space) {
                     printf("%-5s %-34s %s\n", "-", name,
@@ -190,7 +200,42 @@ static int run(cli_global *g, int argc, char **argv)
                         printf(" (fingerprint %s)", first->fingerprint);
                 }
             }
+            for (size_t i = 0; i < ds.n; i++) {
+                const rep_file *rf = ds.v[i].rf;
+                if (!rf->have_redo || !rf->redo.encrypted)
+                    continue;
+                int listed = 0;
+                for (size_t k = 0; k < ds.n; k++)
+                    listed |= ds.v[k].rf->have_space && ds.v[k].rf->info.crypt_scheme == 1 &&
+                              ds.v[k].rf->info.key_id == rf->redo.key_id;
+                if (!listed) {
+                    nseen++;
+                    printf(" %u", rf->redo.key_id);
+                    if (rf->fingerprint[0])
+                        printf(" (fingerprint %s)", rf->fingerprint);
+                }
+                printf(" (the redo log needs key %u)", rf->redo.key_id);
+            }
             printf("%s\n", nseen ? "" : " none (nothing is encrypted)");
+            for (size_t i = 0; i < ds.n; i++) {
+                const rep_file *rf = ds.v[i].rf;
+                if (ds.v[i].f->kind != DF_REDO)
+                    continue;
+                if (!rf->have_redo) {
+                    printf("\n%s: %s\n", ds.v[i].f->rel, rf->error[0] ? rf->error : "unreadable");
+                    continue;
+                }
+                char desc[512];
+                rep_redo_describe(rf, desc, sizeof(desc));
+                const char *key = !rf->redo.encrypted                   ? "not encrypted"
+                                  : !keys.kr                            ? "no keys given"
+                                  : rf->key_state == REP_KEY_OK         ? "key ok"
+                                  : rf->key_state == REP_KEY_MISSING    ? "key 1 MISSING"
+                                  : rf->key_state == REP_KEY_MISMATCH   ? "WRONG KEY"
+                                                                        : "key unproven";
+                printf("\n%s: %s; %s%s%s\n", ds.v[i].f->rel, desc, key,
+                       rf->error[0] ? "; ERROR: " : "", rf->error);
+            }
         }
         for (size_t i = 0; i < ds.n; i++)
             if (ds.v[i].rf->error[0])

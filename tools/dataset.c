@@ -111,6 +111,86 @@ static void open_space(dataset *ds, ds_file *d)
     rep_space(d->rf, d->space);
 }
 
+/* ib_logfile0: header and checkpoints, and the log key when keys are given (a known-plaintext
+ * check: redo.h, ibc_redo_set_key). */
+static void open_redo(dataset *ds, ds_file *d, uint32_t page_size)
+{
+    char err[512];
+    ibc_status st = ibc_redo_open(ds->e, d->f->path, &d->redo, err, sizeof(err));
+    if (st != IBC_OK) {
+        if (st == IBC_ERR_IO)
+            rep_io_error(d->rf, "%s", err);
+        else
+            rep_error(d->rf, "%s", err);
+        return;
+    }
+    if (page_size)
+        ibc_redo_set_page_size(d->redo, page_size);
+    ibc_redo_info ri;
+    ibc_redo_get_info(d->redo, &ri);
+    if (ri.encrypted && ds->keys->kr) {
+        st = ibc_redo_set_key(d->redo, ds->keys->kr, ds->keys->algo, err, sizeof(err));
+        if (st == IBC_OK) {
+            ibc_redo_get_info(d->redo, &ri);
+            d->rf->key_state = ri.key_verified ? REP_KEY_OK : REP_KEY_UNPROVEN;
+        } else if (st == IBC_ERR_KEY_MISSING) {
+            d->rf->key_state = REP_KEY_MISSING;
+        } else if (st == IBC_ERR_KEY_MISMATCH) {
+            d->rf->key_state = REP_KEY_MISMATCH;
+            rep_note(d->rf, "%s", err);
+        } else if (st == IBC_ERR_IO) {
+            rep_io_error(d->rf, "%s", err);
+        } else {
+            rep_error(d->rf, "%s", err);
+        }
+    } else if (ri.encrypted && (ds->flags & DS_DEEP)) {
+        d->rf->key_state = REP_KEY_NONE;
+    }
+    rep_redo(d->rf, d->redo, NULL);
+}
+
+void ds_redo_reopen(dataset *ds, ds_file *d)
+{
+    ibc_redo_free(d->redo);
+    d->redo = NULL;
+    d->rf->key_state = REP_KEY_NA;
+    d->rf->have_redo = 0;
+    d->rf->error[0] = 0;
+    d->rf->env_error = 0;
+    uint32_t ps = 0;
+    for (size_t i = 0; i < ds->n; i++)
+        if (ds->v[i].f->kind == DF_SYSTEM && ds->v[i].f->sys_no == 1 && ds->v[i].space)
+            ps = ds->v[i].unit;
+    open_redo(ds, d, ps);
+}
+
+ibc_status ds_redo_verify(dataset *ds, ds_file *d, int deep)
+{
+    char err[512];
+    ibc_redo_result res = {0};
+    (void)ds;
+    if (!d->redo)
+        return IBC_ERR_INVALID_ARG;
+    ibc_redo_info ri;
+    ibc_redo_get_info(d->redo, &ri);
+    /* deep needs the log key; without it the framing and CRCs are still checked */
+    int can_deep = deep && (!ri.encrypted || d->rf->key_state == REP_KEY_OK ||
+                            d->rf->key_state == REP_KEY_UNPROVEN);
+    if (deep && !can_deep && ri.encrypted)
+        d->rf->redo_unchecked = 1;
+    ibc_status st = ibc_redo_verify(d->redo, can_deep, &res, err, sizeof(err));
+    if (st == IBC_ERR_KEY_MISMATCH) {
+        d->rf->key_state = REP_KEY_MISMATCH;
+        rep_note(d->rf, "%s", err);
+    } else if (st == IBC_ERR_IO) {
+        rep_io_error(d->rf, "%s", err);
+    } else if (st != IBC_OK) {
+        rep_error(d->rf, "%s", err);
+    }
+    rep_redo(d->rf, d->redo, &res);
+    return st;
+}
+
 int dataset_open(dataset *ds, const cli_global *g, const ibc_engine *e, cli_keys *keys,
                  char *const *paths, size_t npaths, int flags, report *rep)
 {
@@ -133,7 +213,7 @@ int dataset_open(dataset *ds, const cli_global *g, const ibc_engine *e, cli_keys
     for (size_t i = 0; i < ds->files.n; i++) {
         const df_file *f = &ds->files.v[i];
         int innodb = f->kind <= DF_TABLESPACE;
-        if (!innodb && (!(flags & DS_ALL) || f->kind == DF_TEMP))
+        if (!innodb && f->kind != DF_REDO && (!(flags & DS_ALL) || f->kind == DF_TEMP))
             continue;
         ds_file *d = &ds->v[ds->n++];
         d->f = f;
@@ -141,7 +221,8 @@ int dataset_open(dataset *ds, const cli_global *g, const ibc_engine *e, cli_keys
         d->unit = 1;
         d->fd = -1;
         d->rf = report_file(rep, f);
-        d->fd = open(f->path, ((flags & DS_WRITABLE) && innodb ? O_RDWR : O_RDONLY) | O_CLOEXEC);
+        int rw = (flags & DS_WRITABLE) && (innodb || f->kind == DF_REDO);
+        d->fd = open(f->path, (rw ? O_RDWR : O_RDONLY) | O_CLOEXEC);
         if (d->fd < 0) {
             rep_io_error(d->rf, "cannot open: %s", strerror(errno));
             continue;
@@ -168,12 +249,17 @@ int dataset_open(dataset *ds, const cli_global *g, const ibc_engine *e, cli_keys
             sys_next = f->size / d->unit;
         }
     }
+    /* the redo log's records name pages: the system tablespace's page size bounds them */
+    for (size_t i = 0; i < ds->n; i++)
+        if (ds->v[i].f->kind == DF_REDO && ds->v[i].fd >= 0)
+            open_redo(ds, &ds->v[i], sys && sys->space ? sys->unit : 0);
     return 0;
 }
 
 void dataset_close(dataset *ds)
 {
     for (size_t i = 0; i < ds->n; i++) {
+        ibc_redo_free(ds->v[i].redo);
         if (ds->v[i].space_owned)
             ibc_space_free(ds->v[i].space);
         if (ds->v[i].fd >= 0)

@@ -2,7 +2,7 @@
  * dataset.h - the files of a datadir (or backup) opened once for a command: each InnoDB file
  * with its tablespace (page 0 parsed, keys attached, the algorithm settled by a trial
  * decryption), the system tablespace's continuation files chained to ibdata1, everything else
- * as plain files; and the page work every command shares (a batch per pool item, torn-page
+ * as plain files, the redo log with its key; and the page work every command shares (a batch per pool item, torn-page
  * re-reads, the report). Commands add their own output around it.
  */
 #ifndef IBC_DATASET_H
@@ -26,6 +26,7 @@ typedef struct ds_file {
     uint32_t unit;       /* page size, or 1 */
     rep_file *rf;
     void *out;           /* the command's per-file output state */
+    ibc_redo *redo;      /* ib_logfile0: the log, its key attached when the keys open it */
 } ds_file;
 
 enum {
@@ -70,6 +71,14 @@ size_t dataset_pool_files(dataset *ds, int (*sel)(const ds_file *), ibc_pool_fil
  * re-reading torn pages when DS_RETRY, recording every page in the report. */
 void ds_work_pages(dataset *ds, unsigned worker, ds_file *d, const ibc_pool_item *it,
                    uint8_t *buf, const ibc_space *target);
+
+/* Open the redo log of d again (after its bytes were put back from an undo copy). */
+void ds_redo_reopen(dataset *ds, ds_file *d);
+
+/* Check the redo log of d (every mini-transaction from the checkpoint to the end; deep:
+ * decrypted and parsed) and record the outcome in its report line. Returns the engine's
+ * status. */
+ibc_status ds_redo_verify(dataset *ds, ds_file *d, int deep);
 
 /* Does a running server hold this datadir? (InnoDB takes fcntl write locks on ibdata1 and
  * ib_logfile0: os_file_lock.) Returns the pid holding a lock, or 0. */

@@ -12,6 +12,10 @@
  *              key wraps the same page key (format sheet, key result 10);
  *   reencrypt: a fresh IV (new page key) per tablespace; every encrypted page re-encrypted,
  *              then page 0 last.
+ * The redo log (innodb_encrypt_log=ON) follows the same mode: rewrap writes a header whose
+ * crypt_msg makes the new key 1 yield the same log key; reencrypt a new crypt_msg and every
+ * mini-transaction from the checkpoint to the end re-encrypted. Its bytes go through an undo
+ * copy instead of the journal's slots (redojob.h); the plan names the target crypt_msg.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -28,6 +32,7 @@
 #include <unistd.h>
 
 #include "dataset.h"
+#include "redojob.h"
 #include "rekeyjob.h"
 
 #define JOURNAL_NAME ".ibdcrypt-journal"
@@ -123,6 +128,14 @@ typedef struct rk {
     _Atomic uint64_t changed, skipped_done;
     pthread_mutex_t lock;
     char failure[512];
+    /* the redo log */
+    int redo_planned;            /* the plan re-keys it (a "redo" line) */
+    int redo_done;               /* resume: its header already holds the target crypt_msg */
+    size_t redo_ds;              /* its dataset index */
+    uint8_t redo_orig[16], redo_target[16]; /* crypt_msg before and after */
+    ibc_redo_target *redo_t;
+    uint64_t redo_written;
+    const char *redo_state;      /* what happened to it, for the summary */
 } rk;
 
 static void hex(char *out, const uint8_t *b, size_t n)
@@ -162,6 +175,12 @@ static char *plan_text(const rk *x, size_t *len)
         fprintf(f, "space %u %s %s %s %s\n", x->ps[i].space_id,
                 x->ps[i].algo == IBC_ALGO_CTR ? "AES_CTR" : "AES_CBC", a, b,
                 x->ds.v[x->ps[i].ds].f->rel);
+    }
+    if (x->redo_planned) {
+        char a[33], b[33];
+        hex(a, x->redo_orig, 16);
+        hex(b, x->redo_target, 16);
+        fprintf(f, "redo %s %s %s\n", a, b, x->ds.v[x->redo_ds].f->rel);
     }
     fclose(f);
     return buf;
@@ -204,6 +223,18 @@ static int plan_parse(rk *x, const char *text, size_t len, char *why, size_t why
             p->algo = !strcmp(al, "AES_CTR") ? IBC_ALGO_CTR : IBC_ALGO_CBC;
             if (unhex(p->orig_iv, a, 16) || unhex(p->target_iv, b, 16))
                 rc = snprintf(why, whylen, "damaged plan line '%s'", line) > 0;
+        } else if (sscanf(line, "redo %39s %39s %4095[^\n]", a, b, path) == 3) {
+            size_t k = 0;
+            while (k < x->ds.n && strcmp(x->ds.v[k].f->rel, path))
+                k++;
+            if (k == x->ds.n) {
+                rc = snprintf(why, whylen, "%s, in the interrupted plan, is missing", path) > 0;
+                break;
+            }
+            x->redo_planned = 1;
+            x->redo_ds = k;
+            if (unhex(x->redo_orig, a, 16) || unhex(x->redo_target, b, 16))
+                rc = snprintf(why, whylen, "damaged plan line '%s'", line) > 0;
         }
     }
     if (!have_magic && !rc)
@@ -212,6 +243,8 @@ static int plan_parse(rk *x, const char *text, size_t len, char *why, size_t why
     return rc;
 }
 
+/* A new IV for a tablespace (or, with id UINT32_MAX, the redo log's new crypt_msg) from the
+ * --deterministic-iv seed: the first 16 bytes of SHA-256(seed | id). */
 static void derive_iv(const char *seed, uint32_t space_id, uint8_t iv[16])
 {
     uint8_t msg[512], md[32];
@@ -461,14 +494,134 @@ static int opens_with(const ds_file *d, const ibc_keyring *kr)
     return ok;
 }
 
-/* ---- the job ----------------------------------------------------------------------------- */
-
 static int fail_rc(rk *x, int rc, const char *msg)
 {
     if (msg)
         cli_err("%s: %s", x->o->command, msg);
     return rc;
 }
+
+/* Does key 1 of kr open the redo log of d (its known-plaintext check)? */
+static int log_opens_with(const rk *x, const ds_file *d, const ibc_keyring *kr)
+{
+    ibc_redo *r = NULL;
+    char err[256];
+    int ok = ibc_redo_open(x->ds.e, d->f->path, &r, err, sizeof(err)) == IBC_OK &&
+             ibc_redo_set_key(r, kr, x->keys->algo, err, sizeof(err)) == IBC_OK;
+    ibc_redo_free(r);
+    return ok;
+}
+
+/* The redo log's part of the plan: check that the current key 1 opens it, that it reads to its
+ * end (every mini-transaction decrypted and parsed for reencrypt) and that the new keys have
+ * key 1; build its target. *already is raised when an earlier run finished it. Returns 0 or
+ * an exit code (message printed). */
+static int plan_redo(rk *x, int resume, size_t *already)
+{
+    char err[512], m[1024];
+    size_t i = 0;
+    while (i < x->ds.n && x->ds.v[i].f->kind != DF_REDO)
+        i++;
+    if (i == x->ds.n || !x->ds.v[i].redo) {
+        x->redo_state = "absent";
+        if (resume && x->redo_planned) {
+            snprintf(m, sizeof(m), "the interrupted run re-keyed the redo log, which is gone");
+            return fail_rc(x, EXIT_DATA, m);
+        }
+        return 0;
+    }
+    ds_file *d = &x->ds.v[i];
+    ibc_redo_info ri;
+    ibc_redo_get_info(d->redo, &ri);
+    if (!ri.encrypted) {
+        x->redo_state = "not encrypted";
+        if (resume && x->redo_planned)
+            return fail_rc(x, EXIT_DATA, "the interrupted run re-keyed the redo log, which is "
+                                         "no longer encrypted");
+        return 0;
+    }
+    uint8_t hdr[512];
+    if (pread(d->fd, hdr, sizeof(hdr), 0) != (ssize_t)sizeof(hdr)) {
+        snprintf(m, sizeof(m), "%s: cannot read its header", d->f->rel);
+        return fail_rc(x, EXIT_ENV, m);
+    }
+    const uint8_t *cur = hdr + 56; /* crypt_msg: log0crypt.cc log_crypt_write_header */
+    if (resume && !x->redo_planned) {
+        snprintf(m, sizeof(m), "%s is encrypted but the interrupted run's plan does not name it; "
+                               "finish that run with the ibdcrypt version that started it",
+                 d->f->rel);
+        return fail_rc(x, EXIT_USAGE, m);
+    }
+    x->redo_ds = i;
+    if (resume && !memcmp(cur, x->redo_target, 16)) {
+        x->redo_done = 1; /* the interrupted run got past the log */
+        x->redo_state = "already";
+        return 0;
+    }
+    switch (d->rf->key_state) {
+    case REP_KEY_MISSING:
+        snprintf(m, sizeof(m), "key id 1 (needed by the redo log %s) is not in the current "
+                               "keys: nothing written", d->f->rel);
+        return fail_rc(x, EXIT_ENV, m);
+    case REP_KEY_MISMATCH:
+        if (!resume && log_opens_with(x, d, x->newkr)) {
+            (*already)++;
+            x->redo_state = "already";
+            return 0;
+        }
+        snprintf(m, sizeof(m), "the current key id 1 does not decrypt the redo log %s: nothing "
+                               "written", d->f->rel);
+        return fail_rc(x, EXIT_DATA, m);
+    default:
+        break;
+    }
+    if (resume && memcmp(cur, x->redo_orig, 16)) {
+        snprintf(m, sizeof(m), "%s changed since the interrupted run (its crypt_msg differs "
+                               "from the plan's)", d->f->rel);
+        return fail_rc(x, EXIT_DATA, m);
+    }
+    /* read it to its end: the framing and CRCs; for reencrypt every record decrypted and
+     * parsed, as the pages are checked before any write */
+    int deep = x->o->mode == IBC_REKEY_REENCRYPT;
+    ibc_redo_result res;
+    ibc_status st = ibc_redo_verify(d->redo, deep, &res, err, sizeof(err));
+    if (st != IBC_OK) {
+        snprintf(m, sizeof(m), "%.600s: nothing written", err);
+        return fail_rc(x, cli_exit_for(st), m);
+    }
+    uint8_t msg[16];
+    if (resume)
+        memcpy(msg, x->redo_target, 16);
+    else if (x->o->iv_seed)
+        derive_iv(x->o->iv_seed, UINT32_MAX, msg);
+    else if (getrandom(msg, 16, 0) != 16)
+        return fail_rc(x, EXIT_ENV, "getrandom failed");
+    st = ibc_redo_target_new(d->redo, x->newkr, x->o->mode, IBC_ALGO_AUTO,
+                             x->o->mode == IBC_REKEY_REENCRYPT ? msg : NULL, &x->redo_t, err,
+                             sizeof(err));
+    explicit_bzero(msg, sizeof(msg));
+    if (st == IBC_ERR_KEY_MISSING) {
+        snprintf(m, sizeof(m), "key id 1 (needed by the redo log %s) is not in %s: nothing "
+                               "written", d->f->rel, x->o->to_keyfile);
+        return fail_rc(x, EXIT_ENV, m);
+    }
+    if (st != IBC_OK) {
+        snprintf(m, sizeof(m), "%.600s: nothing written", err);
+        return fail_rc(x, cli_exit_for(st), m);
+    }
+    uint8_t th[512];
+    ibc_redo_target_header(x->redo_t, th);
+    if (resume && memcmp(th + 56, x->redo_target, 16))
+        return fail_rc(x, EXIT_DATA, "the redo log's re-wrapped header differs from the "
+                                     "interrupted run's plan");
+    memcpy(x->redo_orig, cur, 16);
+    memcpy(x->redo_target, th + 56, 16);
+    x->redo_planned = 1;
+    x->redo_state = x->o->mode == IBC_REKEY_REWRAP ? "re-wrapped" : "re-encrypted";
+    return 0;
+}
+
+/* ---- the job ----------------------------------------------------------------------------- */
 
 static void free_rk(rk *x)
 {
@@ -482,6 +635,7 @@ static void free_rk(rk *x)
     free(x->out);
     free(x->ps);
     free(x->plan_of);
+    ibc_redo_target_free(x->redo_t);
     ibc_keyring_free(x->newkr);
     pthread_mutex_destroy(&x->lock);
 }
@@ -578,8 +732,32 @@ int rekey_run(cli_global *g, rekey_opts *o, cli_keys *keys)
                 cli_info(g, "%s: resuming an interrupted run (%u ranges rolled back)",
                          o->command, restored);
             free(fds);
+            /* a log caught half re-keyed: its original bytes back from the undo copy */
+            if (!rc && x.redo_planned) {
+                ds_file *d = &x.ds.v[x.redo_ds];
+                int r = redo_undo_restore(e, o->dir, d->fd, err, sizeof(err));
+                if (r < 0) {
+                    rc = fail_rc(&x, EXIT_ENV, err);
+                } else if (r > 0) {
+                    cli_info(g, "%s: the redo log was put back as it was before the "
+                                "interrupted run", o->command);
+                    ds_redo_reopen(&x.ds, d);
+                    if (d->rf->error[0])
+                        rc = fail_rc(&x, EXIT_DATA, d->rf->error);
+                }
+            }
         }
         free(blob);
+    }
+
+    if (!rc && !resume) {
+        char up[PATH_MAX];
+        snprintf(up, sizeof(up), "%s/" REDO_UNDO_NAME, o->dir);
+        if (access(up, F_OK) == 0) {
+            snprintf(err, sizeof(err), "%.400s exists without a journal (not left by ibdcrypt); "
+                                       "remove it to go on", up);
+            rc = fail_rc(&x, EXIT_USAGE, err);
+        }
     }
 
     /* the plan: every encrypted tablespace, with the keys it needs */
@@ -659,6 +837,10 @@ int rekey_run(cli_global *g, rekey_opts *o, cli_keys *keys)
             rc = fail_rc(&x, EXIT_ENV, err);
         }
     }
+    /* the redo log */
+    if (!rc)
+        rc = plan_redo(&x, resume, &already);
+    int redo_todo = x.redo_planned && !x.redo_done;
     /* continuation files of the system tablespace follow ibdata1's plan */
     for (size_t i = 0; !rc && i < x.ds.n; i++) {
         ds_file *d = &x.ds.v[i];
@@ -666,18 +848,18 @@ int rekey_run(cli_global *g, rekey_opts *o, cli_keys *keys)
             if (x.ds.v[x.ps[k].ds].space == d->space && d->innodb)
                 x.plan_of[i] = (int)k;
     }
-    if (!rc && !x.nps && !resume) {
+    if (!rc && !x.nps && !redo_todo && !resume) {
         if (already)
-            cli_info(g, "%s: the %zu encrypted tablespaces in %s already open with the keys in "
+            cli_info(g, "%s: the %zu encrypted files in %s already open with the keys in "
                         "%s: nothing to do", o->command, already, o->dir, o->to_keyfile);
         else
             cli_info(g, "%s: no encrypted tablespace in %s: nothing to do", o->command, o->dir);
         goto done;
     }
     if (!rc && already) {
-        snprintf(err, sizeof(err), "%zu tablespaces already open with the new keys and %zu "
+        snprintf(err, sizeof(err), "%zu files already open with the new keys and %zu "
                                    "with the current ones, with no interrupted run to finish: "
-                                   "nothing written", already, x.nps);
+                                   "nothing written", already, x.nps + (size_t)redo_todo);
         rc = fail_rc(&x, EXIT_DATA, err);
     }
     if (!rc)
@@ -715,10 +897,16 @@ int rekey_run(cli_global *g, rekey_opts *o, cli_keys *keys)
         }
     }
     if (!rc && o->dry_run) {
-        cli_info(g, "%s --dry-run: %zu encrypted tablespaces would be %s for %s; nothing "
-                    "written", o->command, x.nps, o->mode == IBC_REKEY_REWRAP ? "re-wrapped"
-                                                                                : "re-encrypted",
-                 o->to_keyfile);
+        /* the log's re-key computed and checked, nothing handed out to write */
+        ibc_redo_result res;
+        if (redo_todo && ibc_redo_rekey(x.ds.v[x.redo_ds].redo, x.redo_t, NULL, NULL, &res, err,
+                                        sizeof(err)) != IBC_OK) {
+            rc = fail_rc(&x, EXIT_DATA, err);
+            goto done_pool;
+        }
+        cli_info(g, "%s --dry-run: %zu encrypted tablespaces%s would be %s for %s; nothing "
+                    "written", o->command, x.nps, redo_todo ? " and the redo log" : "",
+                 o->mode == IBC_REKEY_REWRAP ? "re-wrapped" : "re-encrypted", o->to_keyfile);
         goto done_pool;
     }
     if (!rc && !resume) {
@@ -754,6 +942,18 @@ int rekey_run(cli_global *g, rekey_opts *o, cli_keys *keys)
                          x.failure);
         }
     }
+    /* the log, whole or not at all (redojob.h), before the page 0s */
+    if (!rc && redo_todo) {
+        ds_file *d = &x.ds.v[x.redo_ds];
+        ibc_redo_info ri;
+        ibc_redo_get_info(d->redo, &ri);
+        progress_start(&pr, g, "redo log", ri.pending_bytes + 512);
+        ibc_status st = redo_rekey_apply(e, d->redo, x.redo_t, d->fd, o->dir, &pr,
+                                         &x.redo_written, err, sizeof(err));
+        progress_end(&pr);
+        if (st != IBC_OK)
+            rc = fail_rc(&x, cli_exit_for(st), err);
+    }
     if (!rc && write_page0s(&x))
         rc = fail_rc(&x, EXIT_ENV, x.failure);
     if (!rc && o->update_backup_cnf && update_backup_cnf(&x))
@@ -768,15 +968,19 @@ int rekey_run(cli_global *g, rekey_opts *o, cli_keys *keys)
         if (g->json)
             printf("{\"command\":\"%s\",\"mode\":\"%s\",\"tablespaces\":%zu,"
                    "\"pages_rewritten\":%llu,\"pages_already_done\":%llu,\"bytes\":%llu,"
-                   "\"seconds\":%.3f,\"resumed\":%s,\"verdict\":\"ok\"}\n",
+                   "\"seconds\":%.3f,\"resumed\":%s,\"redo_log\":\"%s\","
+                   "\"redo_bytes_rewritten\":%llu,\"verdict\":\"ok\"}\n",
                    o->command, modename, x.nps, (unsigned long long)atomic_load(&x.changed),
                    (unsigned long long)atomic_load(&x.skipped_done), (unsigned long long)total,
-                   secs, resume ? "true" : "false");
+                   secs, resume ? "true" : "false", x.redo_state ? x.redo_state : "absent",
+                   (unsigned long long)x.redo_written);
         cli_info(g, "%s: %zu encrypted tablespaces %s for the keys in %s (%llu pages "
-                    "rewritten, page 0 of each) in %.2f s%s",
+                    "rewritten, page 0 of each); redo log: %s%s in %.2f s%s",
                  o->command, x.nps, o->mode == IBC_REKEY_REWRAP ? "re-wrapped" : "re-encrypted",
-                 o->to_keyfile, (unsigned long long)atomic_load(&x.changed), secs,
-                 resume ? " (an interrupted run finished)" : "");
+                 o->to_keyfile, (unsigned long long)atomic_load(&x.changed),
+                 x.redo_state ? x.redo_state : "absent",
+                 !strcmp(x.redo_state ? x.redo_state : "", "already") ? " (re-keyed before)" : "",
+                 secs, resume ? " (an interrupted run finished)" : "");
     }
 done_pool:
     free(pf);

@@ -69,6 +69,35 @@ void rep_space(rep_file *rf, const ibc_space *s)
     rf->have_space = 1;
 }
 
+void rep_redo(rep_file *rf, const ibc_redo *r, const ibc_redo_result *res)
+{
+    ibc_redo_get_info(r, &rf->redo);
+    rf->have_redo = 1;
+    if (res) {
+        rf->redo_res = *res;
+        rf->redo_checked = 1;
+    }
+}
+
+void rep_redo_describe(const rep_file *rf, char *out, size_t n)
+{
+    const ibc_redo_info *ri = &rf->redo;
+    int k = snprintf(out, n, "redo log %s (%s)", ibc_redo_format_name(ri->format), ri->creator);
+    if (k > 0 && (size_t)k < n && ri->encrypted)
+        k += snprintf(out + k, n - (size_t)k, ", key %u version %u%s%s", ri->key_id,
+                      ri->key_version, ri->algorithm ? ", " : "",
+                      ri->algorithm ? rep_algo_name(ri->algorithm) : "");
+    if (k > 0 && (size_t)k < n)
+        k += snprintf(out + k, n - (size_t)k, ", checkpoint LSN %llu",
+                      (unsigned long long)ri->checkpoint_lsn);
+    if (k > 0 && (size_t)k < n && ri->scanned)
+        snprintf(out + k, n - (size_t)k, ", end LSN %llu: %llu bytes of redo pending in %llu "
+                                         "mini-transaction%s%s",
+                 (unsigned long long)ri->end_lsn, (unsigned long long)ri->pending_bytes,
+                 (unsigned long long)ri->mtrs, ri->mtrs == 1 ? "" : "s",
+                 ri->torn_tail ? " (then a torn write)" : "");
+}
+
 static int is_bad(uint16_t st)
 {
     return st == IBC_PAGE_BAD_OUTER || st == IBC_PAGE_BAD_INNER || st == IBC_PAGE_BAD_HEADER ||
@@ -152,6 +181,12 @@ static uint64_t unverified(const rep_file *rf)
     return rf->status[IBC_PAGE_KEY_UNAVAILABLE] + rf->status[IBC_PAGE_UNSUPPORTED];
 }
 
+/* Things a deep check could not decrypt for lack of a key: pages, or the redo log. */
+static int key_missing(const rep_file *rf)
+{
+    return rf->status[IBC_PAGE_KEY_UNAVAILABLE] || rf->redo_unchecked;
+}
+
 static const char *verdict(const rep_file *rf)
 {
     if (rf->error[0])
@@ -160,7 +195,7 @@ static const char *verdict(const rep_file *rf)
         return "key-mismatch";
     if (rf->nbad_total)
         return "bad";
-    if (rf->status[IBC_PAGE_KEY_UNAVAILABLE])
+    if (key_missing(rf))
         return "key-missing";
     if (rf->uninitialized)
         return "uninitialized";
@@ -172,7 +207,7 @@ static void text_line(const report *r, const rep_file *rf)
     if (r->g->json || r->g->quiet || !strcmp(r->mode, "inspect"))
         return;
     /* files that are only copied: listed with -v, or when something went wrong */
-    if (rf->f->kind > DF_TABLESPACE && !r->g->verbose && !rf->error[0])
+    if (rf->f->kind > DF_TABLESPACE && !rf->have_redo && !r->g->verbose && !rf->error[0])
         return;
     const ibc_space_info *i = &rf->info;
     fprintf(r->out, "%-40s ", rf->f->rel);
@@ -189,14 +224,23 @@ static void text_line(const report *r, const rep_file *rf)
         if (rf->status[IBC_PAGE_DOUBLEWRITE])
             fprintf(r->out, ", %llu doublewrite (skipped)",
                    (unsigned long long)rf->status[IBC_PAGE_DOUBLEWRITE]);
+    } else if (rf->have_redo) {
+        char d[512];
+        rep_redo_describe(rf, d, sizeof(d));
+        fprintf(r->out, "%s", d);
     }
     const char *v = verdict(rf);
     if (!strcmp(v, "ok"))
         fprintf(r->out, "  OK\n");
     else if (!strcmp(v, "error"))
         fprintf(r->out, "  ERROR: %s\n", rf->error);
+    else if (!strcmp(v, "key-mismatch") && rf->have_redo)
+        fprintf(r->out, "  KEY MISMATCH: key id 1 does not decrypt the redo log\n");
     else if (!strcmp(v, "key-mismatch"))
         fprintf(r->out, "  KEY MISMATCH: key id %u does not decrypt this tablespace\n", i->key_id);
+    else if (!strcmp(v, "key-missing") && rf->have_redo)
+        fprintf(r->out, "  KEY MISSING: key id 1 is needed to decrypt the redo log (framing and "
+                        "checksums were checked)\n");
     else if (!strcmp(v, "key-missing"))
         fprintf(r->out, "  KEY MISSING: %llu encrypted pages not checked (key id %u)\n",
                (unsigned long long)rf->status[IBC_PAGE_KEY_UNAVAILABLE], i->key_id);
@@ -223,6 +267,10 @@ void report_file_done(report *r, rep_file *rf)
     if (r->kr && rf->have_space && rf->info.crypt_scheme == 1 &&
         ibc_keyring_fingerprint(r->kr, rf->info.key_id, 1, rf->fingerprint) != IBC_OK)
         rf->fingerprint[0] = 0;
+    if (r->kr && rf->have_redo && rf->redo.encrypted &&
+        ibc_keyring_fingerprint(r->kr, rf->redo.key_id, rf->redo.key_version,
+                                rf->fingerprint) != IBC_OK)
+        rf->fingerprint[0] = 0;
     text_line(r, rf);
 }
 
@@ -244,6 +292,33 @@ static void json_file(FILE *o, const rep_file *rf)
             fprintf(o, ",\"algorithm\":\"%s\"", rep_algo_name(i->algorithm));
         if (rf->fingerprint[0])
             fprintf(o, ",\"key_fingerprint\":\"%s\"", rf->fingerprint);
+    }
+    if (rf->have_redo) {
+        const ibc_redo_info *ri = &rf->redo;
+        fprintf(o, ",\"redo\":{\"format\":\"%s\",\"creator\":", ibc_redo_format_name(ri->format));
+        cli_json_str(o, ri->creator);
+        fprintf(o, ",\"encrypted\":%s", ri->encrypted ? "true" : "false");
+        if (ri->encrypted)
+            fprintf(o, ",\"key_id\":%u,\"key_version\":%u", ri->key_id, ri->key_version);
+        if (ri->algorithm)
+            fprintf(o, ",\"algorithm\":\"%s\"", rep_algo_name(ri->algorithm));
+        if (rf->fingerprint[0])
+            fprintf(o, ",\"key_fingerprint\":\"%s\"", rf->fingerprint);
+        fprintf(o, ",\"capacity\":%llu,\"first_lsn\":%llu,\"checkpoint_lsn\":%llu",
+                (unsigned long long)ri->capacity, (unsigned long long)ri->first_lsn,
+                (unsigned long long)ri->checkpoint_lsn);
+        if (ri->scanned)
+            fprintf(o, ",\"end_lsn\":%llu,\"pending_bytes\":%llu,\"mtrs\":%llu,"
+                       "\"torn_tail\":%s",
+                    (unsigned long long)ri->end_lsn, (unsigned long long)ri->pending_bytes,
+                    (unsigned long long)ri->mtrs, ri->torn_tail ? "true" : "false");
+        if (rf->redo_checked && rf->redo_res.bad_lsn)
+            fprintf(o, ",\"bad_lsn\":%llu,\"bad_offset\":%llu",
+                    (unsigned long long)rf->redo_res.bad_lsn,
+                    (unsigned long long)rf->redo_res.bad_offset);
+        if (rf->redo_checked && rf->redo_res.records)
+            fprintf(o, ",\"records_parsed\":%llu", (unsigned long long)rf->redo_res.records);
+        fprintf(o, "}");
     }
     fprintf(o, ",\"key\":\"%s\"", key_state_names[rf->key_state]);
     fprintf(o, ",\"pages\":{\"total\":%llu,\"encrypted\":%llu,\"plain\":%llu,\"zero\":%llu,"
@@ -288,7 +363,7 @@ static void sum(const report *r, totals *t)
         t->zero += rf->status[IBC_PAGE_ZERO];
         t->dbl += rf->status[IBC_PAGE_DOUBLEWRITE];
         t->bad += rf->nbad_total;
-        t->unv += unverified(rf);
+        t->unv += unverified(rf) + (uint64_t)rf->redo_unchecked;
         t->bytes += rf->f->size;
         t->key_mismatch += rf->key_state == REP_KEY_MISMATCH;
         t->errors += rf->error[0] != 0 && !rf->env_error;
@@ -334,15 +409,20 @@ void report_json(const report *r, FILE *o, uint64_t allow_bad, const char *extra
     size_t nseen = 0;
     for (size_t i = 0; i < r->n && nseen < 256; i++) {
         const rep_file *rf = r->files[i];
-        if (!rf->have_space || rf->info.crypt_scheme != 1)
+        uint32_t id, ver = 1;
+        if (rf->have_space && rf->info.crypt_scheme == 1)
+            id = rf->info.key_id;
+        else if (rf->have_redo && rf->redo.encrypted)
+            id = rf->redo.key_id, ver = rf->redo.key_version;
+        else
             continue;
         size_t k = 0;
-        while (k < nseen && seen[k] != rf->info.key_id)
+        while (k < nseen && seen[k] != id)
             k++;
         if (k < nseen)
             continue;
-        seen[nseen++] = rf->info.key_id;
-        fprintf(o, "%s{\"key_id\":%u,\"key_version\":1", nseen > 1 ? "," : "", rf->info.key_id);
+        seen[nseen++] = id;
+        fprintf(o, "%s{\"key_id\":%u,\"key_version\":%u", nseen > 1 ? "," : "", id, ver);
         if (rf->fingerprint[0])
             fprintf(o, ",\"fingerprint\":\"%s\"", rf->fingerprint);
         fprintf(o, "}");

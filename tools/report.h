@@ -43,6 +43,12 @@ typedef struct rep_file {
     int key_state;
     int uninitialized;
     char crc32c[9]; /* of the whole file, when a command computed it */
+    /* ib_logfile0 */
+    int have_redo;
+    ibc_redo_info redo;
+    ibc_redo_result redo_res; /* of the last check (bad_lsn names the first bad mtr) */
+    int redo_checked;
+    int redo_unchecked; /* an encrypted log a deep check could not decrypt (no key) */
     pthread_mutex_t lock; /* rep_page from several workers */
 } rep_file;
 
@@ -65,6 +71,10 @@ void report_set_keyring(report *r, const ibc_keyring *kr);
 rep_file *report_file(report *r, const df_file *f);
 void rep_space(rep_file *rf, const ibc_space *s);
 void rep_page(rep_file *rf, const ibc_page *pg); /* thread-safe */
+/* The redo log's state (res: the outcome of a check, or NULL before one). */
+void rep_redo(rep_file *rf, const ibc_redo *r, const ibc_redo_result *res);
+/* "enc-11 (MariaDB 10.11.19), key 1 version 1, AES_CTR, checkpoint LSN ..." for humans. */
+void rep_redo_describe(const rep_file *rf, char *out, size_t n);
 void rep_note(rep_file *rf, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void rep_error(rep_file *rf, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* The same, for an I/O problem (exit status 3 rather than 1). */

@@ -56,4 +56,22 @@ python3 -c "import sys; f=open(sys.argv[1],'r+b'); f.seek(16384*3+500); b=f.read
 [[ $(code "$B" verify --page=3 $S) == 2 ]] || fail "--page on a directory must be a usage error"
 [[ $(code "$B" verify /nonexistent/x) == 3 ]] && grep -q "/nonexistent/x" "$T/err" || fail "missing path"
 [[ $(code "$B" inspect --json $S) == 0 ]] && python3 -m json.tool "$T/out" > /dev/null || fail "inspect --json"
+
+# the redo log (tests/data/redo: logs of a killed 10.11.19 server, AES_CBC, and their keys)
+R=$DATA/redo
+mkdir -p "$T/log"
+zstd -q -d -c "$R/cbc-killed.ib_logfile0.zst" > "$T/log/ib_logfile0"
+[[ $(code "$B" verify --deep --json --keyfile="$R/keys.txt" "$T/log") == 0 ]] ||
+  fail "verify --deep of a real encrypted log: $(cat "$T/out" "$T/err")"
+python3 -c "import json,sys; r=[f['redo'] for f in json.load(open(sys.argv[1]))['files']][0]; assert r['format']=='enc-11' and r['mtrs']>100 and r['records_parsed']>100, r" "$T/out" ||
+  fail "verify JSON of the redo log"
+[[ $(code "$B" verify --deep --keyfile="$R/keys-new.txt" "$T/log") == 1 ]] && grep -q "KEY MISMATCH.*redo log" "$T/out" ||
+  fail "a wrong key 1 must exit 1 naming the redo log"
+[[ $(code "$B" verify --deep "$T/log") == 3 ]] && grep -q "KEY MISSING" "$T/out" ||
+  fail "verify --deep of an encrypted log without keys must exit 3"
+[[ $(code "$B" verify "$T/log") == 0 ]] || fail "the framing of the log checks without keys"
+[[ $(code "$B" inspect --keyfile="$R/keys.txt" "$T/log") == 0 ]] && grep -q "ib_logfile0: redo log enc-11.*pending.*key ok" "$T/out" ||
+  fail "inspect of the redo log: $(cat "$T/out")"
+head -c 20000 "$T/log/ib_logfile0" > "$T/log/short" && mv "$T/log/short" "$T/log/ib_logfile0"
+[[ $(code "$B" verify "$T/log") == 1 ]] && grep -q "ib_logfile0.*ERROR" "$T/out" || fail "a truncated log must exit 1"
 echo "cli: all checks passed"

@@ -32,6 +32,7 @@ fail() { echo "engine: FAIL: $*" >&2; exit 1; }
 step() { echo "engine: [$SECONDS s] $*"; }
 
 step "server: $*"
+# encrypt_log=OFF: pagetool re-keys pages only; the redo log is redo.sh's
 mdb_new "$T/a" encrypt_tables=ON encrypt_log=OFF "$@"
 mdb_start "$T/a"
 mdb_wait_encrypted "$T/a"

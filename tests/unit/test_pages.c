@@ -398,6 +398,38 @@ static void reseal(const ibc_space *sp, uint8_t *p)
     }
 }
 
+/* Do two encrypted page_compressed pages inflate to the same bytes? A flip in the unused high
+ * bits of the last deflate byte changes nothing the server reads. */
+static int same_inflated(const ibc_space *sp, const uint8_t *a, const uint8_t *b,
+                         uint32_t page_no, ibc_scratch *sc)
+{
+    uint32_t ps = sp->g.physical;
+    uint8_t *pa = malloc(ps), *pb = malloc(ps), *oa = malloc(65536), *ob = malloc(65536);
+    ibc_page pg[2] = {{.src = a, .dst = pa, .page_no = page_no},
+                      {.src = b, .dst = pb, .page_no = page_no}};
+    ibc_batch_run(sp, NULL, IBC_OP_DECRYPT, pg, 2, sc);
+    uint32_t off, len, algo;
+    if (sp->g.full_crc32) {
+        /* the stream at 26, up to the stored size less the 4-byte checksum (page.c) */
+        int c;
+        off = 26;
+        len = ibc_fcrc32_size(a, ps, &c) - 30;
+        algo = sp->g.comp_algo;
+    } else {
+        ibc_page_crypt_range(sp, a, &off, &len);
+        algo = be16(pa + FIL_PAGE_DATA + FIL_PAGE_ENCRYPT_COMP_ALGO);
+    }
+    int same = pg[0].status == IBC_PAGE_OK && pg[1].status == IBC_PAGE_OK &&
+               ibc_page_decompress(algo, pa + off, len, oa, sp->g.logical, NULL) == 0 &&
+               ibc_page_decompress(algo, pb + off, len, ob, sp->g.logical, NULL) == 0 &&
+               !memcmp(oa, ob, sp->g.logical);
+    free(pa);
+    free(pb);
+    free(oa);
+    free(ob);
+    return same;
+}
+
 static void tamper(const ibc_engine *e, sample *v, size_t n)
 {
     ibc_scratch *sc = ibc_scratch_new();
@@ -433,7 +465,11 @@ static void tamper(const ibc_engine *e, sample *v, size_t n)
                 if (be16(orig + 24) == 37401) {
                     /* legacy PAGE_COMPRESSED_ENCRYPTED has no checksum on disk (the server never
                      * verifies one): only decompression can tell, and a broken stream header
-                     * looks the same as a wrong key */
+                     * looks the same as a wrong key. A flip in the unused high bits of the last
+                     * deflate byte changes nothing the server reads: the page inflates to the
+                     * same bytes, and verify rightly says ok. */
+                    if (pg.status == IBC_PAGE_OK && same_inflated(sp, orig, w, (uint32_t)p, sc))
+                        continue;
                     TU_CHECK(pg.status == IBC_PAGE_BAD_INNER || pg.status == IBC_PAGE_KEY_MISMATCH,
                              "%s page %zu byte %zu: verify said %s", s->name, p, at,
                              ibc_page_status_name(pg.status));
@@ -446,6 +482,9 @@ static void tamper(const ibc_engine *e, sample *v, size_t n)
                 TU_CHECK(pg.status == IBC_PAGE_OK, "%s page %zu: resealed page fails verify (%s)",
                          s->name, p, ibc_page_status_name(pg.status));
                 ibc_batch_run(sp, NULL, IBC_OP_VERIFY_DEEP, &pg, 1, sc);
+                if (compressed && pg.status == IBC_PAGE_OK &&
+                    same_inflated(sp, orig, w, (uint32_t)p, sc))
+                    continue; /* the flip hit the unused bits of the last deflate byte */
                 TU_CHECK(pg.status != IBC_PAGE_OK && pg.status != IBC_PAGE_PLAIN,
                          "%s (%s) page %zu byte %zu: deep verify missed the damage", s->name,
                          e->k->name, p, at);

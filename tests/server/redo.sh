@@ -1,0 +1,187 @@
+#!/usr/bin/env bash
+# The redo log against a real MariaDB 10.11 server with innodb_encrypt_log=ON (CTest label
+# "server"), run once per cipher:
+#
+#   redo.sh IBDCRYPT [mdb_new options...]
+#
+#   1. kill -9 of a server under a write workload (megabytes of encrypted redo pending), then
+#      `ibdcrypt rekey` of the datadir, --mode=rewrap and --mode=reencrypt: a server holding
+#      only the new keys recovers from the log (no redo errors) and gives the CHECKSUM TABLE
+#      values of the same datadir recovered with the old keys; kill -9 of rekey while it
+#      writes the log, then the same command again: byte-identical to an uninterrupted run;
+#   2. a live mariadb-backup --backup under the workload: copy 1 prepared by mariadb-backup
+#      with the old keys; copy 2 (and 3) re-keyed by `ibdcrypt prepare --to-keyfile NEW`
+#      (reencrypt, rewrap), then prepared by mariadb-backup with only the new keys; servers
+#      on every copy give identical CHECKSUM TABLE values;
+#   3. a flipped bit in a log record is reported with its LSN; a truncated or a garbage log
+#      is a clear error; re-keying any of them writes nothing.
+set -euo pipefail
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+# shellcheck source=mdb.sh
+. "$HERE/mdb.sh"
+IBDCRYPT=$1
+shift
+if ! mdb_available; then
+  echo "redo: MariaDB 10.11 server not installed; skipping"
+  exit 77
+fi
+T=$(mdb_tmproot)
+trap 'mdb_cleanup; [[ "${MDB_KEEP:-0}" == 1 ]] || rm -rf "$T"' EXIT
+fail() { echo "redo: FAIL: $*" >&2; exit 1; }
+step() { echo "redo: [$SECONDS s] $*"; }
+SEED=${IBC_TEST_SEED:-$RANDOM}
+RANDOM=$SEED
+echo "redo: seed $SEED (set IBC_TEST_SEED to replay)"
+
+expect() {  # expect CODE CMD...: run, require the exit code; stdout in $T/out, stderr in $T/err
+  local want=$1 rc=0
+  shift
+  "$@" > "$T/out" 2> "$T/err" || rc=$?
+  [[ $rc == "$want" ]] || { cat "$T/out" "$T/err" >&2; fail "'$*' exited $rc, expected $want"; }
+}
+sums() { (cd "$1" && find . -type f ! -name '*.pid' -print0 | sort -z | xargs -0 sha256sum); }
+# json FILE EXPR: a value from a JSON document (python expression on `j`)
+json() { python3 -c "import json,sys; j=json.load(open(sys.argv[1])); print($2)" "$1"; }
+# redo_field DIR FIELD: a field of the redo log's "redo" object in `inspect --json`
+redo_field() {
+  "$IBDCRYPT" inspect --json "$1" > "$T/inspect.json" 2> /dev/null || true
+  json "$T/inspect.json" "[f['redo'] for f in j['files'] if 'redo' in f][0]['$2']"
+}
+# on NAME DATADIR KEYS: start a server with only KEYS on DATADIR (recovery applies the log),
+# check every table, record CHECKSUM TABLE in $T/sum-NAME.txt; no redo errors in its log
+on() {
+  mdb_clone "$T/a" "$T/srv-$1" keyfile="$3" datadir_from="$2"
+  mdb_start "$T/srv-$1" || fail "no server starts on $1 with only its keys"
+  mdb_check "$T/srv-$1"
+  mdb_checksums "$T/srv-$1" > "$T/sum-$1.txt"
+  mdb_stop "$T/srv-$1"
+  if grep -E "Missing FILE_CHECKPOINT|Corrupted|corrupt|decrypt|Plugin .* failed" \
+       "$T/srv-$1/log/error.log" | grep -v "^$" > "$T/errs"; then
+    cat "$T/errs" >&2; fail "server on $1 logged redo or decryption errors"
+  fi
+  rm -rf "$T/srv-$1"
+}
+same() { diff -u "$T/sum-$1.txt" "$T/sum-$2.txt" || fail "CHECKSUM TABLE: $2 differs from $1"; }
+
+step "server: $*"
+mdb_new "$T/a" encrypt_tables=ON encrypt_log=ON "$@"
+mdb_start "$T/a"
+mdb_wait_encrypted "$T/a"
+mdb_load "$T/a" 0.1
+mdb_wait_encrypted "$T/a" 30
+K=$T/a/keys/keys.txt
+NEWK=$T/keys-new.txt
+mdb_make_keys "redo-new-$SEED" "$(_mdb_get "$T/a" key_ids)" "$NEWK"
+
+step "1. kill -9 under a workload, then rekey"
+mdb_workload "$T/a" 60 > /dev/null
+mdb_kill9 "$T/a"
+cp -a --sparse=always "$T/a/data" "$T/killed"
+pending=$(redo_field "$T/killed" pending_bytes)
+mtrs=$(redo_field "$T/killed" mtrs)
+echo "redo: the killed server's log holds $pending bytes of redo in $mtrs mini-transactions"
+(( pending > 1000000 && mtrs > 1000 )) || fail "too little redo pending to test ($pending bytes)"
+expect 0 "$IBDCRYPT" verify --deep --keyfile="$K" "$T/killed"
+on killed-old "$T/killed" "$K"
+for mode in rewrap reencrypt; do
+  cp -a --sparse=always "$T/killed" "$T/rk-$mode"
+  expect 0 "$IBDCRYPT" rekey --datadir="$T/rk-$mode" --keyfile="$K" --to-keyfile="$NEWK" \
+    --mode=$mode
+  grep -q "redo log: $( [[ $mode == rewrap ]] && echo re-wrapped || echo re-encrypted)" "$T/err" ||
+    fail "rekey --mode=$mode did not re-key the log: $(cat "$T/err")"
+  expect 0 "$IBDCRYPT" verify --deep --keyfile="$NEWK" "$T/rk-$mode"
+  expect 1 "$IBDCRYPT" verify --deep --keyfile="$K" "$T/rk-$mode"
+  on "killed-$mode" "$T/rk-$mode" "$NEWK"
+  same killed-old "killed-$mode"
+done
+# the log after rewrap: only its header changed; after reencrypt: its pending records too
+cmp -s <(tail -c +513 "$T/killed/ib_logfile0") <(tail -c +513 "$T/rk-rewrap/ib_logfile0") ||
+  fail "rewrap changed more than the log header"
+cmp -s "$T/killed/ib_logfile0" "$T/rk-reencrypt/ib_logfile0" &&
+  fail "reencrypt left the log as it was"
+
+step "1. kill -9 of rekey while it re-keys the log, then the same command again"
+args=(--keyfile="$K" --to-keyfile="$NEWK" --mode=reencrypt --deterministic-iv=redo-$SEED)
+cp -a --sparse=always "$T/killed" "$T/ref"
+expect 0 "$IBDCRYPT" -q rekey --datadir="$T/ref" "${args[@]}"
+points=(redo-undo-saved redo-write redo-write redo-written)
+for i in 1 2 3 4; do
+  w=$T/crash-$i
+  cp -a --sparse=always "$T/killed" "$w"
+  p=${points[i - 1]}
+  n=1; [[ $p == redo-write && $i == 3 ]] && n=2 # the first chunk of records; the header
+  IBDCRYPT_CRASH_POINT="$p:$n" "$IBDCRYPT" -q rekey --datadir="$w" "${args[@]}" 2> /dev/null &&
+    fail "crash point $p:$n was not reached"
+  expect 0 "$IBDCRYPT" -q rekey --datadir="$w" "${args[@]}"
+  [[ ! -e "$w/.ibdcrypt-journal" && ! -e "$w/.ibdcrypt-redo-undo" ]] || fail "journal left in $w"
+  diff -r "$T/ref" "$w" > /dev/null || fail "rekey after a crash at $p:$n differs from an uninterrupted run"
+  rm -rf "$w"
+done
+
+step "2. a live mariadb-backup under the workload"
+mdb_start "$T/a"
+mdb_workload "$T/a" 25s > "$T/wl.out" &
+wl=$!
+sleep 3
+mdb_backup "$T/a" "$T/bk"
+wait $wl || fail "workload failed"
+mdb_stop "$T/a"
+pending=$(redo_field "$T/bk" pending_bytes)
+mtrs=$(redo_field "$T/bk" mtrs)
+echo "redo: the backup's log holds $pending bytes of redo in $mtrs mini-transactions"
+(( mtrs > 100 )) || fail "the backup's log holds too little redo ($mtrs mini-transactions)"
+expect 0 "$IBDCRYPT" verify --deep --keyfile="$K" "$T/bk"
+cp -a "$T/bk" "$T/copy1"
+cp -a "$T/bk" "$T/copy2"
+cp -a "$T/bk" "$T/copy3"
+mdb_prepare "$T/copy1"
+on copy1 "$T/copy1" "$K"
+for c in "copy2 reencrypt" "copy3 rewrap"; do
+  set -- $c
+  expect 0 "$IBDCRYPT" prepare --target-dir="$T/$1" --keyfile="$K" --to-keyfile="$NEWK" --mode=$2
+  grep -q "file_key_management_filename=$NEWK" "$T/$1/backup-my.cnf" ||
+    fail "backup-my.cnf of $1 does not name the new keys"
+  mdb_prepare "$T/$1"
+  on "$1" "$T/$1" "$NEWK"
+  same copy1 "$1"
+done
+
+step "3. damage: named, and nothing written"
+cp -a --sparse=always "$T/killed" "$T/flip"
+first=$(redo_field "$T/flip" first_lsn)
+cap=$(redo_field "$T/flip" capacity)
+cp_lsn=$(redo_field "$T/flip" checkpoint_lsn)
+end=$(redo_field "$T/flip" end_lsn)
+lsn=$(( cp_lsn + (end - cp_lsn) / 2 ))
+off=$(( 12288 + (lsn - first) % cap ))
+python3 - "$T/flip/ib_logfile0" "$off" <<'EOF'
+import sys
+f = open(sys.argv[1], 'r+b'); off = int(sys.argv[2])
+f.seek(off); b = f.read(1); f.seek(off); f.write(bytes([b[0] ^ 0x10]))
+EOF
+sums "$T/flip" > "$T/flip.sums"
+expect 1 "$IBDCRYPT" verify "$T/flip"
+grep -q "ib_logfile0.*mini-transaction at LSN [0-9]" "$T/out" ||
+  fail "the damaged mtr is not named by LSN: $(cat "$T/out")"
+bad=$(grep -o "mini-transaction at LSN [0-9]*" "$T/out" | head -1 | awk '{print $4}')
+(( bad <= lsn && bad > lsn - 1100000 )) || fail "the reported LSN $bad is not at the flipped byte ($lsn)"
+expect 1 "$IBDCRYPT" rekey --datadir="$T/flip" --keyfile="$K" --to-keyfile="$NEWK"
+grep -q "nothing written" "$T/err" || fail "rekey of a damaged log: $(cat "$T/err")"
+sums "$T/flip" | diff -q - "$T/flip.sums" > /dev/null || fail "rekey of a damaged log wrote"
+expect 1 "$IBDCRYPT" backup --datadir="$T/flip" --target-dir="$T/bk-flip"
+[[ ! -e "$T/bk-flip" ]] || fail "a backup with a damaged log was written"
+for how in truncated garbage; do
+  cp -a --sparse=always "$T/killed" "$T/$how"
+  if [[ $how == truncated ]]; then
+    truncate -s 9000 "$T/$how/ib_logfile0"
+  else
+    head -c 2000000 /dev/urandom > "$T/$how/ib_logfile0"
+  fi
+  sums "$T/$how" > "$T/$how.sums"
+  expect 1 "$IBDCRYPT" verify "$T/$how"
+  grep -q "ib_logfile0.*ERROR" "$T/out" || fail "$how log not named: $(cat "$T/out")"
+  expect 1 "$IBDCRYPT" rekey --datadir="$T/$how" --keyfile="$K" --to-keyfile="$NEWK"
+  grep -q "ib_logfile0" "$T/err" || fail "rekey of a $how log: $(cat "$T/err")"
+  sums "$T/$how" | diff -q - "$T/$how.sums" > /dev/null || fail "rekey of a $how log wrote"
+done
+step "all checks passed"
