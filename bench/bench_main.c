@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "bench.h"
+#include "page_data.h"
 #include "peers.h"
 
 size_t bench_tiers(const ibc_kernels *out[IBC_TIER_COUNT])
@@ -95,7 +96,12 @@ static void add_context(void)
     gbc_add_context("cpu_features", ci.features);
     snprintf(buf, sizeof(buf), "%ld", sysconf(_SC_PAGESIZE));
     gbc_add_context("os_page_size", buf);
-    gbc_add_context("innodb_page_size", "16384");
+    snprintf(buf, sizeof(buf), "%u", BENCH_PAGE_SIZE);
+    gbc_add_context("innodb_page_size", buf);
+    snprintf(buf, sizeof(buf), "%u pages per batch and thread", BENCH_HOT_PAGES);
+    gbc_add_context("page_batch", buf);
+    snprintf(buf, sizeof(buf), "%zu MiB per format and cipher", bench_cold_mib());
+    gbc_add_context("page_cold_set", buf);
     peers_versions(ossl, sizeof(ossl), mb, sizeof(mb), isal, sizeof(isal));
     gbc_add_context("openssl_version", ossl);
     gbc_add_context("ipsec_mb_version", mb);

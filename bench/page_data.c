@@ -363,16 +363,19 @@ bench_dataset *bench_dataset_get(bench_fmt fmt, ibc_algo algo)
     return ds;
 }
 
+size_t bench_cold_mib(void)
+{
+    const char *env = getenv("IBC_BENCH_COLD_MIB");
+    long mib = env ? strtol(env, NULL, 10) : 0;
+    return mib > 0 ? (size_t)mib : 128;
+}
+
 bench_cold *bench_dataset_cold(bench_dataset *ds)
 {
     bench_cold *c = &ds->cold;
     pthread_mutex_lock(&g_lock);
     if (!c->mem && !ds->error[0]) {
-        const char *env = getenv("IBC_BENCH_COLD_MIB");
-        long mib = env ? strtol(env, NULL, 10) : 128;
-        if (mib < 1)
-            mib = 128;
-        size_t n = (size_t)mib * (1024 * 1024 / BENCH_PAGE_SIZE);
+        size_t n = bench_cold_mib() * (1024 * 1024 / BENCH_PAGE_SIZE);
         n = (n + BENCH_HOT_PAGES - 1) / BENCH_HOT_PAGES * BENCH_HOT_PAGES;
         templates t = {0};
         ibc_keyring *lab = lab_templates(ds, &t);

@@ -54,9 +54,12 @@ typedef struct bench_dataset {
 /* The dataset for (fmt, algo), built on first use (thread-safe). Never NULL; check ->error. */
 bench_dataset *bench_dataset_get(bench_fmt fmt, ibc_algo algo);
 
-/* The cold set of the dataset, built on first use: IBC_BENCH_COLD_MIB MiB of pages (default
- * 128, four times the 32 MiB L3). Returns NULL (with ds->error) on failure. */
+/* The cold set of the dataset, built on first use: bench_cold_mib() MiB of pages. Returns NULL
+ * (with ds->error) on failure. */
 bench_cold *bench_dataset_cold(bench_dataset *ds);
+
+/* Size of a cold set: $IBC_BENCH_COLD_MIB, default 128 MiB (four times the 32 MiB L3). */
+size_t bench_cold_mib(void);
 
 /* Release every dataset (at exit). */
 void bench_datasets_free(void);
