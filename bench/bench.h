@@ -23,6 +23,11 @@ size_t bench_tiers(const ibc_kernels *out[IBC_TIER_COUNT]);
 void *bench_alloc(size_t n);
 void bench_free(void *p);
 
+/* n pages of page_size bytes in the layout of ibc_pages_alloc (page i at i * *stride), backed
+ * by transparent huge pages where the system offers them. Zero-filled. */
+uint8_t *bench_pages_alloc(uint32_t page_size, size_t n, size_t *stride);
+void bench_pages_free(uint8_t *p);
+
 /* Deterministic pseudo-random bytes (splitmix64 of seed). */
 void bench_fill(void *buf, size_t n, uint64_t seed);
 

@@ -17,9 +17,9 @@
  *   kernel/crc32c/<impl>/<bytes>              CRC-32C
  *   kernel/memcpy/libc/<bytes>                the bandwidth reference
  *
- * Buffers are out of place, 64-byte aligned plus a 256-byte stagger per stream
- * (ibc_pages_alloc), and every state checks once, at setup, that its implementation computes
- * the same bytes as OpenSSL (or the portable CRC), so a benchmark never times a wrong result.
+ * Buffers are out of place, in the staggered layout of ibc_pages_alloc (a 256-byte stagger per
+ * stream), and every state checks once, at setup, that its implementation computes the same
+ * bytes as OpenSSL (or the portable CRC), so a benchmark never times a wrong result.
  */
 #include <stdio.h>
 #include <string.h>
@@ -213,7 +213,7 @@ static void kernel_teardown(void *p)
 #endif
     ibc_aes_key_wipe(&s->xk);
     ibc_aes_key_wipe(&s->xk2);
-    ibc_pages_free(s->mem);
+    bench_pages_free(s->mem);
     bench_free(s);
 }
 
@@ -253,7 +253,7 @@ static void *kernel_setup(gbc_ctx *ctx)
     s->op = op;
     s->len = (size_t)ctx->arg;
     size_t stride;
-    s->mem = ibc_pages_alloc((uint32_t)s->len, 2 * op->lanes, &stride);
+    s->mem = bench_pages_alloc((uint32_t)s->len, 2 * op->lanes, &stride);
     if (!s->mem) {
         kernel_teardown(s);
         return bench_skip(ctx, "out of memory");

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include "bench.h"
@@ -33,6 +34,34 @@ void *bench_alloc(size_t n)
 }
 
 void bench_free(void *p)
+{
+    free(p);
+}
+
+/* Pages in the engine's staggered layout (the stride of ibc_pages_alloc), but in 2 MiB-aligned
+ * memory offered to transparent huge pages: a hot batch then sits in one physically contiguous
+ * huge page, so its L2 set mapping (physically indexed) is the same from one set-up to the next
+ * instead of depending on which 4 KiB frames the kernel handed out. */
+#define HUGE_PAGE (2u << 20)
+
+uint8_t *bench_pages_alloc(uint32_t page_size, size_t n, size_t *stride)
+{
+    uint8_t *probe = ibc_pages_alloc(page_size, 1, stride);
+    if (!probe)
+        return NULL;
+    ibc_pages_free(probe);
+    size_t bytes = (n * *stride + HUGE_PAGE - 1) / HUGE_PAGE * HUGE_PAGE;
+    uint8_t *p = aligned_alloc(HUGE_PAGE, bytes ? bytes : HUGE_PAGE);
+    if (!p)
+        return NULL;
+#ifdef MADV_HUGEPAGE
+    madvise(p, bytes, MADV_HUGEPAGE); /* a hint: without THP the layout is still right */
+#endif
+    memset(p, 0, bytes);
+    return p;
+}
+
+void bench_pages_free(uint8_t *p)
 {
     free(p);
 }

@@ -277,8 +277,8 @@ static void page_teardown(void *p)
 #endif
     }
     ibc_scratch_free(s->sc);
-    ibc_pages_free(s->plain);
-    ibc_pages_free(s->mem);
+    bench_pages_free(s->plain);
+    bench_pages_free(s->mem);
     bench_free(s);
 }
 
@@ -320,8 +320,10 @@ static void *page_setup(gbc_ctx *ctx)
         return page_fail(s, ctx, s->ds->error);
     if (d->impl == PI_OURS && !s->ds->space[d->k->tier][0])
         return page_fail(s, ctx, "tier not usable");
+    if (d->impl == PI_OURS && BENCH_HOT_PAGES % d->k->mb_lanes)
+        return page_fail(s, ctx, "the batch is not a multiple of the tier's lanes");
     s->sc = ibc_scratch_new();
-    s->plain = ibc_pages_alloc(s->ds->ps, BENCH_HOT_PAGES, &s->plain_stride);
+    s->plain = bench_pages_alloc(s->ds->ps, BENCH_HOT_PAGES, &s->plain_stride);
     if (!s->sc || !s->plain)
         return page_fail(s, ctx, "out of memory");
     memset(s->plain, 0, BENCH_HOT_PAGES * s->plain_stride);
@@ -333,7 +335,7 @@ static void *page_setup(gbc_ctx *ctx)
             return page_fail(s, ctx, s->ds->error);
     } else {
         /* this thread's own pages (first touched here, so on this thread's node) */
-        s->mem = ibc_pages_alloc(s->ds->ps, BENCH_HOT_PAGES, &s->stride);
+        s->mem = bench_pages_alloc(s->ds->ps, BENCH_HOT_PAGES, &s->stride);
         if (!s->mem)
             return page_fail(s, ctx, "out of memory");
         memcpy(s->mem, s->ds->hot, BENCH_HOT_PAGES * s->stride);

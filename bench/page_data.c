@@ -330,8 +330,8 @@ static void build(bench_dataset *ds)
     templates t = {0};
     ibc_keyring *lab = lab_templates(ds, &t);
     if (lab && make_spaces(ds, &t, lab)) {
-        ds->hot = ibc_pages_alloc(ds->ps, BENCH_HOT_PAGES, &ds->hot_stride);
-        ds->hot_rekeyed = ibc_pages_alloc(ds->ps, BENCH_HOT_PAGES, &ds->hot_stride);
+        ds->hot = bench_pages_alloc(ds->ps, BENCH_HOT_PAGES, &ds->hot_stride);
+        ds->hot_rekeyed = bench_pages_alloc(ds->ps, BENCH_HOT_PAGES, &ds->hot_stride);
         if (!ds->hot || !ds->hot_rekeyed)
             snprintf(ds->error, sizeof(ds->error), "out of memory");
         else if (make_pages(ds, &t, ds->hot, ds->hot_stride, BENCH_HOT_PAGES, 1))
@@ -380,14 +380,14 @@ bench_cold *bench_dataset_cold(bench_dataset *ds)
         templates t = {0};
         ibc_keyring *lab = lab_templates(ds, &t);
         if (lab) {
-            c->mem = ibc_pages_alloc(ds->ps, n, &c->stride);
+            c->mem = bench_pages_alloc(ds->ps, n, &c->stride);
             c->parity = calloc(n / BENCH_HOT_PAGES, 1);
             c->n = n;
             c->cursor = 0;
             if (!c->mem || !c->parity || !make_pages(ds, &t, c->mem, c->stride, n, 1)) {
                 if (!ds->error[0])
                     snprintf(ds->error, sizeof(ds->error), "out of memory for the cold set");
-                ibc_pages_free(c->mem);
+                bench_pages_free(c->mem);
                 free(c->parity);
                 c->mem = NULL;
                 c->parity = NULL;
@@ -412,9 +412,9 @@ void bench_datasets_free(void)
                 for (int k = 0; k < 2; k++)
                     ibc_space_free(ds->space[t][k]);
             explicit_bzero(ds->page_key, sizeof(ds->page_key));
-            ibc_pages_free(ds->hot);
-            ibc_pages_free(ds->hot_rekeyed);
-            ibc_pages_free(ds->cold.mem);
+            bench_pages_free(ds->hot);
+            bench_pages_free(ds->hot_rekeyed);
+            bench_pages_free(ds->cold.mem);
             free(ds->cold.parity);
             free(ds);
             g_ds[f][a] = NULL;
