@@ -322,10 +322,11 @@ static ibc_status derive(const ibc_redo *r, const ibc_keyring *kr, const uint8_t
 typedef struct probe_ctx {
     ibc_algo cand[2];
     int ncand;
-    int fc_ok[2];      /* FORMAT_ENC_11: the candidate decrypts FILE_CHECKPOINT(checkpoint) */
-    unsigned fails[2]; /* examined mtrs whose records do not parse */
-    unsigned seen;     /* examined mtrs that tell the modes apart */
-    unsigned checked;  /* mtrs examined (with an encrypted byte) */
+    int fc_ok[2];       /* FORMAT_ENC_11: the candidate decrypts FILE_CHECKPOINT(checkpoint) */
+    unsigned fails[2];  /* examined mtrs whose records do not parse */
+    unsigned dfails[2]; /* ... of those that tell the modes apart */
+    unsigned seen;      /* examined mtrs that tell the modes apart */
+    unsigned checked;   /* mtrs examined (with an encrypted byte) */
     uint64_t first_fail_lsn[2];
     char first_fail[2][96];
 } probe_ctx;
@@ -392,11 +393,14 @@ static ibc_status probe_mtr(ibc_redo *r, void *vctx, uint8_t *p, const redo_mtr 
         redo_crypt_mtr(r, &r->key, pc->cand[i], 0, p, m, r->tmp, r->tmp + m->len);
         redo_recs c = {.page_size = r->page_size};
         if (redo_check_records(r->tmp, m->len, &c))
-            for (int j = tells ? i : 0; j < (tells ? i + 1 : pc->ncand); j++)
-                if (!pc->fails[j]++) {
+            for (int j = tells ? i : 0; j < (tells ? i + 1 : pc->ncand); j++) {
+                if (!pc->fails[j]) {
                     pc->first_fail_lsn[j] = m->lsn;
                     snprintf(pc->first_fail[j], sizeof(pc->first_fail[j]), "%s", c.why);
                 }
+                pc->fails[j]++;
+                pc->dfails[j] += (unsigned)tells;
+            }
         if (!tells)
             break; /* both modes decrypt it alike: one trial counts for both */
     }
@@ -496,12 +500,13 @@ ibc_status ibc_redo_set_key(ibc_redo *r, const ibc_keyring *kr, ibc_algo algo, c
         wipe_key(r);
         return st;
     }
-    /* the candidate with the fewest malformed mtrs, if at most a quarter are */
+    /* the candidate with the fewest malformed mtrs, if at most a quarter of them are, and at
+     * most a quarter of those that tell the modes apart */
     int best = -1;
     for (int i = 0; i < pc.ncand; i++)
         if (pc.fc_ok[i] && (best < 0 || pc.fails[i] < pc.fails[best]))
             best = i;
-    if (best < 0 || pc.fails[best] * 4 > pc.checked) {
+    if (best < 0 || pc.fails[best] * 4 > pc.checked || pc.dfails[best] * 4 > pc.seen) {
         int i = best < 0 ? 0 : best;
         redo_err(r, err, errlen,
                  "key 1 (version %u) does not decrypt the log%s: %u of %u mini-transactions "

@@ -12,6 +12,8 @@
 #ifndef IBC_REDO_INTERNAL_H
 #define IBC_REDO_INTERNAL_H
 
+#include <string.h>
+
 #include "engine_internal.h"
 
 /* ---- the file (log0log.h log_t) ----------------------------------------------------------- */
@@ -116,6 +118,28 @@ static inline uint32_t redo_rec_size(const uint8_t *p, uint32_t *hl)
     return 1 + rlen;
 }
 
+/* memcpy for the short pieces of mtrs (non-overlapping buffers): fixed-size copies the
+ * compiler inlines, the last one overlapping, instead of a library call per piece. */
+static inline void redo_copy(uint8_t *d, const uint8_t *s, size_t n)
+{
+    if (n >= 16) {
+        size_t i = 0;
+        for (; i + 16 <= n; i += 16)
+            memcpy(d + i, s + i, 16);
+        if (i < n)
+            memcpy(d + n - 16, s + n - 16, 16);
+    } else if (n >= 8) {
+        memcpy(d, s, 8);
+        memcpy(d + n - 8, s + n - 8, 8);
+    } else if (n >= 4) {
+        memcpy(d, s, 4);
+        memcpy(d + n - 4, s + n - 4, 4);
+    } else {
+        for (size_t i = 0; i < n; i++)
+            d[i] = s[i];
+    }
+}
+
 /* ---- the handle --------------------------------------------------------------------------- */
 
 /* A window of LSN-contiguous log bytes: buf[0] is the byte at LSN `lsn`. */
@@ -146,6 +170,11 @@ struct ibc_redo {
     redo_win win;
     uint8_t *tmp;
     size_t tmp_cap;
+    /* the running CRC-32C of the bytes a scan has walked (redo_scan.c), and that of all of
+     * [checkpoint, end) from the last complete scan */
+    int fp_on;
+    uint64_t fp_lsn;
+    uint32_t fp, scan_fp;
 };
 
 /* Write "<name>: <message>" into err. */
@@ -199,6 +228,11 @@ typedef struct redo_mtr {
 /* Frame the mtr at p (avail bytes, LSN lsn). For SEQ and CRC the framing fields are valid. */
 redo_frame_status redo_frame(const ibc_redo *r, const uint8_t *p, size_t avail, uint64_t lsn,
                              redo_mtr *m);
+/* The framing alone, up to the sequence byte (no CRC): REDO_FRAME_OK means "CRC next". */
+redo_frame_status redo_frame_walk(const ibc_redo *r, const uint8_t *p, size_t avail, uint64_t lsn,
+                                  redo_mtr *m);
+/* CRC-32C of an mtr's records and nonce (the sequence byte between them left out). */
+uint32_t redo_mtr_crc(const ibc_kernels *k, const uint8_t *p, uint32_t len, uint32_t nonce_len);
 const char *redo_frame_name(redo_frame_status st);
 
 /* ---- ciphers and records (redo_crypt.c) ---------------------------------------------------- */

@@ -8,17 +8,23 @@
  * (nonce and T_1 unchanged), then recomputes its CRC; framing and LSNs do not move.
  *
  * The one idea of the fast path (FORMAT_ENC_11, mode unchanged): an mtr is one short cipher
- * stream, so mtrs are batched. Their streams are gathered into one buffer (the type/length
- * bytes left out), re-keyed together, and scattered back:
- *   AES_CBC: the whole blocks of all streams go through the multi-buffer fused kernel
- *            (aes_cbc_rekey_mb: decrypt under L, encrypt under L', block by block, 16 streams
- *            stepped together), streams grouped by length so the lanes stay busy; the tails
- *            are XORed with AES-ECB(L, IV) ^ AES-ECB(L', IV), both computed for the whole
- *            batch in two ECB calls;
- *   AES_CTR: the counter blocks of all streams are encrypted under L and L' in two ECB calls
- *            and the stream XORed with both keystreams.
- * Everything else (FORMAT_10_8 per-record payloads, a change of mode) takes the per-mtr path:
- * decrypt, then encrypt.
+ * stream (78 bytes on average in a real OLTP log), far too short for a kernel call of its
+ * own, so the streams of a batch of mtrs go through the kernels together:
+ *   AES_CBC: the whole blocks of all streams are gathered into one buffer and decrypted in
+ *            one ECB call (CBC decryption is parallel: XOR with the previous ciphertext block
+ *            afterwards); encryption runs in waves, block j of every stream that has one in
+ *            one ECB call, longest streams first so that each wave is a prefix, and the few
+ *            long streams left finish with aes_cbc_enc; the tails (MyCTX_nopad) are XORed with
+ *            AES-ECB(L, IV) ^ AES-ECB(L', IV), the masks of the whole batch in two ECB calls;
+ *   AES_CTR: the counter blocks of all streams are encrypted under L and L' in two ECB calls,
+ *            and both keystreams XORed into the streams where they lie.
+ * (The multi-buffer kernels cost about a microsecond per call whatever the lane lengths: a
+ * win for 16 KiB pages, a loss for 5-block streams.) Everything else (FORMAT_10_8 per-record
+ * payloads, a change of mode) takes the per-mtr path: decrypt, then encrypt.
+ *
+ * The scan before the pass checked every CRC; the pass frames the mtrs again and compares a
+ * running CRC of all its input bytes (taken in large pieces) with the scan's, instead of the
+ * CRC of each mtr. Each mtr's new CRC is computed from its output.
  */
 #define _DEFAULT_SOURCE
 #include <stdlib.h>
@@ -118,32 +124,33 @@ ibc_status ibc_redo_target_new(const ibc_redo *r, const ibc_keyring *kr, ibc_rek
 
 /* ---- the re-encryption pass --------------------------------------------------------------- */
 
-#define RK_BATCH_BYTES  (128u << 10) /* streams gathered per batch: stays in L2 */
+#define RK_BATCH_BYTES  (64u << 10) /* stream bytes per batch: stays in L2 */
 #define RK_BATCH_MTRS   2048
 #define RK_EMIT_BYTES   (4u << 20) /* hand out the re-keyed bytes at least this often */
-#define RK_SORT_BUCKETS 64
-
-typedef struct rk_item {
-    uint8_t *p; /* the mtr in the window */
-    redo_mtr m;
-    uint32_t g; /* its stream in the gather buffer */
-} rk_item;
+#define RK_WAVE_MIN     8          /* narrower CBC waves go through aes_cbc_enc per stream */
+#define RK_SORT_BUCKETS 256
 
 typedef struct rk_ctx {
     const ibc_redo_target *t;
-    ibc_algo from, to; /* source and target mode (CBC for streams where it does not matter) */
+    ibc_algo from, to; /* source and target mode (CBC where no stream tells them apart) */
     int fast;          /* FORMAT_ENC_11 and the same mode */
     ibc_redo_write_fn write;
     void *wctx;
-    uint64_t emit_from, emit_to; /* re-keyed bytes not yet handed out */
-    uint64_t written, mtrs;
-    uint64_t refused_at; /* the write function refused a range at this offset (+1) */
-    rk_item *items;
-    size_t n, gbytes, blocks;
-    uint8_t *g, *ks; /* gather buffer; CTR keystreams / CBC IVs and masks */
-    size_t gcap, kscap;
-    ibc_rekey_lane *lanes;
-    uint32_t *order;
+    uint64_t emit_from, emit_to; /* re-keyed bytes in the window not yet handed out */
+    uint64_t written, mtrs, refused_at;
+    uint32_t fp; /* running CRC-32C of the input bytes, to compare with the scan's */
+    /* the batch: mtrs in the window, structure of arrays */
+    size_t n;
+    uint8_t **p;
+    redo_mtr *m;
+    uint32_t *nb;  /* whole blocks of its stream */
+    uint32_t *w;   /* the first of them in wb (block index) */
+    uint32_t *ord; /* streams by decreasing nb */
+    size_t blocks; /* whole blocks of the batch */
+    size_t sbytes; /* stream bytes of the batch */
+    uint8_t (*iv)[16], (*m1)[16], (*m2)[16], (*tl)[16], (*x)[16];
+    uint8_t *wb, *db;           /* whole blocks: ciphertext (then new ciphertext), plaintext */
+    size_t wcap, dcap, cblocks; /* cblocks: blocks counting partial ones (CTR) */
 } rk_ctx;
 
 static ibc_status grow(uint8_t **p, size_t *cap, size_t need)
@@ -163,110 +170,151 @@ static ibc_status grow(uint8_t **p, size_t *cap, size_t need)
     return IBC_OK;
 }
 
-static void gather(rk_ctx *c)
+/* d = a ^ b for one block, in 64-bit words (no alignment assumed). */
+static inline void xor16(uint8_t *d, const uint8_t *a, const uint8_t *b)
 {
-    for (size_t i = 0, g = 0; i < c->n; i++) {
-        rk_item *it = &c->items[i];
-        const uint8_t *p = it->p;
-        it->g = (uint32_t)g;
-        for (uint32_t pos = 0, hl; pos < it->m.len;) {
-            uint32_t size = redo_rec_size(p + pos, &hl);
-            memcpy(c->g + g, p + pos + hl, size - hl);
-            g += size - hl;
-            pos += size;
-        }
+    uint64_t x[2], y[2];
+    memcpy(x, a, 16);
+    memcpy(y, b, 16);
+    x[0] ^= y[0];
+    x[1] ^= y[1];
+    memcpy(d, x, 16);
+}
+
+/* Copy stream bytes [pos, pos + n) of mtr i out of (dir 0) or back into (dir 1) its whole
+ * blocks in wb and its tail tl[i]. */
+static void stream_io(rk_ctx *c, size_t i, uint8_t *bytes, uint32_t pos, uint32_t n, int dir)
+{
+    uint32_t whole = 16 * c->nb[i];
+    uint8_t *wb = c->wb + 16 * (size_t)c->w[i];
+    if (pos < whole) {
+        uint32_t k = whole - pos < n ? whole - pos : n;
+        if (dir)
+            redo_copy(bytes, wb + pos, k);
+        else
+            redo_copy(wb + pos, bytes, k);
+        bytes += k;
+        pos += k;
+        n -= k;
+    }
+    if (n) {
+        if (dir)
+            redo_copy(bytes, c->tl[i] + (pos - whole), n);
+        else
+            redo_copy(c->tl[i] + (pos - whole), bytes, n);
     }
 }
 
-static void scatter(rk_ctx *c)
+/* Walk the record bodies of mtr i: out of the window (dir 0) or back (dir 1). */
+static void move_stream(rk_ctx *c, size_t i, int dir)
 {
-    for (size_t i = 0; i < c->n; i++) {
-        rk_item *it = &c->items[i];
-        uint8_t *p = it->p;
-        const uint8_t *g = c->g + it->g;
-        for (uint32_t pos = 0, hl; pos < it->m.len;) {
-            uint32_t size = redo_rec_size(p + pos, &hl);
-            memcpy(p + pos + hl, g, size - hl);
-            g += size - hl;
-            pos += size;
-        }
+    uint8_t *p = c->p[i];
+    uint32_t len = c->m[i].len, hl;
+    if (c->m[i].nrec == 1) { /* one record: one piece */
+        hl = c->m[i].t1len;
+        stream_io(c, i, p + hl, 0, len - hl, dir);
+        return;
+    }
+    for (uint32_t pos = 0, s = 0; pos < len;) {
+        uint32_t size = redo_rec_size(p + pos, &hl);
+        stream_io(c, i, p + pos + hl, s, size - hl, dir);
+        s += size - hl;
+        pos += size;
     }
 }
 
-/* All whole blocks through the fused multi-buffer kernel, streams of similar length side by
- * side; the tails with both masks. */
+/* AES-CBC, all streams of the batch at once. Decryption is parallel: every whole block in one
+ * ECB call, then XOR with the previous ciphertext block (or the IV). Encryption is serial in
+ * each stream but not across streams: wave j encrypts block j of every stream that has one, in
+ * one ECB call (streams sorted longest first, so a wave is a prefix); when fewer than
+ * RK_WAVE_MIN streams are left, each finishes with aes_cbc_enc. Tails: XOR with
+ * AES-ECB(L, IV) ^ AES-ECB(L', IV), the masks of all streams in two ECB calls. */
 static void rekey_cbc(const ibc_redo *r, rk_ctx *c)
 {
     const ibc_kernels *k = r->k;
-    uint8_t *ivs = c->ks, *m1 = c->ks + 16 * c->n, *m2 = m1 + 16 * c->n;
-    size_t count[RK_SORT_BUCKETS] = {0}, nl = 0;
-    for (size_t i = 0; i < c->n; i++) {
-        rk_item *it = &c->items[i];
-        redo_enc11_iv(it->p, &it->m, ivs + 16 * i);
-        size_t nb = it->m.body / 16;
-        if (nb)
-            count[nb < RK_SORT_BUCKETS ? nb : RK_SORT_BUCKETS - 1]++;
+    const ibc_aes_key *ko = &r->key, *kn = &c->t->key;
+    if (c->blocks) {
+        k->aes_ecb_dec(ko, c->wb, c->db, c->blocks);
+        for (size_t i = 0; i < c->n; i++) {
+            uint8_t *d = c->db + 16 * (size_t)c->w[i];
+            const uint8_t *prev = c->iv[i], *cw = c->wb + 16 * (size_t)c->w[i];
+            for (uint32_t j = 0; j < c->nb[i]; j++, prev = cw + 16 * (j - 1))
+                xor16(d + 16 * j, d + 16 * j, prev);
+        }
     }
+    k->aes_ecb_enc(ko, c->iv[0], c->m1[0], c->n);
+    k->aes_ecb_enc(kn, c->iv[0], c->m2[0], c->n);
     /* counting sort by block count, longest first */
-    size_t start[RK_SORT_BUCKETS];
-    for (size_t b = RK_SORT_BUCKETS, s = 0; b-- > 0;) {
-        start[b] = s;
-        s += count[b];
-    }
-    for (size_t i = 0; i < c->n; i++) {
-        size_t nb = c->items[i].m.body / 16;
-        if (nb)
-            c->order[start[nb < RK_SORT_BUCKETS ? nb : RK_SORT_BUCKETS - 1]++] = (uint32_t)i;
-    }
-    for (size_t b = 0; b < RK_SORT_BUCKETS; b++)
+    size_t count[RK_SORT_BUCKETS] = {0}, start[RK_SORT_BUCKETS], nl = 0;
+    for (size_t i = 0; i < c->n; i++)
+        if (c->nb[i])
+            count[c->nb[i] < RK_SORT_BUCKETS ? c->nb[i] : RK_SORT_BUCKETS - 1]++;
+    for (size_t b = RK_SORT_BUCKETS; b-- > 0;) {
+        start[b] = nl;
         nl += count[b];
-    for (size_t j = 0; j < nl; j++) {
-        rk_item *it = &c->items[c->order[j]];
-        ibc_rekey_lane *l = &c->lanes[j];
-        l->in = l->out = c->g + it->g;
-        l->nblocks = it->m.body / 16;
-        memcpy(l->iv_in, ivs + 16 * c->order[j], 16);
-        memcpy(l->iv_out, ivs + 16 * c->order[j], 16);
-        l->crc_in = l->crc_out = 0;
     }
-    k->aes_ecb_enc(&r->key, ivs, m1, c->n);
-    k->aes_ecb_enc(&c->t->key, ivs, m2, c->n);
-    for (size_t j = 0; j < nl; j += IBC_MB_MAX_LANES)
-        k->aes_cbc_rekey_mb(&r->key, &c->t->key, c->lanes + j,
-                            nl - j < IBC_MB_MAX_LANES ? nl - j : IBC_MB_MAX_LANES);
-    for (size_t i = 0; i < c->n; i++) {
-        rk_item *it = &c->items[i];
-        uint32_t nb = it->m.body / 16, tail = it->m.body % 16;
-        uint8_t *s = c->g + it->g + 16 * nb;
-        for (uint32_t j = 0; j < tail; j++)
-            s[j] ^= m1[16 * i + j] ^ m2[16 * i + j];
+    for (size_t i = 0; i < c->n; i++)
+        if (c->nb[i])
+            c->ord[start[c->nb[i] < RK_SORT_BUCKETS ? c->nb[i] : RK_SORT_BUCKETS - 1]++] =
+                (uint32_t)i;
+    /* the waves: wide ones through ECB. Slot s keeps stream ord[s]'s chaining value in x[s]:
+     * the IV, then each wave's output block. */
+    size_t wave = nl;
+    uint32_t j = 0;
+    for (size_t q = 0; q < nl; q++)
+        memcpy(c->x[q], c->iv[c->ord[q]], 16);
+    for (;; j++) {
+        while (wave && c->nb[c->ord[wave - 1]] <= j) /* streams without a block j */
+            wave--;
+        if (wave < RK_WAVE_MIN)
+            break;
+        for (size_t q = 0; q < wave; q++)
+            xor16(c->x[q], c->x[q], c->db + 16 * ((size_t)c->w[c->ord[q]] + j));
+        k->aes_ecb_enc(kn, c->x[0], c->x[0], wave);
+        for (size_t q = 0; q < wave; q++)
+            memcpy(c->wb + 16 * ((size_t)c->w[c->ord[q]] + j), c->x[q], 16);
     }
+    /* the long streams left: one serial chain each */
+    for (size_t q = 0; q < wave; q++) {
+        size_t i = c->ord[q];
+        k->aes_cbc_enc(kn, c->x[q], c->db + 16 * ((size_t)c->w[i] + j),
+                       c->wb + 16 * ((size_t)c->w[i] + j), c->nb[i] - j);
+    }
+    for (size_t i = 0; i < c->n; i++)
+        xor16(c->tl[i], c->tl[i], c->m1[i]), xor16(c->tl[i], c->tl[i], c->m2[i]);
 }
 
-/* Counter blocks of every stream, encrypted under both keys, XORed into the streams. */
+/* AES-CTR: the counter blocks of every stream under both keys, in two ECB calls; the stream
+ * is XORed with both keystreams where it lies (no gathering). */
 static void rekey_ctr(const ibc_redo *r, rk_ctx *c)
 {
     const ibc_kernels *k = r->k;
-    uint8_t *ctr = c->ks, *k1 = ctr + 16 * c->blocks, *k2 = k1 + 16 * c->blocks;
-    size_t nb = 0;
+    uint8_t *ctr = c->db, *k1 = c->wb; /* room for blocks + n blocks each */
+    size_t b = 0;
     for (size_t i = 0; i < c->n; i++) {
-        rk_item *it = &c->items[i];
-        uint8_t iv[16];
-        redo_enc11_iv(it->p, &it->m, iv);
-        for (uint32_t j = 0; j < (it->m.body + 15) / 16; j++, nb++) {
-            memcpy(ctr + 16 * nb, iv, 16);
-            for (int b = 15; b >= 0 && !++iv[b]; b--) /* 128-bit big-endian increment */
+        uint8_t v[16];
+        memcpy(v, c->iv[i], 16);
+        for (uint32_t j = 0; j < (c->m[i].body + 15) / 16; j++, b++) {
+            memcpy(ctr + 16 * b, v, 16);
+            for (int q = 15; q >= 0 && !++v[q]; q--) /* 128-bit big-endian increment */
                 ;
         }
     }
-    k->aes_ecb_enc(&r->key, ctr, k1, nb);
-    k->aes_ecb_enc(&c->t->key, ctr, k2, nb);
-    for (size_t i = 0, b = 0; i < c->n; i++) {
-        rk_item *it = &c->items[i];
-        uint8_t *s = c->g + it->g;
-        for (uint32_t j = 0; j < it->m.body; j++)
-            s[j] ^= k1[16 * b + j] ^ k2[16 * b + j];
-        b += (it->m.body + 15) / 16;
+    k->aes_ecb_enc(&r->key, ctr, k1, b);
+    k->aes_ecb_enc(&c->t->key, ctr, ctr, b);
+    for (size_t q = 0; q < 16 * b; q++)
+        ctr[q] ^= k1[q];
+    const uint8_t *ks = ctr;
+    for (size_t i = 0; i < c->n; i++) {
+        uint8_t *p = c->p[i];
+        uint32_t hl;
+        for (uint32_t pos = 0, s = 0; pos < c->m[i].len;) {
+            uint32_t size = redo_rec_size(p + pos, &hl);
+            for (uint32_t q = hl; q < size; q++)
+                p[pos + q] ^= ks[s++];
+            pos += size;
+        }
+        ks += 16 * (size_t)((c->m[i].body + 15) / 16);
     }
 }
 
@@ -292,42 +340,39 @@ static ibc_status run_batch(ibc_redo *r, rk_ctx *c)
     if (!c->n)
         return IBC_OK;
     const ibc_kernels *k = r->k;
+    uint64_t first = c->m[0].lsn, last = c->m[c->n - 1].lsn + c->m[c->n - 1].size;
+    c->fp = k->crc32c(c->fp, c->p[0], (size_t)(last - first)); /* the input, contiguous */
     if (c->fast) {
-        gather(c);
-        if (c->to == IBC_ALGO_CTR)
+        for (size_t i = 0; i < c->n; i++)
+            redo_enc11_iv(c->p[i], &c->m[i], c->iv[i]);
+        if (c->to == IBC_ALGO_CTR) {
             rekey_ctr(r, c);
-        else
+        } else {
+            for (size_t i = 0; i < c->n; i++)
+                move_stream(c, i, 0);
             rekey_cbc(r, c);
-        scatter(c);
+            for (size_t i = 0; i < c->n; i++)
+                move_stream(c, i, 1);
+        }
     } else {
         for (size_t i = 0; i < c->n; i++) {
-            rk_item *it = &c->items[i];
-            redo_crypt_mtr(r, &r->key, c->from, 0, it->p, &it->m, it->p, c->g);
-            redo_crypt_mtr(r, &c->t->key, c->to, 1, it->p, &it->m, it->p, c->g);
+            redo_crypt_mtr(r, &r->key, c->from, 0, c->p[i], &c->m[i], c->p[i], c->db);
+            redo_crypt_mtr(r, &c->t->key, c->to, 1, c->p[i], &c->m[i], c->p[i], c->db);
         }
     }
-    for (size_t i = 0; i < c->n; i++) { /* the new CRC over the records and the nonce */
-        rk_item *it = &c->items[i];
-        uint32_t crc = k->crc32c(0, it->p, it->m.len);
-        crc = k->crc32c(crc, it->p + it->m.len + 1, REDO_NONCE);
-        put_be32(it->p + it->m.len + 1 + REDO_NONCE, crc);
-    }
-    c->emit_to = c->items[c->n - 1].m.lsn + c->items[c->n - 1].m.size;
+    for (size_t i = 0; i < c->n; i++) /* the new CRC over the records and the nonce */
+        put_be32(c->p[i] + c->m[i].len + 1 + REDO_NONCE,
+                 redo_mtr_crc(k, c->p[i], c->m[i].len, REDO_NONCE));
+    c->emit_to = last;
     c->mtrs += c->n;
-    c->n = c->gbytes = c->blocks = 0;
+    c->n = c->blocks = c->cblocks = c->sbytes = 0;
     return c->emit_to - c->emit_from >= RK_EMIT_BYTES ? emit(r, c) : IBC_OK;
 }
 
-static ibc_status rekey_mtr(ibc_redo *r, void *vctx, uint8_t *p, const redo_mtr *m, char *err,
-                            size_t errlen)
+static ibc_status add_mtr(ibc_redo *r, rk_ctx *c, uint8_t *p, const redo_mtr *m, char *err,
+                          size_t errlen)
 {
-    rk_ctx *c = vctx;
     ibc_status st;
-    if (!m) { /* the window is about to move, or the end: finish and hand out */
-        if ((st = run_batch(r, c)) != IBC_OK)
-            return st;
-        return emit(r, c);
-    }
     if (m->body >= 16 && (r->algo == IBC_ALGO_AUTO || c->t->algo == IBC_ALGO_AUTO)) {
         redo_err(r, err, errlen,
                  "mini-transaction at LSN %llu: the cipher mode (AES_CBC or AES_CTR) is "
@@ -335,22 +380,107 @@ static ibc_status rekey_mtr(ibc_redo *r, void *vctx, uint8_t *p, const redo_mtr 
                  (unsigned long long)m->lsn);
         return IBC_ERR_INVALID_ARG;
     }
-    if (!c->n && c->emit_from == c->emit_to)
-        c->emit_from = c->emit_to = m->lsn;
-    if ((st = grow(&c->g, &c->gcap, c->gbytes + m->len)) != IBC_OK)
+    /* room for the blocks of the streams, partial ones counted (CTR), and for one mtr's stream
+     * (the per-mtr path gathers it in db) */
+    size_t need = 16 * (c->cblocks + (m->body + 15) / 16 + 1);
+    if ((st = grow(&c->wb, &c->wcap, need)) != IBC_OK || (st = grow(&c->db, &c->dcap, need)))
         return st;
-    size_t blocks = c->blocks + (m->body + 15) / 16;
-    size_t ks = 48 * (blocks > c->n + 1 ? blocks : c->n + 1);
-    if ((st = grow(&c->ks, &c->kscap, ks)) != IBC_OK)
-        return st;
-    rk_item *it = &c->items[c->n++];
-    it->p = p;
-    it->m = *m;
-    c->gbytes += m->body;
-    c->blocks = blocks;
-    if (c->n == RK_BATCH_MTRS || c->gbytes >= RK_BATCH_BYTES)
+    size_t i = c->n++;
+    c->cblocks += (m->body + 15) / 16;
+    c->p[i] = p;
+    c->m[i] = *m;
+    c->nb[i] = m->body / 16;
+    c->w[i] = (uint32_t)c->blocks;
+    c->blocks += c->nb[i];
+    c->sbytes += m->body;
+    if (c->n == RK_BATCH_MTRS || c->sbytes >= RK_BATCH_BYTES)
         return run_batch(r, c);
     return IBC_OK;
+}
+
+/* The second pass: every mtr of [checkpoint, end) as the scan found them, framed again (the
+ * framing must hold, but the CRCs are not checked one by one: a running CRC of all input bytes
+ * must equal the scan's), batched, re-keyed, and handed out. */
+static ibc_status rekey_pass(ibc_redo *r, rk_ctx *c, char *err, size_t errlen)
+{
+    const uint64_t cp = r->info.checkpoint_lsn, end = r->info.end_lsn;
+    const uint64_t limit = cp + r->info.capacity;
+    uint64_t lsn = cp;
+    ibc_status st;
+    redo_mtr m;
+    r->win.len = 0;
+    c->emit_from = c->emit_to = cp;
+    while (lsn < end) {
+        size_t avail = 0;
+        if (r->win.buf && lsn >= r->win.lsn && lsn <= r->win.lsn + r->win.len)
+            avail = (size_t)(r->win.lsn + r->win.len - lsn);
+        if (avail > end - lsn)
+            avail = (size_t)(end - lsn);
+        redo_frame_status fs = redo_frame_walk(r, redo_win_at(r, lsn), avail, lsn, &m);
+        if (fs == REDO_FRAME_SHORT && lsn + avail < end) {
+            /* finish what the window holds before it moves */
+            if ((st = run_batch(r, c)) != IBC_OK || (st = emit(r, c)) != IBC_OK)
+                return st;
+            st = redo_win_ensure(
+                r, lsn,
+                (size_t)(end - lsn < REDO_MTR_RECS_MAX + 64 ? end - lsn : REDO_MTR_RECS_MAX + 64),
+                limit, &avail, err, errlen);
+            if (st != IBC_OK)
+                return st;
+            if (avail > end - lsn)
+                avail = (size_t)(end - lsn);
+            fs = redo_frame_walk(r, redo_win_at(r, lsn), avail, lsn, &m);
+        }
+        if (fs != REDO_FRAME_OK) {
+            redo_err(r, err, errlen,
+                     "the log changed since it was verified: no mini-transaction at LSN %llu "
+                     "(file offset %llu) any more (%s)",
+                     (unsigned long long)lsn, (unsigned long long)redo_offset(r, lsn),
+                     redo_frame_name(fs));
+            return IBC_ERR_CORRUPT;
+        }
+        if ((st = add_mtr(r, c, redo_win_at(r, lsn), &m, err, errlen)) != IBC_OK)
+            return st;
+        lsn += m.size;
+    }
+    if ((st = run_batch(r, c)) != IBC_OK || (st = emit(r, c)) != IBC_OK)
+        return st;
+    if (c->fp != r->scan_fp) {
+        redo_err(r, err, errlen,
+                 "the log changed since it was verified (the bytes of "
+                 "[%llu, %llu) differ)",
+                 (unsigned long long)cp, (unsigned long long)end);
+        return IBC_ERR_CORRUPT;
+    }
+    return IBC_OK;
+}
+
+static void rk_free(rk_ctx *c)
+{
+    uint8_t *bufs[] = {c->wb,
+                       c->db,
+                       (uint8_t *)c->iv,
+                       (uint8_t *)c->m1,
+                       (uint8_t *)c->m2,
+                       (uint8_t *)c->tl,
+                       (uint8_t *)c->x};
+    size_t lens[] = {c->wcap,
+                     c->dcap,
+                     16 * RK_BATCH_MTRS,
+                     16 * RK_BATCH_MTRS,
+                     16 * RK_BATCH_MTRS,
+                     16 * RK_BATCH_MTRS,
+                     16 * RK_BATCH_MTRS};
+    for (size_t i = 0; i < sizeof(bufs) / sizeof(bufs[0]); i++)
+        if (bufs[i]) {
+            explicit_bzero(bufs[i], lens[i]); /* plaintext, keystream, masks */
+            free(bufs[i]);
+        }
+    free(c->p);
+    free(c->m);
+    free(c->nb);
+    free(c->w);
+    free(c->ord);
 }
 
 ibc_status ibc_redo_rekey(ibc_redo *r, const ibc_redo_target *t, ibc_redo_write_fn write, void *ctx,
@@ -362,43 +492,32 @@ ibc_status ibc_redo_rekey(ibc_redo *r, const ibc_redo_target *t, ibc_redo_write_
     memset(res, 0, sizeof(*res));
     if (!r || !t || t->src != r || !r->have_key)
         return IBC_ERR_INVALID_ARG;
-    ibc_status st;
+    ibc_status st = IBC_OK;
     rk_ctx c = {.t = t, .write = write, .wctx = ctx};
     if (t->mode == IBC_REKEY_REENCRYPT) {
         if (!r->info.scanned && (st = ibc_redo_verify(r, 0, res, err, errlen)) != IBC_OK)
             return st;
-        const ibc_redo_info before = r->info;
         c.from = r->algo == IBC_ALGO_AUTO ? IBC_ALGO_CBC : r->algo;
         c.to = t->algo == IBC_ALGO_AUTO ? c.from : t->algo;
         c.fast = r->info.format == IBC_REDO_ENC_11 && c.from == c.to;
-        c.items = malloc(RK_BATCH_MTRS * sizeof(*c.items));
-        c.lanes = malloc(RK_BATCH_MTRS * sizeof(*c.lanes));
-        c.order = malloc(RK_BATCH_MTRS * sizeof(*c.order));
-        if (!c.items || !c.lanes || !c.order)
+        c.p = malloc(RK_BATCH_MTRS * sizeof(*c.p));
+        c.m = malloc(RK_BATCH_MTRS * sizeof(*c.m));
+        c.nb = malloc(RK_BATCH_MTRS * sizeof(*c.nb));
+        c.w = malloc(RK_BATCH_MTRS * sizeof(*c.w));
+        c.ord = malloc(RK_BATCH_MTRS * sizeof(*c.ord));
+        c.iv = malloc(RK_BATCH_MTRS * 16);
+        c.m1 = malloc(RK_BATCH_MTRS * 16);
+        c.m2 = malloc(RK_BATCH_MTRS * 16);
+        c.tl = malloc(RK_BATCH_MTRS * 16);
+        c.x = malloc(RK_BATCH_MTRS * 16);
+        if (!c.p || !c.m || !c.nb || !c.w || !c.ord || !c.iv || !c.m1 || !c.m2 || !c.tl || !c.x)
             st = IBC_ERR_NOMEM;
         else
-            st = redo_scan(r, rekey_mtr, &c, res, err, errlen);
+            st = rekey_pass(r, &c, err, errlen);
         if (st == IBC_ERR_IO && c.refused_at)
             redo_err(r, err, errlen, "the write at offset %llu was refused",
                      (unsigned long long)(c.refused_at - 1));
-        if (st == IBC_OK && (r->info.end_lsn != before.end_lsn || r->info.mtrs != before.mtrs)) {
-            redo_err(r, err, errlen,
-                     "the log changed while it was re-keyed (end LSN %llu, was "
-                     "%llu)",
-                     (unsigned long long)r->info.end_lsn, (unsigned long long)before.end_lsn);
-            st = IBC_ERR_CORRUPT;
-        }
-        free(c.items);
-        free(c.lanes);
-        free(c.order);
-        if (c.g) {
-            explicit_bzero(c.g, c.gcap);
-            free(c.g);
-        }
-        if (c.ks) {
-            explicit_bzero(c.ks, c.kscap);
-            free(c.ks);
-        }
+        rk_free(&c);
         if (st != IBC_OK)
             return st;
     }

@@ -154,10 +154,8 @@ const char *redo_frame_name(redo_frame_status st)
     return "?";
 }
 
-/* The framing of log_parse_start up to the sequence byte; REDO_FRAME_OK means "check the CRC
- * next". */
-static redo_frame_status frame_walk(const ibc_redo *r, const uint8_t *p, size_t avail, uint64_t lsn,
-                                    redo_mtr *m)
+redo_frame_status redo_frame_walk(const ibc_redo *r, const uint8_t *p, size_t avail, uint64_t lsn,
+                                  redo_mtr *m)
 {
     memset(m, 0, sizeof(*m));
     m->lsn = lsn;
@@ -208,11 +206,22 @@ static redo_frame_status frame_walk(const ibc_redo *r, const uint8_t *p, size_t 
     return REDO_FRAME_OK;
 }
 
+uint32_t redo_mtr_crc(const ibc_kernels *k, const uint8_t *p, uint32_t len, uint32_t nonce_len)
+{
+    if (!nonce_len)
+        return k->crc32c(0, p, len);
+    if (len <= 248) { /* one kernel call instead of two: small mtrs are the common case */
+        uint8_t b[256];
+        redo_copy(b, p, len);
+        memcpy(b + len, p + len + 1, 8);
+        return k->crc32c(0, b, len + 8);
+    }
+    return k->crc32c(k->crc32c(0, p, len), p + len + 1, nonce_len);
+}
+
 static redo_frame_status frame_crc(const ibc_redo *r, const uint8_t *p, redo_mtr *m)
 {
-    uint32_t crc = r->k->crc32c(0, p, m->len);
-    if (r->nonce_len)
-        crc = r->k->crc32c(crc, p + m->len + 1, r->nonce_len);
+    uint32_t crc = redo_mtr_crc(r->k, p, m->len, r->nonce_len);
     m->crc_calc = crc;
     m->crc_stored = be32(p + m->len + 1 + r->nonce_len);
     return crc == m->crc_stored ? REDO_FRAME_OK : REDO_FRAME_CRC;
@@ -221,7 +230,7 @@ static redo_frame_status frame_crc(const ibc_redo *r, const uint8_t *p, redo_mtr
 redo_frame_status redo_frame(const ibc_redo *r, const uint8_t *p, size_t avail, uint64_t lsn,
                              redo_mtr *m)
 {
-    redo_frame_status st = frame_walk(r, p, avail, lsn, m);
+    redo_frame_status st = redo_frame_walk(r, p, avail, lsn, m);
     return st == REDO_FRAME_OK ? frame_crc(r, p, m) : st;
 }
 
@@ -231,7 +240,7 @@ redo_frame_status redo_frame(const ibc_redo *r, const uint8_t *p, size_t avail, 
 static int plausible_mtr(const ibc_redo *r, const uint8_t *p, size_t avail, uint64_t lsn,
                          redo_mtr *m)
 {
-    if (frame_walk(r, p, avail, lsn, m) != REDO_FRAME_OK)
+    if (redo_frame_walk(r, p, avail, lsn, m) != REDO_FRAME_OK)
         return 0;
     if (r->nonce_len) {
         uint64_t nonce = be64(p + m->len + 1);
@@ -243,6 +252,17 @@ static int plausible_mtr(const ibc_redo *r, const uint8_t *p, size_t avail, uint
             return 0;
     }
     return frame_crc(r, p, m) == REDO_FRAME_OK;
+}
+
+/* The scan's fingerprint: a running CRC-32C of every byte of [checkpoint, lsn), taken in large
+ * pieces before the window moves. The re-encryption pass compares it with its own, so that it
+ * need not check each mtr's CRC again. */
+static void fp_fold(ibc_redo *r, uint64_t lsn)
+{
+    if (r->fp_on && lsn > r->fp_lsn && r->fp_lsn >= r->win.lsn) {
+        r->fp = r->k->crc32c(r->fp, redo_win_at(r, r->fp_lsn), (size_t)(lsn - r->fp_lsn));
+        r->fp_lsn = lsn;
+    }
 }
 
 /* Frame the mtr at lsn, refilling the window when it is cut short. Calls fn(NULL) (flush)
@@ -261,6 +281,7 @@ static ibc_status frame_at(ibc_redo *r, uint64_t lsn, uint64_t limit, redo_mtr_f
         return st;
     *fs = redo_frame(r, redo_win_at(r, lsn), avail, lsn, m);
     if (*fs == REDO_FRAME_SHORT && r->win.lsn + r->win.len < limit) {
+        fp_fold(r, lsn);
         if (fn && (st = fn(r, ctx, NULL, NULL, err, errlen)) != IBC_OK)
             return st;
         st = redo_win_ensure(r, lsn, REDO_MTR_BYTES, limit, &avail, err, errlen);
@@ -277,7 +298,7 @@ ibc_status redo_read_mtr(ibc_redo *r, uint64_t lsn, redo_mtr *m, const uint8_t *
 {
     redo_frame_status fs;
     uint64_t limit = r->info.checkpoint_lsn + r->info.capacity;
-    uint8_t *q;
+    uint8_t *q = NULL;
     ibc_status st = frame_at(r, lsn, limit, NULL, NULL, &fs, m, &q, err, errlen);
     *p = q;
     if (st != IBC_OK)
@@ -443,10 +464,15 @@ ibc_status redo_scan(ibc_redo *r, redo_mtr_fn fn, void *ctx, ibc_redo_result *re
     ibc_status st;
     memset(res, 0, sizeof(*res));
     r->win.len = 0; /* always read fresh: the file may have been rewritten */
+    r->fp_on = 1;
+    r->fp_lsn = cp;
+    r->fp = 0;
     for (;;) {
         st = frame_at(r, lsn, limit, fn, ctx, &fs, &m, &p, err, errlen);
-        if (st != IBC_OK)
+        if (st != IBC_OK) {
+            r->fp_on = 0;
             return st;
+        }
         if (fs != REDO_FRAME_OK)
             break;
         if (lsn == cp_end)
@@ -455,6 +481,7 @@ ibc_status redo_scan(ibc_redo *r, redo_mtr_fn fn, void *ctx, ibc_redo_result *re
             found = names_checkpoint(r, p, &m) != 0;
         }
         if (fn && (st = fn(r, ctx, p, &m, err, errlen)) != IBC_OK) {
+            r->fp_on = 0;
             if (st == IBC_STATUS_COUNT) /* stop early: the caller has what it needs */
                 return IBC_OK;
             res->bad_lsn = lsn;
@@ -464,6 +491,8 @@ ibc_status redo_scan(ibc_redo *r, redo_mtr_fn fn, void *ctx, ibc_redo_result *re
         lsn += m.size;
         mtrs++;
     }
+    fp_fold(r, lsn);
+    r->fp_on = 0;
     /* Where the walk stopped: the end of the log, or damage? */
     uint64_t next_ok = 0;
     redo_mtr bad = m;
@@ -472,6 +501,7 @@ ibc_status redo_scan(ibc_redo *r, redo_mtr_fn fn, void *ctx, ibc_redo_result *re
         return st;
     int damaged = next_ok != 0;
     in->scanned = 1;
+    r->scan_fp = r->fp;
     in->end_lsn = lsn;
     in->end_offset = redo_offset(r, lsn);
     in->pending_bytes = lsn - cp;

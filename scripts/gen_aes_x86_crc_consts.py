@@ -14,27 +14,11 @@ x^0, which this form cannot express) and is emitted as 0.
 
 Usage: scripts/gen_aes_x86_crc_consts.py > simd/aes_x86_crc_consts.h
 """
+import os
 import sys
 
-POLY = 0x1EDC6F41  # CRC32C, normal form, x^32 term implied
-
-
-def reflect(v, bits):
-    r = 0
-    for i in range(bits):
-        if v >> i & 1:
-            r |= 1 << (bits - 1 - i)
-    return r
-
-
-def xpow_mod(k):
-    """x^k mod P, normal representation, 32 bits."""
-    r = 1
-    for _ in range(k):
-        r <<= 1
-        if r & (1 << 32):
-            r ^= (1 << 32) | POLY
-    return r
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from gen_crc32c_tables import fold_const  # noqa: E402  reflect32(x^k mod P) << 1
 
 
 def main():
@@ -45,7 +29,7 @@ def main():
     out.write("/* ibc_crc_shift_k[q] = reflect32(x^(64q - 32) mod P) << 1: multiplies a CRC32C\n"
               " * value by x^(64q), i.e. moves it past q qwords (see the generator). */\n")
     out.write("static const uint64_t ibc_crc_shift_k[65] = {\n    0x000000000ull,\n")
-    vals = [reflect(xpow_mod(64 * q - 32), 32) << 1 for q in range(1, 65)]
+    vals = [fold_const(64 * q - 32) for q in range(1, 65)]
     for i in range(0, len(vals), 4):
         out.write("    " + " ".join("0x%09xull," % v for v in vals[i:i + 4]) + "\n")
     out.write("};\n\n#endif\n")

@@ -52,10 +52,16 @@
 #define FN(name) IBC_CAT(name, IBC_SUFFIX)
 #define TIER_TABLE IBC_CAT(ibc_kernels, IBC_SUFFIX)
 
+/* Sanitizer and fuzzing builds (IBC_INSTRUMENTED) check behaviour, not speed: forced inlining
+ * and full unrolling of this template there cost minutes of compile time per unit. */
+#if defined(IBC_INSTRUMENTED)
+#define ALWAYS_INLINE inline
+#define UNROLL
+#elif defined(__clang__)
 #define ALWAYS_INLINE inline __attribute__((always_inline))
-#if defined(__clang__)
 #define UNROLL _Pragma("unroll")
 #else
+#define ALWAYS_INLINE inline __attribute__((always_inline))
 #define UNROLL _Pragma("GCC unroll 32")
 #endif
 

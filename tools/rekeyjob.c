@@ -55,9 +55,16 @@ const char rekey_help_common[] =
     "  --deterministic-iv=SEED derive the new IVs from SEED instead of at random (testing:\n"
     "                          reproducible results)\n"
     "\n"
+    "\n"
+    "The redo log (ib_logfile0, innodb_encrypt_log=ON) is re-keyed with the pages, so the\n"
+    "server (or mariadb-backup --prepare) recovers from it with the new keys only: rewrap\n"
+    "rewrites its header, reencrypt gives it a new log key and re-encrypts every\n"
+    "mini-transaction from the checkpoint to the end.\n"
+    "\n"
     "Before anything is written, every tablespace is opened with the current keys (a trial\n"
-    "decryption; with --mode=reencrypt every page is checked), and the new key file must\n"
-    "hold every key id needed. Changes go through a journal (" JOURNAL_NAME ") in the\n"
+    "decryption; with --mode=reencrypt every page and every redo record is checked), and the\n"
+    "new key file must hold every key id needed. Changes go through a journal\n"
+    "(" JOURNAL_NAME ") and, for the log, an undo copy (" REDO_UNDO_NAME ") in the\n"
     "directory: after a crash, run the same command again; it finishes the job with the\n"
     "same result as an uninterrupted run.\n";
 
@@ -186,6 +193,16 @@ static char *plan_text(const rk *x, size_t *len)
     return buf;
 }
 
+/* The dataset index of the file a plan line names, or SIZE_MAX (why says so). */
+static size_t ds_index(const rk *x, const char *rel, char *why, size_t whylen)
+{
+    for (size_t k = 0; k < x->ds.n; k++)
+        if (!strcmp(x->ds.v[k].f->rel, rel))
+            return k;
+    snprintf(why, whylen, "%.400s, in the interrupted plan, is missing", rel);
+    return SIZE_MAX;
+}
+
 /* Read a plan back; fills x->ps (matching the dataset by relative path). */
 static int plan_parse(rk *x, const char *text, size_t len, char *why, size_t whylen)
 {
@@ -210,11 +227,9 @@ static int plan_parse(rk *x, const char *text, size_t len, char *why, size_t why
                 rc = snprintf(why, whylen, "the interrupted run re-keyed to other new keys "
                                            "(key id %u differs)", id) > 0;
         } else if (sscanf(line, "space %u %15s %39s %39s %4095[^\n]", &id, al, a, b, path) == 5) {
-            size_t k = 0;
-            while (k < x->ds.n && strcmp(x->ds.v[k].f->rel, path))
-                k++;
-            if (k == x->ds.n) {
-                rc = snprintf(why, whylen, "%s, in the interrupted plan, is missing", path) > 0;
+            size_t k = ds_index(x, path, why, whylen);
+            if (k == SIZE_MAX) {
+                rc = 1;
                 break;
             }
             plan_space *p = &x->ps[x->nps++];
@@ -224,11 +239,9 @@ static int plan_parse(rk *x, const char *text, size_t len, char *why, size_t why
             if (unhex(p->orig_iv, a, 16) || unhex(p->target_iv, b, 16))
                 rc = snprintf(why, whylen, "damaged plan line '%s'", line) > 0;
         } else if (sscanf(line, "redo %39s %39s %4095[^\n]", a, b, path) == 3) {
-            size_t k = 0;
-            while (k < x->ds.n && strcmp(x->ds.v[k].f->rel, path))
-                k++;
-            if (k == x->ds.n) {
-                rc = snprintf(why, whylen, "%s, in the interrupted plan, is missing", path) > 0;
+            size_t k = ds_index(x, path, why, whylen);
+            if (k == SIZE_MAX) {
+                rc = 1;
                 break;
             }
             x->redo_planned = 1;

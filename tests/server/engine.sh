@@ -20,16 +20,11 @@ set -euo pipefail
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 # shellcheck source=mdb.sh
 . "$HERE/mdb.sh"
+# shellcheck source=testlib.sh
+. "$HERE/testlib.sh"
 IBDCRYPT=$1 PAGETOOL=$2
 shift 2
-if ! mdb_available; then
-  echo "engine: MariaDB 10.11 server not installed; skipping"
-  exit 77
-fi
-T=$(mdb_tmproot)
-trap 'mdb_cleanup; [[ "${MDB_KEEP:-0}" == 1 ]] || rm -rf "$T"' EXIT
-fail() { echo "engine: FAIL: $*" >&2; exit 1; }
-step() { echo "engine: [$SECONDS s] $*"; }
+test_begin engine
 
 step "server: $*"
 # encrypt_log=OFF: pagetool re-keys pages only; the redo log is redo.sh's

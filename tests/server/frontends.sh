@@ -21,30 +21,17 @@ set -euo pipefail
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 # shellcheck source=mdb.sh
 . "$HERE/mdb.sh"
+# shellcheck source=testlib.sh
+. "$HERE/testlib.sh"
 IBDCRYPT=$1
 shift
-if ! mdb_available; then
-  echo "frontends: MariaDB 10.11 server not installed; skipping"
-  exit 77
-fi
-T=$(mdb_tmproot)
+test_begin frontends
 MNT=""
-trap 'mdb_cleanup; [[ -n "$MNT" ]] && umount "$MNT" 2>/dev/null; [[ "${MDB_KEEP:-0}" == 1 ]] || rm -rf "$T"' EXIT
-fail() { echo "frontends: FAIL: $*" >&2; exit 1; }
-step() { echo "frontends: [$SECONDS s] $*"; }
+TEST_ON_EXIT='[[ -z "$MNT" ]] || umount "$MNT" 2> /dev/null'
 SEED=${IBC_TEST_SEED:-$RANDOM}
 RANDOM=$SEED
 echo "frontends: seed $SEED (set IBC_TEST_SEED to replay)"
 
-# expect CODE CMD...: run, require the exit code, keep stderr in $T/err
-expect() {
-  local want=$1 rc=0
-  shift
-  "$@" > "$T/out" 2> "$T/err" || rc=$?
-  [[ $rc == "$want" ]] || { cat "$T/err" >&2; fail "'$*' exited $rc, expected $want"; }
-}
-# sums DIR: a checksum of every file (to prove a source untouched)
-sums() { (cd "$1" && find . -type f ! -name '*.pid' -print0 | sort -z | xargs -0 sha256sum); }
 # start a server with only KEYS on DATADIR and compare with the values recorded before
 server_on() {  # server_on NAME DATADIR KEYS
   mdb_clone "$T/a" "$T/srv-$1" keyfile="$3" datadir_from="$2"

@@ -19,27 +19,15 @@ set -euo pipefail
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 # shellcheck source=mdb.sh
 . "$HERE/mdb.sh"
+# shellcheck source=testlib.sh
+. "$HERE/testlib.sh"
 IBDCRYPT=$1
 shift
-if ! mdb_available; then
-  echo "redo: MariaDB 10.11 server not installed; skipping"
-  exit 77
-fi
-T=$(mdb_tmproot)
-trap 'mdb_cleanup; [[ "${MDB_KEEP:-0}" == 1 ]] || rm -rf "$T"' EXIT
-fail() { echo "redo: FAIL: $*" >&2; exit 1; }
-step() { echo "redo: [$SECONDS s] $*"; }
+test_begin redo
 SEED=${IBC_TEST_SEED:-$RANDOM}
 RANDOM=$SEED
 echo "redo: seed $SEED (set IBC_TEST_SEED to replay)"
 
-expect() {  # expect CODE CMD...: run, require the exit code; stdout in $T/out, stderr in $T/err
-  local want=$1 rc=0
-  shift
-  "$@" > "$T/out" 2> "$T/err" || rc=$?
-  [[ $rc == "$want" ]] || { cat "$T/out" "$T/err" >&2; fail "'$*' exited $rc, expected $want"; }
-}
-sums() { (cd "$1" && find . -type f ! -name '*.pid' -print0 | sort -z | xargs -0 sha256sum); }
 # json FILE EXPR: a value from a JSON document (python expression on `j`)
 json() { python3 -c "import json,sys; j=json.load(open(sys.argv[1])); print($2)" "$1"; }
 # redo_field DIR FIELD: a field of the redo log's "redo" object in `inspect --json`

@@ -14,22 +14,11 @@ set -euo pipefail
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 # shellcheck source=mdb.sh
 . "$HERE/mdb.sh"
-
-if ! mdb_available; then
-  echo "selftest: MariaDB 10.11 server not installed; skipping"
-  exit 77
-fi
-
-T=$(mdb_tmproot)
+# shellcheck source=testlib.sh
+. "$HERE/testlib.sh"
+test_begin selftest
 wl_pid=""
-cleanup() {
-  [[ -z "$wl_pid" ]] || kill "$wl_pid" 2>/dev/null || true
-  mdb_cleanup
-  [[ "${MDB_KEEP:-0}" == 1 ]] || rm -rf "$T"
-}
-trap cleanup EXIT
-fail() { echo "selftest: FAIL: $*" >&2; exit 1; }
-step() { echo "selftest: [$SECONDS s] $*"; }
+TEST_ON_EXIT='[[ -z "$wl_pid" ]] || kill "$wl_pid" 2> /dev/null'
 SCALE=0.25
 
 step "instances A (crc32/CTR/16K/encrypted key file) and B (full_crc32/CBC/4K)"

@@ -11,16 +11,9 @@ set -euo pipefail
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 # shellcheck source=mdb.sh
 . "$HERE/mdb.sh"
-
-if ! mdb_available; then
-  echo "smoke: MariaDB 10.11 server not installed; skipping"
-  exit 77
-fi
-
-T=$(mdb_tmproot)
-trap 'mdb_cleanup; [[ "${MDB_KEEP:-0}" == 1 ]] || rm -rf "$T"' EXIT
-fail() { echo "smoke: FAIL: $*" >&2; exit 1; }
-step() { echo "smoke: [$SECONDS s] $*"; }
+# shellcheck source=testlib.sh
+. "$HERE/testlib.sh"
+test_begin smoke
 
 step "create instance"
 mdb_new "$T/a" page=16k algo=AES_CBC encrypt_tables=ON encrypt_log=ON

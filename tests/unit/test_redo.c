@@ -544,6 +544,14 @@ static void test_rekey_dry_run_and_refusals(void)
     TU_CHECK(st == IBC_OK && res.mtrs == in.mtrs && res.bytes_written == in.pending_bytes + 512,
              "dry run: %s", err);
     TU_CHECK_MEM(img, L->img, L->size, "a dry run changed the image");
+    /* the file changes between the scan and the re-key: refused (the image is not copied) */
+    ibc_redo_info in2;
+    ibc_redo_get_info(r, &in2);
+    uint64_t off = redo_offset(r, in2.end_lsn - 100);
+    img[off] ^= 0x40;
+    st = ibc_redo_rekey(r, t, NULL, NULL, &res, err, sizeof(err));
+    TU_CHECK(st == IBC_ERR_CORRUPT && strstr(err, "changed"), "changed log: %s", err);
+    img[off] ^= 0x40;
     /* a write function that refuses: IBC_ERR_IO, message */
     tr_sink sink = {.img = img, .size = 10}; /* every range is "outside" */
     st = ibc_redo_rekey(r, t, tr_sink_write, &sink, &res, err, sizeof(err));
@@ -585,6 +593,31 @@ static void test_rekey_dry_run_and_refusals(void)
     ibc_engine_free(e);
 }
 
+/* verify, then attach the key (whose probe may stop early), then re-key: the scan the re-key
+ * relies on is the complete one. */
+static void test_rekey_after_verify_then_key(void)
+{
+    TU_CHECK(load_all(), "cannot load tests/data/redo");
+    ibc_engine *e;
+    ibc_engine_new(NULL, &e);
+    char err[400] = "";
+    real_log *L = &logs[0];
+    ibc_redo *r;
+    ibc_redo_result res;
+    TU_CHECK(ibc_redo_open_mem(e, L->img, L->size, "x", &r, err, sizeof(err)) == IBC_OK, "open");
+    TU_CHECK(ibc_redo_verify(r, 0, &res, err, sizeof(err)) == IBC_OK, "verify: %s", err);
+    TU_CHECK(ibc_redo_set_key(r, keys_old, IBC_ALGO_AUTO, err, sizeof(err)) == IBC_OK, "key");
+    ibc_redo_target *t;
+    TU_CHECK(ibc_redo_target_new(r, keys_new, IBC_REKEY_REENCRYPT, IBC_ALGO_AUTO, NULL, &t, err,
+                                 sizeof(err)) == IBC_OK,
+             "target");
+    ibc_status st = ibc_redo_rekey(r, t, NULL, NULL, &res, err, sizeof(err));
+    TU_CHECK(st == IBC_OK && res.mtrs > 3000, "re-key after verify and set_key: %s", err);
+    ibc_redo_target_free(t);
+    ibc_redo_free(r);
+    ibc_engine_free(e);
+}
+
 /* The engine reads files itself: the same results from a path as from memory. */
 static void test_real_from_file(void)
 {
@@ -620,4 +653,5 @@ static void test_real_from_file(void)
 TU_TESTS(TU_T(test_real_verify), TU_T(test_real_deep_verify), TU_T(test_real_wrong_key),
          TU_T(test_real_flipped_bit), TU_T(test_real_bad_files), TU_T(test_real_rewrap),
          TU_T(test_real_reencrypt_roundtrip), TU_T(test_real_self_reencrypt),
-         TU_T(test_rekey_dry_run_and_refusals), TU_T(test_real_from_file))
+         TU_T(test_rekey_dry_run_and_refusals), TU_T(test_rekey_after_verify_then_key),
+         TU_T(test_real_from_file))

@@ -16,11 +16,11 @@
  *     ibc_redo_target_new(r, new_keyring, IBC_REKEY_REWRAP or _REENCRYPT, ..., &t, ...);
  *     ibc_redo_rekey(r, t, write_fn, ctx, &res, ...);    the changed bytes, through write_fn
  *
- * The engine reads the file itself (pread of large chunks, bounded memory: about 12 MiB per
- * handle, whatever the log size) and never writes it: every changed byte range is handed to
- * the caller's write function, which may journal it. Errors name the file and, for a bad
- * mini-transaction, its LSN and file offset; key material never appears in any output.
- * A handle is not thread-safe: use one per thread.
+ * The engine reads the file itself (pread of large chunks, bounded memory: a 12 MiB window
+ * per handle, whatever the log size, plus room for the longest mtr met) and never writes it: every
+ * changed byte range is handed to the caller's write function, which may journal it. Errors name
+ * the file and, for a bad mini-transaction, its LSN and file offset; key material never appears in
+ * any output. A handle is not thread-safe: use one per thread.
  */
 #ifndef IBDCRYPT_REDO_H
 #define IBDCRYPT_REDO_H
@@ -167,12 +167,14 @@ typedef int (*ibc_redo_write_fn)(void *ctx, uint64_t off, const uint8_t *data, s
  * returns an error before any write if the scan fails. Then, for REENCRYPT, decrypts every mtr
  * of [checkpoint, end) and encrypts it under the new key with the same IV, recomputes its CRC
  * (framing, LSNs, nonces unchanged) and hands the changed bytes to write in file order, in
- * chunks of up to a few MiB (an mtr straddling the end of the ring comes as two ranges); the
- * header comes last, as one 512-byte write at offset 0. For REWRAP only the header is written.
- * write may be NULL: a dry run that computes and checks everything and writes nothing. The
- * input is re-checked as it is read; if the file changed since the scan, the call stops with
- * IBC_ERR_CORRUPT (earlier chunks may have been written: journal them). Bytes before the
- * checkpoint (old mtrs) and after the end are left alone. */
+ * chunks of up to about 4 MiB (a range that would cross the end of the ring comes as two);
+ * the header comes last, as one 512-byte write at offset 0. For REWRAP only the header is
+ * written. write may be NULL: a dry run that computes and checks everything and writes
+ * nothing. The bytes re-read are checked against the scan (the framing of each mtr, and a
+ * running CRC-32C of all of them at the end); if the file changed since the scan, the call
+ * fails with IBC_ERR_CORRUPT, possibly after earlier chunks were written: journal them. Bytes
+ * before the checkpoint (old mtrs) and after the end are left alone. Afterwards r describes
+ * the file as it was: open it again to read the new log. */
 IBC_API ibc_status ibc_redo_rekey(ibc_redo *r, const ibc_redo_target *t, ibc_redo_write_fn write,
                                   void *ctx, ibc_redo_result *res, char *err, size_t errlen);
 
