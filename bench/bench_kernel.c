@@ -1,0 +1,407 @@
+/*
+ * bench_kernel.c - the kernel group: one AES mode or CRC over one buffer in cache, for every
+ * tier this CPU runs and for the peers, in the same process run.
+ *
+ *   kernel/aes128_ctr/<impl>/<bytes>          AES-128-CTR
+ *   kernel/aes256_ctr/<impl>/<bytes>          AES-256-CTR
+ *   kernel/aes128_cbc_dec/<impl>/<bytes>      AES-128-CBC decryption
+ *   kernel/aes128_cbc_enc/<impl>/<bytes>      AES-128-CBC encryption of one stream (serial)
+ *   kernel/aes128_cbc_enc_x16/<impl>/<bytes>  16 independent streams of <bytes> each, one key
+ *                                             (openssl: the 16 streams one after the other)
+ *   kernel/aes128_cbc_rekey_x16/<impl>/<bytes> the fused multi-buffer re-key kernel of the page
+ *                                             engine (CBC-decrypt, CBC-encrypt under another
+ *                                             key, both CRCs) on 16 streams; ours only: it
+ *                                             separates the kernel from the engine around it
+ *   kernel/aes128_ecb_block/<impl>/16         one block (the cost of a key derivation or of a
+ *                                             CBC tail mask)
+ *   kernel/crc32c/<impl>/<bytes>              CRC-32C
+ *   kernel/memcpy/libc/<bytes>                the bandwidth reference
+ *
+ * Buffers are out of place, in the staggered layout of ibc_pages_alloc (a 256-byte stagger per
+ * stream), and every state checks once, at setup, that its implementation computes the same
+ * bytes as OpenSSL (or the portable CRC), so a benchmark never times a wrong result.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "bench.h"
+#include "peers.h"
+
+typedef enum kop {
+    K_AES128_CTR,
+    K_AES256_CTR,
+    K_AES128_CBC_DEC,
+    K_AES128_CBC_ENC,
+    K_AES128_CBC_ENC_X16,
+    K_AES128_CBC_REKEY_X16,
+    K_AES128_ECB_BLOCK,
+    K_CRC32C,
+    K_MEMCPY,
+    K_OP_COUNT
+} kop;
+
+typedef enum kimpl {
+    KI_OURS,
+    KI_OPENSSL,
+    KI_OPENSSL_FRESH,
+    KI_IPSECMB,
+    KI_ISAL,
+    KI_LIBC,
+    KI_COUNT
+} kimpl;
+
+static const struct kop_info {
+    const char *name;
+    peer_mode mode;
+    int enc;
+    size_t key_len;
+    size_t lanes;
+    unsigned impls; /* bit per kimpl */
+} kops[K_OP_COUNT] = {
+#define CIPHER_IMPLS (1u << KI_OURS | 1u << KI_OPENSSL | 1u << KI_OPENSSL_FRESH | 1u << KI_IPSECMB)
+    [K_AES128_CTR] = {"aes128_ctr", PEER_CTR, 1, 16, 1, CIPHER_IMPLS},
+    [K_AES256_CTR] = {"aes256_ctr", PEER_CTR, 1, 32, 1, CIPHER_IMPLS},
+    [K_AES128_CBC_DEC] = {"aes128_cbc_dec", PEER_CBC, 0, 16, 1, CIPHER_IMPLS},
+    [K_AES128_CBC_ENC] = {"aes128_cbc_enc", PEER_CBC, 1, 16, 1, CIPHER_IMPLS},
+    [K_AES128_CBC_ENC_X16] = {"aes128_cbc_enc_x16", PEER_CBC, 1, 16, 16,
+                              1u << KI_OURS | 1u << KI_OPENSSL | 1u << KI_IPSECMB},
+    [K_AES128_CBC_REKEY_X16] = {"aes128_cbc_rekey_x16", PEER_CBC, 1, 16, 16, 1u << KI_OURS},
+    [K_AES128_ECB_BLOCK] = {"aes128_ecb_block", PEER_ECB, 1, 16, 1, CIPHER_IMPLS},
+    [K_CRC32C] = {"crc32c", PEER_ECB, 0, 0, 1, 1u << KI_OURS | 1u << KI_ISAL},
+    [K_MEMCPY] = {"memcpy", PEER_ECB, 0, 0, 1, 1u << KI_LIBC},
+#undef CIPHER_IMPLS
+};
+
+static const char *const kimpl_names[KI_COUNT] = {
+    [KI_OURS] = "ibdcrypt", [KI_OPENSSL] = "openssl", [KI_OPENSSL_FRESH] = "openssl_fresh_ctx",
+    [KI_IPSECMB] = "ipsec_mb", [KI_ISAL] = "isal",      [KI_LIBC] = "libc",
+};
+
+/* What one registration stands for (static storage: it is the spec's user pointer). */
+typedef struct kdesc {
+    kop op;
+    kimpl impl;
+    const ibc_kernels *k; /* KI_OURS */
+} kdesc;
+
+typedef struct kstate {
+    const kdesc *d;
+    const struct kop_info *op;
+    size_t len; /* bytes per stream */
+    uint8_t *mem;
+    ibc_cbc_lane lanes[IBC_MB_MAX_LANES]; /* in, out, nblocks, iv of each stream */
+    uint8_t key[32]; /* the re-key decrypts under key[0..16), encrypts under key[16..32) */
+    ibc_aes_key xk, xk2;
+    ossl_reused ossl;
+#ifdef BENCH_HAVE_IPSECMB
+    mb_peer mb;
+#endif
+    uint32_t sink;
+} kstate;
+
+/* ---- run functions: one iteration each ---------------------------------------------------- */
+
+static const char *run_ours(void *p)
+{
+    kstate *s = p;
+    const ibc_kernels *k = s->d->k;
+    ibc_cbc_lane *l = &s->lanes[0];
+    uint8_t iv[16];
+    switch (s->d->op) {
+    case K_AES128_CTR:
+    case K_AES256_CTR:
+        k->aes_ctr(&s->xk, l->iv, l->in, l->out, s->len);
+        break;
+    case K_AES128_CBC_DEC:
+        memcpy(iv, l->iv, 16);
+        k->aes_cbc_dec(&s->xk, iv, l->in, l->out, l->nblocks);
+        break;
+    case K_AES128_CBC_ENC:
+        memcpy(iv, l->iv, 16);
+        k->aes_cbc_enc(&s->xk, iv, l->in, l->out, l->nblocks);
+        break;
+    case K_AES128_CBC_ENC_X16: {
+        ibc_cbc_lane work[IBC_MB_MAX_LANES]; /* the kernel advances the ivs */
+        memcpy(work, s->lanes, sizeof(work));
+        k->aes_cbc_enc_mb(&s->xk, work, s->op->lanes);
+        break;
+    }
+    case K_AES128_CBC_REKEY_X16: {
+        ibc_rekey_lane work[IBC_MB_MAX_LANES];
+        for (size_t i = 0; i < s->op->lanes; i++) {
+            work[i] = (ibc_rekey_lane){.in = s->lanes[i].in, .out = s->lanes[i].out,
+                                       .nblocks = s->lanes[i].nblocks};
+            memcpy(work[i].iv_in, s->lanes[i].iv, 16);
+            memcpy(work[i].iv_out, s->lanes[i].iv, 16);
+        }
+        k->aes_cbc_rekey_mb(&s->xk, &s->xk2, work, s->op->lanes);
+        s->sink ^= work[0].crc_in ^ work[0].crc_out;
+        break;
+    }
+    case K_AES128_ECB_BLOCK:
+        k->aes_ecb_enc(&s->xk, l->in, l->out, 1);
+        break;
+    case K_CRC32C:
+        s->sink ^= k->crc32c(0, l->in, s->len);
+        break;
+    default:
+        return "no such kernel";
+    }
+    return NULL;
+}
+
+static const char *run_openssl(void *p)
+{
+    kstate *s = p;
+    for (size_t i = 0; i < s->op->lanes; i++) {
+        ibc_cbc_lane *l = &s->lanes[i];
+        const uint8_t *iv = s->op->mode == PEER_ECB ? NULL : l->iv;
+        if (ossl_reused_crypt(&s->ossl, iv, l->in, l->out, s->len))
+            return "OpenSSL EVP call failed";
+    }
+    return NULL;
+}
+
+static const char *run_openssl_fresh(void *p)
+{
+    kstate *s = p;
+    ibc_cbc_lane *l = &s->lanes[0];
+    if (ossl_fresh_crypt(s->op->mode, s->op->enc, s->key, s->op->key_len, l->iv, l->in, l->out,
+                         s->len))
+        return "OpenSSL EVP call failed";
+    return NULL;
+}
+
+#ifdef BENCH_HAVE_IPSECMB
+static const char *run_ipsecmb(void *p)
+{
+    kstate *s = p;
+    ibc_cbc_lane *l = &s->lanes[0];
+    int r = s->op->lanes > 1
+                ? mb_peer_cbc_enc_lanes(&s->mb, s->lanes, s->op->lanes)
+                : mb_peer_crypt(&s->mb, s->op->mode, s->op->enc, l->iv, l->in, l->out, s->len);
+    return r ? "ipsec-mb job failed" : NULL;
+}
+#endif
+
+#ifdef BENCH_HAVE_ISAL
+static const char *run_isal(void *p)
+{
+    kstate *s = p;
+    s->sink ^= isal_crc32c(0, s->lanes[0].in, s->len);
+    return NULL;
+}
+#endif
+
+static const char *run_libc(void *p)
+{
+    kstate *s = p;
+    memcpy(s->lanes[0].out, s->lanes[0].in, s->len);
+    return NULL;
+}
+
+/* ---- setup / teardown --------------------------------------------------------------------- */
+
+static void kernel_teardown(void *p)
+{
+    kstate *s = p;
+    if (!s)
+        return;
+    ossl_reused_free(&s->ossl);
+#ifdef BENCH_HAVE_IPSECMB
+    mb_peer_free(&s->mb);
+#endif
+    ibc_aes_key_wipe(&s->xk);
+    ibc_aes_key_wipe(&s->xk2);
+    bench_pages_free(s->mem);
+    bench_free(s);
+}
+
+/* The bytes every implementation must produce, from OpenSSL (or the portable CRC). */
+static int expected_ok(kstate *s, gbc_ctx *ctx)
+{
+    const struct kop_info *op = s->op;
+    if (s->d->op == K_MEMCPY)
+        return !memcmp(s->lanes[0].out, s->lanes[0].in, s->len) ||
+               !bench_skip(ctx, "memcpy copied wrong bytes");
+    if (s->d->op == K_CRC32C) {
+        uint32_t want = ibc_kernels_portable.crc32c(0, s->lanes[0].in, s->len);
+        return s->sink == want || !bench_skip(ctx, "%s: CRC-32C differs from the portable one",
+                                              ctx->name);
+    }
+    uint8_t *ref = bench_alloc(s->len);
+    int ok = ref != NULL, rekey = s->d->op == K_AES128_CBC_REKEY_X16;
+    for (size_t i = 0; ok && i < op->lanes; i++) {
+        ibc_cbc_lane *l = &s->lanes[i];
+        ok = !ossl_fresh_crypt(op->mode, rekey ? 0 : op->enc, s->key, op->key_len, l->iv, l->in,
+                               ref, s->len) &&
+             (!rekey || !ossl_fresh_crypt(PEER_CBC, 1, s->key + 16, 16, l->iv, ref, ref, s->len)) &&
+             !memcmp(ref, l->out, s->len);
+    }
+    bench_free(ref);
+    return ok || !bench_skip(ctx, "%s: output differs from OpenSSL's", ctx->name);
+}
+
+static void *kernel_setup(gbc_ctx *ctx)
+{
+    const kdesc *d = ctx->user;
+    const struct kop_info *op = &kops[d->op];
+    kstate *s = bench_alloc(sizeof(*s));
+    if (!s)
+        return bench_skip(ctx, "out of memory");
+    s->d = d;
+    s->op = op;
+    s->len = (size_t)ctx->arg;
+    size_t stride;
+    s->mem = bench_pages_alloc((uint32_t)s->len, 2 * op->lanes, &stride);
+    if (!s->mem) {
+        kernel_teardown(s);
+        return bench_skip(ctx, "out of memory");
+    }
+    memset(s->mem, 0, 2 * op->lanes * stride);
+    bench_fill(s->key, sizeof(s->key), 0x6b6579);
+    for (size_t i = 0; i < op->lanes; i++) {
+        ibc_cbc_lane *l = &s->lanes[i];
+        l->in = s->mem + 2 * i * stride;
+        l->out = s->mem + (2 * i + 1) * stride;
+        l->nblocks = s->len / 16;
+        bench_fill((uint8_t *)s->mem + 2 * i * stride, s->len, 0x1000 + i);
+        bench_fill(l->iv, 16, 0x2000 + i);
+        l->iv[12] = 0; /* keep the 32-bit counter of ipsec-mb's CTR away from a wrap */
+    }
+    const char *err = NULL;
+    gbc_run_fn run = NULL;
+    switch (d->impl) {
+    case KI_OURS:
+        if (op->key_len)
+            d->k->aes_expand(&s->xk, s->key, op->key_len);
+        d->k->aes_expand(&s->xk2, s->key + 16, 16);
+        run = run_ours;
+        break;
+    case KI_OPENSSL:
+        if (ossl_reused_init(&s->ossl, op->mode, op->enc, s->key, op->key_len))
+            err = "OpenSSL context set-up failed";
+        run = run_openssl;
+        break;
+    case KI_OPENSSL_FRESH:
+        run = run_openssl_fresh;
+        break;
+    case KI_IPSECMB:
+#ifdef BENCH_HAVE_IPSECMB
+        if (mb_peer_init(&s->mb, s->key, op->key_len))
+            err = "ipsec-mb manager set-up failed";
+        run = run_ipsecmb;
+#endif
+        break;
+    case KI_ISAL:
+#ifdef BENCH_HAVE_ISAL
+        run = run_isal;
+#endif
+        break;
+    case KI_LIBC:
+        run = run_libc;
+        break;
+    default:
+        break;
+    }
+    if (!err && !run)
+        err = "implementation not built";
+    if (!err && run(s))
+        err = "first call failed";
+    if (err) {
+        kernel_teardown(s);
+        return bench_skip(ctx, "%s", err);
+    }
+    if (!expected_ok(s, ctx)) {
+        kernel_teardown(s);
+        return NULL;
+    }
+    ctx->bytes = (double)(s->len * op->lanes);
+    return s;
+}
+
+/* The spec's run function must be fixed at registration, so it dispatches on the impl. */
+static const char *kernel_run(void *p)
+{
+    kstate *s = p;
+    switch (s->d->impl) {
+    case KI_OURS:
+        return run_ours(p);
+    case KI_OPENSSL:
+        return run_openssl(p);
+    case KI_OPENSSL_FRESH:
+        return run_openssl_fresh(p);
+#ifdef BENCH_HAVE_IPSECMB
+    case KI_IPSECMB:
+        return run_ipsecmb(p);
+#endif
+#ifdef BENCH_HAVE_ISAL
+    case KI_ISAL:
+        return run_isal(p);
+#endif
+    case KI_LIBC:
+        return run_libc(p);
+    default:
+        return "implementation not built";
+    }
+}
+
+/* ---- registration ------------------------------------------------------------------------- */
+
+static int impl_built(kimpl i)
+{
+#ifndef BENCH_HAVE_IPSECMB
+    if (i == KI_IPSECMB)
+        return 0;
+#endif
+#ifndef BENCH_HAVE_ISAL
+    if (i == KI_ISAL)
+        return 0;
+#endif
+    (void)i;
+    return 1;
+}
+
+void bench_kernel_register(void)
+{
+    static kdesc descs[K_OP_COUNT * (KI_COUNT + IBC_TIER_COUNT)];
+    size_t nd = 0;
+    const ibc_kernels *tiers[IBC_TIER_COUNT];
+    size_t nt = bench_tiers(tiers);
+    for (int o = 0; o < K_OP_COUNT; o++) {
+        const struct kop_info *op = &kops[o];
+        for (int i = 0; i < KI_COUNT; i++) {
+            if (!(op->impls & (1u << i)) || !impl_built((kimpl)i))
+                continue;
+            size_t nvar = i == KI_OURS ? nt : 1;
+            for (size_t v = 0; v < nvar; v++) {
+                kdesc *d = &descs[nd++];
+                d->op = (kop)o;
+                d->impl = (kimpl)i;
+                d->k = i == KI_OURS ? tiers[v] : NULL;
+                char name[128];
+                if (i == KI_OURS)
+                    snprintf(name, sizeof(name), "kernel/%s/ibdcrypt.%s", op->name, d->k->name);
+                else
+                    snprintf(name, sizeof(name), "kernel/%s/%s", op->name, kimpl_names[i]);
+                gbc_spec spec = {
+                    .name = name,
+                    .setup = kernel_setup,
+                    .run = kernel_run,
+                    .teardown = kernel_teardown,
+                    .user = d,
+                };
+                if (o == K_AES128_ECB_BLOCK) {
+                    spec.args[0] = 16;
+                    spec.nargs = 1;
+                } else {
+                    spec.args[0] = 4096;
+                    spec.args[1] = 16384;
+                    spec.args[2] = 65536;
+                    spec.nargs = 3;
+                }
+                gbc_register(&spec);
+            }
+        }
+    }
+}
