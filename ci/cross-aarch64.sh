@@ -4,10 +4,12 @@
 #   ci/cross-aarch64.sh [build-dir]      (default: build-aarch64, relative to the repository)
 #
 # Installs, only when missing, Debian's cross compiler, qemu-user and the arm64 builds of the
-# libraries the library links (Debian multiarch: OpenSSL, zlib; add new ones to target_libs).
+# libraries the library and its tests link (Debian multiarch: OpenSSL, zlib, zstd for the redo
+# log tests; add new ones to target_libs).
 # Configures with cmake/toolchain-aarch64.cmake and -DIBC_WERROR=ON, builds, checks that the
 # CPU detection picks the armce tier under `qemu-aarch64 -cpu max`, then runs CTest (the
-# toolchain sets CMAKE_CROSSCOMPILING_EMULATOR, so every test runs through qemu).
+# toolchain sets CMAKE_CROSSCOMPILING_EMULATOR, so every test runs through qemu; the real-server
+# tests are not registered in a cross build).
 # Exits non-zero on any failure.
 set -euo pipefail
 
@@ -22,7 +24,7 @@ as_root() {
 
 # --- dependencies (idempotent) --------------------------------------------------------------
 installed() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q 'install ok installed'; }
-target_libs=(libssl-dev:arm64 zlib1g-dev:arm64)
+target_libs=(libssl-dev:arm64 zlib1g-dev:arm64 libzstd-dev:arm64)
 missing=()
 for p in gcc-aarch64-linux-gnu qemu-user cmake "${target_libs[@]}"; do
     installed "$p" || missing+=("$p")
@@ -49,7 +51,10 @@ cmake --build "$build" -j"$jobs" -- --no-print-directory >"$build/build.log" 2>&
     { cat "$build/build.log"; exit 1; }
 
 # --- run under qemu -----------------------------------------------------------------------
-qemu=(qemu-aarch64 -cpu max -L /usr/aarch64-linux-gnu)
+# the loader next to the libraries the binary loads (cmake/toolchain-aarch64.cmake says why)
+ld_prefix=/usr/aarch64-linux-gnu
+[ -e /lib/ld-linux-aarch64.so.1 ] && ld_prefix=/
+qemu=(qemu-aarch64 -cpu max -L "$ld_prefix")
 cpu_out=$("${qemu[@]}" "$build/ibdcrypt" cpu)
 echo "$cpu_out" | sed 's/^/  /'
 echo "$cpu_out" | grep -q '^selected: *armce' ||

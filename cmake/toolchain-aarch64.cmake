@@ -27,8 +27,19 @@ set(ENV{PKG_CONFIG_LIBDIR} /usr/lib/${IBC_CROSS_TRIPLE}/pkgconfig:/usr/share/pkg
 set(ENV{PKG_CONFIG_PATH} "")
 
 # CTest (and add_test commands) run target binaries through qemu. -cpu max enables the ARMv8
-# Crypto Extensions, PMULL and CRC32; -L points the dynamic loader at the cross libc.
+# Crypto Extensions, PMULL and CRC32; -L is where qemu finds the dynamic loader. The binaries
+# load their libraries (libcrypto, libz, libc) from the multiarch /lib/aarch64-linux-gnu, so the
+# loader must be the multiarch one too (libc6:arm64, installed with those libraries): the cross
+# toolchain's own loader in /usr/aarch64-linux-gnu is a different glibc build, and with the
+# multiarch libc.so.6 every pthread_create spins forever (seen with 2.36-8cross1 against
+# 2.36-9+deb12u14). Without multiarch libc, the cross loader and libc go together.
+if(EXISTS /lib/ld-linux-aarch64.so.1)
+  set(IBC_QEMU_LD_PREFIX / CACHE PATH "qemu-aarch64 -L: where the target's dynamic loader is")
+else()
+  set(IBC_QEMU_LD_PREFIX /usr/${IBC_CROSS_TRIPLE} CACHE PATH
+      "qemu-aarch64 -L: where the target's dynamic loader is")
+endif()
 find_program(IBC_QEMU_AARCH64 qemu-aarch64)
 if(IBC_QEMU_AARCH64)
-  set(CMAKE_CROSSCOMPILING_EMULATOR ${IBC_QEMU_AARCH64} -cpu max -L /usr/${IBC_CROSS_TRIPLE})
+  set(CMAKE_CROSSCOMPILING_EMULATOR ${IBC_QEMU_AARCH64} -cpu max -L ${IBC_QEMU_LD_PREFIX})
 endif()
