@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Install everything and run the whole test suite: the main build (gcc, warnings as errors)
-# with every CTest test, a clang build, an ASan+UBSan build, and the AArch64 cross build under
-# qemu. Exits non-zero on the first failure. Set IBC_TEST_QUICK=1 to run only the main build.
+# with every CTest test, the performance gate (ci/perf-gate), a clang build, an ASan+UBSan
+# build, bounded fuzzing and the AArch64 cross build under qemu. Exits non-zero on the first
+# failure. Set IBC_TEST_QUICK=1 to run only the main build and the gate.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
@@ -23,6 +24,14 @@ step "gcc build"
 build build
 step "gcc: all tests"
 (cd build && ctest -j "$jobs" --output-on-failure)
+
+# The performance-regression gate: ratios ours/peer measured in one run against the floors in
+# bench/floors.json (about a minute; the full Google Benchmark JSON stays in
+# build/perf-gate.json). IBC_PERF_GATE=0 skips it (e.g. on a machine of another type).
+if [[ "${IBC_PERF_GATE:-1}" != 0 ]]; then
+  step "performance gate"
+  python3 ci/perf-gate --out build/perf-gate.json
+fi
 
 if [[ "${IBC_TEST_QUICK:-0}" != 1 ]]; then
   step "clang build"
