@@ -115,6 +115,11 @@ uint32_t ibc_crc32c(const ibc_engine *e, uint32_t crc, const void *buf, size_t l
     return e->k->crc32c(crc, buf, len);
 }
 
+uint32_t ibc_crc32z(const ibc_engine *e, uint32_t crc, const void *buf, size_t len)
+{
+    return e->k->crc32z(crc, buf, len);
+}
+
 uint32_t ibc_crc32c_join(uint32_t crc_a, uint32_t crc_b, uint64_t len_b)
 {
     return ibc_crc32c_combine(crc_a, crc_b, len_b);

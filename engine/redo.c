@@ -269,6 +269,12 @@ static void wipe_key(ibc_redo *r)
     r->info.key_verified = 0;
 }
 
+void ibc_redo_set_write_hook(ibc_redo *r, ibc_redo_write_hook fn, void *ctx)
+{
+    r->hook = fn;
+    r->hook_ctx = ctx;
+}
+
 void ibc_redo_free(ibc_redo *r)
 {
     if (!r)

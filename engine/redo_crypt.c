@@ -549,7 +549,7 @@ static int check_file_record(redo_recs *c, uint32_t pos, uint8_t b, uint32_t spa
 
 /* WRITE / MEMSET / MEMMOVE at *last_offset (parse_tail). */
 static int check_page_write(redo_recs *c, uint32_t pos, uint8_t b, const uint8_t *l, uint32_t rlen,
-                            uint32_t *last_offset)
+                            uint32_t *last_offset, uint32_t space, uint32_t page)
 {
     const uint32_t ps = c->page_size;
     if (!rlen || *last_offset == 1)
@@ -568,6 +568,8 @@ static int check_page_write(redo_recs *c, uint32_t pos, uint8_t b, const uint8_t
     if ((b & 0x70) == REC_WRITE) {
         if (rlen + *last_offset > ps)
             BAD("WRITE of %u bytes at %u beyond the page", rlen, *last_offset);
+        if (c->hook)
+            c->hook(c->hook_ctx, space, page, *last_offset, rlen);
         *last_offset += rlen;
         return 0;
     }
@@ -579,6 +581,8 @@ static int check_page_write(redo_recs *c, uint32_t pos, uint8_t b, const uint8_t
         BAD("MEMSET/MEMMOVE of %u bytes at %u beyond the page", n, *last_offset);
     l += llen;
     rlen -= llen;
+    if (c->hook)
+        c->hook(c->hook_ctx, space, page, *last_offset, n);
     if ((b & 0x70) == REC_MEMSET) {
         if (rlen > n)
             BAD("MEMSET pattern longer than its length");
@@ -662,7 +666,7 @@ int redo_check_records(const uint8_t *recs, size_t len, redo_recs *c)
         case REC_OPTION:
             break;
         default: /* WRITE, MEMSET, MEMMOVE */
-            if (check_page_write(c, pos, b, l, rlen, &last_offset))
+            if (check_page_write(c, pos, b, l, rlen, &last_offset, space, page))
                 return -1;
         }
         pos += size;

@@ -179,6 +179,9 @@ struct ibc_redo {
     redo_win win;
     uint8_t *tmp;
     size_t tmp_cap;
+    /* ibc_redo_set_write_hook */
+    ibc_redo_write_hook hook;
+    void *hook_ctx;
     /* the running CRC-32C of the bytes a scan has walked (redo_scan.c), and that of all of
      * [checkpoint, end) from the last complete scan */
     int fp_on;
@@ -427,6 +430,8 @@ static inline void redo_batch_clear(redo_batch *b)
  * plaintext records of one mtr. */
 typedef struct redo_recs {
     uint32_t page_size;      /* in */
+    ibc_redo_write_hook hook; /* in: called for each page write, or NULL */
+    void *hook_ctx;
     uint32_t records;        /* out: records parsed */
     int has_checkpoint;      /* out: a FILE_CHECKPOINT record with an LSN was seen ... */
     uint64_t checkpoint_lsn; /* ... and its LSN */

@@ -521,7 +521,7 @@ typedef struct deep_ctx {
 static ibc_status deep_check(ibc_redo *r, deep_ctx *dc, const uint8_t *plain, uint64_t lsn,
                              uint32_t len, char *err, size_t errlen)
 {
-    redo_recs c = {.page_size = r->page_size};
+    redo_recs c = {.page_size = r->page_size, .hook = r->hook, .hook_ctx = r->hook_ctx};
     if (redo_check_records(plain, len, &c)) {
         redo_err(r, err, errlen,
                  "mini-transaction at LSN %llu (file offset %llu), record %u at +%u: %s",

@@ -136,6 +136,7 @@ void ibc_space_get_info(const ibc_space *s, ibc_space_info *info)
     info->key_attached = s->have_key;
     info->algorithm = s->algo;
     memcpy(info->doublewrite, s->dblwr, sizeof(info->doublewrite));
+    info->crypt_offset = s->g.crypt_offset;
 }
 
 ibc_status ibc_space_read_trx_sys(ibc_space *s, const uint8_t *page5, size_t len)

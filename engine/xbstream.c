@@ -8,15 +8,19 @@
  *
  * All integers little-endian (int4store/int8store). mbstream requires the chunks of a file in
  * offset order; files may interleave.
+ *
+ * The checksum is the CRC-32 of gzip (zlib's crc32()), which the kernel layer has as crc32z:
+ * a writer that has its chunks' CRCs already (computed by parallel workers) passes them in;
+ * otherwise the best kernel of this CPU computes them here.
  */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <string.h>
 #include <unistd.h>
-#include <zlib.h>
 
 #include "format.h"
 #include "ibdcrypt/xbstream.h"
+#include "simd.h"
 
 #define MAGIC "XBSTCK01"
 #define MAGIC_LEN 8
@@ -72,8 +76,14 @@ static size_t header(uint8_t *h, char type, const char *path, size_t plen)
     return 14 + plen;
 }
 
-int ibc_xbs_write_payload(int fd, const char *path, uint64_t offset, const struct iovec *iov,
-                          int n)
+/* zlib's crc32() on the best kernel this CPU has (the detection is cached: a few branches). */
+static uint32_t crc32z_best(uint32_t crc, const void *buf, size_t len)
+{
+    return ibc_tier_kernels(ibc_tier_best(ibc_cpu_features()))->crc32z(crc, buf, len);
+}
+
+int ibc_xbs_write_payload_crc(int fd, const char *path, uint64_t offset, const struct iovec *iov,
+                              int n, uint32_t crc)
 {
     size_t plen = strlen(path);
     if (plen > IBC_XBS_MAX_PATH || n < 0 || n > 4096)
@@ -81,18 +91,24 @@ int ibc_xbs_write_payload(int fd, const char *path, uint64_t offset, const struc
     uint8_t h[14 + IBC_XBS_MAX_PATH + 20];
     size_t hl = header(h, 'P', path, plen);
     uint64_t len = 0;
-    uLong crc = crc32(0L, Z_NULL, 0);
-    for (int i = 0; i < n; i++) {
+    for (int i = 0; i < n; i++)
         len += iov[i].iov_len;
-        crc = crc32(crc, iov[i].iov_base, (uInt)iov[i].iov_len);
-    }
     le64(h + hl, len);
     le64(h + hl + 8, offset);
-    put_le32(h + hl + 16, (uint32_t)crc);
+    put_le32(h + hl + 16, crc);
     struct iovec v[4097];
     v[0] = (struct iovec){h, hl + 20};
     memcpy(v + 1, iov, (size_t)n * sizeof(*iov));
     return write_all(fd, v, n + 1);
+}
+
+int ibc_xbs_write_payload(int fd, const char *path, uint64_t offset, const struct iovec *iov,
+                          int n)
+{
+    uint32_t crc = 0;
+    for (int i = 0; i < n && n <= 4096; i++)
+        crc = crc32z_best(crc, iov[i].iov_base, iov[i].iov_len);
+    return ibc_xbs_write_payload_crc(fd, path, offset, iov, n, crc);
 }
 
 int ibc_xbs_write_eof(int fd, const char *path)
@@ -135,7 +151,7 @@ long long ibc_xbs_parse(const uint8_t *buf, size_t len, ibc_xbs_chunk *c)
     if (len - (at + 20) < c->length)
         return 0;
     c->data = buf + at + 20;
-    if ((uint32_t)crc32(crc32(0L, Z_NULL, 0), c->data, (uInt)c->length) != sum)
+    if (crc32z_best(0, c->data, (size_t)c->length) != sum)
         return -1;
     return (long long)(at + 20 + c->length);
 }

@@ -33,6 +33,7 @@ void ibc_kernel_hits_reset(void)
         .aes_ctr2_crc = aes_ctr2_crc_##t,                                                      \
         .aes_cbc_rekey_mb = aes_cbc_rekey_mb_##t,                                              \
         .mb_lanes = (lanes),                                                                   \
+        .crc32z = crc32z_##t,                                                                  \
     }
 
 IBC_TIER_TABLE(portable, IBC_TIER_PORTABLE, 4);

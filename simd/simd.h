@@ -157,6 +157,7 @@ typedef enum ibc_kop {
     IBC_KOP_AES_CTR_CRC,
     IBC_KOP_AES_CTR2_CRC,
     IBC_KOP_AES_CBC_REKEY_MB,
+    IBC_KOP_CRC32Z,
     IBC_KOP_COUNT
 } ibc_kop;
 
@@ -178,6 +179,9 @@ typedef struct ibc_kernels {
     /* Preferred number of lanes for the multi-buffer kernels (the engine sizes batches to a
      * multiple of it). */
     unsigned mb_lanes;
+    /* CRC-32 of gzip/zlib (reflected 0xEDB88320), zlib-style running value: exactly zlib's
+     * crc32(); crc32z(0, "123456789") = 0xCBF43926. The xbstream chunk checksum. */
+    uint32_t (*crc32z)(uint32_t crc, const void *buf, size_t len);
 } ibc_kernels;
 
 /* ---- CPU features (cpu.c) ---------------------------------------------------------------- */

@@ -1,7 +1,7 @@
 /*
  * tiers.h - declarations of every kernel variant, named <op>_<tier> (conventions.md).
  *
- * Each tier defines all twelve functions below; dispatch.c assembles them into its
+ * Each tier defines all thirteen functions below; dispatch.c assembles them into its
  * ibc_kernels table. A tier without a real fused kernel defines it as a one-line call to the
  * matching ibc_generic_* composition (simd.h), passing its own table.
  */
@@ -30,7 +30,8 @@
                           const uint8_t ctr2[16], const uint8_t *in, uint8_t *out, size_t len, \
                           uint32_t *crc_in, uint32_t *crc_out);                                \
     void aes_cbc_rekey_mb_##t(const ibc_aes_key *dk, const ibc_aes_key *ek,                    \
-                              ibc_rekey_lane *lanes, size_t n)
+                              ibc_rekey_lane *lanes, size_t n);                                \
+    uint32_t crc32z_##t(uint32_t crc, const void *buf, size_t len)
 
 IBC_DECLARE_TIER(portable);
 #if defined(IBC_HAVE_TIER_AESNI)

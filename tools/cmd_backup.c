@@ -46,6 +46,11 @@ typedef struct bk_ctx {
     bk_file *out;
     int out_fd; /* the stream */
     int stream_failed;
+    /* stream: the xbstream checksum (zlib CRC-32) of each item's chunk, by item seq, computed
+     * by the workers so that the one ordered emitter only writes */
+    pthread_mutex_t chunk_lock;
+    uint32_t *chunk_crc;
+    size_t chunk_cap;
 } bk_ctx;
 
 static void help(FILE *out)
@@ -154,6 +159,37 @@ static uint32_t iov_crc(const ibc_engine *e, const struct iovec *iov, int n)
     return c;
 }
 
+/* Keep item seq's chunk checksum for emit. 0 or -ENOMEM. */
+static int put_chunk_crc(bk_ctx *x, uint64_t seq, uint32_t crc)
+{
+    int rc = 0;
+    pthread_mutex_lock(&x->chunk_lock);
+    if (seq >= x->chunk_cap) {
+        size_t cap = x->chunk_cap ? x->chunk_cap : 1024;
+        while (cap <= seq)
+            cap *= 2;
+        uint32_t *v = realloc(x->chunk_crc, cap * sizeof(*v));
+        if (v) {
+            x->chunk_crc = v;
+            x->chunk_cap = cap;
+        } else {
+            rc = -ENOMEM;
+        }
+    }
+    if (!rc)
+        x->chunk_crc[seq] = crc;
+    pthread_mutex_unlock(&x->chunk_lock);
+    return rc;
+}
+
+static uint32_t get_chunk_crc(bk_ctx *x, uint64_t seq)
+{
+    pthread_mutex_lock(&x->chunk_lock);
+    uint32_t crc = x->chunk_crc[seq];
+    pthread_mutex_unlock(&x->chunk_lock);
+    return crc;
+}
+
 static int work(void *c, unsigned worker, const ibc_pool_item *it, uint8_t *buf)
 {
     bk_ctx *x = c;
@@ -165,8 +201,12 @@ static int work(void *c, unsigned worker, const ibc_pool_item *it, uint8_t *buf)
     int n = item_iov(d, it, buf, iov, 1100);
     note_crc(&x->out[i], it->offset, it->len, iov_crc(x->ds.e, iov, n));
     progress_add(x->ds.pr, it->len);
-    if (x->o.stream)
-        return 0;
+    if (x->o.stream) {
+        uint32_t z = 0;
+        for (int k = 0; k < n; k++)
+            z = ibc_crc32z(x->ds.e, z, iov[k].iov_base, iov[k].iov_len);
+        return put_chunk_crc(x, it->seq, z);
+    }
     /* directory: positional writes; zero pages are left as holes of the pre-sized file */
     off_t at = (off_t)it->offset;
     for (int k = 0; k < n; k++) {
@@ -197,7 +237,8 @@ static int emit(void *c, const ibc_pool_item *it, uint8_t *buf)
         return 1;
     struct iovec iov[1100];
     int n = item_iov(d, it, buf, iov, 1100);
-    int rc = ibc_xbs_write_payload(x->out_fd, d->f->rel, it->offset, iov, n);
+    int rc = ibc_xbs_write_payload_crc(x->out_fd, d->f->rel, it->offset, iov, n,
+                                       get_chunk_crc(x, it->seq));
     if (!rc && it->offset + it->len == d->f->size)
         rc = ibc_xbs_write_eof(x->out_fd, d->f->rel);
     if (rc)
@@ -407,7 +448,10 @@ static int run(cli_global *g, int argc, char **argv)
         x.ds.pr = &pr;
         x.ds.op = deep ? IBC_OP_VERIFY_DEEP : IBC_OP_VERIFY;
         ibc_pool_job job = {pf, npf, work, x.o.stream ? emit : NULL, &x};
+        pthread_mutex_init(&x.chunk_lock, NULL);
         job_rc = ibc_pool_run(x.ds.pool, &job);
+        pthread_mutex_destroy(&x.chunk_lock);
+        free(x.chunk_crc);
         progress_end(&pr);
         for (size_t i = 0; i < x.ds.n; i++) {
             if (x.ds.v[i].fd < 0)

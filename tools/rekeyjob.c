@@ -10,8 +10,12 @@
  *
  *   rewrap:    only page 0 changes: IV' = AES-ECB-Decrypt(new file key, page key), so the new
  *              key wraps the same page key (format sheet, key result 10);
- *   reencrypt: a fresh IV (new page key) per tablespace; every encrypted page re-encrypted,
- *              then page 0 last.
+ *   reencrypt: every encrypted page re-encrypted under the page key AES-ECB(new file key, IV),
+ *              then page 0 last. The crypt-data IV stays: the pending redo may hold writes of
+ *              the crypt data to page 0 (fil_space_crypt_t::write_page0), which recovery
+ *              applies again and takes the IV from (fil_crypt_parse). For the same reason a
+ *              rewrap re-encrypts, instead of re-wrapping, a tablespace whose crypt data the
+ *              pending redo writes (redo_prescan).
  * The redo log (innodb_encrypt_log=ON) follows the same mode: rewrap writes a header whose
  * crypt_msg makes the new key 1 yield the same log key; reencrypt a new crypt_msg and every
  * mini-transaction from the checkpoint to the end re-encrypted. Its bytes go through an undo
@@ -49,11 +53,15 @@ const char rekey_help_common[] =
     "                          rotation); it is NOT a re-encryption after a key compromise:\n"
     "                          anyone holding the old key and an old copy of page 0 can still\n"
     "                          read the data.\n"
-    "  --mode=reencrypt        a fresh page key per tablespace and every encrypted page\n"
-    "                          re-encrypted: a real rotation (reads and writes every page)\n"
+    "                          (A tablespace whose crypt data the log's pending redo\n"
+    "                          writes again is re-encrypted instead: recovery would put\n"
+    "                          its old IV back.)\n"
+    "  --mode=reencrypt        every encrypted page re-encrypted under page keys derived\n"
+    "                          from the new keys: a real rotation (reads and writes every\n"
+    "                          page)\n"
     "  --dry-run               check everything, change nothing\n"
-    "  --deterministic-iv=SEED derive the new IVs from SEED instead of at random (testing:\n"
-    "                          reproducible results)\n"
+    "  --deterministic-iv=SEED derive the redo log's new crypt_msg from SEED instead of at\n"
+    "                          random (testing: reproducible results)\n"
     "\n"
     "\n"
     "The redo log (ib_logfile0, innodb_encrypt_log=ON) is re-keyed with the pages, so the\n"
@@ -117,6 +125,7 @@ typedef struct plan_space {
     ibc_algo algo;
     uint8_t orig_iv[16];
     uint8_t target_iv[16];
+    int reenc;             /* its pages are re-encrypted (reencrypt, or see redo_prescan) */
     ibc_space *old, *target;
 } plan_space;
 
@@ -143,6 +152,8 @@ typedef struct rk {
     ibc_redo_target *redo_t;
     uint64_t redo_written;
     const char *redo_state;      /* what happened to it, for the summary */
+    int redo_scanned;            /* redo_prescan read it to its end (deep) */
+    ssize_t dblwr_ds;            /* ibdata1 when its doublewrite copies were re-keyed, else -1 */
 } rk;
 
 static void hex(char *out, const uint8_t *b, size_t n)
@@ -256,8 +267,8 @@ static int plan_parse(rk *x, const char *text, size_t len, char *why, size_t why
     return rc;
 }
 
-/* A new IV for a tablespace (or, with id UINT32_MAX, the redo log's new crypt_msg) from the
- * --deterministic-iv seed: the first 16 bytes of SHA-256(seed | id). */
+/* The redo log's new crypt_msg (id UINT32_MAX) from the --deterministic-iv seed: the first 16
+ * bytes of SHA-256(seed | id). */
 static void derive_iv(const char *seed, uint32_t space_id, uint8_t iv[16])
 {
     uint8_t msg[512], md[32];
@@ -490,18 +501,25 @@ static int write_heads(rk *x)
     return rc;
 }
 
+/* Was dataset file i written by the job? */
+static int written(const rk *x, size_t i)
+{
+    return x->plan_of[i] >= 0 || (x->redo_planned && i == x->redo_ds) ||
+           (x->dblwr_ds >= 0 && i == (size_t)x->dblwr_ds);
+}
+
 /* Make every written file durable: one syncfs per file system when many files were written
  * (an fsync each costs a device cache flush each), else an fdatasync per file. */
 static int sync_written(rk *x)
 {
     size_t n = 0;
     for (size_t i = 0; i < x->ds.n; i++)
-        n += x->plan_of[i] >= 0 || (x->redo_planned && i == x->redo_ds);
+        n += written(x, i);
     dev_t done_dev[16];
     size_t ndone = 0;
     for (size_t i = 0; i < x->ds.n; i++) {
         ds_file *d = &x->ds.v[i];
-        if (!(x->plan_of[i] >= 0 || (x->redo_planned && i == x->redo_ds)) || d->fd < 0)
+        if (!written(x, i) || d->fd < 0)
             continue;
         struct stat st;
         if (n > 8 && !fstat(d->fd, &st) && ndone < 16) {
@@ -519,6 +537,108 @@ static int sync_written(rk *x)
             return -1;
     }
     return 0;
+}
+
+/* The doublewrite area of ibdata1 holds copies of other tablespaces' pages, encrypted as their
+ * home pages are (format sheet §9.3). Recovery writes a copy back over a data page that is all
+ * zero or fails its checks (buf0dblwr.cc buf_dblwr_t::recover, recv_dblwr_t::find_page) and
+ * decrypts it with the tablespace's key: a backup copied while pages were being written needs
+ * them. After reencrypt the copies must open with the new page keys too. A copy names its page
+ * number (bytes 4..7, plain); its space id is encrypted in full_crc32, so the owner is found
+ * by trial: the tablespace whose current page key decrypts it to a page that passes every
+ * plaintext check (one that the target key opens was re-keyed by an interrupted run). Copies
+ * no tablespace of the plan opens (unencrypted, stale, torn) are left as they are. */
+static int rekey_doublewrite(rk *x, size_t *rekeyed)
+{
+    *rekeyed = 0;
+    ds_file *sys = NULL;
+    size_t sysi = 0;
+    for (size_t i = 0; i < x->ds.n && !sys; i++)
+        if (x->ds.v[i].f->kind == DF_SYSTEM && x->ds.v[i].f->sys_no == 1 && x->ds.v[i].space)
+            sys = &x->ds.v[sysi = i];
+    if (!sys || !x->nps)
+        return 0;
+    ibc_space_info si;
+    ibc_space_get_info(sys->space, &si);
+    uint32_t unit = sys->unit;
+    size_t cap = 0;
+    for (int b = 0; b < 2; b++)
+        cap += si.doublewrite[b][1];
+    uint8_t *old = malloc(cap * unit + 1), *neu = malloc(cap * unit + 1);
+    uint32_t *at = malloc((cap + 1) * sizeof(uint32_t));
+    ibc_scratch *sc = ibc_scratch_new();
+    int rc = old && neu && at && sc ? 0 : -ENOMEM;
+    size_t n = 0;
+    for (int b = 0; b < 2 && !rc; b++) {
+        for (uint32_t k = 0; k < si.doublewrite[b][1] && !rc; k++) {
+            uint32_t pno = si.doublewrite[b][0] + k;
+            uint8_t *o = old + n * unit, *w = neu + n * unit;
+            if (pread(sys->fd, o, unit, (off_t)pno * unit) != (ssize_t)unit)
+                break; /* a short ibdata1: no more copies */
+            int zero = 1;
+            for (uint32_t z = 0; z < unit && zero; z++)
+                zero = !o[z];
+            if (zero)
+                continue;
+            uint32_t page_no = (uint32_t)o[4] << 24 | (uint32_t)o[5] << 16 |
+                               (uint32_t)o[6] << 8 | o[7];
+            for (size_t c = 0; c < x->nps; c++) {
+                plan_space *p = &x->ps[c];
+                ds_file *d = &x->ds.v[p->ds];
+                ibc_space_info pi;
+                ibc_space_get_info(p->old, &pi);
+                if (!p->reenc || pi.page_size > unit || page_no == 0 ||
+                    (uint64_t)page_no * pi.page_size >= d->f->size)
+                    continue;
+                memcpy(w, o, unit); /* the zero padding after a smaller page stays */
+                ibc_page pg = {.src = o, .dst = w, .page_no = page_no};
+                ibc_batch_run(p->old, p->target, IBC_OP_REKEY, &pg, 1, sc);
+                if (pg.status == IBC_PAGE_OK) {
+                    at[n++] = pno;
+                    break;
+                }
+                ibc_page again = {.src = o, .page_no = page_no};
+                ibc_batch_run(p->target, NULL, IBC_OP_VERIFY_DEEP, &again, 1, sc);
+                if (again.status == IBC_PAGE_OK)
+                    break; /* re-keyed before an interruption */
+            }
+        }
+    }
+    *rekeyed = n;
+    /* journal the originals (one flush per batch), then write the re-keyed copies */
+    if (!rc && n && !x->o->dry_run) {
+        ibc_journal_add_fd(x->j, (unsigned)sysi, sys->fd);
+        x->dblwr_ds = (ssize_t)sysi;
+        ibc_journal_range r[256];
+        unsigned slots[256];
+        unsigned lim = ibc_journal_nslots(x->j) < 256 ? ibc_journal_nslots(x->j) : 256;
+        for (size_t from = 0; from < n && !rc; from += lim) {
+            unsigned m = (unsigned)(n - from < lim ? n - from : lim);
+            for (unsigned i = 0; i < m; i++)
+                r[i] = (ibc_journal_range){(unsigned)sysi, (uint64_t)at[from + i] * unit,
+                                           old + (from + i) * unit, unit};
+            if (ibc_journal_save_many(x->j, r, m, slots) != IBC_OK) {
+                failure(x, "journal: cannot save the doublewrite copies");
+                rc = -EIO;
+                break;
+            }
+            for (unsigned i = 0; i < m && !rc; i++) {
+                if (pwrite(sys->fd, neu + (from + i) * unit, unit, (off_t)r[i].offset) !=
+                    (ssize_t)unit) {
+                    failure(x, "%s: writing doublewrite page %u failed: %s", sys->f->rel,
+                            at[from + i], strerror(errno));
+                    rc = -EIO;
+                    break;
+                }
+                ibc_journal_release(x->j, slots[i]);
+            }
+        }
+    }
+    ibc_scratch_free(sc);
+    free(old);
+    free(neu);
+    free(at);
+    return rc;
 }
 
 /* prepare: backup-my.cnf names the key file by absolute path (format sheet §11.3): point it at
@@ -608,6 +728,65 @@ static int log_opens_with(const rk *x, const ds_file *d, const ibc_keyring *kr)
     return ok;
 }
 
+/* A page write of the pending redo (ibc_redo_set_write_hook): one that sets the crypt data of
+ * a planned tablespace's page 0 would put the old IV back during recovery, which also takes
+ * the IV from it (fil0crypt.cc fil_space_crypt_t::write_page0 logs all of it, fil_crypt_parse
+ * reads it). Such a tablespace keeps its IV and is re-encrypted rather than re-wrapped. */
+static void page0_write(void *ctx, uint32_t space_id, uint32_t page_no, uint32_t offset,
+                        uint32_t len)
+{
+    rk *x = ctx;
+    if (page_no != 0)
+        return;
+    for (size_t i = 0; i < x->nps; i++) {
+        plan_space *p = &x->ps[i];
+        ibc_space_info info;
+        if (p->space_id != space_id)
+            continue;
+        ibc_space_get_info(x->ds.v[p->ds].space, &info);
+        uint32_t iv = info.crypt_offset + 8; /* magic (6), type, IV length */
+        if (offset < iv + 16 && offset + len > iv)
+            p->reenc = 1;
+    }
+}
+
+/* Before the plan's targets: read every record of the pending redo (decrypted: deep verify)
+ * for crypt-data writes (page0_write). Only rewrap needs it; a log the current keys do not
+ * open is left to plan_redo, which says why. Returns 0 or an exit code. */
+static int redo_prescan(rk *x)
+{
+    x->redo_scanned = 0;
+    if (x->o->mode != IBC_REKEY_REWRAP)
+        return 0;
+    for (size_t i = 0; i < x->ds.n; i++) {
+        ds_file *d = &x->ds.v[i];
+        if (!d->redo)
+            continue;
+        ibc_redo_info ri;
+        ibc_redo_get_info(d->redo, &ri);
+        if (ri.encrypted && d->rf->key_state != REP_KEY_OK && d->rf->key_state != REP_KEY_UNPROVEN)
+            return 0;
+        char err[512], m[700];
+        ibc_redo_result res;
+        ibc_redo_set_write_hook(d->redo, page0_write, x);
+        ibc_status st = ibc_redo_verify(d->redo, 1, &res, err, sizeof(err));
+        ibc_redo_set_write_hook(d->redo, NULL, NULL);
+        if (st != IBC_OK) {
+            snprintf(m, sizeof(m), "%.600s: nothing written", err);
+            return fail_rc(x, cli_exit_for(st), m);
+        }
+        x->redo_scanned = 1;
+        size_t n = 0;
+        for (size_t k = 0; k < x->nps; k++)
+            n += x->ps[k].reenc;
+        if (n)
+            cli_info(x->g, "%s: the pending redo rewrites the crypt data of %zu tablespace%s: "
+                           "%s re-encrypted instead of re-wrapped", x->o->command, n,
+                     n == 1 ? "" : "s", n == 1 ? "it is" : "they are");
+    }
+    return 0;
+}
+
 /* The redo log's part of the plan: check that the current key 1 opens it, that it reads to its
  * end (every mini-transaction decrypted and parsed for reencrypt) and that the new keys have
  * key 1; build its target. *already is raised when an earlier run finished it. Returns 0 or
@@ -680,7 +859,8 @@ static int plan_redo(rk *x, int resume, size_t *already)
      * parsed, as the pages are checked before any write */
     int deep = x->o->mode == IBC_REKEY_REENCRYPT;
     ibc_redo_result res;
-    ibc_status st = ibc_redo_verify(d->redo, deep, &res, err, sizeof(err));
+    ibc_status st = x->redo_scanned ? IBC_OK : ibc_redo_verify(d->redo, deep, &res, err,
+                                                               sizeof(err));
     if (st != IBC_OK) {
         snprintf(m, sizeof(m), "%.600s: nothing written", err);
         return fail_rc(x, cli_exit_for(st), m);
@@ -740,6 +920,7 @@ int rekey_run(cli_global *g, rekey_opts *o, cli_keys *keys)
 {
     rk x;
     memset(&x, 0, sizeof(x));
+    x.dblwr_ds = -1;
     x.g = g;
     x.o = o;
     x.keys = keys;
@@ -890,6 +1071,9 @@ int rekey_run(cli_global *g, rekey_opts *o, cli_keys *keys)
             p->key_id = info.key_id;
         }
     }
+    /* rewrap: tablespaces whose crypt data the pending redo writes are re-encrypted instead */
+    if (!rc && !resume)
+        rc = redo_prescan(&x);
     /* every key id must be in the new keys; then the old and target twins of each space */
     for (size_t i = 0; !rc && i < x.nps; i++) {
         plan_space *p = &x.ps[i];
@@ -911,19 +1095,21 @@ int rekey_run(cli_global *g, rekey_opts *o, cli_keys *keys)
         }
         ibc_status st = ibc_space_derive(d->space, keys->kr, IBC_REKEY_REENCRYPT, p->algo,
                                          p->orig_iv, &p->old);
-        if (st == IBC_OK && !resume && o->mode == IBC_REKEY_REENCRYPT) {
-            if (o->iv_seed)
-                derive_iv(o->iv_seed, p->space_id, p->target_iv);
-            else if (getrandom(p->target_iv, 16, 0) != 16)
-                st = IBC_ERR_IO;
-        }
-        if (st == IBC_OK && !resume && o->mode == IBC_REKEY_REWRAP)
+        /* re-encryption keeps the crypt-data IV: the page key AES-ECB(new key, IV) is new with
+         * the new key, and the pending redo may write that IV into page 0 again (above) */
+        if (!resume)
+            p->reenc = p->reenc || o->mode == IBC_REKEY_REENCRYPT;
+        else
+            p->reenc = o->mode == IBC_REKEY_REENCRYPT || !memcmp(p->orig_iv, p->target_iv, 16);
+        if (st == IBC_OK && !resume && p->reenc)
+            memcpy(p->target_iv, p->orig_iv, 16);
+        if (st == IBC_OK && !resume && !p->reenc)
             st = ibc_space_derive(p->old, x.newkr, IBC_REKEY_REWRAP, IBC_ALGO_AUTO, NULL,
                                   &p->target);
         else if (st == IBC_OK)
             st = ibc_space_derive(p->old, x.newkr, IBC_REKEY_REENCRYPT, IBC_ALGO_AUTO,
                                   p->target_iv, &p->target);
-        if (st == IBC_OK && !resume && o->mode == IBC_REKEY_REWRAP) {
+        if (st == IBC_OK && !resume && !p->reenc) {
             ibc_space_info ti;
             ibc_space_get_info(p->target, &ti);
             memcpy(p->target_iv, ti.crypt_iv, 16);
@@ -964,9 +1150,10 @@ int rekey_run(cli_global *g, rekey_opts *o, cli_keys *keys)
     x.ds.pool_map = calloc(x.ds.n + 1, sizeof(size_t));
     if (!rc && (!pf || !x.ds.pool_map))
         rc = EXIT_ENV;
+    /* the page work: the tablespaces whose pages are re-encrypted */
     size_t npf = 0;
     for (size_t i = 0; !rc && i < x.ds.n; i++)
-        if (x.plan_of[i] >= 0 && x.ds.v[i].fd >= 0) {
+        if (x.plan_of[i] >= 0 && x.ps[x.plan_of[i]].reenc && x.ds.v[i].fd >= 0) {
             pf[npf] = (ibc_pool_file){x.ds.v[i].fd, x.ds.v[i].f->size, x.ds.v[i].unit};
             x.ds.pool_map[npf++] = i;
         }
@@ -976,8 +1163,8 @@ int rekey_run(cli_global *g, rekey_opts *o, cli_keys *keys)
     progress pr;
     x.rep.threads = rc ? 1 : ibc_pool_threads(x.ds.pool);
 
-    /* reencrypt, first run: every page checked with the current keys before any write */
-    if (!rc && !resume && o->mode == IBC_REKEY_REENCRYPT) {
+    /* first run: every page to re-encrypt checked with the current keys before any write */
+    if (!rc && !resume && npf) {
         progress_start(&pr, g, "check", total);
         x.ds.pr = &pr;
         x.ds.op = IBC_OP_VERIFY_DEEP;
@@ -1024,7 +1211,7 @@ int rekey_run(cli_global *g, rekey_opts *o, cli_keys *keys)
     for (size_t i = 0; !rc && i < x.ds.n; i++)
         if (x.plan_of[i] >= 0)
             ibc_journal_add_fd(x.j, (unsigned)i, x.ds.v[i].fd);
-    if (!rc && o->mode == IBC_REKEY_REENCRYPT) {
+    if (!rc && npf) {
         unsigned nw = ibc_pool_threads(x.ds.pool);
         x.out = calloc(nw, sizeof(uint8_t *));
         for (unsigned w = 0; x.out && w < nw; w++)
@@ -1041,6 +1228,10 @@ int rekey_run(cli_global *g, rekey_opts *o, cli_keys *keys)
                          x.failure);
         }
     }
+    /* the doublewrite copies follow their re-encrypted pages (rewrap keeps the page keys) */
+    size_t dblwr = 0;
+    if (!rc && npf && rekey_doublewrite(&x, &dblwr))
+        rc = fail_rc(&x, EXIT_ENV, x.failure[0] ? x.failure : "doublewrite copies: out of memory");
     /* reencrypt: the log, whole or not at all (redojob.h), before the page 0s; rewrap changes
      * only its header, which goes with the page 0s */
     if (!rc && redo_todo && o->mode == IBC_REKEY_REENCRYPT) {
@@ -1068,15 +1259,25 @@ int rekey_run(cli_global *g, rekey_opts *o, cli_keys *keys)
             printf("{\"command\":\"%s\",\"mode\":\"%s\",\"tablespaces\":%zu,"
                    "\"pages_rewritten\":%llu,\"pages_already_done\":%llu,\"bytes\":%llu,"
                    "\"seconds\":%.3f,\"resumed\":%s,\"redo_log\":\"%s\","
-                   "\"redo_bytes_rewritten\":%llu,\"verdict\":\"ok\"}\n",
+                   "\"redo_bytes_rewritten\":%llu,\"doublewrite_copies_rewritten\":%zu,"
+                   "\"verdict\":\"ok\"}\n",
                    o->command, modename, x.nps, (unsigned long long)atomic_load(&x.changed),
                    (unsigned long long)atomic_load(&x.skipped_done), (unsigned long long)total,
                    secs, resume ? "true" : "false", x.redo_state ? x.redo_state : "absent",
-                   (unsigned long long)x.redo_written);
+                   (unsigned long long)x.redo_written, dblwr);
+        size_t nre = 0;
+        for (size_t i = 0; i < x.nps; i++)
+            nre += x.ps[i].reenc;
+        char what[96];
+        if (nre && nre < x.nps)
+            snprintf(what, sizeof(what), "re-wrapped (%zu re-encrypted)", nre);
+        else
+            snprintf(what, sizeof(what), "%s", nre ? "re-encrypted" : "re-wrapped");
         cli_info(g, "%s: %zu encrypted tablespaces %s for the keys in %s (%llu pages "
-                    "rewritten, page 0 of each); redo log: %s%s in %.2f s%s",
-                 o->command, x.nps, o->mode == IBC_REKEY_REWRAP ? "re-wrapped" : "re-encrypted",
-                 o->to_keyfile, (unsigned long long)atomic_load(&x.changed),
+                    "rewritten, page 0 of each, %zu doublewrite copies); redo log: %s%s in "
+                    "%.2f s%s",
+                 o->command, x.nps, what, o->to_keyfile,
+                 (unsigned long long)atomic_load(&x.changed), dblwr,
                  x.redo_state ? x.redo_state : "absent",
                  !strcmp(x.redo_state ? x.redo_state : "", "already") ? " (re-keyed before)" : "",
                  secs, resume ? " (an interrupted run finished)" : "");

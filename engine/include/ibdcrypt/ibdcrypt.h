@@ -90,6 +90,11 @@ IBC_API const char *ibc_engine_isa(const ibc_engine *e);
 IBC_API uint32_t ibc_crc32c(const ibc_engine *e, uint32_t crc, const void *buf, size_t len);
 IBC_API uint32_t ibc_crc32c_join(uint32_t crc_a, uint32_t crc_b, uint64_t len_b);
 
+/* CRC-32 of gzip and zlib (reflected 0xEDB88320) on the engine's kernels: the value zlib's
+ * crc32() returns, running the same way (start with 0, pass the previous result to continue);
+ * the checksum of xbstream chunks. Thread-safe. */
+IBC_API uint32_t ibc_crc32z(const ibc_engine *e, uint32_t crc, const void *buf, size_t len);
+
 /* Preferred batch width: the number of pages the multi-buffer kernels process together.
  * Batch sizes that are a multiple of it run fastest. */
 IBC_API unsigned ibc_engine_lanes(const ibc_engine *e);
@@ -190,6 +195,7 @@ typedef struct ibc_space_info {
     uint32_t min_key_version;
     int encryption_mode;        /* 0 DEFAULT, 1 ON, 2 OFF (fil_encryption_t) */
     uint8_t crypt_iv[16];       /* the crypt-data IV (stored in clear in page 0; not a key) */
+    uint32_t crypt_offset;      /* where page 0 holds the crypt data (its IV at +8) */
     int key_attached;           /* a page key has been derived */
     ibc_algo algorithm;         /* AUTO until known */
     uint32_t doublewrite[2][2]; /* space 0: first page and count of the two doublewrite blocks */

@@ -137,6 +137,15 @@ typedef struct ibc_redo_result {
 IBC_API ibc_status ibc_redo_verify(ibc_redo *r, int deep, ibc_redo_result *res, char *err,
                                    size_t errlen);
 
+/* Called by a deep ibc_redo_verify for every WRITE, MEMSET and MEMMOVE record it parses (the
+ * record's page, and the page bytes [offset, offset + len) it sets). Re-keying needs it: a
+ * write of a tablespace's crypt data to page 0 in the pending redo is applied again by
+ * recovery, which also takes the crypt-data IV from it (fil0crypt.cc fil_crypt_parse). fn NULL
+ * removes the hook. Works on plain logs too (no key needed). */
+typedef void (*ibc_redo_write_hook)(void *ctx, uint32_t space_id, uint32_t page_no,
+                                    uint32_t offset, uint32_t len);
+IBC_API void ibc_redo_set_write_hook(ibc_redo *r, ibc_redo_write_hook fn, void *ctx);
+
 /* ---- re-keying --------------------------------------------------------------------------- */
 
 /* What a re-keyed log looks like: a new header and (for REENCRYPT) a new log key. */

@@ -18,9 +18,16 @@ extern "C" {
 
 /* Write one payload chunk for file `path` (relative, '/' separators): the concatenation of
  * iov[0..n) placed at `offset` in that file. Chunks of one file must come in offset order.
- * Returns 0 or -errno (EPIPE when the reader went away). Writes are complete or fail. */
+ * Returns 0 or -errno (EPIPE when the reader went away). Writes are complete or fail. The
+ * chunk's checksum is computed here, on the calling thread, with the best kernel this CPU has. */
 IBC_API int ibc_xbs_write_payload(int fd, const char *path, uint64_t offset,
                                   const struct iovec *iov, int n);
+
+/* The same with the checksum given: crc is the zlib CRC-32 of the concatenated iov bytes
+ * (ibc_crc32z, or zlib's crc32), computed by the caller, e.g. by parallel workers before an
+ * ordered writer emits the chunks. A wrong crc makes the chunk unreadable for mbstream. */
+IBC_API int ibc_xbs_write_payload_crc(int fd, const char *path, uint64_t offset,
+                                      const struct iovec *iov, int n, uint32_t crc);
 
 /* Write the end-of-file chunk of `path`. */
 IBC_API int ibc_xbs_write_eof(int fd, const char *path);
