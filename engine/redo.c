@@ -178,6 +178,11 @@ static ibc_status parse_header(ibc_redo *r, char *err, size_t errlen)
     }
     in->checkpoint_lsn = in->checkpoint[in->chosen].lsn;
     in->checkpoint_end_lsn = in->checkpoint[in->chosen].end_lsn;
+    /* the pass round the ring the checkpoint is in: its start and sequence bit */
+    uint64_t pass = (in->checkpoint_lsn - in->first_lsn) / in->capacity;
+    r->seq_base = in->first_lsn + pass * in->capacity;
+    r->seq_bit0 = !(pass & 1);
+    r->seq_ok = 1;
     return IBC_OK;
 }
 
@@ -278,7 +283,7 @@ void ibc_redo_free(ibc_redo *r)
     if (r->fd >= 0)
         close(r->fd);
     if (r->win.buf) {
-        explicit_bzero(r->win.buf, r->win.cap); /* rekeyed records in flight */
+        explicit_bzero(r->win.buf, r->win.cap + REDO_WIN_SLACK); /* rekeyed records in flight */
         free(r->win.buf);
     }
     if (r->tmp) {

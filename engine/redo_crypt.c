@@ -14,6 +14,7 @@
  */
 #define _DEFAULT_SOURCE
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "format.h"
@@ -125,6 +126,357 @@ void redo_crypt_mtr(const ibc_redo *r, const ibc_aes_key *key, ibc_algo algo, in
         crypt_enc108(r, key, algo, encrypt, p, m, out);
     else if (out != p)
         memcpy(out, p, m->len);
+}
+
+/* ---- batches of FORMAT_ENC_11 streams ------------------------------------------------------ */
+
+static void wipe_free(void *p, size_t n)
+{
+    if (p) {
+        explicit_bzero(p, n);
+        free(p);
+    }
+}
+
+/* Grow a buffer (old content dropped and wiped). */
+static ibc_status grow(uint8_t **p, size_t *cap, size_t need, size_t unit)
+{
+    if (need <= *cap)
+        return IBC_OK;
+    size_t c = need + need / 2;
+    uint8_t *q = malloc(c * unit + REDO_WIN_SLACK);
+    if (!q)
+        return IBC_ERR_NOMEM;
+    memset(q + c * unit, 0, REDO_WIN_SLACK);
+    wipe_free(*p, *cap * unit + REDO_WIN_SLACK);
+    *p = q;
+    *cap = c;
+    return IBC_OK;
+}
+
+/* Grow a buffer keeping its first `keep` bytes. */
+static ibc_status grow_keep(uint8_t **p, size_t *cap, size_t need, size_t keep)
+{
+    if (need <= *cap)
+        return IBC_OK;
+    size_t c = need + need / 2;
+    uint8_t *q = malloc(c + REDO_WIN_SLACK);
+    if (!q)
+        return IBC_ERR_NOMEM;
+    memset(q + c, 0, REDO_WIN_SLACK);
+    if (keep)
+        memcpy(q, *p, keep);
+    wipe_free(*p, *cap + REDO_WIN_SLACK);
+    *p = q;
+    *cap = c;
+    return IBC_OK;
+}
+
+ibc_status redo_batch_init(redo_batch *b, ibc_algo algo)
+{
+    memset(b, 0, sizeof(*b));
+    b->algo = algo;
+    b->m = malloc(REDO_BATCH_MTRS * sizeof(*b->m));
+    b->iv = malloc(REDO_BATCH_MTRS * 16);
+    b->m1 = malloc(REDO_BATCH_MTRS * 16);
+    b->m2 = malloc(REDO_BATCH_MTRS * 16);
+    b->x = malloc(REDO_BATCH_MTRS * 16);
+    b->sp = malloc(REDO_BATCH_MTRS * sizeof(*b->sp));
+    b->ord = malloc(REDO_BATCH_MTRS * sizeof(*b->ord));
+    if (!b->m || !b->iv || !b->m1 || !b->m2 || !b->x || !b->sp || !b->ord) {
+        redo_batch_free(b);
+        return IBC_ERR_NOMEM;
+    }
+    return IBC_OK;
+}
+
+void redo_batch_free(redo_batch *b)
+{
+    free(b->m);
+    wipe_free(b->iv, REDO_BATCH_MTRS * 16);
+    wipe_free(b->m1, REDO_BATCH_MTRS * 16); /* keystream */
+    wipe_free(b->m2, REDO_BATCH_MTRS * 16);
+    wipe_free(b->x, REDO_BATCH_MTRS * 16);
+    free(b->sp);
+    free(b->ord);
+    if (b->a)
+        wipe_free(b->a, 16 * b->bcap + REDO_WIN_SLACK); /* keystream, plaintext */
+    if (b->b)
+        wipe_free(b->b, 16 * b->bcap + REDO_WIN_SLACK);
+    if (b->g)
+        wipe_free(b->g, b->gcap + REDO_WIN_SLACK);
+    memset(b, 0, sizeof(*b));
+}
+
+ibc_status redo_batch_add(redo_batch *b, uint8_t *p, const redo_mtr *m)
+{
+    ibc_status st;
+    size_t nblk = b->algo == IBC_ALGO_CTR ? (m->body + 15) / 16 : m->body / 16;
+    if (b->blocks + nblk > b->bcap) {
+        size_t need = b->blocks + nblk, cap = b->bcap;
+        if ((st = grow(&b->a, &cap, need, 16)) != IBC_OK)
+            return st;
+        cap = b->bcap;
+        if ((st = grow(&b->b, &cap, need, 16)) != IBC_OK)
+            return st;
+        b->bcap = cap;
+    }
+    redo_bm *x = &b->m[b->n];
+    x->p = p;
+    x->lsn = m->lsn;
+    x->len = m->len;
+    x->body = m->body;
+    x->blk = (uint32_t)b->blocks;
+    x->out = (uint32_t)b->out;
+    x->hl = m->t1len;
+    x->multi = m->nrec > 1;
+    x->g = 0;
+    if (x->multi) { /* gather the bodies of its records */
+        if ((st = grow_keep(&b->g, &b->gcap, b->glen + m->body + 16, b->glen)) != IBC_OK)
+            return st;
+        x->g = (uint32_t)b->glen;
+        uint8_t *d = b->g + b->glen;
+        for (uint32_t pos = 0, hl; pos < m->len;) {
+            uint32_t size = redo_rec_size(p + pos, &hl);
+            redo_copy(d, p + pos + hl, size - hl);
+            d += size - hl;
+            pos += size;
+        }
+        b->glen += m->body + 16;
+    }
+    redo_enc11_iv(p, m, b->iv[b->n]);
+    b->blocks += nblk;
+    b->bytes += m->body;
+    b->out += m->len + 16;
+    b->n++;
+    return IBC_OK;
+}
+
+/* d = a ^ b for one block (no alignment assumed). */
+static inline void xor16(uint8_t *d, const uint8_t *a, const uint8_t *b)
+{
+    uint64_t x[2], y[2];
+    memcpy(x, a, 16);
+    memcpy(y, b, 16);
+    x[0] ^= y[0];
+    x[1] ^= y[1];
+    memcpy(d, x, 16);
+}
+
+/* 16 bytes 0xFF, then 16 zeros: tail_mask + 16 - t has t bytes 0xFF. */
+static const uint8_t tail_mask[32] = {0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF,
+                                      0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF};
+
+/* d[0, 16) = s[0, 16) ^ (k & the first t bytes): the bytes from t on are copied. */
+static inline void xor16_head(uint8_t *d, const uint8_t *s, const uint8_t *k, unsigned t)
+{
+    uint64_t x[2], y[2], z[2];
+    memcpy(x, s, 16);
+    memcpy(y, k, 16);
+    memcpy(z, tail_mask + 16 - t, 16);
+    x[0] ^= y[0] & z[0];
+    x[1] ^= y[1] & z[1];
+    memcpy(d, x, 16);
+}
+
+/* XOR a stream of n bytes with the keystream ks (n rounded up to blocks), from s into d. */
+static inline void xor_stream(uint8_t *d, const uint8_t *s, const uint8_t *ks, uint32_t n)
+{
+    uint32_t j = 0;
+    for (; j + 16 <= n; j += 16)
+        xor16(d + j, s + j, ks + j);
+    if (j < n)
+        xor16_head(d + j, s + j, ks + j, n - j);
+}
+
+/* The streams of the batch: in the window, or gathered. */
+static void batch_streams(redo_batch *b)
+{
+    for (size_t i = 0; i < b->n; i++) {
+        redo_bm *x = &b->m[i];
+        b->sp[i] = x->multi ? b->g + x->g : x->p + x->hl;
+    }
+}
+
+/* Scatter the gathered stream of mtr x back into the record bodies at d (its records). */
+static void scatter(uint8_t *d, const redo_bm *x, const uint8_t *s)
+{
+    for (uint32_t pos = 0, hl; pos < x->len;) {
+        uint32_t size = redo_rec_size(x->p + pos, &hl);
+        redo_copy(d + pos + hl, s, size - hl);
+        s += size - hl;
+        pos += size;
+    }
+}
+
+/* CTR counter blocks of every stream into a: block j of a stream is IV + j (128-bit
+ * big-endian; FORMAT_ENC_11 IVs end in at least four zero bytes, T_1 being at most four
+ * bytes long, so that is a 32-bit add there). */
+static void ctr_blocks(redo_batch *b)
+{
+    for (size_t i = 0; i < b->n; i++) {
+        const redo_bm *x = &b->m[i];
+        uint8_t *c = b->a + 16 * (size_t)x->blk;
+        uint32_t nb = (x->body + 15) / 16;
+        if (x->hl <= 4) {
+            for (uint32_t j = 0; j < nb; j++, c += 16) {
+                memcpy(c, b->iv[i], 12);
+                put_be32(c + 12, j);
+            }
+        } else {
+            uint8_t v[16];
+            memcpy(v, b->iv[i], 16);
+            for (uint32_t j = 0; j < nb; j++, c += 16) {
+                memcpy(c, v, 16);
+                ibc_ctr128_add(v, 1);
+            }
+        }
+    }
+}
+
+/* CBC: the plaintext of every whole block into b->b (the ciphertext gathered into a); the
+ * tail keystream AES-ECB(key, IV) of every stream into m1. */
+static void cbc_decrypt_blocks(const ibc_kernels *k, redo_batch *b, const ibc_aes_key *key)
+{
+    for (size_t i = 0; i < b->n; i++) {
+        const redo_bm *x = &b->m[i];
+        memcpy(b->a + 16 * (size_t)x->blk, b->sp[i], 16 * (size_t)(x->body / 16));
+    }
+    if (b->blocks)
+        k->aes_ecb_dec(key, b->a, b->b, b->blocks);
+    for (size_t i = 0; i < b->n; i++) {
+        const redo_bm *x = &b->m[i];
+        uint32_t nb = x->body / 16;
+        uint8_t *d = b->b + 16 * (size_t)x->blk;
+        const uint8_t *c = b->a + 16 * (size_t)x->blk;
+        if (nb)
+            xor16(d, d, b->iv[i]);
+        for (uint32_t j = 1; j < nb; j++)
+            xor16(d + 16 * j, d + 16 * j, c + 16 * (j - 1));
+    }
+    k->aes_ecb_enc(key, b->iv[0], b->m1[0], b->n);
+}
+
+void redo_batch_decrypt(const ibc_kernels *k, redo_batch *b, const ibc_aes_key *key,
+                        uint8_t *out)
+{
+    batch_streams(b);
+    if (b->algo == IBC_ALGO_CTR) {
+        ctr_blocks(b);
+        if (b->blocks)
+            k->aes_ecb_enc(key, b->a, b->a, b->blocks);
+    } else {
+        cbc_decrypt_blocks(k, b, key);
+    }
+    for (size_t i = 0; i < b->n; i++) {
+        const redo_bm *x = &b->m[i];
+        uint8_t *o = out + x->out, *d = x->multi ? b->sp[i] : o + x->hl;
+        const uint8_t *s = b->sp[i];
+        if (x->multi)
+            memcpy(o, x->p, x->len);
+        else
+            memcpy(o, x->p, x->hl);
+        if (b->algo == IBC_ALGO_CTR) {
+            xor_stream(d, s, b->a + 16 * (size_t)x->blk, x->body);
+        } else {
+            uint32_t whole = x->body & ~15u;
+            memcpy(d, b->b + 16 * (size_t)x->blk, whole);
+            if (whole < x->body)
+                xor16_head(d + whole, s + whole, b->m1[i], x->body - whole);
+        }
+        if (x->multi)
+            scatter(o, x, d);
+    }
+}
+
+/* CBC encryption of the whole blocks of b->b (plaintext) into the streams, under kn. */
+static void cbc_encrypt_blocks(const ibc_kernels *k, redo_batch *b, const ibc_aes_key *kn)
+{
+    /* counting sort by whole blocks, longest first (streams without one left out) */
+    enum { BUCKETS = 64 };
+    size_t count[BUCKETS] = {0}, start[BUCKETS], nl = 0;
+    for (size_t i = 0; i < b->n; i++) {
+        uint32_t nb = b->m[i].body / 16;
+        if (nb)
+            count[nb < BUCKETS ? nb : BUCKETS - 1]++;
+    }
+    for (size_t q = BUCKETS; q-- > 0;) {
+        start[q] = nl;
+        nl += count[q];
+    }
+    for (size_t i = 0; i < b->n; i++) {
+        uint32_t nb = b->m[i].body / 16;
+        if (nb)
+            b->ord[start[nb < BUCKETS ? nb : BUCKETS - 1]++] = (uint32_t)i;
+    }
+    /* the waves; slot q keeps stream ord[q]'s chaining value in x[q] */
+    size_t wave = nl;
+    uint32_t j = 0;
+    for (size_t q = 0; q < nl; q++)
+        memcpy(b->x[q], b->iv[b->ord[q]], 16);
+    for (;; j++) {
+        while (wave && b->m[b->ord[wave - 1]].body / 16 <= j) /* streams without a block j */
+            wave--;
+        if (wave < REDO_WAVE_MIN || j == BUCKETS - 1) /* the last bucket is not sorted */
+            break;
+        for (size_t q = 0; q < wave; q++)
+            xor16(b->x[q], b->x[q], b->b + 16 * ((size_t)b->m[b->ord[q]].blk + j));
+        k->aes_ecb_enc(kn, b->x[0], b->x[0], wave);
+        for (size_t q = 0; q < wave; q++)
+            memcpy(b->sp[b->ord[q]] + 16 * (size_t)j, b->x[q], 16);
+    }
+    /* the few long streams left: the multi-buffer kernel */
+    for (size_t q0 = 0; q0 < wave; q0 += IBC_MB_MAX_LANES) {
+        ibc_cbc_lane lanes[IBC_MB_MAX_LANES];
+        size_t nlanes = wave - q0 < IBC_MB_MAX_LANES ? wave - q0 : IBC_MB_MAX_LANES;
+        for (size_t l = 0; l < nlanes; l++) {
+            size_t i = b->ord[q0 + l];
+            lanes[l].in = b->b + 16 * ((size_t)b->m[i].blk + j);
+            lanes[l].out = b->sp[i] + 16 * (size_t)j;
+            lanes[l].nblocks = b->m[i].body / 16 - j;
+            memcpy(lanes[l].iv, b->x[q0 + l], 16);
+        }
+        k->aes_cbc_enc_mb(kn, lanes, nlanes);
+        explicit_bzero(lanes, sizeof(lanes));
+    }
+}
+
+void redo_batch_rekey(const ibc_kernels *k, redo_batch *b, const ibc_aes_key *ko,
+                      const ibc_aes_key *kn)
+{
+    batch_streams(b);
+    if (b->algo == IBC_ALGO_CTR) {
+        /* both keystreams; their XOR re-keys the stream where it lies */
+        ctr_blocks(b);
+        if (b->blocks) {
+            k->aes_ecb_enc(ko, b->a, b->b, b->blocks);
+            k->aes_ecb_enc(kn, b->a, b->a, b->blocks);
+        }
+        for (size_t i = 0; i < b->n; i++) {
+            const redo_bm *x = &b->m[i];
+            uint8_t *ka = b->a + 16 * (size_t)x->blk, *kb = b->b + 16 * (size_t)x->blk;
+            uint32_t nb = (x->body + 15) / 16;
+            for (uint32_t j = 0; j < nb; j++)
+                xor16(ka + 16 * j, ka + 16 * j, kb + 16 * j);
+            xor_stream(b->sp[i], b->sp[i], ka, x->body);
+        }
+    } else {
+        cbc_decrypt_blocks(k, b, ko);
+        k->aes_ecb_enc(kn, b->iv[0], b->m2[0], b->n);
+        cbc_encrypt_blocks(k, b, kn);
+        /* tails: XOR with AES-ECB(L, IV) ^ AES-ECB(L', IV) */
+        for (size_t i = 0; i < b->n; i++) {
+            const redo_bm *x = &b->m[i];
+            uint32_t whole = x->body & ~15u;
+            if (whole < x->body) {
+                xor16(b->m1[i], b->m1[i], b->m2[i]);
+                xor16_head(b->sp[i] + whole, b->sp[i] + whole, b->m1[i], x->body - whole);
+            }
+        }
+    }
+    for (size_t i = 0; i < b->n; i++)
+        if (b->m[i].multi)
+            scatter(b->m[i].p, &b->m[i], b->sp[i]);
 }
 
 /* ---- record checks (log0recv.cc recv_sys_t::parse_tail, storing == YES; log_parse_file) ---- */

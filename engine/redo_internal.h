@@ -142,13 +142,22 @@ static inline void redo_copy(uint8_t *d, const uint8_t *s, size_t n)
 
 /* ---- the handle --------------------------------------------------------------------------- */
 
-/* A window of LSN-contiguous log bytes: buf[0] is the byte at LSN `lsn`. */
+/* A window of LSN-contiguous log bytes: buf[0] is the byte at LSN `lsn`. The buffer has
+ * REDO_WIN_SLACK bytes beyond cap, so that the batched ciphers may load and store whole
+ * 16-byte blocks that overhang the end of a stream (storing back the bytes they loaded). */
 typedef struct redo_win {
     uint8_t *buf;
     size_t cap;
     uint64_t lsn;
     size_t len;
 } redo_win;
+#define REDO_WIN_SLACK 64
+/* Bytes read per refill of the window, and its size: a chunk plus room for the longest mtr
+ * (twice: an mtr and the one after it, for the damage look-ahead). Reads are of about a chunk
+ * (more only when one mtr is longer), so that the walk meets bytes that are still in the L2
+ * cache of the copy that read them. */
+#define REDO_CHUNK     (1u << 20)
+#define REDO_MTR_BYTES (REDO_MTR_RECS_MAX + 1 + REDO_NONCE + 4)
 
 struct ibc_redo {
     const ibc_engine *e;
@@ -178,6 +187,15 @@ struct ibc_redo {
     int fp_on;
     uint64_t fp_lsn;
     uint32_t fp, scan_fp;
+    /* the sequence bit without a division (redo_seq_bit): it is seq_bit0 on
+     * [seq_base, seq_base + capacity) and the other one on the next pass; set by the header
+     * parse (seq_ok) from the checkpoint, so that scans, which stay within one capacity of it,
+     * never divide */
+    int seq_ok;
+    uint8_t seq_bit0;
+    uint64_t seq_base;
+    /* set by a scan callback that fails on an mtr before the current one (it batches) */
+    uint64_t cb_bad_lsn;
 };
 
 /* Write "<name>: <message>" into err. */
@@ -190,7 +208,13 @@ void redo_err(const ibc_redo *r, char *err, size_t n, const char *fmt, ...)
 uint64_t redo_offset(const ibc_redo *r, uint64_t lsn);
 /* Sequence bit of the byte at lsn: 1 on the first pass round the ring, then alternating
  * (log_t::get_sequence_bit). */
-uint8_t redo_seq_bit(const ibc_redo *r, uint64_t lsn);
+static inline uint8_t redo_seq_bit(const ibc_redo *r, uint64_t lsn)
+{
+    uint64_t d = lsn - r->seq_base;
+    if (r->seq_ok && lsn >= r->seq_base && d / 2 < r->info.capacity)
+        return d < r->info.capacity ? r->seq_bit0 : !r->seq_bit0;
+    return !(((lsn - r->info.first_lsn) / r->info.capacity) & 1);
+}
 
 /* Make [lsn, lsn + need) available in r->win (lsn >= r->win.lsn, or the window restarts at
  * lsn), reading no LSN at or beyond `limit`. *avail receives the bytes available from lsn
@@ -234,6 +258,83 @@ redo_frame_status redo_frame(const ibc_redo *r, const uint8_t *p, size_t avail, 
 /* The framing alone, up to the sequence byte (no CRC): REDO_FRAME_OK means "CRC next". */
 redo_frame_status redo_frame_walk(const ibc_redo *r, const uint8_t *p, size_t avail, uint64_t lsn,
                                   redo_mtr *m);
+
+/* redo_frame_walk, inline for the hot loops: the records are walked as log_parse_start does
+ * (before each record: cut short? over MTR_SIZE_MAX? a byte <= 1 ends the mtr), with the
+ * checks of the first record hoisted (it always exists: p[0] > 1). */
+static inline redo_frame_status redo_walk(const ibc_redo *r, const uint8_t *p, size_t avail,
+                                          uint64_t lsn, redo_mtr *m)
+{
+    redo_frame_status st = REDO_FRAME_OK;
+    size_t pos = 0;
+    uint32_t total = 0, nrec = 0, body = 0, last_at = 0;
+    uint8_t t1len = 0, last_type = 0;
+    m->lsn = lsn;
+    m->len = m->size = 0;
+    m->crc_stored = m->crc_calc = 0;
+    if (!avail) {
+        st = REDO_FRAME_SHORT;
+        goto out;
+    }
+    if (p[0] <= 1) { /* log_parse_start: an empty mtr is never written */
+        st = REDO_FRAME_END;
+        goto out;
+    }
+    for (uint8_t b = p[0];;) { /* pos < avail, b = p[pos] > 1, total < MTR_SIZE_MAX */
+        /* mtr_t::parse_length: the low nibble, or 0 and a varint of (length - 15) */
+        uint32_t rlen = b & 15, hl = 1;
+        if (!rlen) {
+            if (pos + 1 >= avail) {
+                st = REDO_FRAME_SHORT;
+                goto out;
+            }
+            uint32_t vl = redo_varint_len(p[pos + 1]);
+            if (pos + 1 + vl >= avail) {
+                st = REDO_FRAME_SHORT;
+                goto out;
+            }
+            uint32_t add = redo_varint(p + pos + 1);
+            if (add >= MTR_SIZE_MAX) {
+                st = REDO_FRAME_LONG;
+                goto out;
+            }
+            rlen = add + 15; /* counts the varint */
+            hl += vl;
+        }
+        if (!nrec)
+            t1len = (uint8_t)hl;
+        nrec++;
+        last_type = b;
+        body += rlen + 1 - hl;
+        last_at = (uint32_t)pos;
+        pos += 1 + (size_t)rlen;
+        total += rlen;
+        if (pos >= avail) {
+            st = REDO_FRAME_SHORT;
+            goto out;
+        }
+        if (total >= MTR_SIZE_MAX) {
+            st = REDO_FRAME_LONG;
+            goto out;
+        }
+        b = p[pos];
+        if (b <= 1)
+            break;
+    }
+    m->len = (uint32_t)pos;
+    m->size = m->len + 1 + r->nonce_len + 4;
+    if (p[pos] != redo_seq_bit(r, lsn + pos))
+        st = REDO_FRAME_SEQ;
+    else if (m->size > avail)
+        st = REDO_FRAME_SHORT;
+out:
+    m->nrec = nrec;
+    m->body = body;
+    m->t1len = t1len;
+    m->last_type = last_type;
+    m->last_at = last_at;
+    return st;
+}
 /* CRC-32C of an mtr's records and nonce (the sequence byte between them left out). */
 uint32_t redo_mtr_crc(const ibc_kernels *k, const uint8_t *p, uint32_t len, uint32_t nonce_len);
 const char *redo_frame_name(redo_frame_status st);
@@ -253,6 +354,77 @@ void redo_enc11_iv(const uint8_t *mtr, const redo_mtr *m, uint8_t iv[16]);
  * one stream; ENC_10_8: each page record's payload on its own. algo must be CBC or CTR. */
 void redo_crypt_mtr(const ibc_redo *r, const ibc_aes_key *key, ibc_algo algo, int encrypt,
                     const uint8_t *p, const redo_mtr *m, uint8_t *out, uint8_t *tmp);
+
+/* ---- batches of FORMAT_ENC_11 streams (redo_crypt.c) -----------------------------------------
+ * An mtr's stream is short (78 bytes on average in a real OLTP log): far too short for a kernel
+ * call of its own. A batch takes the streams of many mtrs through the kernels together:
+ *   AES_CBC decryption: all whole blocks gathered, decrypted in one ECB call, XORed with the
+ *            previous ciphertext block (or the IV); the tails (MyCTX_nopad: XOR with
+ *            AES-ECB(key, IV)) take one ECB call for all IVs;
+ *   AES_CBC encryption: serial within a stream, not across streams: wave j encrypts block j of
+ *            every stream that has one in one ECB call (streams sorted longest first, so a wave
+ *            is a prefix); when fewer than REDO_WAVE_MIN streams are left, the multi-buffer CBC
+ *            kernel finishes them;
+ *   AES_CTR: the counter blocks of all streams in one ECB call per key.
+ * A stream is contiguous in the window when its mtr has one record (98% of them); the bodies
+ * of an mtr with several records are gathered first (and scattered back). Whole 16-byte loads
+ * and stores may overhang the end of a stream by up to 15 bytes (REDO_WIN_SLACK; a store puts
+ * back the bytes it loaded there). */
+#define REDO_BATCH_MTRS  1024
+#define REDO_BATCH_BYTES (64u << 10) /* stream bytes per batch: stays in L2 */
+#define REDO_WAVE_MIN    4
+
+typedef struct redo_bm {
+    uint8_t *p;    /* the mtr's records */
+    uint64_t lsn;
+    uint32_t len;  /* record bytes */
+    uint32_t body; /* stream bytes */
+    uint32_t blk;  /* its first block in the block buffers */
+    uint32_t g;    /* several records: offset of its gathered stream in g */
+    uint32_t out;  /* decryption: offset of its plaintext records in the output */
+    uint8_t hl;    /* type/length bytes of the first record (T_1) */
+    uint8_t multi; /* more than one record */
+} redo_bm;
+
+typedef struct redo_batch {
+    ibc_algo algo;
+    size_t n;      /* mtrs */
+    size_t blocks; /* blocks of the block buffers in use (CBC: whole ones; CTR: all) */
+    size_t bytes;  /* stream bytes */
+    size_t glen;   /* bytes of g in use */
+    size_t out;    /* bytes of plaintext output (decryption) */
+    redo_bm *m;
+    uint8_t (*iv)[16], (*m1)[16], (*m2)[16], (*x)[16];
+    uint8_t **sp; /* stream pointers, during a run */
+    uint32_t *ord;
+    uint8_t *a, *b, *g;
+    size_t bcap, gcap; /* blocks of a and b; bytes of g */
+} redo_batch;
+
+ibc_status redo_batch_init(redo_batch *b, ibc_algo algo);
+void redo_batch_free(redo_batch *b); /* wipes */
+/* Add the mtr at p (framed as m). IBC_ERR_NOMEM. */
+ibc_status redo_batch_add(redo_batch *b, uint8_t *p, const redo_mtr *m);
+static inline int redo_batch_full(const redo_batch *b)
+{
+    return b->n == REDO_BATCH_MTRS || b->bytes >= REDO_BATCH_BYTES;
+}
+/* Re-encrypt every stream in place under kn (same mode). The batch keeps its mtrs until
+ * redo_batch_clear. */
+void redo_batch_rekey(const ibc_kernels *k, redo_batch *b, const ibc_aes_key *ko,
+                      const ibc_aes_key *kn);
+/* Decrypt: the plaintext records of mtr i at out + b->m[i].out (len bytes; out holds
+ * redo_batch_out_size bytes). The window is left alone. */
+void redo_batch_decrypt(const ibc_kernels *k, redo_batch *b, const ibc_aes_key *key,
+                        uint8_t *out);
+static inline size_t redo_batch_out_size(const redo_batch *b)
+{
+    return b->out;
+}
+static inline void redo_batch_clear(redo_batch *b)
+{
+    b->n = b->blocks = b->bytes = b->glen = b->out = 0;
+}
 
 /* The record checks of recovery (recv_sys_t::parse_tail with storing, log_parse_file) on the
  * plaintext records of one mtr. */

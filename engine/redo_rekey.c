@@ -124,203 +124,121 @@ ibc_status ibc_redo_target_new(const ibc_redo *r, const ibc_keyring *kr, ibc_rek
 
 /* ---- the re-encryption pass --------------------------------------------------------------- */
 
-#define RK_BATCH_BYTES  (64u << 10) /* stream bytes per batch: stays in L2 */
-#define RK_BATCH_MTRS   2048
-#define RK_EMIT_BYTES   (4u << 20) /* hand out the re-keyed bytes at least this often */
-#define RK_WAVE_MIN     8          /* narrower CBC waves go through aes_cbc_enc per stream */
-#define RK_SORT_BUCKETS 256
+#define RK_EMIT_BYTES (4u << 20) /* hand out the re-keyed bytes at least this often */
+#define RK_SLOW_MTRS  256        /* mtrs of the per-mtr path re-keyed together */
+/* AES_CBC streams of one record with more whole blocks than this skip the batch: they wait
+ * until IBC_MB_MAX_LANES of them fill the lanes of the fused multi-buffer re-key (a batch
+ * would encrypt the few long streams it holds side by side at CBC latency). */
+#define RK_LONG_BLOCKS 16
 
 typedef struct rk_ctx {
     const ibc_redo_target *t;
     ibc_algo from, to; /* source and target mode (CBC where no stream tells them apart) */
-    int fast;          /* FORMAT_ENC_11 and the same mode */
+    int fast;          /* FORMAT_ENC_11 and the same mode: batches */
     ibc_redo_write_fn write;
     void *wctx;
-    uint64_t emit_from, emit_to; /* re-keyed bytes in the window not yet handed out */
+    uint64_t framed;             /* the end of the last mtr framed */
+    uint64_t emit_from;          /* re-keyed bytes in the window not yet handed out start here */
     uint64_t written, mtrs, refused_at;
-    uint32_t fp; /* running CRC-32C of the input bytes, to compare with the scan's */
-    /* the batch: mtrs in the window, structure of arrays */
-    size_t n;
-    uint8_t **p;
-    redo_mtr *m;
-    uint32_t *nb;  /* whole blocks of its stream */
-    uint32_t *w;   /* the first of them in wb (block index) */
-    uint32_t *ord; /* streams by decreasing nb */
-    size_t blocks; /* whole blocks of the batch */
-    size_t sbytes; /* stream bytes of the batch */
-    uint8_t (*iv)[16], (*m1)[16], (*m2)[16], (*tl)[16], (*x)[16];
-    uint8_t *wb, *db;           /* whole blocks: ciphertext (then new ciphertext), plaintext */
-    size_t wcap, dcap, cblocks; /* cblocks: blocks counting partial ones (CTR) */
+    uint64_t fp_lsn;             /* the running CRC of the input covers [checkpoint, fp_lsn) */
+    uint32_t fp;
+    redo_batch b;                /* the fast path */
+    size_t nlong;                /* long CBC streams waiting */
+    uint8_t *lp[IBC_MB_MAX_LANES];
+    redo_mtr lm[IBC_MB_MAX_LANES];
+    size_t nslow;                /* the per-mtr path */
+    uint8_t **sp;
+    redo_mtr *sm;
+    uint8_t *tmp;
+    size_t tmp_cap;
 } rk_ctx;
 
-static ibc_status grow(uint8_t **p, size_t *cap, size_t need)
+/* Before any byte of [fp_lsn, framed) changes: fold it into the running CRC of the input. */
+static void fp_fold_to(ibc_redo *r, rk_ctx *c)
 {
-    if (need <= *cap)
-        return IBC_OK;
-    size_t c = need + need / 2;
-    uint8_t *q = malloc(c);
-    if (!q)
-        return IBC_ERR_NOMEM;
-    if (*p) {
-        explicit_bzero(*p, *cap);
-        free(*p);
-    }
-    *p = q;
-    *cap = c;
-    return IBC_OK;
-}
-
-/* d = a ^ b for one block, in 64-bit words (no alignment assumed). */
-static inline void xor16(uint8_t *d, const uint8_t *a, const uint8_t *b)
-{
-    uint64_t x[2], y[2];
-    memcpy(x, a, 16);
-    memcpy(y, b, 16);
-    x[0] ^= y[0];
-    x[1] ^= y[1];
-    memcpy(d, x, 16);
-}
-
-/* Copy stream bytes [pos, pos + n) of mtr i out of (dir 0) or back into (dir 1) its whole
- * blocks in wb and its tail tl[i]. */
-static void stream_io(rk_ctx *c, size_t i, uint8_t *bytes, uint32_t pos, uint32_t n, int dir)
-{
-    uint32_t whole = 16 * c->nb[i];
-    uint8_t *wb = c->wb + 16 * (size_t)c->w[i];
-    if (pos < whole) {
-        uint32_t k = whole - pos < n ? whole - pos : n;
-        if (dir)
-            redo_copy(bytes, wb + pos, k);
-        else
-            redo_copy(wb + pos, bytes, k);
-        bytes += k;
-        pos += k;
-        n -= k;
-    }
-    if (n) {
-        if (dir)
-            redo_copy(bytes, c->tl[i] + (pos - whole), n);
-        else
-            redo_copy(c->tl[i] + (pos - whole), bytes, n);
+    if (c->framed > c->fp_lsn) {
+        c->fp = r->k->crc32c(c->fp, redo_win_at(r, c->fp_lsn), (size_t)(c->framed - c->fp_lsn));
+        c->fp_lsn = c->framed;
     }
 }
 
-/* Walk the record bodies of mtr i: out of the window (dir 0) or back (dir 1). */
-static void move_stream(rk_ctx *c, size_t i, int dir)
+/* The new CRC over the records and the nonce. */
+static inline void put_crc(const ibc_kernels *k, uint8_t *p, uint32_t len)
 {
-    uint8_t *p = c->p[i];
-    uint32_t len = c->m[i].len, hl;
-    if (c->m[i].nrec == 1) { /* one record: one piece */
-        hl = c->m[i].t1len;
-        stream_io(c, i, p + hl, 0, len - hl, dir);
+    put_be32(p + len + 1 + REDO_NONCE, redo_mtr_crc(k, p, len, REDO_NONCE));
+}
+
+static void run_batch(ibc_redo *r, rk_ctx *c)
+{
+    redo_batch *b = &c->b;
+    if (!b->n)
         return;
-    }
-    for (uint32_t pos = 0, s = 0; pos < len;) {
-        uint32_t size = redo_rec_size(p + pos, &hl);
-        stream_io(c, i, p + pos + hl, s, size - hl, dir);
-        s += size - hl;
-        pos += size;
-    }
+    fp_fold_to(r, c);
+    redo_batch_rekey(r->k, b, &r->key, &c->t->key);
+    for (size_t i = 0; i < b->n; i++)
+        put_crc(r->k, b->m[i].p, b->m[i].len);
+    c->mtrs += b->n;
+    redo_batch_clear(b);
 }
 
-/* AES-CBC, all streams of the batch at once. Decryption is parallel: every whole block in one
- * ECB call, then XOR with the previous ciphertext block (or the IV). Encryption is serial in
- * each stream but not across streams: wave j encrypts block j of every stream that has one, in
- * one ECB call (streams sorted longest first, so a wave is a prefix); when fewer than
- * RK_WAVE_MIN streams are left, each finishes with aes_cbc_enc. Tails: XOR with
- * AES-ECB(L, IV) ^ AES-ECB(L', IV), the masks of all streams in two ECB calls. */
-static void rekey_cbc(const ibc_redo *r, rk_ctx *c)
+/* The long CBC streams: whole blocks in place through the fused multi-buffer re-key, the
+ * tails XORed with AES-ECB(L, IV) ^ AES-ECB(L', IV). */
+static void run_long(ibc_redo *r, rk_ctx *c)
 {
+    if (!c->nlong)
+        return;
+    fp_fold_to(r, c);
     const ibc_kernels *k = r->k;
-    const ibc_aes_key *ko = &r->key, *kn = &c->t->key;
-    if (c->blocks) {
-        k->aes_ecb_dec(ko, c->wb, c->db, c->blocks);
-        for (size_t i = 0; i < c->n; i++) {
-            uint8_t *d = c->db + 16 * (size_t)c->w[i];
-            const uint8_t *prev = c->iv[i], *cw = c->wb + 16 * (size_t)c->w[i];
-            for (uint32_t j = 0; j < c->nb[i]; j++, prev = cw + 16 * (j - 1))
-                xor16(d + 16 * j, d + 16 * j, prev);
-        }
+    ibc_rekey_lane lanes[IBC_MB_MAX_LANES];
+    uint8_t iv[IBC_MB_MAX_LANES][16], m1[IBC_MB_MAX_LANES][16], m2[IBC_MB_MAX_LANES][16];
+    for (size_t l = 0; l < c->nlong; l++) {
+        const redo_mtr *m = &c->lm[l];
+        redo_enc11_iv(c->lp[l], m, iv[l]);
+        lanes[l].in = lanes[l].out = c->lp[l] + m->t1len;
+        lanes[l].nblocks = m->body / 16;
+        memcpy(lanes[l].iv_in, iv[l], 16);
+        memcpy(lanes[l].iv_out, iv[l], 16);
+        lanes[l].crc_in = lanes[l].crc_out = 0;
     }
-    k->aes_ecb_enc(ko, c->iv[0], c->m1[0], c->n);
-    k->aes_ecb_enc(kn, c->iv[0], c->m2[0], c->n);
-    /* counting sort by block count, longest first */
-    size_t count[RK_SORT_BUCKETS] = {0}, start[RK_SORT_BUCKETS], nl = 0;
-    for (size_t i = 0; i < c->n; i++)
-        if (c->nb[i])
-            count[c->nb[i] < RK_SORT_BUCKETS ? c->nb[i] : RK_SORT_BUCKETS - 1]++;
-    for (size_t b = RK_SORT_BUCKETS; b-- > 0;) {
-        start[b] = nl;
-        nl += count[b];
+    k->aes_cbc_rekey_mb(&r->key, &c->t->key, lanes, c->nlong);
+    k->aes_ecb_enc(&r->key, iv[0], m1[0], c->nlong);
+    k->aes_ecb_enc(&c->t->key, iv[0], m2[0], c->nlong);
+    for (size_t l = 0; l < c->nlong; l++) {
+        const redo_mtr *m = &c->lm[l];
+        uint8_t *tail = c->lp[l] + m->t1len + (m->body & ~15u);
+        for (uint32_t q = 0; q < m->body % 16; q++)
+            tail[q] ^= m1[l][q] ^ m2[l][q];
+        put_crc(k, c->lp[l], m->len);
     }
-    for (size_t i = 0; i < c->n; i++)
-        if (c->nb[i])
-            c->ord[start[c->nb[i] < RK_SORT_BUCKETS ? c->nb[i] : RK_SORT_BUCKETS - 1]++] =
-                (uint32_t)i;
-    /* the waves: wide ones through ECB. Slot s keeps stream ord[s]'s chaining value in x[s]:
-     * the IV, then each wave's output block. */
-    size_t wave = nl;
-    uint32_t j = 0;
-    for (size_t q = 0; q < nl; q++)
-        memcpy(c->x[q], c->iv[c->ord[q]], 16);
-    for (;; j++) {
-        while (wave && c->nb[c->ord[wave - 1]] <= j) /* streams without a block j */
-            wave--;
-        if (wave < RK_WAVE_MIN)
-            break;
-        for (size_t q = 0; q < wave; q++)
-            xor16(c->x[q], c->x[q], c->db + 16 * ((size_t)c->w[c->ord[q]] + j));
-        k->aes_ecb_enc(kn, c->x[0], c->x[0], wave);
-        for (size_t q = 0; q < wave; q++)
-            memcpy(c->wb + 16 * ((size_t)c->w[c->ord[q]] + j), c->x[q], 16);
-    }
-    /* the long streams left: one serial chain each */
-    for (size_t q = 0; q < wave; q++) {
-        size_t i = c->ord[q];
-        k->aes_cbc_enc(kn, c->x[q], c->db + 16 * ((size_t)c->w[i] + j),
-                       c->wb + 16 * ((size_t)c->w[i] + j), c->nb[i] - j);
-    }
-    for (size_t i = 0; i < c->n; i++)
-        xor16(c->tl[i], c->tl[i], c->m1[i]), xor16(c->tl[i], c->tl[i], c->m2[i]);
+    explicit_bzero(lanes, sizeof(lanes));
+    explicit_bzero(m1, sizeof(m1));
+    explicit_bzero(m2, sizeof(m2));
+    c->mtrs += c->nlong;
+    c->nlong = 0;
 }
 
-/* AES-CTR: the counter blocks of every stream under both keys, in two ECB calls; the stream
- * is XORed with both keystreams where it lies (no gathering). */
-static void rekey_ctr(const ibc_redo *r, rk_ctx *c)
+/* The per-mtr path (FORMAT_10_8, or a change of mode): decrypt, then encrypt. */
+static void run_slow(ibc_redo *r, rk_ctx *c)
 {
-    const ibc_kernels *k = r->k;
-    uint8_t *ctr = c->db, *k1 = c->wb; /* room for blocks + n blocks each */
-    size_t b = 0;
-    for (size_t i = 0; i < c->n; i++) {
-        uint8_t v[16];
-        memcpy(v, c->iv[i], 16);
-        for (uint32_t j = 0; j < (c->m[i].body + 15) / 16; j++, b++) {
-            memcpy(ctr + 16 * b, v, 16);
-            for (int q = 15; q >= 0 && !++v[q]; q--) /* 128-bit big-endian increment */
-                ;
-        }
+    if (!c->nslow)
+        return;
+    fp_fold_to(r, c);
+    for (size_t i = 0; i < c->nslow; i++) {
+        redo_crypt_mtr(r, &r->key, c->from, 0, c->sp[i], &c->sm[i], c->sp[i], c->tmp);
+        redo_crypt_mtr(r, &c->t->key, c->to, 1, c->sp[i], &c->sm[i], c->sp[i], c->tmp);
+        put_crc(r->k, c->sp[i], c->sm[i].len);
     }
-    k->aes_ecb_enc(&r->key, ctr, k1, b);
-    k->aes_ecb_enc(&c->t->key, ctr, ctr, b);
-    for (size_t q = 0; q < 16 * b; q++)
-        ctr[q] ^= k1[q];
-    const uint8_t *ks = ctr;
-    for (size_t i = 0; i < c->n; i++) {
-        uint8_t *p = c->p[i];
-        uint32_t hl;
-        for (uint32_t pos = 0, s = 0; pos < c->m[i].len;) {
-            uint32_t size = redo_rec_size(p + pos, &hl);
-            for (uint32_t q = hl; q < size; q++)
-                p[pos + q] ^= ks[s++];
-            pos += size;
-        }
-        ks += 16 * (size_t)((c->m[i].body + 15) / 16);
-    }
+    c->mtrs += c->nslow;
+    c->nslow = 0;
 }
 
-static ibc_status emit(ibc_redo *r, rk_ctx *c)
+/* Re-key everything framed, and hand it out. */
+static ibc_status flush(ibc_redo *r, rk_ctx *c)
 {
-    uint64_t a = c->emit_from, b = c->emit_to;
+    run_batch(r, c);
+    run_long(r, c);
+    run_slow(r, c);
+    uint64_t a = c->emit_from, b = c->framed;
     while (a < b) {
         uint64_t off = redo_offset(r, a);
         size_t n = (size_t)(b - a < r->size - off ? b - a : r->size - off);
@@ -335,40 +253,6 @@ static ibc_status emit(ibc_redo *r, rk_ctx *c)
     return IBC_OK;
 }
 
-static ibc_status run_batch(ibc_redo *r, rk_ctx *c)
-{
-    if (!c->n)
-        return IBC_OK;
-    const ibc_kernels *k = r->k;
-    uint64_t first = c->m[0].lsn, last = c->m[c->n - 1].lsn + c->m[c->n - 1].size;
-    c->fp = k->crc32c(c->fp, c->p[0], (size_t)(last - first)); /* the input, contiguous */
-    if (c->fast) {
-        for (size_t i = 0; i < c->n; i++)
-            redo_enc11_iv(c->p[i], &c->m[i], c->iv[i]);
-        if (c->to == IBC_ALGO_CTR) {
-            rekey_ctr(r, c);
-        } else {
-            for (size_t i = 0; i < c->n; i++)
-                move_stream(c, i, 0);
-            rekey_cbc(r, c);
-            for (size_t i = 0; i < c->n; i++)
-                move_stream(c, i, 1);
-        }
-    } else {
-        for (size_t i = 0; i < c->n; i++) {
-            redo_crypt_mtr(r, &r->key, c->from, 0, c->p[i], &c->m[i], c->p[i], c->db);
-            redo_crypt_mtr(r, &c->t->key, c->to, 1, c->p[i], &c->m[i], c->p[i], c->db);
-        }
-    }
-    for (size_t i = 0; i < c->n; i++) /* the new CRC over the records and the nonce */
-        put_be32(c->p[i] + c->m[i].len + 1 + REDO_NONCE,
-                 redo_mtr_crc(k, c->p[i], c->m[i].len, REDO_NONCE));
-    c->emit_to = last;
-    c->mtrs += c->n;
-    c->n = c->blocks = c->cblocks = c->sbytes = 0;
-    return c->emit_to - c->emit_from >= RK_EMIT_BYTES ? emit(r, c) : IBC_OK;
-}
-
 static ibc_status add_mtr(ibc_redo *r, rk_ctx *c, uint8_t *p, const redo_mtr *m, char *err,
                           size_t errlen)
 {
@@ -380,27 +264,42 @@ static ibc_status add_mtr(ibc_redo *r, rk_ctx *c, uint8_t *p, const redo_mtr *m,
                  (unsigned long long)m->lsn);
         return IBC_ERR_INVALID_ARG;
     }
-    /* room for the blocks of the streams, partial ones counted (CTR), and for one mtr's stream
-     * (the per-mtr path gathers it in db) */
-    size_t need = 16 * (c->cblocks + (m->body + 15) / 16 + 1);
-    if ((st = grow(&c->wb, &c->wcap, need)) != IBC_OK || (st = grow(&c->db, &c->dcap, need)))
+    c->framed = m->lsn + m->size;
+    if (!c->fast) {
+        if (m->len > c->tmp_cap) { /* room for one mtr's stream */
+            uint8_t *q = malloc(m->len + (size_t)m->len / 2);
+            if (!q)
+                return IBC_ERR_NOMEM;
+            if (c->tmp) {
+                explicit_bzero(c->tmp, c->tmp_cap);
+                free(c->tmp);
+            }
+            c->tmp = q;
+            c->tmp_cap = m->len + (size_t)m->len / 2;
+        }
+        c->sp[c->nslow] = p;
+        c->sm[c->nslow++] = *m;
+        if (c->nslow == RK_SLOW_MTRS)
+            run_slow(r, c);
+        return IBC_OK;
+    }
+    if (c->to == IBC_ALGO_CBC && m->nrec == 1 && m->body / 16 > RK_LONG_BLOCKS) {
+        c->lp[c->nlong] = p;
+        c->lm[c->nlong++] = *m;
+        if (c->nlong == IBC_MB_MAX_LANES)
+            run_long(r, c);
+        return IBC_OK;
+    }
+    if ((st = redo_batch_add(&c->b, p, m)) != IBC_OK)
         return st;
-    size_t i = c->n++;
-    c->cblocks += (m->body + 15) / 16;
-    c->p[i] = p;
-    c->m[i] = *m;
-    c->nb[i] = m->body / 16;
-    c->w[i] = (uint32_t)c->blocks;
-    c->blocks += c->nb[i];
-    c->sbytes += m->body;
-    if (c->n == RK_BATCH_MTRS || c->sbytes >= RK_BATCH_BYTES)
-        return run_batch(r, c);
+    if (redo_batch_full(&c->b))
+        run_batch(r, c);
     return IBC_OK;
 }
 
 /* The second pass: every mtr of [checkpoint, end) as the scan found them, framed again (the
  * framing must hold, but the CRCs are not checked one by one: a running CRC of all input bytes
- * must equal the scan's), batched, re-keyed, and handed out. */
+ * must equal the scan's), re-keyed in batches, and handed out. */
 static ibc_status rekey_pass(ibc_redo *r, rk_ctx *c, char *err, size_t errlen)
 {
     const uint64_t cp = r->info.checkpoint_lsn, end = r->info.end_lsn;
@@ -409,27 +308,27 @@ static ibc_status rekey_pass(ibc_redo *r, rk_ctx *c, char *err, size_t errlen)
     ibc_status st;
     redo_mtr m;
     r->win.len = 0;
-    c->emit_from = c->emit_to = cp;
+    c->emit_from = c->framed = c->fp_lsn = cp;
     while (lsn < end) {
         size_t avail = 0;
         if (r->win.buf && lsn >= r->win.lsn && lsn <= r->win.lsn + r->win.len)
             avail = (size_t)(r->win.lsn + r->win.len - lsn);
         if (avail > end - lsn)
             avail = (size_t)(end - lsn);
-        redo_frame_status fs = redo_frame_walk(r, redo_win_at(r, lsn), avail, lsn, &m);
-        if (fs == REDO_FRAME_SHORT && lsn + avail < end) {
-            /* finish what the window holds before it moves */
-            if ((st = run_batch(r, c)) != IBC_OK || (st = emit(r, c)) != IBC_OK)
+        redo_frame_status fs = redo_walk(r, redo_win_at(r, lsn), avail, lsn, &m);
+        /* cut short: finish what the window holds before it moves, and read on */
+        while (fs == REDO_FRAME_SHORT && lsn + avail < end && avail < REDO_MTR_BYTES) {
+            size_t had = avail;
+            if ((st = flush(r, c)) != IBC_OK)
                 return st;
-            st = redo_win_ensure(
-                r, lsn,
-                (size_t)(end - lsn < REDO_MTR_RECS_MAX + 64 ? end - lsn : REDO_MTR_RECS_MAX + 64),
-                limit, &avail, err, errlen);
+            st = redo_win_ensure(r, lsn, had + REDO_CHUNK, limit, &avail, err, errlen);
             if (st != IBC_OK)
                 return st;
             if (avail > end - lsn)
                 avail = (size_t)(end - lsn);
-            fs = redo_frame_walk(r, redo_win_at(r, lsn), avail, lsn, &m);
+            if (avail <= had)
+                break;
+            fs = redo_walk(r, redo_win_at(r, lsn), avail, lsn, &m);
         }
         if (fs != REDO_FRAME_OK) {
             redo_err(r, err, errlen,
@@ -442,9 +341,12 @@ static ibc_status rekey_pass(ibc_redo *r, rk_ctx *c, char *err, size_t errlen)
         if ((st = add_mtr(r, c, redo_win_at(r, lsn), &m, err, errlen)) != IBC_OK)
             return st;
         lsn += m.size;
+        if (c->framed - c->emit_from >= RK_EMIT_BYTES && (st = flush(r, c)) != IBC_OK)
+            return st;
     }
-    if ((st = run_batch(r, c)) != IBC_OK || (st = emit(r, c)) != IBC_OK)
+    if ((st = flush(r, c)) != IBC_OK)
         return st;
+    fp_fold_to(r, c);
     if (c->fp != r->scan_fp) {
         redo_err(r, err, errlen,
                  "the log changed since it was verified (the bytes of "
@@ -457,30 +359,13 @@ static ibc_status rekey_pass(ibc_redo *r, rk_ctx *c, char *err, size_t errlen)
 
 static void rk_free(rk_ctx *c)
 {
-    uint8_t *bufs[] = {c->wb,
-                       c->db,
-                       (uint8_t *)c->iv,
-                       (uint8_t *)c->m1,
-                       (uint8_t *)c->m2,
-                       (uint8_t *)c->tl,
-                       (uint8_t *)c->x};
-    size_t lens[] = {c->wcap,
-                     c->dcap,
-                     16 * RK_BATCH_MTRS,
-                     16 * RK_BATCH_MTRS,
-                     16 * RK_BATCH_MTRS,
-                     16 * RK_BATCH_MTRS,
-                     16 * RK_BATCH_MTRS};
-    for (size_t i = 0; i < sizeof(bufs) / sizeof(bufs[0]); i++)
-        if (bufs[i]) {
-            explicit_bzero(bufs[i], lens[i]); /* plaintext, keystream, masks */
-            free(bufs[i]);
-        }
-    free(c->p);
-    free(c->m);
-    free(c->nb);
-    free(c->w);
-    free(c->ord);
+    redo_batch_free(&c->b);
+    free(c->sp);
+    free(c->sm);
+    if (c->tmp) {
+        explicit_bzero(c->tmp, c->tmp_cap); /* plaintext */
+        free(c->tmp);
+    }
 }
 
 ibc_status ibc_redo_rekey(ibc_redo *r, const ibc_redo_target *t, ibc_redo_write_fn write, void *ctx,
@@ -500,17 +385,9 @@ ibc_status ibc_redo_rekey(ibc_redo *r, const ibc_redo_target *t, ibc_redo_write_
         c.from = r->algo == IBC_ALGO_AUTO ? IBC_ALGO_CBC : r->algo;
         c.to = t->algo == IBC_ALGO_AUTO ? c.from : t->algo;
         c.fast = r->info.format == IBC_REDO_ENC_11 && c.from == c.to;
-        c.p = malloc(RK_BATCH_MTRS * sizeof(*c.p));
-        c.m = malloc(RK_BATCH_MTRS * sizeof(*c.m));
-        c.nb = malloc(RK_BATCH_MTRS * sizeof(*c.nb));
-        c.w = malloc(RK_BATCH_MTRS * sizeof(*c.w));
-        c.ord = malloc(RK_BATCH_MTRS * sizeof(*c.ord));
-        c.iv = malloc(RK_BATCH_MTRS * 16);
-        c.m1 = malloc(RK_BATCH_MTRS * 16);
-        c.m2 = malloc(RK_BATCH_MTRS * 16);
-        c.tl = malloc(RK_BATCH_MTRS * 16);
-        c.x = malloc(RK_BATCH_MTRS * 16);
-        if (!c.p || !c.m || !c.nb || !c.w || !c.ord || !c.iv || !c.m1 || !c.m2 || !c.tl || !c.x)
+        c.sp = malloc(RK_SLOW_MTRS * sizeof(*c.sp));
+        c.sm = malloc(RK_SLOW_MTRS * sizeof(*c.sm));
+        if (!c.sp || !c.sm || redo_batch_init(&c.b, c.to) != IBC_OK)
             st = IBC_ERR_NOMEM;
         else
             st = rekey_pass(r, &c, err, errlen);

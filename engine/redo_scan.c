@@ -23,19 +23,10 @@
 #include "format.h"
 #include "redo_internal.h"
 
-/* Bytes read per refill of the window, and its size: a chunk plus room for the longest mtr
- * (twice: an mtr and the one after it, for the damage look-ahead). */
-#define REDO_CHUNK     (4u << 20)
-#define REDO_MTR_BYTES (REDO_MTR_RECS_MAX + 1 + REDO_NONCE + 4)
 
 uint64_t redo_offset(const ibc_redo *r, uint64_t lsn)
 {
     return LOG_START_OFFSET + (lsn - r->info.first_lsn) % r->info.capacity;
-}
-
-uint8_t redo_seq_bit(const ibc_redo *r, uint64_t lsn)
-{
-    return !(((lsn - r->info.first_lsn) / r->info.capacity) & 1);
 }
 
 /* Read n LSN-contiguous bytes from lsn into dst (at most one wrap, since n <= capacity). */
@@ -96,7 +87,9 @@ ibc_status redo_win_ensure(ibc_redo *r, uint64_t lsn, size_t need, uint64_t limi
         uint64_t cap = REDO_CHUNK + 2 * (uint64_t)REDO_MTR_BYTES;
         if (cap > r->info.capacity)
             cap = r->info.capacity;
-        w->buf = malloc((size_t)cap);
+        w->buf = malloc((size_t)cap + REDO_WIN_SLACK);
+        if (w->buf)
+            memset(w->buf + cap, 0, REDO_WIN_SLACK);
         if (!w->buf) {
             redo_err(r, err, errlen, "out of memory for a %llu-byte read window",
                      (unsigned long long)cap);
@@ -119,7 +112,9 @@ ibc_status redo_win_ensure(ibc_redo *r, uint64_t lsn, size_t need, uint64_t limi
             w->lsn = lsn;
             w->len -= drop;
         }
-        uint64_t from = w->lsn + w->len, until = from + (w->cap - w->len);
+        uint64_t from = w->lsn + w->len, until = lsn + need;
+        if (until > w->lsn + w->cap)
+            until = w->lsn + w->cap;
         if (until > limit)
             until = limit;
         if (until > from) {
@@ -157,53 +152,7 @@ const char *redo_frame_name(redo_frame_status st)
 redo_frame_status redo_frame_walk(const ibc_redo *r, const uint8_t *p, size_t avail, uint64_t lsn,
                                   redo_mtr *m)
 {
-    memset(m, 0, sizeof(*m));
-    m->lsn = lsn;
-    if (!avail)
-        return REDO_FRAME_SHORT;
-    if (p[0] <= 1) /* log_parse_start: an empty mtr is never written */
-        return REDO_FRAME_END;
-    size_t pos = 0;
-    uint32_t total = 0, last_at = 0;
-    for (;;) {
-        if (pos >= avail)
-            return REDO_FRAME_SHORT;
-        if (total >= MTR_SIZE_MAX)
-            return REDO_FRAME_LONG;
-        uint8_t b = p[pos];
-        if (b <= 1)
-            break;
-        /* mtr_t::parse_length: the low nibble, or 0 and a varint of (length - 15) */
-        uint32_t rlen = b & 15, hl = 1;
-        if (!rlen) {
-            if (pos + 1 >= avail)
-                return REDO_FRAME_SHORT;
-            uint32_t vl = redo_varint_len(p[pos + 1]);
-            if (pos + 1 + vl >= avail)
-                return REDO_FRAME_SHORT;
-            uint32_t add = redo_varint(p + pos + 1);
-            if (add >= MTR_SIZE_MAX)
-                return REDO_FRAME_LONG;
-            rlen = add + 15; /* counts the varint */
-            hl += vl;
-        }
-        if (!m->nrec)
-            m->t1len = (uint8_t)hl;
-        m->nrec++;
-        m->last_type = b;
-        m->body += rlen + 1 - hl;
-        last_at = (uint32_t)pos;
-        pos += 1 + (size_t)rlen;
-        total += rlen;
-    }
-    m->len = (uint32_t)pos;
-    m->last_at = last_at;
-    m->size = m->len + 1 + r->nonce_len + 4;
-    if (p[pos] != redo_seq_bit(r, lsn + pos))
-        return REDO_FRAME_SEQ;
-    if (m->size > avail)
-        return REDO_FRAME_SHORT;
-    return REDO_FRAME_OK;
+    return redo_walk(r, p, avail, lsn, m);
 }
 
 uint32_t redo_mtr_crc(const ibc_kernels *k, const uint8_t *p, uint32_t len, uint32_t nonce_len)
@@ -280,13 +229,17 @@ static ibc_status frame_at(ibc_redo *r, uint64_t lsn, uint64_t limit, redo_mtr_f
     if (st != IBC_OK)
         return st;
     *fs = redo_frame(r, redo_win_at(r, lsn), avail, lsn, m);
-    if (*fs == REDO_FRAME_SHORT && r->win.lsn + r->win.len < limit) {
+    /* cut short: read on, a chunk at a time (an mtr may be up to REDO_MTR_BYTES long) */
+    while (*fs == REDO_FRAME_SHORT && r->win.lsn + r->win.len < limit && avail < REDO_MTR_BYTES) {
+        size_t had = avail;
         fp_fold(r, lsn);
         if (fn && (st = fn(r, ctx, NULL, NULL, err, errlen)) != IBC_OK)
             return st;
-        st = redo_win_ensure(r, lsn, REDO_MTR_BYTES, limit, &avail, err, errlen);
+        st = redo_win_ensure(r, lsn, had + REDO_CHUNK, limit, &avail, err, errlen);
         if (st != IBC_OK)
             return st;
+        if (avail <= had)
+            break;
         *fs = redo_frame(r, redo_win_at(r, lsn), avail, lsn, m);
     }
     *p = redo_win_at(r, lsn);
@@ -467,12 +420,11 @@ ibc_status redo_scan(ibc_redo *r, redo_mtr_fn fn, void *ctx, ibc_redo_result *re
     r->fp_on = 1;
     r->fp_lsn = cp;
     r->fp = 0;
+    r->cb_bad_lsn = 0;
     for (;;) {
         st = frame_at(r, lsn, limit, fn, ctx, &fs, &m, &p, err, errlen);
-        if (st != IBC_OK) {
-            r->fp_on = 0;
-            return st;
-        }
+        if (st != IBC_OK)
+            goto fail;
         if (fs != REDO_FRAME_OK)
             break;
         if (lsn == cp_end)
@@ -481,24 +433,29 @@ ibc_status redo_scan(ibc_redo *r, redo_mtr_fn fn, void *ctx, ibc_redo_result *re
             found = names_checkpoint(r, p, &m) != 0;
         }
         if (fn && (st = fn(r, ctx, p, &m, err, errlen)) != IBC_OK) {
-            r->fp_on = 0;
-            if (st == IBC_STATUS_COUNT) /* stop early: the caller has what it needs */
+            if (st == IBC_STATUS_COUNT) { /* stop early: the caller has what it needs */
+                r->fp_on = 0;
                 return IBC_OK;
-            res->bad_lsn = lsn;
-            res->bad_offset = redo_offset(r, lsn);
-            return st;
+            }
+            if (!r->cb_bad_lsn)
+                r->cb_bad_lsn = lsn;
+            goto fail;
         }
         lsn += m.size;
         mtrs++;
     }
     fp_fold(r, lsn);
     r->fp_on = 0;
+    /* what the callback holds back comes first: a failure there precedes where the walk
+     * stopped */
+    if (fn && (st = fn(r, ctx, NULL, NULL, err, errlen)) != IBC_OK)
+        goto fail;
     /* Where the walk stopped: the end of the log, or damage? */
     uint64_t next_ok = 0;
     redo_mtr bad = m;
     redo_frame_status bad_fs = fs;
     if (fs != REDO_FRAME_SHORT && (st = resync(r, lsn, fn, ctx, limit, &next_ok, err, errlen)))
-        return st;
+        goto fail;
     int damaged = next_ok != 0;
     in->scanned = 1;
     r->scan_fp = r->fp;
@@ -540,46 +497,102 @@ ibc_status redo_scan(ibc_redo *r, redo_mtr_fn fn, void *ctx, ibc_redo_result *re
     if (fn && (st = fn(r, ctx, NULL, NULL, err, errlen)) != IBC_OK)
         return st == IBC_STATUS_COUNT ? IBC_OK : st;
     return IBC_OK;
+fail:
+    r->fp_on = 0;
+    if (st == IBC_STATUS_COUNT)
+        return IBC_OK;
+    if (r->cb_bad_lsn) {
+        res->bad_lsn = r->cb_bad_lsn;
+        res->bad_offset = redo_offset(r, r->cb_bad_lsn);
+    }
+    return st;
 }
 
 /* ---- verify ------------------------------------------------------------------------------ */
 
 typedef struct deep_ctx {
     uint64_t records;
+    int batched;   /* FORMAT_ENC_11: decrypt in batches */
+    redo_batch b;
+    uint8_t *out;  /* the plaintext records of a batch */
+    size_t out_cap;
 } deep_ctx;
+
+static ibc_status deep_check(ibc_redo *r, deep_ctx *dc, const uint8_t *plain, uint64_t lsn,
+                             uint32_t len, char *err, size_t errlen)
+{
+    redo_recs c = {.page_size = r->page_size, .hook = r->hook, .hook_ctx = r->hook_ctx};
+    if (redo_check_records(plain, len, &c)) {
+        redo_err(r, err, errlen,
+                 "mini-transaction at LSN %llu (file offset %llu), record %u at +%u: %s",
+                 (unsigned long long)lsn, (unsigned long long)redo_offset(r, lsn),
+                 c.records + 1, c.bad_at, c.why);
+        r->cb_bad_lsn = lsn;
+        return IBC_ERR_CORRUPT;
+    }
+    dc->records += c.records;
+    return IBC_OK;
+}
+
+/* Decrypt and check the mtrs of the batch, in order. */
+static ibc_status deep_flush(ibc_redo *r, deep_ctx *dc, char *err, size_t errlen)
+{
+    redo_batch *b = &dc->b;
+    if (!b->n)
+        return IBC_OK;
+    size_t need = redo_batch_out_size(b) + REDO_WIN_SLACK;
+    if (need > dc->out_cap) {
+        uint8_t *q = malloc(need + need / 2);
+        if (!q) {
+            redo_err(r, err, errlen, "out of memory");
+            return IBC_ERR_NOMEM;
+        }
+        if (dc->out) {
+            explicit_bzero(dc->out, dc->out_cap);
+            free(dc->out);
+        }
+        dc->out = q;
+        dc->out_cap = need + need / 2;
+    }
+    redo_batch_decrypt(r->k, b, &r->key, dc->out);
+    ibc_status st = IBC_OK;
+    for (size_t i = 0; i < b->n && st == IBC_OK; i++)
+        st = deep_check(r, dc, dc->out + b->m[i].out, b->m[i].lsn, b->m[i].len, err, errlen);
+    redo_batch_clear(b);
+    return st;
+}
 
 static ibc_status deep_mtr(ibc_redo *r, void *vctx, uint8_t *p, const redo_mtr *m, char *err,
                            size_t errlen)
 {
     deep_ctx *dc = vctx;
+    ibc_status st;
     if (!m)
-        return IBC_OK;
-    const uint8_t *plain = p;
-    if (r->info.encrypted) {
-        if (r->info.format == IBC_REDO_ENC_11 && m->body >= 16 && r->algo == IBC_ALGO_AUTO) {
-            redo_err(r, err, errlen,
-                     "mini-transaction at LSN %llu: the cipher mode (AES_CBC or AES_CTR) is "
-                     "unknown; give it when attaching the key",
-                     (unsigned long long)m->lsn);
-            return IBC_ERR_INVALID_ARG;
-        }
-        ibc_status st = redo_tmp_reserve(r, 2 * (size_t)m->len);
-        if (st != IBC_OK)
+        return dc->batched ? deep_flush(r, dc, err, errlen) : IBC_OK;
+    if (!r->info.encrypted)
+        return deep_check(r, dc, p, m->lsn, m->len, err, errlen);
+    if (r->info.format == IBC_REDO_ENC_11 && m->body >= 16 && r->algo == IBC_ALGO_AUTO) {
+        if (dc->batched && (st = deep_flush(r, dc, err, errlen)) != IBC_OK)
             return st;
-        ibc_algo a = r->algo == IBC_ALGO_AUTO ? IBC_ALGO_CBC : r->algo;
-        redo_crypt_mtr(r, &r->key, a, 0, p, m, r->tmp, r->tmp + m->len);
-        plain = r->tmp;
-    }
-    redo_recs c = {.page_size = r->page_size, .hook = r->hook, .hook_ctx = r->hook_ctx};
-    if (redo_check_records(plain, m->len, &c)) {
         redo_err(r, err, errlen,
-                 "mini-transaction at LSN %llu (file offset %llu), record %u at +%u: %s",
-                 (unsigned long long)m->lsn, (unsigned long long)redo_offset(r, m->lsn),
-                 c.records + 1, c.bad_at, c.why);
-        return IBC_ERR_CORRUPT;
+                 "mini-transaction at LSN %llu: the cipher mode (AES_CBC or AES_CTR) is "
+                 "unknown; give it when attaching the key",
+                 (unsigned long long)m->lsn);
+        return IBC_ERR_INVALID_ARG;
     }
-    dc->records += c.records;
-    return IBC_OK;
+    if (dc->batched) {
+        if ((st = redo_batch_add(&dc->b, p, m)) != IBC_OK) {
+            redo_err(r, err, errlen, "out of memory");
+            return st;
+        }
+        return redo_batch_full(&dc->b) ? deep_flush(r, dc, err, errlen) : IBC_OK;
+    }
+    /* FORMAT_10_8: payloads of page records, each its own stream */
+    if ((st = redo_tmp_reserve(r, 2 * (size_t)m->len)) != IBC_OK)
+        return st;
+    ibc_algo a = r->algo == IBC_ALGO_AUTO ? IBC_ALGO_CBC : r->algo;
+    redo_crypt_mtr(r, &r->key, a, 0, p, m, r->tmp, r->tmp + m->len);
+    return deep_check(r, dc, r->tmp, m->lsn, m->len, err, errlen);
 }
 
 ibc_status ibc_redo_verify(ibc_redo *r, int deep, ibc_redo_result *res, char *err, size_t errlen)
@@ -595,7 +608,21 @@ ibc_status ibc_redo_verify(ibc_redo *r, int deep, ibc_redo_result *res, char *er
         return IBC_ERR_KEY_MISSING;
     }
     deep_ctx dc = {0};
-    ibc_status st = redo_scan(r, deep ? deep_mtr : NULL, &dc, res, err, errlen);
+    ibc_status st;
+    memset(res, 0, sizeof(*res));
+    if (deep && r->info.format == IBC_REDO_ENC_11) {
+        /* the mode: CBC where no stream tells them apart (as redo_crypt_mtr) */
+        if ((st = redo_batch_init(&dc.b, r->algo == IBC_ALGO_CTR ? IBC_ALGO_CTR : IBC_ALGO_CBC)))
+            return st;
+        dc.batched = 1;
+    }
+    st = redo_scan(r, deep ? deep_mtr : NULL, &dc, res, err, errlen);
     res->records = dc.records;
+    if (dc.batched)
+        redo_batch_free(&dc.b);
+    if (dc.out) {
+        explicit_bzero(dc.out, dc.out_cap); /* plaintext */
+        free(dc.out);
+    }
     return st;
 }
