@@ -49,11 +49,20 @@ is written.
 
 Usage: scripts/gen_crc32c_tables.py > simd/crc32c_tables.h
 """
+import os
 import random
 import sys
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from crc_gf2 import Crc32, clmul, reflect  # noqa: E402
+
 POLY = 0x1EDC6F41            # normal form, x^32 term implied
 POLY_REFL = 0x82F63B78
+CRC = Crc32(POLY)
+assert CRC.poly_refl == POLY_REFL
+fold_const = CRC.fold_const
+barrett_mu = CRC.barrett_mu
+crc_raw = CRC.crc_raw
 
 # The 3-way crc32-instruction kernel (simd/crc32c_sse42.h) runs three chains over n-byte
 # blocks: rounds of n = 64 * i (1 <= i <= THREEWAY_K64_MAX) while more than THREEWAY_K8_MAX
@@ -76,84 +85,15 @@ FUSED = [  # (VL, Q, M_MAX)
 ]
 
 
-def reflect(v, bits):
-    r = 0
-    for i in range(bits):
-        if v >> i & 1:
-            r |= 1 << (bits - 1 - i)
-    return r
-
-
-def xpow_mod(k):
-    """x^k mod P in the normal (non-reflected) representation, 32 bits."""
-    r = 1
-    for _ in range(k):
-        r <<= 1
-        if r & (1 << 32):
-            r ^= (1 << 32) | POLY
-    return r
-
-
-def fold_const(k):
-    """Constant for a fold term x^k: reflect(x^k mod P) over 32 bits, shifted left by 1."""
-    return reflect(xpow_mod(k), 32) << 1
-
-
 def shift_const(n):
     """Multiplier that advances a CRC state over n zero bytes (see the docstring)."""
     return fold_const(8 * n - 32)
 
 
-def barrett_mu():
-    """floor(x^64 / P(x)) as a 33-bit polynomial (normal form)."""
-    p = (1 << 32) | POLY
-    num = 1 << 64
-    q = 0
-    while num.bit_length() >= p.bit_length():
-        s = num.bit_length() - p.bit_length()
-        q |= 1 << s
-        num ^= p << s
-    return q
-
-
-def slice8_tables():
-    t = [[0] * 256 for _ in range(8)]
-    for n in range(256):
-        c = n
-        for _ in range(8):
-            c = (c >> 1) ^ POLY_REFL if c & 1 else c >> 1
-        t[0][n] = c
-    for n in range(256):
-        c = t[0][n]
-        for k in range(1, 8):
-            c = t[0][c & 0xFF] ^ (c >> 8)
-            t[k][n] = c
-    return t
-
-
 # --- a bit-level model of the instructions, to check the constants --------------------------
-
-def crc_raw(state, data):
-    """The crc32 instruction: reflected CRC32C update, no pre/post inversion."""
-    for b in data:
-        state ^= b
-        for _ in range(8):
-            state = (state >> 1) ^ POLY_REFL if state & 1 else state >> 1
-    return state
-
 
 def crc32q(state, q):
     return crc_raw(state, q.to_bytes(8, "little"))
-
-
-def clmul(a, b):
-    r = 0
-    while b:
-        if b & 1:
-            r ^= a
-        a <<= 1
-        b >>= 1
-    return r
 
 
 def fold(acc, hi_const, lo_const):
@@ -219,7 +159,7 @@ def main():
     out.write("#ifndef IBC_CRC32C_TABLES_H\n#define IBC_CRC32C_TABLES_H\n\n#include <stdint.h>\n\n")
     out.write("/* Slice-by-8 tables: T[k][n] = CRC of byte n followed by k zero bytes. */\n")
     out.write("static const uint32_t crc32c_slice8[8][256] = {\n")
-    for row in slice8_tables():
+    for row in CRC.slice_tables(8):
         out.write("    {\n")
         for i in range(0, 256, 6):
             out.write("        " + " ".join("0x%08x," % v for v in row[i:i + 6]) + "\n")

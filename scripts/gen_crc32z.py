@@ -53,13 +53,21 @@ written.
 
 Usage: scripts/gen_crc32z.py > simd/crc32z_tables.h
 """
-import functools
+import os
 import random
 import sys
 import zlib
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from crc_gf2 import Crc32, clmul, reflect  # noqa: E402
+
 POLY = 0x04C11DB7            # normal form, x^32 term implied
 POLY_REFL = 0xEDB88320
+CRC = Crc32(POLY)
+assert CRC.poly_refl == POLY_REFL
+fold_const = CRC.fold_const
+barrett_mu = CRC.barrett_mu
+crc_raw = CRC.crc_raw
 M32 = 0xFFFFFFFF
 M64 = 2**64 - 1
 
@@ -67,84 +75,11 @@ M64 = 2**64 - 1
 # 8 vectors of 16, 32 and 64 bytes; 384 for the zmm lane reduction.
 FOLD_BITS = (128, 256, 384, 512, 1024, 2048, 4096)
 
-
-def reflect(v, bits):
-    r = 0
-    for i in range(bits):
-        if v >> i & 1:
-            r |= 1 << (bits - 1 - i)
-    return r
-
-
-def xpow_mod(k):
-    """x^k mod P in the normal (non-reflected) representation, 32 bits."""
-    r = 1
-    for _ in range(k):
-        r <<= 1
-        if r & (1 << 32):
-            r ^= (1 << 32) | POLY
-    return r
-
-
-@functools.lru_cache(maxsize=None)
-def fold_const(k):
-    """x^k mod P in frame 32: reflect32(x^k mod P) << 1 (see the docstring)."""
-    return reflect(xpow_mod(k), 32) << 1
-
-
-def barrett_mu():
-    """floor(x^64 / P(x)) as a 33-bit polynomial (normal form)."""
-    p = (1 << 32) | POLY
-    num = 1 << 64
-    q = 0
-    while num.bit_length() >= p.bit_length():
-        s = num.bit_length() - p.bit_length()
-        q |= 1 << s
-        num ^= p << s
-    return q
-
-
 BARRETT_MU = reflect(barrett_mu(), 33)
 BARRETT_P = reflect((1 << 32) | POLY, 33)
 
 
-def slice_tables(count=16):
-    """T[k][n]: the CRC register after byte n and k zero bytes (slice-by-count)."""
-    t = [[0] * 256 for _ in range(count)]
-    for n in range(256):
-        c = n
-        for _ in range(8):
-            c = (c >> 1) ^ POLY_REFL if c & 1 else c >> 1
-        t[0][n] = c
-    for n in range(256):
-        c = t[0][n]
-        for k in range(1, count):
-            c = t[0][c & 0xFF] ^ (c >> 8)
-            t[k][n] = c
-    return t
-
-
-# --- a bit-level model of the instructions and of the kernels, to check the constants -------
-
-def crc_raw(state, data):
-    """Reflected CRC-32 update, no pre/post inversion (also the ARMv8 crc32 instructions)."""
-    for b in data:
-        state ^= b
-        for _ in range(8):
-            state = (state >> 1) ^ POLY_REFL if state & 1 else state >> 1
-    return state
-
-
-def clmul(a, b):
-    assert a < 2**64 and b < 2**64
-    r = 0
-    while b:
-        if b & 1:
-            r ^= a
-        a <<= 1
-        b >>= 1
-    return r
-
+# --- a bit-level model of the kernels, to check the constants --------------------------------
 
 def lo(v):
     return v & M64
@@ -261,7 +196,7 @@ def selfcheck():
     rng = random.Random(1)
     assert crc_raw(M32, b"123456789") ^ M32 == 0xCBF43926
     assert zlib.crc32(b"123456789") == 0xCBF43926
-    t = slice_tables()
+    t = CRC.slice_tables(16)
     assert t[0][1] == 0x77073096 and t[0][255] == 0x2D02EF8D  # zlib's crc_table
     for k in range(200):
         x = rng.getrandbits(128)
@@ -292,7 +227,7 @@ def main():
     out.write("/* CRC-32 (gzip/zlib, reflected 0xEDB88320). Slice-by-16 tables: T[k][n] = CRC of\n"
               " * byte n followed by k zero bytes. */\n")
     out.write("static const uint32_t crc32z_slice16[16][256] = {\n")
-    for row in slice_tables():
+    for row in CRC.slice_tables(16):
         out.write("    {\n")
         for i in range(0, 256, 6):
             out.write("        " + " ".join("0x%08x," % v for v in row[i:i + 6]) + "\n")
