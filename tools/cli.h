@@ -45,6 +45,12 @@ int cli_exit_for(ibc_status s);
  * Returns 0 or -1 (errno set). */
 int cli_fsync_path(const char *path);
 
+/* pwrite / pread of all n bytes at off, retrying EINTR and short transfers. Returns 0, or -1
+ * with errno set (EIO when the file ends before n bytes were read or a write makes no
+ * progress). */
+int cli_pwrite_all(int fd, const void *buf, size_t n, uint64_t off);
+int cli_pread_all(int fd, void *buf, size_t n, uint64_t off);
+
 /* JSON string output with escaping. */
 void cli_json_str(FILE *out, const char *s);
 

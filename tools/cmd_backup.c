@@ -213,16 +213,8 @@ static int work(void *c, unsigned worker, const ibc_pool_item *it, uint8_t *buf)
         const uint8_t *p = iov[k].iov_base;
         size_t l = iov[k].iov_len;
         int zero = d->innodb && l == d->unit && p[0] == 0 && !memcmp(p, p + 1, l - 1);
-        while (!zero && l) {
-            ssize_t w = pwrite(x->out[i].fd, p, l, at);
-            if (w < 0 && errno == EINTR)
-                continue;
-            if (w <= 0)
-                return errno == ENOSPC ? -ENOSPC : -(errno ? errno : EIO);
-            p += w;
-            l -= (size_t)w;
-            at += w;
-        }
+        if (!zero && cli_pwrite_all(x->out[i].fd, p, l, (uint64_t)at))
+            return errno == ENOSPC ? -ENOSPC : -(errno ? errno : EIO);
         at += (off_t)l;
     }
     return 0;

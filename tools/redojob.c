@@ -45,39 +45,6 @@ static uint64_t get64(const uint8_t *p)
     return v;
 }
 
-/* pwrite / pread of all n bytes at off (EINTR and short transfers retried); 0 or -1. */
-static int pwrite_all(int fd, const void *b, size_t n, uint64_t off)
-{
-    const uint8_t *p = b;
-    while (n) {
-        ssize_t w = pwrite(fd, p, n, (off_t)off);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w <= 0)
-            return -1;
-        p += w;
-        n -= (size_t)w;
-        off += (uint64_t)w;
-    }
-    return 0;
-}
-
-static int pread_all(int fd, void *b, size_t n, uint64_t off)
-{
-    uint8_t *p = b;
-    while (n) {
-        ssize_t r = pread(fd, p, n, (off_t)off);
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r <= 0)
-            return -1;
-        p += r;
-        n -= (size_t)r;
-        off += (uint64_t)r;
-    }
-    return 0;
-}
-
 static void undo_path(const char *dir, char *out, size_t n)
 {
     snprintf(out, n, "%s/" REDO_UNDO_NAME, dir);
@@ -121,7 +88,7 @@ static int undo_save(const ibc_engine *e, const char *dir, int logfd, const ibc_
     h[24] = (uint8_t)nrg;
     uint64_t at_out = 0; /* where the copy's next bytes go */
     if (!rc) {
-        rc = pwrite_all(fd, h, sizeof(h), at_out);
+        rc = cli_pwrite_all(fd, h, sizeof(h), at_out);
         at_out += sizeof(h);
         crc = ibc_crc32c(e, crc, h, sizeof(h));
     }
@@ -129,14 +96,14 @@ static int undo_save(const ibc_engine *e, const char *dir, int logfd, const ibc_
         uint8_t rh[16];
         put64(rh, rg[i].off);
         put64(rh + 8, rg[i].len);
-        rc = pwrite_all(fd, rh, sizeof(rh), at_out);
+        rc = cli_pwrite_all(fd, rh, sizeof(rh), at_out);
         at_out += sizeof(rh);
         crc = ibc_crc32c(e, crc, rh, sizeof(rh));
         for (uint64_t at = 0; !rc && at < rg[i].len; at += CHUNK) {
             size_t n = rg[i].len - at < CHUNK ? (size_t)(rg[i].len - at) : CHUNK;
-            rc = pread_all(logfd, buf, n, rg[i].off + at);
+            rc = cli_pread_all(logfd, buf, n, rg[i].off + at);
             if (!rc)
-                rc = pwrite_all(fd, buf, n, at_out);
+                rc = cli_pwrite_all(fd, buf, n, at_out);
             at_out += n;
             crc = ibc_crc32c(e, crc, buf, n);
         }
@@ -146,7 +113,7 @@ static int undo_save(const ibc_engine *e, const char *dir, int logfd, const ibc_
         memcpy(t, TRAILER, 8);
         for (int i = 0; i < 4; i++)
             t[8 + i] = (uint8_t)(crc >> (8 * i));
-        rc = pwrite_all(fd, t, sizeof(t), at_out);
+        rc = cli_pwrite_all(fd, t, sizeof(t), at_out);
     }
     if (!rc)
         rc = fsync(fd);
@@ -197,20 +164,20 @@ int redo_undo_restore(const ibc_engine *e, const char *dir, int logfd, char *err
     /* second pass: put the bytes back */
     if (complete) {
         uint64_t at_in = sizeof(h);
-        rc = pread_all(fd, h, sizeof(h), 0);
+        rc = cli_pread_all(fd, h, sizeof(h), 0);
         if (!rc && memcmp(h, MAGIC, 16))
             rc = -1;
         for (unsigned i = 0; !rc && i < h[24]; i++) {
             uint8_t rh[16];
-            rc = pread_all(fd, rh, sizeof(rh), at_in);
+            rc = cli_pread_all(fd, rh, sizeof(rh), at_in);
             at_in += sizeof(rh);
             uint64_t off = get64(rh), len = get64(rh + 8);
             for (uint64_t at = 0; !rc && at < len; at += CHUNK) {
                 size_t n = len - at < CHUNK ? (size_t)(len - at) : CHUNK;
-                rc = pread_all(fd, buf, n, at_in);
+                rc = cli_pread_all(fd, buf, n, at_in);
                 at_in += n;
                 if (!rc)
-                    rc = pwrite_all(logfd, buf, n, off + at);
+                    rc = cli_pwrite_all(logfd, buf, n, off + at);
             }
         }
         if (!rc)
@@ -253,7 +220,7 @@ static int write_fn(void *c, uint64_t off, const uint8_t *data, size_t len)
         return 1;
     }
     ibc_crash_point("redo-write");
-    if (pwrite_all(w->fd, data, len, off)) {
+    if (cli_pwrite_all(w->fd, data, len, off)) {
         w->err = errno ? errno : EIO;
         return 1;
     }
