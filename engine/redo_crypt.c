@@ -183,10 +183,15 @@ ibc_status redo_batch_init(redo_batch *b, ibc_algo algo)
     b->x = malloc(REDO_BATCH_MTRS * 16);
     b->sp = malloc(REDO_BATCH_MTRS * sizeof(*b->sp));
     b->ord = malloc(REDO_BATCH_MTRS * sizeof(*b->ord));
-    if (!b->m || !b->iv || !b->m1 || !b->m2 || !b->x || !b->sp || !b->ord) {
+    /* the block buffers exist from the start, so that offsets into them are valid even in a
+     * batch whose bodies are all shorter than a block */
+    size_t ca = 0, cb = 0;
+    if (!b->m || !b->iv || !b->m1 || !b->m2 || !b->x || !b->sp || !b->ord ||
+        grow(&b->a, &ca, 64, 16) != IBC_OK || grow(&b->b, &cb, 64, 16) != IBC_OK) {
         redo_batch_free(b);
         return IBC_ERR_NOMEM;
     }
+    b->bcap = ca;
     return IBC_OK;
 }
 
