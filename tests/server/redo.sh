@@ -14,7 +14,10 @@
 #      (reencrypt, rewrap), then prepared by mariadb-backup with only the new keys; servers
 #      on every copy give identical CHECKSUM TABLE values;
 #   3. a flipped bit in a log record is reported with its LSN; a truncated or a garbage log
-#      is a clear error; re-keying any of them writes nothing.
+#      is a clear error; re-keying any of them writes nothing;
+#   4. encryption turned on for a running server, killed after the rotation threads logged
+#      the crypt data of the tablespaces they finished: rewrap re-encrypts those tablespaces
+#      instead, and the server recovers with only the new keys and starts again.
 set -euo pipefail
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 # shellcheck source=mdb.sh
@@ -23,6 +26,7 @@ HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 . "$HERE/testlib.sh"
 IBDCRYPT=$1
 shift
+OPTS=("$@") # the server options (mdb_new)
 test_begin redo
 SEED=${IBC_TEST_SEED:-$RANDOM}
 RANDOM=$SEED
@@ -36,12 +40,17 @@ redo_field() {
   json "$T/inspect.json" "[f['redo'] for f in j['files'] if 'redo' in f][0]['$2']"
 }
 # on NAME DATADIR KEYS: start a server with only KEYS on DATADIR (recovery applies the log),
-# check every table, record CHECKSUM TABLE in $T/sum-NAME.txt; no redo errors in its log
+# check every table, record CHECKSUM TABLE in $T/sum-NAME.txt, stop it (every page recovery
+# wrote is flushed), and start it once more: what recovery wrote must read back too (a page 0
+# whose crypt data recovery reverted fails only then). No redo or decryption errors in its log.
 on() {
   mdb_clone "$T/a" "$T/srv-$1" keyfile="$3" datadir_from="$2"
   mdb_start "$T/srv-$1" || fail "no server starts on $1 with only its keys"
   mdb_check "$T/srv-$1"
   mdb_checksums "$T/srv-$1" > "$T/sum-$1.txt"
+  mdb_stop "$T/srv-$1"
+  mdb_start "$T/srv-$1" || fail "the server on $1 does not start again after its recovery"
+  mdb_check "$T/srv-$1"
   mdb_stop "$T/srv-$1"
   if grep -E "Missing FILE_CHECKPOINT|Corrupted|corrupt|decrypt|Plugin .* failed" \
        "$T/srv-$1/log/error.log" | grep -v "^$" > "$T/errs"; then
@@ -240,4 +249,51 @@ for how in truncated garbage; do
   grep -q "ib_logfile0" "$T/err" || fail "rekey of a $how log: $(cat "$T/err")"
   sums "$T/$how" | diff -q - "$T/$how.sums" > /dev/null || fail "rekey of a $how log wrote"
 done
+step "4. crypt data written by the pending redo: rewrap re-encrypts those tablespaces"
+# Encryption turned on for a running server's tables: when the rotation threads finish a
+# tablespace, they log its crypt data to page 0 (fil_crypt_flush_space ->
+# fil_space_crypt_t::write_page0). Killed before the next checkpoint, recovery writes that old
+# IV back into page 0, and the server that flushes it fails at its next start: a re-wrapped
+# page 0 would be undone. Rewrap must find those writes in the log and re-encrypt the
+# tablespaces (keeping their IV) instead. Whether a checkpoint follows the rotation before the
+# kill depends on timing: up to three tries.
+R=$T/r
+mdb_new "$R" encrypt_tables=OFF threads=2 encrypt_log=ON "${OPTS[@]}"
+RK=$R/keys/keys.txt
+RNEWK=$T/keys-new-r.txt
+mdb_make_keys "redo-r-$SEED" "$(_mdb_get "$R" key_ids)" "$RNEWK"
+mdb_start "$R"
+mdb_sql "$R" "CREATE DATABASE IF NOT EXISTS ibc; CREATE TABLE ibc.t_rot (id INT PRIMARY KEY,
+  v VARCHAR(200)); INSERT INTO ibc.t_rot SELECT seq, REPEAT(CHAR(65 + seq % 26), 150)
+  FROM ibc.seq_1_to_20000" > /dev/null
+mdb_stop "$R"
+for attempt in 1 2 3; do
+  rm -rf "$T/rot"
+  cp -a --sparse=always "$R/data" "$T/rot0"
+  mdb_start "$R"
+  mdb_sql "$R" "SET GLOBAL innodb_encrypt_tables=ON" > /dev/null
+  for _ in $(seq 200); do # until t_rot is encrypted and flushed
+    [[ $(mdb_sql "$R" "SELECT CONCAT(ENCRYPTION_SCHEME, ROTATING_OR_FLUSHING) FROM
+      information_schema.INNODB_TABLESPACES_ENCRYPTION WHERE NAME = 'ibc/t_rot'") == 10 ]] &&
+      break
+    sleep 0.05
+  done
+  mdb_kill9 "$R"
+  cp -a --sparse=always "$R/data" "$T/rot"
+  cp -a --sparse=always "$T/rot" "$T/rot-rw"
+  expect 0 "$IBDCRYPT" rekey --datadir="$T/rot-rw" --keyfile="$RK" --to-keyfile="$RNEWK" \
+    --mode=rewrap
+  grep -q "pending redo rewrites the crypt data" "$T/err" && break
+  (( attempt < 3 )) || fail "no crypt-data write left in the pending redo after $attempt tries"
+  echo "redo: try $attempt: a checkpoint came after the rotation; again"
+  rm -rf "$R/data" "$T/rot-rw"
+  mv "$T/rot0" "$R/data"
+done
+sed 's/^/redo:   /' "$T/err"
+grep -q "ibc/t_rot .* ok" <("$IBDCRYPT" inspect --keyfile="$RK" "$T/rot" 2>&1) ||
+  fail "t_rot is not encrypted in the killed datadir"
+on rot-old "$T/rot" "$RK"
+on rot-rewrap "$T/rot-rw" "$RNEWK"
+same rot-old rot-rewrap
+
 step "all checks passed"
