@@ -148,9 +148,17 @@ static int roundtrip(const char *kf, int argc, char **argv)
         ibc_batch_run(s, NULL, IBC_OP_DECRYPT, pg, np, sc);
         if (!sound(pg, np, argv[a], "decrypt"))
             bad = 1;
-        free(pg);
-        pg = pages(s, plain, back, n);
-        ibc_batch_run(s, NULL, IBC_OP_ENCRYPT, pg, np, sc);
+        /* encrypt again only what was encrypted: the key rotation skips free and freed pages
+         * (fil0crypt.cc fil_crypt_get_page_throttle, fil_crypt_rotate_page), so a page left
+         * plain in an encrypted tablespace stays so, as it does in a re-key (seen: an undo
+         * page of ibdata1, 64K pages) */
+        ibc_page *enc = pages(s, plain, back, n);
+        size_t ne = 0;
+        for (size_t i = 0; i < np; i++)
+            if (pg[i].status == IBC_PAGE_OK)
+                enc[ne++] = enc[i];
+        ibc_batch_run(s, NULL, IBC_OP_ENCRYPT, enc, ne, sc);
+        free(enc);
         free(pg);
         for (size_t p = 0; p < np; p++)
             if (memcmp(back + p * info.page_size, b + p * info.page_size, info.page_size)) {
@@ -163,7 +171,8 @@ static int roundtrip(const char *kf, int argc, char **argv)
                 break;
             }
         rc |= bad;
-        printf("%s: %zu pages round-tripped%s\n", argv[a], np, bad ? " WITH DIFFERENCES" : "");
+        printf("%s: %zu pages (%zu encrypted) round-tripped%s\n", argv[a], np, ne,
+               bad ? " WITH DIFFERENCES" : "");
         free(plain);
         free(back);
         free(b);
