@@ -9,10 +9,10 @@
 #      only the new keys recovers from the log (no redo errors) and gives the CHECKSUM TABLE
 #      values of the same datadir recovered with the old keys; kill -9 of rekey while it
 #      writes the log, then the same command again: byte-identical to an uninterrupted run;
-#   2. a live mariadb-backup --backup under the workload: copy 1 prepared by mariadb-backup
-#      with the old keys; copy 2 (and 3) re-keyed by `ibdcrypt prepare --to-keyfile NEW`
-#      (reencrypt, rewrap), then prepared by mariadb-backup with only the new keys; servers
-#      on every copy give identical CHECKSUM TABLE values;
+#   2. a live mariadb-backup --backup under the workload and a CREATE TABLE (*.new files): copy
+#      1 prepared by mariadb-backup with the old keys; copy 2 (and 3) re-keyed by `ibdcrypt
+#      prepare --to-keyfile NEW` (reencrypt, rewrap), then prepared by mariadb-backup with only
+#      the new keys; servers on every copy give identical CHECKSUM TABLE values;
 #   3. a flipped bit in a log record is reported with its LSN; a truncated or a garbage log
 #      is a clear error; re-keying any of them writes nothing;
 #   4. encryption turned on for a running server, killed after the rotation threads logged
@@ -187,9 +187,19 @@ mdb_start "$T/a"
 mdb_workload "$T/a" 25s > "$T/wl.out" &
 wl=$!
 sleep 3
+# DDL during the backup: mariadb-backup copies the tablespaces created after its checkpoint
+# again at its end as *.new files, which ibdcrypt prepare leaves alone (their whole content is
+# in the log, so mariadb-backup --prepare rebuilds them under the log's, i.e. the new, key)
+( sleep 1; mdb_sql "$T/a" "CREATE TABLE ibc.t_during (id INT PRIMARY KEY, v VARCHAR(200))
+    ENCRYPTED=YES; INSERT INTO ibc.t_during SELECT seq, REPEAT(CHAR(65 + seq % 26), 150)
+    FROM ibc.seq_1_to_5000" > /dev/null ) &
+ddl=$!
 mdb_backup "$T/a" "$T/bk"
 wait $wl || fail "workload failed"
+wait $ddl || fail "DDL during the backup failed"
 mdb_stop "$T/a"
+ls "$T/bk/ibc/"*.new > /dev/null 2>&1 || fail "the backup holds no *.new file (DDL during the backup)"
+echo "redo: the backup holds $(ls "$T/bk/ibc/"*.new | wc -l) *.new files"
 pending=$(redo_field "$T/bk" pending_bytes)
 mtrs=$(redo_field "$T/bk" mtrs)
 echo "redo: the backup's log holds $pending bytes of redo in $mtrs mini-transactions"
