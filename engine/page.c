@@ -12,6 +12,7 @@
  * (space id and LSN copy for full_crc32, the plaintext checksum for the legacy format, page
  * structure, decompression), so a wrong key is reported as a key mismatch, not as corruption.
  */
+#define _DEFAULT_SOURCE /* explicit_bzero */
 #include <stdlib.h>
 
 #include "checksum.h"
@@ -73,8 +74,8 @@ void ibc_page_crypt_range(const ibc_space *s, const uint8_t *p, uint32_t *off, u
     }
 }
 
-static void xcrypt(const ibc_kernels *k, const ibc_aes_key *key, ibc_algo algo, int encrypt,
-                   const uint8_t iv[16], const uint8_t *in, uint8_t *out, size_t len)
+void ibc_nopad_crypt(const ibc_kernels *k, const ibc_aes_key *key, ibc_algo algo, int encrypt,
+                     const uint8_t iv[16], const uint8_t *in, uint8_t *out, size_t len)
 {
     if (algo == IBC_ALGO_CTR) {
         k->aes_ctr(key, iv, in, out, len);
@@ -94,13 +95,14 @@ static void xcrypt(const ibc_kernels *k, const ibc_aes_key *key, ibc_algo algo, 
         k->aes_ecb_enc(key, iv, mask, 1);
         for (size_t i = 0; i < tail; i++)
             out[nb * 16 + i] = t[i] ^ mask[i];
+        explicit_bzero(mask, sizeof(mask)); /* keystream */
     }
 }
 
 void ibc_page_xcrypt(const ibc_space *s, int encrypt, const uint8_t iv[16], const uint8_t *in,
                      uint8_t *out, size_t len)
 {
-    xcrypt(s->k, &s->key, s->algo, encrypt, iv, in, out, len);
+    ibc_nopad_crypt(s->k, &s->key, s->algo, encrypt, iv, in, out, len);
 }
 
 static int is_index_type(uint32_t type)
@@ -259,7 +261,7 @@ static void fcrc32_process(const ibc_space *s, const ibc_space *t, ibc_op op, ib
     for (int a = 0; a < 2 && algos[a] != IBC_ALGO_AUTO; a++) {
         used = algos[a];
         memcpy(plain, p, ps);
-        xcrypt(k, &s->key, used, 0, iv, p + 26, plain + 26, size - 30);
+        ibc_nopad_crypt(k, &s->key, used, 0, iv, p + 26, plain + 26, size - 30);
         st = compressed ? fcrc32_compressed_check(s, plain, size, page_no, sc)
                         : fcrc32_plain_check(s, p, plain, ps);
         if (st != IBC_PAGE_KEY_MISMATCH)
@@ -280,8 +282,8 @@ static void fcrc32_process(const ibc_space *s, const ibc_space *t, ibc_op op, ib
     } else if (op == IBC_OP_REKEY) {
         uint8_t *o = pg->dst;
         memcpy(o, plain, ps); /* header [0,26) incl. key version, and the bytes past size */
-        xcrypt(k, &t->key, t->algo == IBC_ALGO_AUTO ? used : t->algo, 1, iv, plain + 26, o + 26,
-               size - 30);
+        ibc_nopad_crypt(k, &t->key, t->algo == IBC_ALGO_AUTO ? used : t->algo, 1, iv, plain + 26,
+                        o + 26, size - 30);
         fcrc32_seal(k, o, size);
     }
     DONE(IBC_PAGE_OK);
@@ -364,7 +366,7 @@ static void legacy_process(const ibc_space *s, const ibc_space *t, ibc_op op, ib
     for (int a = 0; a < 2 && algos[a] != IBC_ALGO_AUTO; a++) {
         used = algos[a];
         memcpy(plain, p, ps);
-        xcrypt(k, &s->key, used, 0, iv, p + off, plain + off, len);
+        ibc_nopad_crypt(k, &s->key, used, 0, iv, p + off, plain + off, len);
         bad = IBC_PAGE_OK;
         if (pcomp) {
             /* 37401: algorithm at 40, payload at 42 (fil0pagecompress.cc) */
@@ -399,8 +401,8 @@ static void legacy_process(const ibc_space *s, const ibc_space *t, ibc_op op, ib
     } else if (op == IBC_OP_REKEY) {
         uint8_t *o = pg->dst;
         memcpy(o, plain, ps);
-        xcrypt(k, &t->key, t->algo == IBC_ALGO_AUTO ? used : t->algo, 1, iv, plain + off,
-               o + off, len);
+        ibc_nopad_crypt(k, &t->key, t->algo == IBC_ALGO_AUTO ? used : t->algo, 1, iv, plain + off,
+                        o + off, len);
         put_be32(o + FIL_PAGE_CRYPT_CHECKSUM, ibc_legacy_crypt_checksum(k, o, ps, zip));
     }
     DONE(IBC_PAGE_OK);
@@ -452,7 +454,7 @@ static void encrypt_process(const ibc_space *s, ibc_page *pg, ibc_scratch *sc)
             pg->flags |= IBC_PF_PAGE_COMPRESSED;
         put_be32(o + FIL_PAGE_FCRC32_KEY_VERSION, s->key_version);
         ibc_page_crypt_range(s, o, &off, &len);
-        xcrypt(k, &s->key, s->algo, 1, iv, p + off, o + off, len);
+        ibc_nopad_crypt(k, &s->key, s->algo, 1, iv, p + off, o + off, len);
         fcrc32_seal(k, o, size);
     } else {
         uint32_t type = be16(p + FIL_PAGE_TYPE);
@@ -464,7 +466,7 @@ static void encrypt_process(const ibc_space *s, ibc_page *pg, ibc_scratch *sc)
             pg->flags |= IBC_PF_ROW_COMPRESSED;
         put_be32(o + FIL_PAGE_KEY_VERSION, s->key_version);
         ibc_page_crypt_range(s, o, &off, &len);
-        xcrypt(k, &s->key, s->algo, 1, iv, p + off, o + off, len);
+        ibc_nopad_crypt(k, &s->key, s->algo, 1, iv, p + off, o + off, len);
         put_be32(o + FIL_PAGE_CRYPT_CHECKSUM, ibc_legacy_crypt_checksum(k, o, ps, zip));
     }
     memcpy(pg->dst, o, ps);

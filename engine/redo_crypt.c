@@ -20,31 +20,6 @@
 #include "format.h"
 #include "redo_internal.h"
 
-void redo_xcrypt(const ibc_kernels *k, const ibc_aes_key *key, ibc_algo algo, int encrypt,
-                 const uint8_t iv[16], const uint8_t *in, uint8_t *out, size_t len)
-{
-    if (algo == IBC_ALGO_CTR) {
-        k->aes_ctr(key, iv, in, out, len);
-        return;
-    }
-    size_t nb = len / 16, tail = len % 16;
-    uint8_t v[16], mask[16], t[16];
-    memcpy(t, in + nb * 16, tail);
-    memcpy(v, iv, 16);
-    if (encrypt)
-        k->aes_cbc_enc(key, v, in, out, nb);
-    else
-        k->aes_cbc_dec(key, v, in, out, nb);
-    if (tail) {
-        /* MyCTX_nopad::finish: the tail is XORed with AES-ECB(key, IV) of the original IV, in
-         * both directions */
-        k->aes_ecb_enc(key, iv, mask, 1);
-        for (size_t i = 0; i < tail; i++)
-            out[nb * 16 + i] = t[i] ^ mask[i];
-        explicit_bzero(mask, sizeof(mask));
-    }
-}
-
 void redo_enc11_iv(const uint8_t *mtr, const redo_mtr *m, uint8_t iv[16])
 {
     memcpy(iv, mtr + m->len + 1, 8); /* the nonce as stored */
@@ -64,7 +39,7 @@ static void crypt_enc11(const ibc_redo *r, const ibc_aes_key *key, ibc_algo algo
     }
     uint8_t iv[16];
     redo_enc11_iv(p, m, iv);
-    redo_xcrypt(r->k, key, algo, encrypt, iv, tmp, tmp, g);
+    ibc_nopad_crypt(r->k, key, algo, encrypt, iv, tmp, tmp, g);
     if (out != p)
         memcpy(out, p, m->len);
     for (pos = 0, g = 0; pos < m->len;) {
@@ -111,7 +86,7 @@ static void crypt_enc108(const ibc_redo *r, const ibc_aes_key *key, ibc_algo alg
             skip = l1 + l2;
         }
         if (blen > skip)
-            redo_xcrypt(r->k, key, algo, encrypt, iv, body + skip, out + pos + hl + skip,
+            ibc_nopad_crypt(r->k, key, algo, encrypt, iv, body + skip, out + pos + hl + skip,
                         blen - skip);
         pos += size;
     }

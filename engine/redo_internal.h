@@ -341,11 +341,6 @@ const char *redo_frame_name(redo_frame_status st);
 
 /* ---- ciphers and records (redo_crypt.c) ---------------------------------------------------- */
 
-/* MariaDB's cipher over one stream (mysys_ssl/my_crypt.cc): AES-CBC over the whole blocks and
- * the tail XORed with AES-ECB(key, iv) of the original IV, or AES-CTR. */
-void redo_xcrypt(const ibc_kernels *k, const ibc_aes_key *key, ibc_algo algo, int encrypt,
-                 const uint8_t iv[16], const uint8_t *in, uint8_t *out, size_t len);
-
 /* FORMAT_ENC_11 stream IV: nonce | T_1 | zeros (log0crypt.cc log_decrypt_mtr). */
 void redo_enc11_iv(const uint8_t *mtr, const redo_mtr *m, uint8_t iv[16]);
 
