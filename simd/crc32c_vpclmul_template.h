@@ -39,45 +39,22 @@
 #include "crc32c_sse42.h"
 #include "tiers.h"
 
-#define VMULTS2_128(hi, lo) _mm_set_epi64x((long long)(lo), (long long)(hi))
+#include "clmul_vec.h"
 #if VL == 16
-#define vec_t             __m128i
-#define VLOADU(p)         _mm_loadu_si128((const void *)(p))
-#define VCLMUL(a, b, imm) _mm_clmulepi64_si128((a), (b), (imm))
-#define VXOR(a, b)        _mm_xor_si128((a), (b))
-#define VXOR3(a, b, c)    _mm_xor_si128(_mm_xor_si128((a), (b)), (c))
-#define VFROM128(x)       (x)
-#define VMULTS2(hi, lo)   VMULTS2_128(hi, lo)
 #define MULTS_4V          VMULTS(512)
 #define FUSED_TABLE       crc32c_fused128
 #define FUSED_Q           CRC32C_FUSED128_Q
 #define FUSED_M_MAX       CRC32C_FUSED128_M_MAX
 #elif VL == 32
-#define vec_t             __m256i
-#define VLOADU(p)         _mm256_loadu_si256((const void *)(p))
-#define VCLMUL(a, b, imm) _mm256_clmulepi64_epi128((a), (b), (imm))
-#define VXOR(a, b)        _mm256_xor_si256((a), (b))
-#define VXOR3(a, b, c)    _mm256_xor_si256(_mm256_xor_si256((a), (b)), (c))
-#define VFROM128(x)       _mm256_zextsi128_si256(x)
-#define VMULTS2(hi, lo)   _mm256_broadcastsi128_si256(VMULTS2_128(hi, lo))
 #define MULTS_4V          VMULTS(1024)
 #define FUSED_TABLE       crc32c_fused256
 #define FUSED_Q           CRC32C_FUSED256_Q
 #define FUSED_M_MAX       CRC32C_FUSED256_M_MAX
 #elif VL == 64
-#define vec_t             __m512i
-#define VLOADU(p)         _mm512_loadu_si512((const void *)(p))
-#define VCLMUL(a, b, imm) _mm512_clmulepi64_epi128((a), (b), (imm))
-#define VXOR(a, b)        _mm512_xor_si512((a), (b))
-#define VXOR3(a, b, c)    _mm512_ternarylogic_epi64((a), (b), (c), 0x96) /* a ^ b ^ c */
-#define VFROM128(x)       _mm512_zextsi128_si512(x)
-#define VMULTS2(hi, lo)   _mm512_broadcast_i32x4(VMULTS2_128(hi, lo))
 #define MULTS_4V          VMULTS(2048)
 #define FUSED_TABLE       crc32c_fused512
 #define FUSED_Q           CRC32C_FUSED512_Q
 #define FUSED_M_MAX       CRC32C_FUSED512_M_MAX
-#else
-#error "VL must be 16, 32 or 64"
 #endif
 /* Multipliers for a fold over d bits (scripts/gen_crc32c_tables.py: CRC32C_FOLD_<d>_*). */
 #define VMULTS(d) VMULTS2(CRC32C_FOLD_##d##_HI, CRC32C_FOLD_##d##_LO)

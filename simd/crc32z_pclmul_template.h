@@ -32,45 +32,22 @@
 #include "crc32z_tables.h"
 #include "tiers.h"
 
-#define VMULTS2_128(hi, lo) _mm_set_epi64x((long long)(lo), (long long)(hi))
+#include "clmul_vec.h"
 #if VL == 16
-#define vec_t             __m128i
-#define VLOADU(p)         _mm_loadu_si128((const void *)(p))
-#define VCLMUL(a, b, imm) _mm_clmulepi64_si128((a), (b), (imm))
-#define VXOR(a, b)        _mm_xor_si128((a), (b))
-#define VXOR3(a, b, c)    _mm_xor_si128(_mm_xor_si128((a), (b)), (c))
-#define VFROM128(x)       (x)
-#define VMULTS2(hi, lo)   VMULTS2_128(hi, lo)
 #define MULTS_8V          VMULTS(1024)
 #define MULTS_4V          VMULTS(512)
 #define MULTS_2V          VMULTS(256)
 #define MULTS_1V          VMULTS(128)
 #elif VL == 32
-#define vec_t             __m256i
-#define VLOADU(p)         _mm256_loadu_si256((const void *)(p))
-#define VCLMUL(a, b, imm) _mm256_clmulepi64_epi128((a), (b), (imm))
-#define VXOR(a, b)        _mm256_xor_si256((a), (b))
-#define VXOR3(a, b, c)    _mm256_xor_si256(_mm256_xor_si256((a), (b)), (c))
-#define VFROM128(x)       _mm256_zextsi128_si256(x)
-#define VMULTS2(hi, lo)   _mm256_broadcastsi128_si256(VMULTS2_128(hi, lo))
 #define MULTS_8V          VMULTS(2048)
 #define MULTS_4V          VMULTS(1024)
 #define MULTS_2V          VMULTS(512)
 #define MULTS_1V          VMULTS(256)
 #elif VL == 64
-#define vec_t             __m512i
-#define VLOADU(p)         _mm512_loadu_si512((const void *)(p))
-#define VCLMUL(a, b, imm) _mm512_clmulepi64_epi128((a), (b), (imm))
-#define VXOR(a, b)        _mm512_xor_si512((a), (b))
-#define VXOR3(a, b, c)    _mm512_ternarylogic_epi64((a), (b), (c), 0x96) /* a ^ b ^ c */
-#define VFROM128(x)       _mm512_zextsi128_si512(x)
-#define VMULTS2(hi, lo)   _mm512_broadcast_i32x4(VMULTS2_128(hi, lo))
 #define MULTS_8V          VMULTS(4096)
 #define MULTS_4V          VMULTS(2048)
 #define MULTS_2V          VMULTS(1024)
 #define MULTS_1V          VMULTS(512)
-#else
-#error "VL must be 16, 32 or 64"
 #endif
 /* Multipliers for a fold over d bits (scripts/gen_crc32z.py: CRC32Z_FOLD_<d>_*). The first
  * (high-order) qword of each lane is multiplied by HI, the second by LO. */
