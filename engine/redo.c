@@ -283,7 +283,9 @@ void ibc_redo_free(ibc_redo *r)
     if (r->fd >= 0)
         close(r->fd);
     if (r->win.buf) {
-        explicit_bzero(r->win.buf, r->win.cap + REDO_WIN_SLACK); /* rekeyed records in flight */
+        /* rekeyed records in flight; the batched ciphers' stores overhang a stream by less
+         * than the slack; the rest of the buffer was never written */
+        explicit_bzero(r->win.buf, r->win.hi + REDO_WIN_SLACK);
         free(r->win.buf);
     }
     if (r->tmp) {

@@ -148,6 +148,7 @@ static inline void redo_copy(uint8_t *d, const uint8_t *s, size_t n)
 typedef struct redo_win {
     uint8_t *buf;
     size_t cap;
+    size_t hi;   /* bytes of buf ever filled (from 0): what a wipe must cover */
     uint64_t lsn;
     size_t len;
 } redo_win;
@@ -196,6 +197,12 @@ struct ibc_redo {
     uint64_t seq_base;
     /* set by a scan callback that fails on an mtr before the current one (it batches) */
     uint64_t cb_bad_lsn;
+    /* the last damage search (redo_scan.c resync): where it looked, a CRC-32C of the bytes it
+     * looked at, and what it found; a later scan of the same bytes takes the result */
+    int rs_valid;
+    uint64_t rs_from, rs_first_lsn, rs_next_ok;
+    size_t rs_avail;
+    uint32_t rs_crc;
 };
 
 /* Write "<name>: <message>" into err. */

@@ -96,6 +96,7 @@ ibc_status redo_win_ensure(ibc_redo *r, uint64_t lsn, size_t need, uint64_t limi
             return IBC_ERR_NOMEM;
         }
         w->cap = (size_t)cap;
+        w->hi = 0;
         w->lsn = lsn;
         w->len = 0;
     }
@@ -118,6 +119,8 @@ ibc_status redo_win_ensure(ibc_redo *r, uint64_t lsn, size_t need, uint64_t limi
         if (until > limit)
             until = limit;
         if (until > from) {
+            if (w->len + (size_t)(until - from) > w->hi)
+                w->hi = w->len + (size_t)(until - from);
             ibc_status st = read_lsn(r, from, w->buf + w->len, (size_t)(until - from), err, errlen);
             if (st != IBC_OK) {
                 w->len = 0;
@@ -183,19 +186,22 @@ redo_frame_status redo_frame(const ibc_redo *r, const uint8_t *p, size_t avail, 
     return st == REDO_FRAME_OK ? frame_crc(r, p, m) : st;
 }
 
-/* For the damage search only: could the bytes at p be an mtr the server wrote? Cheap tests
- * before the CRC: the nonce of an encrypted mtr is the flushed LSN when it was encrypted, so
- * between first_lsn and its own LSN (formats/mariadb.md §10.4.5); plain records must parse. */
+/* For the damage search only: could the bytes at p be an mtr the server wrote? len is where the
+ * walk of its records ends (the sequence byte; redo_frame_walk finds the same end when it
+ * accepts the framing), and len + 13 <= avail. Cheap tests before the framing and the CRC: the
+ * nonce of an encrypted mtr is the flushed LSN when it was encrypted, so between first_lsn and
+ * its own LSN (formats/mariadb.md §10.4.5); plain records must parse. */
 static int plausible_mtr(const ibc_redo *r, const uint8_t *p, size_t avail, uint64_t lsn,
-                         redo_mtr *m)
+                         size_t len, redo_mtr *m)
 {
-    if (redo_frame_walk(r, p, avail, lsn, m) != REDO_FRAME_OK)
-        return 0;
     if (r->nonce_len) {
-        uint64_t nonce = be64(p + m->len + 1);
+        uint64_t nonce = be64(p + len + 1);
         if (nonce < r->info.first_lsn || nonce > lsn)
             return 0;
-    } else {
+    }
+    if (redo_frame_walk(r, p, avail, lsn, m) != REDO_FRAME_OK || m->len != len)
+        return 0;
+    if (!r->nonce_len) {
         redo_recs c = {.page_size = r->page_size};
         if (redo_check_records(p, m->len, &c))
             return 0;
@@ -307,52 +313,30 @@ static int names_checkpoint(ibc_redo *r, const uint8_t *p, const redo_mtr *m)
 #define REDO_RESYNC     (256u << 10) /* candidate starts after the boundary */
 #define REDO_RESYNC_MTR (256u << 10) /* longest mtr looked for */
 #define REDO_TRIES      32           /* exact checks per candidate end */
-#define TERM_UNKNOWN    (-1)
 #define TERM_DEAD       (-2)
 
-/* Where the records walked from position x of p (w bytes) end: the offset of the first byte
- * <= 1 (the sequence byte), or TERM_DEAD. term[] memoises it, so that walking from every
- * position of the window costs linear time: walks from different starts merge. */
-static int32_t walk_end(const uint8_t *p, size_t w, int32_t *term, size_t x)
+/* term[x] = where the records walked from position x of p (w bytes) end: the offset of the
+ * first byte <= 1 (the sequence byte), or TERM_DEAD when a walk leaves the window or meets an
+ * impossible length. A walk from x continues as the walk from the next record's start, so one
+ * pass from the back fills every position in linear time, reading term[] mostly a few bytes
+ * ahead of where it writes. */
+static void walk_ends(const uint8_t *p, size_t w, int32_t *term)
 {
-    int32_t t;
-    size_t y = x;
-    for (;;) { /* find the end */
-        if (y >= w) {
-            t = TERM_DEAD;
-            break;
+    for (size_t x = w; x-- > 0;) {
+        if (p[x] <= 1) {
+            term[x] = (int32_t)x;
+            continue;
         }
-        if (term[y] != TERM_UNKNOWN) {
-            t = term[y];
-            break;
-        }
-        if (p[y] <= 1) {
-            t = (int32_t)y;
-            break;
-        }
-        size_t rlen = p[y] & 15;
+        size_t rlen = p[x] & 15;
         if (!rlen) {
-            if (y + 6 >= w || redo_varint(p + y + 1) >= MTR_SIZE_MAX) {
-                t = TERM_DEAD;
-                break;
+            if (x + 6 >= w || redo_varint(p + x + 1) >= MTR_SIZE_MAX) {
+                term[x] = TERM_DEAD;
+                continue;
             }
-            rlen = redo_varint(p + y + 1) + 15;
+            rlen = redo_varint(p + x + 1) + 15;
         }
-        y += 1 + rlen;
+        term[x] = x + 1 + rlen < w ? term[x + 1 + rlen] : TERM_DEAD;
     }
-    for (y = x; y < w && term[y] == TERM_UNKNOWN;) { /* and remember it on the way */
-        term[y] = t;
-        if (p[y] <= 1)
-            break;
-        size_t rlen = p[y] & 15;
-        if (!rlen) {
-            if (y + 6 >= w || redo_varint(p + y + 1) >= MTR_SIZE_MAX)
-                break;
-            rlen = redo_varint(p + y + 1) + 15;
-        }
-        y += 1 + rlen;
-    }
-    return t;
 }
 
 static ibc_status resync(ibc_redo *r, uint64_t lsn, redo_mtr_fn fn, void *ctx, uint64_t limit,
@@ -370,21 +354,28 @@ static ibc_status resync(ibc_redo *r, uint64_t lsn, redo_mtr_fn fn, void *ctx, u
     if (st != IBC_OK)
         return st;
     const uint8_t *p = redo_win_at(r, from);
+    /* the answer depends only on these bytes, from and first_lsn: the scans of one command
+     * (key check, verify, re-key) ask it again of an unchanged log */
+    uint32_t crc = r->k->crc32c(0, p, avail);
+    if (r->rs_valid && r->rs_from == from && r->rs_avail == avail && r->rs_crc == crc &&
+        r->rs_first_lsn == r->info.first_lsn) {
+        *next_ok = r->rs_next_ok;
+        return IBC_OK;
+    }
     size_t w = avail < REDO_RESYNC + REDO_RESYNC_MTR ? avail : REDO_RESYNC + REDO_RESYNC_MTR;
     int32_t *term = malloc(w * sizeof(*term));
     if (!term) {
         redo_err(r, err, errlen, "out of memory");
         return IBC_ERR_NOMEM;
     }
-    for (size_t i = 0; i < w; i++)
-        term[i] = TERM_UNKNOWN;
+    walk_ends(p, w, term);
     int32_t last_t = TERM_DEAD;
     unsigned tries = 0;
     redo_mtr nm;
     for (size_t i = 0; i < w && i < REDO_RESYNC; i++) {
         if (p[i] <= 1)
             continue;
-        int32_t t = walk_end(p, w, term, i);
+        int32_t t = term[i];
         if (t < 0 || (size_t)t - i > REDO_RESYNC_MTR || (size_t)t + 13 > avail ||
             p[t] != redo_seq_bit(r, from + (size_t)t))
             continue;
@@ -394,12 +385,18 @@ static ibc_status resync(ibc_redo *r, uint64_t lsn, redo_mtr_fn fn, void *ctx, u
         }
         if (tries++ >= REDO_TRIES)
             continue;
-        if (plausible_mtr(r, p + i, avail - i, from + i, &nm)) {
+        if (plausible_mtr(r, p + i, avail - i, from + i, (size_t)t - i, &nm)) {
             *next_ok = from + i;
             break;
         }
     }
     free(term);
+    r->rs_valid = 1;
+    r->rs_from = from;
+    r->rs_avail = avail;
+    r->rs_crc = crc;
+    r->rs_first_lsn = r->info.first_lsn;
+    r->rs_next_ok = *next_ok;
     return IBC_OK;
 }
 

@@ -1144,8 +1144,6 @@ int rekey_run(cli_global *g, rekey_opts *o, cli_keys *keys)
                                    "nothing written", already, x.nps + (size_t)redo_todo);
         rc = fail_rc(&x, EXIT_DATA, err);
     }
-    if (!rc)
-        rc = dataset_pool(&x.ds);
     ibc_pool_file *pf = calloc(x.ds.n + 1, sizeof(*pf));
     x.ds.pool_map = calloc(x.ds.n + 1, sizeof(size_t));
     if (!rc && (!pf || !x.ds.pool_map))
@@ -1160,8 +1158,13 @@ int rekey_run(cli_global *g, rekey_opts *o, cli_keys *keys)
     uint64_t total = 0;
     for (size_t i = 0; i < npf; i++)
         total += pf[i].size;
+    /* workers only for page work: a rewrap writes a page per tablespace, and loading the
+     * topology would cost it more than its writes */
+    if (!rc && npf)
+        rc = dataset_pool(&x.ds);
     progress pr;
-    x.rep.threads = rc ? 1 : ibc_pool_threads(x.ds.pool);
+    unsigned nthreads = x.ds.pool ? ibc_pool_threads(x.ds.pool) : 1;
+    x.rep.threads = nthreads;
 
     /* first run: every page to re-encrypt checked with the current keys before any write */
     if (!rc && !resume && npf) {
@@ -1200,7 +1203,7 @@ int rekey_run(cli_global *g, rekey_opts *o, cli_keys *keys)
          * file is sparse: unused slots take no space) */
         unsigned heads = (unsigned)(x.nps + 1 < 256 ? x.nps + 1 : 256);
         ibc_status st = ibc_journal_create(jpath, blob, blen,
-                                           2 * ibc_pool_threads(x.ds.pool) + 2 + heads,
+                                           2 * nthreads + 2 + heads,
                                            slot + 65536, &x.j);
         free(blob);
         if (st != IBC_OK)
