@@ -6,7 +6,8 @@
 #
 # INSTANCE is a stopped tests/server/mdb.sh instance (INSTANCE/data, INSTANCE/keys/keys.txt,
 # INSTANCE/my.cnf), e.g. one made by `mdb_new DIR ...; mdb_start; mdb_load DIR 70; mdb_stop`
-# (about 1 GB of tablespaces). REPS (default 3) interleaved repetitions; medians reported.
+# (about 1 GB of tablespaces). REPS (default 5) interleaved repetitions; medians reported, and
+# each ratio's spread over the repetitions.
 #
 #   backup:  ibdcrypt backup --stream=xbstream > /dev/null with deep verification (keys given)
 #            vs mariadb-backup --backup --stream=xbstream --innodb-flush-method=fsync >
@@ -23,7 +24,7 @@ HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 . "$HERE/../tests/server/mdb.sh"
 IBDCRYPT=$(readlink -f "$1")
 I=$(readlink -f "$2")
-REPS=${3:-3}
+REPS=${3:-5}
 D=$I/data
 K=$I/keys/keys.txt
 W=$(dirname "$I")/frontends-bench.$$
@@ -35,11 +36,14 @@ NEWK=$W/keys-new.txt
 
 warm() { find "$1" -type f -print0 | xargs -0 cat > /dev/null; }
 # timed OUT CMD...: run CMD, append "seconds max_rss_kib" to OUT
+# (seconds to the microsecond: GNU time's own %e has 10 ms steps, as long as a whole rewrap)
 timed() {
-  local out=$1
+  local out=$1 t0 t1
   shift
-  /usr/bin/time -f "%e %M" -o "$W/time" "$@"
-  cat "$W/time" >> "$out"
+  t0=$(date +%s.%N)
+  /usr/bin/time -f "%M" -o "$W/time" "$@"
+  t1=$(date +%s.%N)
+  echo "$(awk -v a="$t0" -v b="$t1" 'BEGIN {printf "%.6f", b - a}') $(cat "$W/time")" >> "$out"
 }
 median() { sort -n | awk '{v[NR]=$1} END {print (NR % 2) ? v[(NR+1)/2] : (v[NR/2] + v[NR/2+1]) / 2}'; }
 col() { awk -v c="$1" '{print $c}' "$2"; }
@@ -78,7 +82,7 @@ for r in $(seq "$REPS"); do
   rm -rf "$W/pr"
 done
 
-m() { col 1 "$W/$1.t" | median; }
+m() { col 1 "$W/$1.t" | median | awk '{printf "%.3f", $1}'; }
 rss() { col 2 "$W/$1.t" | sort -n | tail -1; }
 ours=$(m ours) mb=$(m mb) cp=$(m cp) cpsync=$(m cpsync) reenc=$(m reenc) rewrap=$(m rewrap)
 mbps() { awk -v b="$bytes" -v s="$1" 'BEGIN {printf "%.0f", b / 1048576 / s}'; }
@@ -91,8 +95,21 @@ printf '%-58s %8s %9s\n' "cp -r" "$cp" "$(mbps "$cp")"
 printf '%-58s %8s %9s\n' "cp -r && sync" "$cpsync" "$(mbps "$cpsync")"
 printf '%-58s %8s %9s %8sM\n' "ibdcrypt prepare --mode=reencrypt" "$reenc" "$(mbps "$reenc")" "$(( $(rss reenc) / 1024 ))"
 printf '%-58s %8s %9s %8sM\n' "ibdcrypt prepare --mode=rewrap" "$rewrap" "$(mbps "$rewrap")" "$(( $(rss rewrap) / 1024 ))"
+# the same ratios per repetition (each from runs next to each other): their spread shows how
+# much the file system's state moved the peer between repetitions
+spread() { # A B SCALE: min / median / max over the repetitions of SCALE * A_r / B_r
+  paste -d' ' <(col 1 "$W/$1.t") <(col 1 "$W/$2.t") |
+    awk -v k="$3" '{print k * $2 / $1}' | sort -g |
+    awk '{v[NR]=$1} END {m=(NR % 2) ? v[(NR+1)/2] : (v[NR/2] + v[NR/2+1]) / 2;
+                         printf "%.2f / %.2f / %.2f", v[1], m, v[NR]}'
+}
 echo
-echo "backup stream, ibdcrypt / mariadb-backup throughput:  $(ratio "$ours" "$mb")x"
-echo "prepare reencrypt / cp -r throughput:                  $(ratio "$reenc" "$cp")x"
-echo "prepare reencrypt / (cp -r && sync) throughput:        $(ratio "$reenc" "$cpsync")x"
-echo "prepare rewrap time / cp -r time:                      $(pct "$rewrap" "$cp")"
+printf '%-54s %s\n' "ratio" "of the medians   per repetition (min / median / max)"
+printf '%-54s %8sx        %s\n' "backup stream, ibdcrypt / mariadb-backup throughput" \
+  "$(ratio "$ours" "$mb")" "$(spread ours mb 1)"
+printf '%-54s %8sx        %s\n' "prepare reencrypt / cp -r throughput" \
+  "$(ratio "$reenc" "$cp")" "$(spread reenc cp 1)"
+printf '%-54s %8sx        %s\n' "prepare reencrypt / (cp -r && sync) throughput" \
+  "$(ratio "$reenc" "$cpsync")" "$(spread reenc cpsync 1)"
+printf '%-54s %9s        %s\n' "prepare rewrap time / cp -r time (%)" \
+  "$(pct "$rewrap" "$cp")" "$(spread cp rewrap 100)"
