@@ -281,6 +281,50 @@ static void test_real_flipped_bit(void)
     ibc_engine_free(e);
 }
 
+/* The damage search (what follows the end of the log) is remembered between the scans of one
+ * handle, for the bytes it looked at: a copy of a valid mtr of this pass planted after the end,
+ * where nothing was before, must turn the second verify of the same handle into "damaged". */
+static void test_real_damage_search_sees_new_bytes(void)
+{
+    TU_CHECK(load_all(), "cannot load tests/data/redo");
+    ibc_engine *e;
+    ibc_engine_new(NULL, &e);
+    for (size_t i = 0; i < NLOGS; i++) {
+        real_log *L = &logs[i];
+        if (!L->killed)
+            continue;
+        char err[400] = "";
+        uint8_t *img = malloc(L->size);
+        memcpy(img, L->img, L->size);
+        ibc_redo *r;
+        TU_CHECK(ibc_redo_open_mem(e, img, L->size, L->name, &r, err, sizeof(err)) == IBC_OK,
+                 "%s: open", L->name);
+        mtr_list *ml = calloc(1, sizeof(*ml));
+        ibc_redo_result res;
+        TU_CHECK(redo_scan(r, list_mtr, ml, &res, err, sizeof(err)) == IBC_OK, "scan");
+        TU_CHECK(ibc_redo_verify(r, 0, &res, err, sizeof(err)) == IBC_OK, "%s: %s", L->name, err);
+        ibc_redo_info in;
+        ibc_redo_get_info(r, &in);
+        /* the last mtr, again 64 bytes into the block after the one the log ends in */
+        uint64_t last = ml->lsn[ml->n - 1];
+        uint32_t len = ml->len[ml->n - 1], size = len + 1 + r->nonce_len + 4;
+        uint64_t at = in.end_lsn + 4096 - redo_offset(r, in.end_lsn) % 4096 + 64;
+        uint64_t src = redo_offset(r, last), dst = redo_offset(r, at);
+        if (src + size <= L->size && dst + size <= L->size) {
+            memmove(img + dst, img + src, size);
+            img[dst + len] = redo_seq_bit(r, at + len); /* the CRC leaves it out */
+            ibc_status st = ibc_redo_verify(r, 0, &res, err, sizeof(err));
+            TU_CHECK(st == IBC_ERR_CORRUPT && strstr(err, "the log is damaged"),
+                     "%s: a valid mtr after the end was not seen (%s): %s", L->name,
+                     ibc_strerror(st), err);
+        }
+        free(ml);
+        ibc_redo_free(r);
+        free(img);
+    }
+    ibc_engine_free(e);
+}
+
 static void test_real_bad_files(void)
 {
     TU_CHECK(load_all(), "cannot load tests/data/redo");
@@ -651,7 +695,8 @@ static void test_real_from_file(void)
 }
 
 TU_TESTS(TU_T(test_real_verify), TU_T(test_real_deep_verify), TU_T(test_real_wrong_key),
-         TU_T(test_real_flipped_bit), TU_T(test_real_bad_files), TU_T(test_real_rewrap),
+         TU_T(test_real_flipped_bit), TU_T(test_real_damage_search_sees_new_bytes),
+         TU_T(test_real_bad_files), TU_T(test_real_rewrap),
          TU_T(test_real_reencrypt_roundtrip), TU_T(test_real_self_reencrypt),
          TU_T(test_rekey_dry_run_and_refusals), TU_T(test_rekey_after_verify_then_key),
          TU_T(test_real_from_file))
