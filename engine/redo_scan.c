@@ -354,8 +354,12 @@ static ibc_status resync(ibc_redo *r, uint64_t lsn, redo_mtr_fn fn, void *ctx, u
     if (st != IBC_OK)
         return st;
     const uint8_t *p = redo_win_at(r, from);
-    /* the answer depends only on these bytes, from and first_lsn: the scans of one command
-     * (key check, verify, re-key) ask it again of an unchanged log */
+    /* the search reads no further (a candidate ends within the window, and 13 bytes of
+     * sequence byte, nonce and CRC follow); so the answer depends only on these bytes, from and
+     * first_lsn, and the scans of one command (key check, verify, re-key) ask it again of an
+     * unchanged log */
+    if (avail > REDO_RESYNC + REDO_RESYNC_MTR + 16)
+        avail = REDO_RESYNC + REDO_RESYNC_MTR + 16;
     uint32_t crc = r->k->crc32c(0, p, avail);
     if (r->rs_valid && r->rs_from == from && r->rs_avail == avail && r->rs_crc == crc &&
         r->rs_first_lsn == r->info.first_lsn) {
