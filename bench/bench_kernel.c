@@ -8,10 +8,13 @@
  *   kernel/aes128_cbc_enc/<impl>/<bytes>      AES-128-CBC encryption of one stream (serial)
  *   kernel/aes128_cbc_enc_x16/<impl>/<bytes>  16 independent streams of <bytes> each, one key
  *                                             (openssl: the 16 streams one after the other)
- *   kernel/aes128_cbc_rekey_x16/<impl>/<bytes> the fused multi-buffer re-key kernel of the page
- *                                             engine (CBC-decrypt, CBC-encrypt under another
- *                                             key, both CRCs) on 16 streams; ours only: it
- *                                             separates the kernel from the engine around it
+ *   kernel/aes128_cbc_rekey_x16/<impl>/<bytes> the multi-buffer re-key of the page engine
+ *                                             (CBC-decrypt, CBC-encrypt under another key, both
+ *                                             CRCs) on 16 streams, ours only: ibdcrypt.<tier> the
+ *                                             fused kernel, ibdcrypt_composed.<tier> the
+ *                                             composition of the tier's kernels; the engine
+ *                                             takes the one its table names (ibc_cbc_rekey_mb),
+ *                                             and these two tell which is faster on a machine
  *   kernel/aes128_ecb_block/<impl>/16         one block (the cost of a key derivation or of a
  *                                             CBC tail mask)
  *   kernel/crc32c/<impl>/<bytes>              CRC-32C
@@ -47,6 +50,7 @@ typedef enum kimpl {
     KI_IPSECMB,
     KI_ISAL,
     KI_LIBC,
+    KI_COMPOSED, /* ours, the CBC re-key composed from the tier's kernels */
     KI_COUNT
 } kimpl;
 
@@ -65,7 +69,8 @@ static const struct kop_info {
     [K_AES128_CBC_ENC] = {"aes128_cbc_enc", PEER_CBC, 1, 16, 1, CIPHER_IMPLS},
     [K_AES128_CBC_ENC_X16] = {"aes128_cbc_enc_x16", PEER_CBC, 1, 16, 16,
                               1u << KI_OURS | 1u << KI_OPENSSL | 1u << KI_IPSECMB},
-    [K_AES128_CBC_REKEY_X16] = {"aes128_cbc_rekey_x16", PEER_CBC, 1, 16, 16, 1u << KI_OURS},
+    [K_AES128_CBC_REKEY_X16] = {"aes128_cbc_rekey_x16", PEER_CBC, 1, 16, 16,
+                                1u << KI_OURS | 1u << KI_COMPOSED},
     [K_AES128_ECB_BLOCK] = {"aes128_ecb_block", PEER_ECB, 1, 16, 1, CIPHER_IMPLS},
     [K_CRC32C] = {"crc32c", PEER_ECB, 0, 0, 1, 1u << KI_OURS | 1u << KI_ISAL},
     [K_MEMCPY] = {"memcpy", PEER_ECB, 0, 0, 1, 1u << KI_LIBC},
@@ -75,13 +80,14 @@ static const struct kop_info {
 static const char *const kimpl_names[KI_COUNT] = {
     [KI_OURS] = "ibdcrypt", [KI_OPENSSL] = "openssl", [KI_OPENSSL_FRESH] = "openssl_fresh_ctx",
     [KI_IPSECMB] = "ipsec_mb", [KI_ISAL] = "isal",      [KI_LIBC] = "libc",
+    [KI_COMPOSED] = "ibdcrypt_composed",
 };
 
 /* What one registration stands for (static storage: it is the spec's user pointer). */
 typedef struct kdesc {
     kop op;
     kimpl impl;
-    const ibc_kernels *k; /* KI_OURS */
+    const ibc_kernels *k; /* KI_OURS, KI_COMPOSED */
 } kdesc;
 
 typedef struct kstate {
@@ -134,7 +140,10 @@ static const char *run_ours(void *p)
             memcpy(work[i].iv_in, s->lanes[i].iv, 16);
             memcpy(work[i].iv_out, s->lanes[i].iv, 16);
         }
-        k->aes_cbc_rekey_mb(&s->xk, &s->xk2, work, s->op->lanes);
+        if (s->d->impl == KI_COMPOSED)
+            ibc_generic_cbc_rekey_mb(k, &s->xk, &s->xk2, work, s->op->lanes);
+        else
+            k->aes_cbc_rekey_mb(&s->xk, &s->xk2, work, s->op->lanes);
         s->sink ^= work[0].crc_in ^ work[0].crc_out;
         break;
     }
@@ -273,6 +282,7 @@ static void *kernel_setup(gbc_ctx *ctx)
     gbc_run_fn run = NULL;
     switch (d->impl) {
     case KI_OURS:
+    case KI_COMPOSED:
         if (op->key_len)
             d->k->aes_expand(&s->xk, s->key, op->key_len);
         d->k->aes_expand(&s->xk2, s->key + 16, 16);
@@ -326,6 +336,7 @@ static const char *kernel_run(void *p)
     kstate *s = p;
     switch (s->d->impl) {
     case KI_OURS:
+    case KI_COMPOSED:
         return run_ours(p);
     case KI_OPENSSL:
         return run_openssl(p);
@@ -364,7 +375,7 @@ static int impl_built(kimpl i)
 
 void bench_kernel_register(void)
 {
-    static kdesc descs[K_OP_COUNT * (KI_COUNT + IBC_TIER_COUNT)];
+    static kdesc descs[K_OP_COUNT * (KI_COUNT + 2 * IBC_TIER_COUNT)];
     size_t nd = 0;
     const ibc_kernels *tiers[IBC_TIER_COUNT];
     size_t nt = bench_tiers(tiers);
@@ -373,15 +384,17 @@ void bench_kernel_register(void)
         for (int i = 0; i < KI_COUNT; i++) {
             if (!(op->impls & (1u << i)) || !impl_built((kimpl)i))
                 continue;
-            size_t nvar = i == KI_OURS ? nt : 1;
+            int ours = i == KI_OURS || i == KI_COMPOSED;
+            size_t nvar = ours ? nt : 1;
             for (size_t v = 0; v < nvar; v++) {
                 kdesc *d = &descs[nd++];
                 d->op = (kop)o;
                 d->impl = (kimpl)i;
-                d->k = i == KI_OURS ? tiers[v] : NULL;
+                d->k = ours ? tiers[v] : NULL;
                 char name[128];
-                if (i == KI_OURS)
-                    snprintf(name, sizeof(name), "kernel/%s/ibdcrypt.%s", op->name, d->k->name);
+                if (ours)
+                    snprintf(name, sizeof(name), "kernel/%s/%s.%s", op->name, kimpl_names[i],
+                             d->k->name);
                 else
                     snprintf(name, sizeof(name), "kernel/%s/%s", op->name, kimpl_names[i]);
                 gbc_spec spec = {

@@ -7,9 +7,11 @@
  *
  *   deep verify / decrypt: one pass of CBC-decrypt + CRC-32C of the ciphertext
  *                          (aes_cbc_dec_crc), or CTR + CRC (aes_ctr_crc);
- *   re-key, CBC:           up to 16 pages stepped together through aes_cbc_rekey_mb: each
- *                          block is decrypted under the old key and re-encrypted under the new
- *                          one while in registers, both CRCs computed on the way; the
+ *   re-key, CBC:           up to 16 pages stepped together through ibc_cbc_rekey_mb: the
+ *                          fused kernel (each block decrypted under the old key and
+ *                          re-encrypted under the new one while in registers, both CRCs on the
+ *                          way) or, on the tiers where it is faster, decrypt+CRC of each page
+ *                          then one multi-buffer encryption of the batch and the new CRCs; the
  *                          plaintext checks (space id, LSN copy) use the first and last block,
  *                          decrypted on their own beforehand;
  *   re-key, CTR:           ciphertext XOR old keystream XOR new keystream (aes_ctr2_crc), the
@@ -278,7 +280,7 @@ static void rekey_cbc_batch(const ibc_space *s, const ibc_space *t, ibc_page *pa
                 continue;
         }
         if (m) {
-            k->aes_cbc_rekey_mb(&s->key, &t->key, lanes, m);
+            ibc_cbc_rekey_mb(k, &s->key, &t->key, lanes, m);
             rekey_finish(s, t, slots, lanes, m, sc);
             m = 0;
         }

@@ -127,7 +127,7 @@ ibc_status ibc_redo_target_new(const ibc_redo *r, const ibc_keyring *kr, ibc_rek
 #define RK_EMIT_BYTES (4u << 20) /* hand out the re-keyed bytes at least this often */
 #define RK_SLOW_MTRS  256        /* mtrs of the per-mtr path re-keyed together */
 /* AES_CBC streams of one record with more whole blocks than this skip the batch: they wait
- * until IBC_MB_MAX_LANES of them fill the lanes of the fused multi-buffer re-key (a batch
+ * until IBC_MB_MAX_LANES of them fill the lanes of the multi-buffer re-key (a batch
  * would encrypt the few long streams it holds side by side at CBC latency). */
 #define RK_LONG_BLOCKS 16
 
@@ -181,7 +181,7 @@ static void run_batch(ibc_redo *r, rk_ctx *c)
     redo_batch_clear(b);
 }
 
-/* The long CBC streams: whole blocks in place through the fused multi-buffer re-key, the
+/* The long CBC streams: whole blocks in place through the multi-buffer re-key, the
  * tails XORed with AES-ECB(L, IV) ^ AES-ECB(L', IV). */
 static void run_long(ibc_redo *r, rk_ctx *c)
 {
@@ -200,7 +200,7 @@ static void run_long(ibc_redo *r, rk_ctx *c)
         memcpy(lanes[l].iv_out, iv[l], 16);
         lanes[l].crc_in = lanes[l].crc_out = 0;
     }
-    k->aes_cbc_rekey_mb(&r->key, &c->t->key, lanes, c->nlong);
+    ibc_cbc_rekey_mb(k, &r->key, &c->t->key, lanes, c->nlong);
     k->aes_ecb_enc(&r->key, iv[0], m1[0], c->nlong);
     k->aes_ecb_enc(&c->t->key, iv[0], m2[0], c->nlong);
     for (size_t l = 0; l < c->nlong; l++) {

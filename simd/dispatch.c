@@ -16,7 +16,7 @@ void ibc_kernel_hits_reset(void)
     memset(ibc_kernel_hits, 0, sizeof(ibc_kernel_hits));
 }
 
-#define IBC_TIER_TABLE(t, id, lanes)                                                           \
+#define IBC_TIER_TABLE(t, id, lanes, composed)                                                \
     const ibc_kernels ibc_kernels_##t = {                                                      \
         .tier = (id),                                                                          \
         .name = #t,                                                                            \
@@ -33,21 +33,24 @@ void ibc_kernel_hits_reset(void)
         .aes_ctr2_crc = aes_ctr2_crc_##t,                                                      \
         .aes_cbc_rekey_mb = aes_cbc_rekey_mb_##t,                                              \
         .mb_lanes = (lanes),                                                                   \
+        .cbc_rekey_composed = (composed),                                                      \
         .crc32z = crc32z_##t,                                                                  \
     }
 
-IBC_TIER_TABLE(portable, IBC_TIER_PORTABLE, 4);
+/* (t, id, preferred lanes, cbc_rekey_composed: 1 where the composed CBC re-key measured faster
+ * than the tier's fused kernel, see ibc_cbc_rekey_mb in simd.h) */
+IBC_TIER_TABLE(portable, IBC_TIER_PORTABLE, 4, 0); /* its fused kernel is the composition */
 #if defined(IBC_HAVE_TIER_AESNI)
-IBC_TIER_TABLE(aesni, IBC_TIER_AESNI, 8);
+IBC_TIER_TABLE(aesni, IBC_TIER_AESNI, 8, 1);
 #endif
 #if defined(IBC_HAVE_TIER_VAES256)
-IBC_TIER_TABLE(vaes256, IBC_TIER_VAES256, 16);
+IBC_TIER_TABLE(vaes256, IBC_TIER_VAES256, 16, 1);
 #endif
 #if defined(IBC_HAVE_TIER_VAES512)
-IBC_TIER_TABLE(vaes512, IBC_TIER_VAES512, 16);
+IBC_TIER_TABLE(vaes512, IBC_TIER_VAES512, 16, 0);
 #endif
 #if defined(IBC_HAVE_TIER_ARMCE)
-IBC_TIER_TABLE(armce, IBC_TIER_ARMCE, 8);
+IBC_TIER_TABLE(armce, IBC_TIER_ARMCE, 8, 0);
 #endif
 
 static const char *const tier_names[IBC_TIER_COUNT] = {

@@ -69,11 +69,19 @@ void ibc_generic_ctr2_crc(const ibc_kernels *kt, const ibc_aes_key *k1,
     }
 }
 
+#define REKEY_CHUNK 16384 /* bytes per lane and step: a whole 16 KiB page */
+
 void ibc_generic_cbc_rekey_mb(const ibc_kernels *kt, const ibc_aes_key *dk,
                               const ibc_aes_key *ek, ibc_rekey_lane *lanes, size_t n)
 {
-    /* Decrypt each lane chunk by chunk, then encrypt all lanes' chunks together through the
-     * multi-buffer kernel. */
+    /* Per step: decrypt a chunk of each lane into its output with the CRC of the input taken on
+     * the way (aes_cbc_dec_crc), encrypt the chunks of all lanes together in place through the
+     * multi-buffer kernel, then the CRC of the output. The plaintext lies in the output buffers
+     * between the two passes of one step. A chunk is a whole page: on Zen 3 (vaes256, aesni)
+     * this composition runs 10-25 % faster than the fused kernel (bench: kernel/aes128_cbc_rekey)
+     * and smaller chunks lose more to the calls than they gain in cache. */
+    for (; n > IBC_MB_MAX_LANES; n -= IBC_MB_MAX_LANES, lanes += IBC_MB_MAX_LANES)
+        ibc_generic_cbc_rekey_mb(kt, dk, ek, lanes, IBC_MB_MAX_LANES);
     ibc_cbc_lane mb[IBC_MB_MAX_LANES];
     size_t done = 0;
     for (;;) {
@@ -82,11 +90,9 @@ void ibc_generic_cbc_rekey_mb(const ibc_kernels *kt, const ibc_aes_key *dk,
             ibc_rekey_lane *l = &lanes[i];
             if (l->nblocks <= done)
                 continue;
-            size_t nb = l->nblocks - done < CHUNK / 16 ? l->nblocks - done : CHUNK / 16;
-            const uint8_t *src = l->in + done * 16;
+            size_t nb = l->nblocks - done < REKEY_CHUNK / 16 ? l->nblocks - done : REKEY_CHUNK / 16;
             uint8_t *dst = l->out + done * 16;
-            l->crc_in = kt->crc32c(l->crc_in, src, nb * 16);
-            kt->aes_cbc_dec(dk, l->iv_in, src, dst, nb);
+            kt->aes_cbc_dec_crc(dk, l->iv_in, l->in + done * 16, dst, nb, &l->crc_in);
             mb[active].in = dst;
             mb[active].out = dst;
             mb[active].nblocks = nb;
@@ -105,6 +111,6 @@ void ibc_generic_cbc_rekey_mb(const ibc_kernels *kt, const ibc_aes_key *dk,
             l->crc_out = kt->crc32c(l->crc_out, mb[active].out, mb[active].nblocks * 16);
             active++;
         }
-        done += CHUNK / 16;
+        done += REKEY_CHUNK / 16;
     }
 }

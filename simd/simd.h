@@ -179,6 +179,10 @@ typedef struct ibc_kernels {
     /* Preferred number of lanes for the multi-buffer kernels (the engine sizes batches to a
      * multiple of it). */
     unsigned mb_lanes;
+    /* 1: the engine re-keys CBC through ibc_generic_cbc_rekey_mb over this table's kernels
+     * instead of aes_cbc_rekey_mb, because that composition was measured faster on this tier
+     * (see ibc_cbc_rekey_mb). */
+    unsigned cbc_rekey_composed;
     /* CRC-32 of gzip/zlib (reflected 0xEDB88320), zlib-style running value: exactly zlib's
      * crc32(); crc32z(0, "123456789") = 0xCBF43926. The xbstream chunk checksum. */
     uint32_t (*crc32z)(uint32_t crc, const void *buf, size_t len);
@@ -264,6 +268,22 @@ void ibc_generic_ctr2_crc(const ibc_kernels *kt, const ibc_aes_key *k1,
                           size_t len, uint32_t *crc_in, uint32_t *crc_out);
 void ibc_generic_cbc_rekey_mb(const ibc_kernels *kt, const ibc_aes_key *dk,
                               const ibc_aes_key *ek, ibc_rekey_lane *lanes, size_t n);
+
+/* The engine's CBC re-key of up to IBC_MB_MAX_LANES lanes (aes_cbc_rekey_mb semantics): the
+ * tier's fused kernel, or the composition of its decrypt+CRC, multi-buffer encrypt and CRC
+ * kernels where that is faster (cbc_rekey_composed). Measured on Zen 3 in one run
+ * (2026-11-23, 16 lanes of 1022 blocks, median of 9): vaes256 composed 4.15-4.39 GB/s against
+ * fused 3.42-4.02, aesni 3.14-3.55 against 2.31-2.81; page batches (page/rekey_cbc) 8-16 %
+ * faster. The fused kernel is kept for vaes512 (32 zmm registers; never run here) and is what
+ * bench kernel/aes128_cbc_rekey_x16 compares the composition with on any machine. */
+static inline void ibc_cbc_rekey_mb(const ibc_kernels *k, const ibc_aes_key *dk,
+                                    const ibc_aes_key *ek, ibc_rekey_lane *lanes, size_t n)
+{
+    if (k->cbc_rekey_composed)
+        ibc_generic_cbc_rekey_mb(k, dk, ek, lanes, n);
+    else
+        k->aes_cbc_rekey_mb(dk, ek, lanes, n);
+}
 
 /* CRC32C of len zero bytes appended: crc32c_combine(a, b, len_b) = CRC of A||B where
  * a = crc32c(0, A), b = crc32c(0, B), len_b = |B|. Portable, O(log len_b). */
