@@ -77,9 +77,9 @@ void ibc_generic_cbc_rekey_mb(const ibc_kernels *kt, const ibc_aes_key *dk,
     /* Per step: decrypt a chunk of each lane into its output with the CRC of the input taken on
      * the way (aes_cbc_dec_crc), encrypt the chunks of all lanes together in place through the
      * multi-buffer kernel, then the CRC of the output. The plaintext lies in the output buffers
-     * between the two passes of one step. A chunk is a whole page: on Zen 3 (vaes256, aesni)
-     * this composition runs 10-25 % faster than the fused kernel (bench: kernel/aes128_cbc_rekey)
-     * and smaller chunks lose more to the calls than they gain in cache. */
+     * between the two passes of one step. A chunk is a whole page: smaller chunks lost more to
+     * the calls than they gained in cache (measured on Zen 3; ibc_cbc_rekey_mb in simd.h says
+     * where this composition is the engine's re-key). */
     for (; n > IBC_MB_MAX_LANES; n -= IBC_MB_MAX_LANES, lanes += IBC_MB_MAX_LANES)
         ibc_generic_cbc_rekey_mb(kt, dk, ek, lanes, IBC_MB_MAX_LANES);
     ibc_cbc_lane mb[IBC_MB_MAX_LANES];
