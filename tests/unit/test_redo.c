@@ -227,6 +227,19 @@ static void test_real_wrong_key(void)
     ibc_engine_free(e);
 }
 
+/* Open the image img of killed log L and list its pending mtrs (the caller frees both); 0 with
+ * err set when that fails. */
+static int open_listed(ibc_engine *e, const real_log *L, const uint8_t *img, ibc_redo **r,
+                       mtr_list **ml, char *err, size_t errlen)
+{
+    ibc_redo_result res;
+    *ml = NULL;
+    if (ibc_redo_open_mem(e, img, L->size, L->name, r, err, errlen) != IBC_OK)
+        return 0;
+    *ml = calloc(1, sizeof(**ml));
+    return *ml && redo_scan(*r, list_mtr, *ml, &res, err, errlen) == IBC_OK;
+}
+
 /* Damage in the middle of the pending redo: a flipped bit in a record body (CRC), and a type
  * byte turned into an end marker (framing). Both must be reported at the mtr's LSN. */
 static void test_real_flipped_bit(void)
@@ -240,11 +253,9 @@ static void test_real_flipped_bit(void)
             continue;
         char err[400] = "";
         ibc_redo *r;
-        TU_CHECK(ibc_redo_open_mem(e, L->img, L->size, L->name, &r, err, sizeof(err)) == IBC_OK,
-                 "%s: open", L->name);
-        mtr_list *ml = calloc(1, sizeof(*ml));
+        mtr_list *ml;
+        TU_CHECK(open_listed(e, L, L->img, &r, &ml, err, sizeof(err)), "%s: %s", L->name, err);
         ibc_redo_result res;
-        TU_CHECK(redo_scan(r, list_mtr, ml, &res, err, sizeof(err)) == IBC_OK, "scan");
         uint8_t *img = malloc(L->size);
         for (int kind = 0; kind < 2; kind++) {
             for (int k = 0; k < 8; k++) {
@@ -297,11 +308,9 @@ static void test_real_damage_search_sees_new_bytes(void)
         uint8_t *img = malloc(L->size);
         memcpy(img, L->img, L->size);
         ibc_redo *r;
-        TU_CHECK(ibc_redo_open_mem(e, img, L->size, L->name, &r, err, sizeof(err)) == IBC_OK,
-                 "%s: open", L->name);
-        mtr_list *ml = calloc(1, sizeof(*ml));
+        mtr_list *ml;
+        TU_CHECK(open_listed(e, L, img, &r, &ml, err, sizeof(err)), "%s: %s", L->name, err);
         ibc_redo_result res;
-        TU_CHECK(redo_scan(r, list_mtr, ml, &res, err, sizeof(err)) == IBC_OK, "scan");
         TU_CHECK(ibc_redo_verify(r, 0, &res, err, sizeof(err)) == IBC_OK, "%s: %s", L->name, err);
         ibc_redo_info in;
         ibc_redo_get_info(r, &in);
