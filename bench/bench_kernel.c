@@ -18,6 +18,22 @@
  *   kernel/aes128_ecb_block/<impl>/16         one block (the cost of a key derivation or of a
  *                                             CBC tail mask)
  *   kernel/crc32c/<impl>/<bytes>              CRC-32C
+ *   kernel/crc32c_mtr/<impl>/<bytes>          the CRC-32C of every redo mini-transaction in
+ *                                             <bytes> of them, laid out as in a log (records,
+ *                                             sequence byte, 8-byte nonce, CRC; 65 bytes of
+ *                                             records on average, as in a real OLTP log; the
+ *                                             CRC covers the records and the nonce): ibdcrypt
+ *                                             the multi-message kernel (crc32c_mb), ibdcrypt_
+ *                                             single one crc32c call per piece, isal the same
+ *                                             with ISA-L's crc32_iscsi
+ *   kernel/aes128_cbc_rekey_mtr/<impl>/<bytes> re-keying the records of those mtrs in place,
+ *   kernel/aes128_ctr2_mtr/<impl>/<bytes>     one stream each under its own IV (the redo log's
+ *                                             re-encryption; whole blocks only for CBC):
+ *                                             ibdcrypt the short-stream kernels (one call for
+ *                                             all), ibdcrypt_single the tier's kernels one call
+ *                                             per stream (ibc_generic_*_short), openssl_fresh_ctx
+ *                                             one EVP context per stream and direction, as the
+ *                                             server encrypts each mtr
  *   kernel/memcpy/libc/<bytes>                the bandwidth reference
  *
  * Buffers are out of place, in the staggered layout of ibc_pages_alloc (a 256-byte stagger per
@@ -25,6 +41,7 @@
  * bytes as OpenSSL (or the portable CRC), so a benchmark never times a wrong result.
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "bench.h"
@@ -39,6 +56,9 @@ typedef enum kop {
     K_AES128_CBC_REKEY_X16,
     K_AES128_ECB_BLOCK,
     K_CRC32C,
+    K_CRC32C_MTR,
+    K_CBC_REKEY_MTR,
+    K_CTR2_MTR,
     K_MEMCPY,
     K_OP_COUNT
 } kop;
@@ -51,6 +71,7 @@ typedef enum kimpl {
     KI_ISAL,
     KI_LIBC,
     KI_COMPOSED, /* ours, the CBC re-key composed from the tier's kernels */
+    KI_SINGLE,   /* ours, the mtr CRCs one kernel call per piece */
     KI_COUNT
 } kimpl;
 
@@ -73,6 +94,12 @@ static const struct kop_info {
                                 1u << KI_OURS | 1u << KI_COMPOSED},
     [K_AES128_ECB_BLOCK] = {"aes128_ecb_block", PEER_ECB, 1, 16, 1, CIPHER_IMPLS},
     [K_CRC32C] = {"crc32c", PEER_ECB, 0, 0, 1, 1u << KI_OURS | 1u << KI_ISAL},
+    [K_CRC32C_MTR] = {"crc32c_mtr", PEER_ECB, 0, 0, 1,
+                      1u << KI_OURS | 1u << KI_SINGLE | 1u << KI_ISAL},
+    [K_CBC_REKEY_MTR] = {"aes128_cbc_rekey_mtr", PEER_CBC, 1, 16, 1,
+                         1u << KI_OURS | 1u << KI_SINGLE | 1u << KI_OPENSSL_FRESH},
+    [K_CTR2_MTR] = {"aes128_ctr2_mtr", PEER_CTR, 1, 16, 1,
+                    1u << KI_OURS | 1u << KI_SINGLE | 1u << KI_OPENSSL_FRESH},
     [K_MEMCPY] = {"memcpy", PEER_ECB, 0, 0, 1, 1u << KI_LIBC},
 #undef CIPHER_IMPLS
 };
@@ -80,7 +107,7 @@ static const struct kop_info {
 static const char *const kimpl_names[KI_COUNT] = {
     [KI_OURS] = "ibdcrypt", [KI_OPENSSL] = "openssl", [KI_OPENSSL_FRESH] = "openssl_fresh_ctx",
     [KI_IPSECMB] = "ipsec_mb", [KI_ISAL] = "isal",      [KI_LIBC] = "libc",
-    [KI_COMPOSED] = "ibdcrypt_composed",
+    [KI_COMPOSED] = "ibdcrypt_composed", [KI_SINGLE] = "ibdcrypt_single",
 };
 
 /* What one registration stands for (static storage: it is the spec's user pointer). */
@@ -103,7 +130,51 @@ typedef struct kstate {
     mb_peer mb;
 #endif
     uint32_t sink;
+    ibc_crc_msg *msgs; /* the mtr benchmarks: the mtrs in lanes[0].in (CRC) or .out */
+    ibc_short_lane *sl; /* ... their records as streams (re-key) */
+    size_t nmsgs;
 } kstate;
+
+static int sl_longer_first(const void *a, const void *b)
+{
+    const ibc_short_lane *x = a, *y = b;
+    return (x->len < y->len) - (x->len > y->len);
+}
+
+static int mtr_op(kop o)
+{
+    return o == K_CRC32C_MTR || o == K_CBC_REKEY_MTR || o == K_CTR2_MTR;
+}
+
+/* The server's way for the mtr re-keys: a fresh EVP context per stream and direction. */
+static const char *mtr_rekey_openssl(kstate *s)
+{
+    for (size_t i = 0; i < s->nmsgs; i++) {
+        ibc_short_lane *l = &s->sl[i];
+        size_t n = s->d->op == K_CTR2_MTR ? l->len : l->len / 16 * 16;
+        if (ossl_fresh_crypt(s->op->mode, s->d->op == K_CTR2_MTR, s->key, 16, l->iv, l->p, l->p,
+                             n) ||
+            ossl_fresh_crypt(s->op->mode, 1, s->key + 16, 16, l->iv, l->p, l->p, n))
+            return "OpenSSL EVP call failed";
+    }
+    return NULL;
+}
+
+/* K_CRC32C_MTR: the sequence byte between an mtr's records and its nonce, the nonce, the CRC */
+#define MTR_GAP   1
+#define MTR_NONCE 8
+#define MTR_TRAIL (MTR_GAP + MTR_NONCE + 4)
+
+/* The mtr CRCs one piece at a time with crc (ours or ISA-L's); their XOR. */
+static uint32_t mtr_crcs_single(const kstate *s, uint32_t (*crc)(uint32_t, const void *, size_t))
+{
+    uint32_t x = 0;
+    for (size_t i = 0; i < s->nmsgs; i++) {
+        const ibc_crc_msg *m = &s->msgs[i];
+        x ^= crc(crc(0, m->p, m->len), m->p + m->len + MTR_GAP, MTR_NONCE);
+    }
+    return x;
+}
 
 /* ---- run functions: one iteration each ---------------------------------------------------- */
 
@@ -153,6 +224,28 @@ static const char *run_ours(void *p)
     case K_CRC32C:
         s->sink ^= k->crc32c(0, l->in, s->len);
         break;
+    case K_CBC_REKEY_MTR:
+        if (s->d->impl == KI_SINGLE)
+            ibc_generic_cbc_rekey_short(k, &s->xk, &s->xk2, s->sl, s->nmsgs);
+        else
+            k->aes_cbc_rekey_short(&s->xk, &s->xk2, s->sl, s->nmsgs);
+        break;
+    case K_CTR2_MTR:
+        if (s->d->impl == KI_SINGLE)
+            ibc_generic_ctr2_short(k, &s->xk, &s->xk2, s->sl, s->nmsgs);
+        else
+            k->aes_ctr2_short(&s->xk, &s->xk2, s->sl, s->nmsgs);
+        break;
+    case K_CRC32C_MTR:
+        if (s->d->impl == KI_SINGLE) {
+            s->sink = mtr_crcs_single(s, k->crc32c);
+        } else {
+            k->crc32c_mb(s->msgs, s->nmsgs, MTR_GAP, MTR_NONCE);
+            s->sink = 0;
+            for (size_t i = 0; i < s->nmsgs; i++)
+                s->sink ^= s->msgs[i].crc;
+        }
+        break;
     default:
         return "no such kernel";
     }
@@ -174,6 +267,8 @@ static const char *run_openssl(void *p)
 static const char *run_openssl_fresh(void *p)
 {
     kstate *s = p;
+    if (mtr_op(s->d->op))
+        return mtr_rekey_openssl(s);
     ibc_cbc_lane *l = &s->lanes[0];
     if (ossl_fresh_crypt(s->op->mode, s->op->enc, s->key, s->op->key_len, l->iv, l->in, l->out,
                          s->len))
@@ -197,7 +292,10 @@ static const char *run_ipsecmb(void *p)
 static const char *run_isal(void *p)
 {
     kstate *s = p;
-    s->sink ^= isal_crc32c(0, s->lanes[0].in, s->len);
+    if (s->d->op == K_CRC32C_MTR)
+        s->sink = mtr_crcs_single(s, isal_crc32c);
+    else
+        s->sink ^= isal_crc32c(0, s->lanes[0].in, s->len);
     return NULL;
 }
 #endif
@@ -222,6 +320,8 @@ static void kernel_teardown(void *p)
 #endif
     ibc_aes_key_wipe(&s->xk);
     ibc_aes_key_wipe(&s->xk2);
+    bench_free(s->msgs);
+    bench_free(s->sl);
     bench_pages_free(s->mem);
     bench_free(s);
 }
@@ -237,6 +337,29 @@ static int expected_ok(kstate *s, gbc_ctx *ctx)
         uint32_t want = ibc_kernels_portable.crc32c(0, s->lanes[0].in, s->len);
         return s->sink == want || !bench_skip(ctx, "%s: CRC-32C differs from the portable one",
                                               ctx->name);
+    }
+    if (s->d->op == K_CRC32C_MTR) {
+        uint32_t want = mtr_crcs_single(s, ibc_kernels_portable.crc32c);
+        return s->sink == want || !bench_skip(ctx, "%s: mtr CRCs differ from the portable ones",
+                                              ctx->name);
+    }
+    if (s->d->op == K_CBC_REKEY_MTR || s->d->op == K_CTR2_MTR) {
+        /* the first run re-keyed out (a copy of in) in place: OpenSSL does the same to in */
+        kstate ref = *s;
+        ibc_short_lane *sl = bench_alloc(s->nmsgs * sizeof(*sl));
+        uint8_t *buf = bench_alloc(s->len);
+        int ok = sl && buf;
+        if (ok)
+            memcpy(buf, s->lanes[0].in, s->len);
+        for (size_t i = 0; ok && i < s->nmsgs; i++) {
+            sl[i] = s->sl[i];
+            sl[i].p = buf + (s->sl[i].p - s->lanes[0].out);
+        }
+        ref.sl = sl;
+        ok = ok && !mtr_rekey_openssl(&ref) && !memcmp(buf, s->lanes[0].out, s->len);
+        bench_free(sl);
+        bench_free(buf);
+        return ok || !bench_skip(ctx, "%s: re-keyed mtrs differ from OpenSSL's", ctx->name);
     }
     uint8_t *ref = bench_alloc(s->len);
     int ok = ref != NULL, rekey = s->d->op == K_AES128_CBC_REKEY_X16;
@@ -278,11 +401,36 @@ static void *kernel_setup(gbc_ctx *ctx)
         bench_fill(l->iv, 16, 0x2000 + i);
         l->iv[12] = 0; /* keep the 32-bit counter of ipsec-mb's CTR away from a wrap */
     }
+    if (mtr_op(d->op)) { /* mtrs of 16-115 bytes of records, one after the other */
+        size_t most = s->len / (16 + MTR_TRAIL) + 1;
+        s->msgs = bench_alloc(most * sizeof(*s->msgs));
+        s->sl = bench_alloc(most * sizeof(*s->sl));
+        if (!s->msgs || !s->sl) {
+            kernel_teardown(s);
+            return bench_skip(ctx, "out of memory");
+        }
+        uint32_t r = 0x6d7472;
+        for (size_t at = 0;;) {
+            r = r * 1103515245u + 12345u;
+            uint32_t len = 16 + (r >> 16) % 100;
+            if (at + len + MTR_TRAIL > s->len)
+                break;
+            s->msgs[s->nmsgs] = (ibc_crc_msg){.p = s->lanes[0].in + at, .len = len};
+            s->sl[s->nmsgs] = (ibc_short_lane){.p = s->lanes[0].out + at, .len = len};
+            bench_fill(s->sl[s->nmsgs].iv, 16, 0x3000 + s->nmsgs);
+            s->nmsgs++;
+            at += len + MTR_TRAIL;
+        }
+        memcpy(s->lanes[0].out, s->lanes[0].in, s->len);
+        /* the streams longest first, as the engine passes them (redo_crypt.c short_lanes) */
+        qsort(s->sl, s->nmsgs, sizeof(*s->sl), sl_longer_first);
+    }
     const char *err = NULL;
     gbc_run_fn run = NULL;
     switch (d->impl) {
     case KI_OURS:
     case KI_COMPOSED:
+    case KI_SINGLE:
         if (op->key_len)
             d->k->aes_expand(&s->xk, s->key, op->key_len);
         d->k->aes_expand(&s->xk2, s->key + 16, 16);
@@ -337,6 +485,7 @@ static const char *kernel_run(void *p)
     switch (s->d->impl) {
     case KI_OURS:
     case KI_COMPOSED:
+    case KI_SINGLE:
         return run_ours(p);
     case KI_OPENSSL:
         return run_openssl(p);
@@ -384,7 +533,7 @@ void bench_kernel_register(void)
         for (int i = 0; i < KI_COUNT; i++) {
             if (!(op->impls & (1u << i)) || !impl_built((kimpl)i))
                 continue;
-            int ours = i == KI_OURS || i == KI_COMPOSED;
+            int ours = i == KI_OURS || i == KI_COMPOSED || i == KI_SINGLE;
             size_t nvar = ours ? nt : 1;
             for (size_t v = 0; v < nvar; v++) {
                 kdesc *d = &descs[nd++];

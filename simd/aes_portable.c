@@ -587,3 +587,17 @@ void aes_cbc_rekey_mb_portable(const ibc_aes_key *dk, const ibc_aes_key *ek,
     IBC_KERNEL_HIT(IBC_KOP_AES_CBC_REKEY_MB, IBC_TIER_PORTABLE);
     ibc_generic_cbc_rekey_mb(&ibc_kernels_portable, dk, ek, lanes, n);
 }
+
+void aes_cbc_rekey_short_portable(const ibc_aes_key *dk, const ibc_aes_key *ek,
+                                  ibc_short_lane *lanes, size_t n)
+{
+    IBC_KERNEL_HIT(IBC_KOP_AES_CBC_REKEY_SHORT, IBC_TIER_PORTABLE);
+    ibc_generic_cbc_rekey_short(&ibc_kernels_portable, dk, ek, lanes, n);
+}
+
+void aes_ctr2_short_portable(const ibc_aes_key *k1, const ibc_aes_key *k2, ibc_short_lane *lanes,
+                             size_t n)
+{
+    IBC_KERNEL_HIT(IBC_KOP_AES_CTR2_SHORT, IBC_TIER_PORTABLE);
+    ibc_generic_ctr2_short(&ibc_kernels_portable, k1, k2, lanes, n);
+}

@@ -30,7 +30,9 @@
  *   - every loop body is specialised for 10, 12 or 14 rounds (NR_SWITCH) and unrolled;
  *   - the fused kernels interleave three independent crc32 chains with the rounds in program
  *     order (lesson 3): aes_x86_fused_template.h and aes_x86_rekey_template.h, included at
- *     the end of this file.
+ *     the end of this file;
+ *   - many short streams (the redo log's) in one call: aes_x86_short_template.h, also at the
+ *     end.
  */
 #include <immintrin.h>
 #include <string.h>
@@ -737,3 +739,4 @@ void FN(aes_cbc_enc_mb)(const ibc_aes_key *k, ibc_cbc_lane *lanes, size_t n)
 }
 
 #include "aes_x86_fused_template.h"
+#include "aes_x86_short_template.h"

@@ -9,6 +9,7 @@
  */
 #define VL               16
 #define KERNEL           crc32c_aesni
+#define MB_KERNEL        crc32c_mb_aesni
 #define TIER             IBC_TIER_AESNI
 #define CRC32C_VFOLD_MIN 1536
 #include "crc32c_vpclmul_template.h"

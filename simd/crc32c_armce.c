@@ -95,3 +95,13 @@ uint32_t crc32c_armce(uint32_t crc, const void *buf, size_t len)
         c = __crc32cb(c, *p);
     return ~c;
 }
+
+/* The multi-message kernel: four short messages side by side (crc32c_mb_template.h). */
+#define MB_KERNEL      crc32c_mb_armce
+#define MB_TIER        IBC_TIER_ARMCE
+#define MB_CRC8(c, v)  __crc32cb((c), (v))
+#define MB_CRC16(c, v) __crc32ch((c), (v))
+#define MB_CRC32(c, v) __crc32cw((c), (v))
+#define MB_CRC64(c, v) __crc32cd((c), (v))
+#define MB_CRC32C      crc32c_armce
+#include "crc32c_mb_template.h"

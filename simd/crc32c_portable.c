@@ -37,3 +37,12 @@ uint32_t crc32c_portable(uint32_t crc, const void *buf, size_t len)
         c = crc32c_slice8[0][(c ^ *p++) & 0xff] ^ (c >> 8);
     return ~c;
 }
+
+/* The table lookups have no latency chain worth interleaving: one message at a time. */
+void crc32c_mb_portable(ibc_crc_msg *m, size_t n, uint32_t gap, uint32_t tail)
+{
+    IBC_KERNEL_HIT(IBC_KOP_CRC32C_MB, IBC_TIER_PORTABLE);
+    for (size_t i = 0; i < n; i++)
+        m[i].crc = crc32c_portable(crc32c_portable(0, m[i].p, m[i].len),
+                                   m[i].p + m[i].len + gap, tail);
+}

@@ -6,6 +6,7 @@
  * same as the crc32 instruction; fused, the two together reach about 12.
  */
 #define VL     32
-#define KERNEL crc32c_vaes256
+#define KERNEL    crc32c_vaes256
+#define MB_KERNEL crc32c_mb_vaes256
 #define TIER   IBC_TIER_VAES256
 #include "crc32c_vpclmul_template.h"

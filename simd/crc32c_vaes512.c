@@ -9,6 +9,7 @@
  */
 #define VL               64
 #define KERNEL           crc32c_vaes512
+#define MB_KERNEL        crc32c_mb_vaes512
 #define TIER             IBC_TIER_VAES512
 #define CRC32C_VFOLD_MIN 512
 #include "crc32c_vpclmul_template.h"

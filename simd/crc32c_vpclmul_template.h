@@ -207,6 +207,15 @@ uint32_t KERNEL(uint32_t crc, const void *buf, size_t len)
     return ~crc32c_vfold(~crc, buf, len);
 }
 
+/* The multi-message kernel (crc32c_mb_template.h); the including unit names it MB_KERNEL. */
+#define MB_TIER          TIER
+#define MB_CRC8(c, v)    _mm_crc32_u8((c), (v))
+#define MB_CRC16(c, v)   _mm_crc32_u16((c), (v))
+#define MB_CRC32(c, v)   _mm_crc32_u32((c), (v))
+#define MB_CRC64(c, v)   ((uint32_t)_mm_crc32_u64((c), (v)))
+#define MB_CRC32C        KERNEL
+#include "crc32c_mb_template.h"
+
 #undef vec_t
 #undef VLOADU
 #undef VCLMUL

@@ -28,10 +28,13 @@ void ibc_kernel_hits_reset(void)
         .aes_cbc_enc_mb = aes_cbc_enc_mb_##t,                                                  \
         .aes_ctr = aes_ctr_##t,                                                                \
         .crc32c = crc32c_##t,                                                                  \
+        .crc32c_mb = crc32c_mb_##t,                                                            \
         .aes_cbc_dec_crc = aes_cbc_dec_crc_##t,                                                \
         .aes_ctr_crc = aes_ctr_crc_##t,                                                        \
         .aes_ctr2_crc = aes_ctr2_crc_##t,                                                      \
         .aes_cbc_rekey_mb = aes_cbc_rekey_mb_##t,                                              \
+        .aes_cbc_rekey_short = aes_cbc_rekey_short_##t,                                        \
+        .aes_ctr2_short = aes_ctr2_short_##t,                                                  \
         .mb_lanes = (lanes),                                                                   \
         .cbc_rekey_composed = (composed),                                                      \
         .crc32z = crc32z_##t,                                                                  \

@@ -114,3 +114,29 @@ void ibc_generic_cbc_rekey_mb(const ibc_kernels *kt, const ibc_aes_key *dk,
         done += REKEY_CHUNK / 16;
     }
 }
+
+void ibc_generic_cbc_rekey_short(const ibc_kernels *kt, const ibc_aes_key *dk,
+                                 const ibc_aes_key *ek, ibc_short_lane *lanes, size_t n)
+{
+    /* Each lane decrypted in place, then encrypted in place: the plaintext lies in the lane
+     * between the two calls. */
+    for (size_t i = 0; i < n; i++) {
+        ibc_short_lane *l = &lanes[i];
+        size_t nb = l->len / IBC_AES_BLOCK;
+        uint8_t iv[IBC_AES_BLOCK];
+        if (!nb)
+            continue;
+        memcpy(iv, l->iv, IBC_AES_BLOCK);
+        kt->aes_cbc_dec(dk, iv, l->p, l->p, nb);
+        memcpy(iv, l->iv, IBC_AES_BLOCK);
+        kt->aes_cbc_enc(ek, iv, l->p, l->p, nb);
+    }
+}
+
+void ibc_generic_ctr2_short(const ibc_kernels *kt, const ibc_aes_key *k1, const ibc_aes_key *k2,
+                            ibc_short_lane *lanes, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        kt->aes_ctr2_crc(k1, lanes[i].iv, k2, lanes[i].iv, lanes[i].p, lanes[i].p, lanes[i].len,
+                         NULL, NULL);
+}

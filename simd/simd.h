@@ -80,6 +80,14 @@ typedef struct ibc_rekey_lane {
     uint32_t crc_out;
 } ibc_rekey_lane;
 
+/* One short stream of the multi-stream re-keys (aes_cbc_rekey_short, aes_ctr2_short), in
+ * place, the same IV under both keys: a redo log mini-transaction's records. */
+typedef struct ibc_short_lane {
+    uint8_t *p;
+    uint32_t len; /* bytes */
+    uint8_t iv[IBC_AES_BLOCK];
+} ibc_short_lane;
+
 /* Expand a 16, 24 or 32-byte key into both schedules. Other lengths are a caller bug. */
 typedef void (*ibc_aes_expand_fn)(ibc_aes_key *k, const uint8_t *key, size_t key_len);
 
@@ -108,6 +116,20 @@ typedef void (*ibc_aes_ctr_fn)(const ibc_aes_key *k, const uint8_t ctr[IBC_AES_B
 /* CRC32C (Castagnoli, reflected 0x82F63B78), zlib-style running value. */
 typedef uint32_t (*ibc_crc32c_fn)(uint32_t crc, const void *buf, size_t len);
 
+/* One message of a multi-message CRC32C: the bytes p[0, len), then p[len + gap, len + gap +
+ * tail) (gap and tail are the call's), e.g. the records of a redo mini-transaction and its
+ * nonce after the sequence byte. crc receives the CRC32C of the two pieces (zlib-style, from
+ * 0). */
+typedef struct ibc_crc_msg {
+    const uint8_t *p;
+    uint32_t len;
+    uint32_t crc;
+} ibc_crc_msg;
+
+/* The CRC32C of n independent messages. Short ones run side by side, so that the latency of
+ * the CRC instruction is hidden: a single message of 80 bytes is latency-bound. */
+typedef void (*ibc_crc32c_mb_fn)(ibc_crc_msg *m, size_t n, uint32_t gap, uint32_t tail);
+
 /* --- fused kernels (one pass over the data while it is in L1) ------------------------------
  * Each has a generic implementation composed from the basic kernels of the same table
  * (fused_generic.c); a tier may provide a real fused variant. Results are identical. */
@@ -134,6 +156,18 @@ typedef void (*ibc_aes_ctr2_crc_fn)(const ibc_aes_key *k1, const uint8_t ctr1[IB
 typedef void (*ibc_aes_cbc_rekey_mb_fn)(const ibc_aes_key *dk, const ibc_aes_key *ek,
                                         ibc_rekey_lane *lanes, size_t n);
 
+/* n short CBC re-keys in place: p[0, 16 b) = CBC-Enc(ek, iv, CBC-Dec(dk, iv, p[0, 16 b))) with
+ * b = len / 16; the bytes after the last whole block are left alone (the caller's tail rule).
+ * Lanes must not overlap. The lanes are stepped together in small groups in the given order:
+ * sorted by length, the lanes of a group are about as long and little work is wasted. */
+typedef void (*ibc_aes_cbc_rekey_short_fn)(const ibc_aes_key *dk, const ibc_aes_key *ek,
+                                           ibc_short_lane *lanes, size_t n);
+
+/* n short CTR re-keys in place: p[0, len) ^= keystream(k1, iv) ^ keystream(k2, iv) (the
+ * aes_ctr counter rule). Lanes must not overlap. */
+typedef void (*ibc_aes_ctr2_short_fn)(const ibc_aes_key *k1, const ibc_aes_key *k2,
+                                      ibc_short_lane *lanes, size_t n);
+
 typedef enum ibc_tier_id {
     IBC_TIER_PORTABLE = 0,
     IBC_TIER_AESNI = 1,
@@ -158,6 +192,9 @@ typedef enum ibc_kop {
     IBC_KOP_AES_CTR2_CRC,
     IBC_KOP_AES_CBC_REKEY_MB,
     IBC_KOP_CRC32Z,
+    IBC_KOP_CRC32C_MB,
+    IBC_KOP_AES_CBC_REKEY_SHORT,
+    IBC_KOP_AES_CTR2_SHORT,
     IBC_KOP_COUNT
 } ibc_kop;
 
@@ -172,10 +209,13 @@ typedef struct ibc_kernels {
     ibc_aes_cbc_mb_fn aes_cbc_enc_mb;
     ibc_aes_ctr_fn aes_ctr;
     ibc_crc32c_fn crc32c;
+    ibc_crc32c_mb_fn crc32c_mb;
     ibc_aes_cbc_dec_crc_fn aes_cbc_dec_crc;
     ibc_aes_ctr_crc_fn aes_ctr_crc;
     ibc_aes_ctr2_crc_fn aes_ctr2_crc;
     ibc_aes_cbc_rekey_mb_fn aes_cbc_rekey_mb;
+    ibc_aes_cbc_rekey_short_fn aes_cbc_rekey_short;
+    ibc_aes_ctr2_short_fn aes_ctr2_short;
     /* Preferred number of lanes for the multi-buffer kernels (the engine sizes batches to a
      * multiple of it). */
     unsigned mb_lanes;
@@ -268,6 +308,10 @@ void ibc_generic_ctr2_crc(const ibc_kernels *kt, const ibc_aes_key *k1,
                           size_t len, uint32_t *crc_in, uint32_t *crc_out);
 void ibc_generic_cbc_rekey_mb(const ibc_kernels *kt, const ibc_aes_key *dk,
                               const ibc_aes_key *ek, ibc_rekey_lane *lanes, size_t n);
+void ibc_generic_cbc_rekey_short(const ibc_kernels *kt, const ibc_aes_key *dk,
+                                 const ibc_aes_key *ek, ibc_short_lane *lanes, size_t n);
+void ibc_generic_ctr2_short(const ibc_kernels *kt, const ibc_aes_key *k1, const ibc_aes_key *k2,
+                            ibc_short_lane *lanes, size_t n);
 
 /* The engine's CBC re-key of up to IBC_MB_MAX_LANES lanes (aes_cbc_rekey_mb semantics): the
  * tier's fused kernel, or the composition of its decrypt+CRC, multi-buffer encrypt and CRC

@@ -1,7 +1,7 @@
 /*
  * tiers.h - declarations of every kernel variant, named <op>_<tier> (conventions.md).
  *
- * Each tier defines all thirteen functions below; dispatch.c assembles them into its
+ * Each tier defines all sixteen functions below; dispatch.c assembles them into its
  * ibc_kernels table. A tier without a real fused kernel defines it as a one-line call to the
  * matching ibc_generic_* composition (simd.h), passing its own table.
  */
@@ -22,6 +22,7 @@
     void aes_ctr_##t(const ibc_aes_key *k, const uint8_t ctr[16], const uint8_t *in,           \
                      uint8_t *out, size_t len);                                                \
     uint32_t crc32c_##t(uint32_t crc, const void *buf, size_t len);                            \
+    void crc32c_mb_##t(ibc_crc_msg *m, size_t n, uint32_t gap, uint32_t tail);                 \
     void aes_cbc_dec_crc_##t(const ibc_aes_key *k, uint8_t iv[16], const uint8_t *in,          \
                              uint8_t *out, size_t nb, uint32_t *crc_in);                       \
     void aes_ctr_crc_##t(const ibc_aes_key *k, const uint8_t ctr[16], const uint8_t *in,       \
@@ -31,6 +32,10 @@
                           uint32_t *crc_in, uint32_t *crc_out);                                \
     void aes_cbc_rekey_mb_##t(const ibc_aes_key *dk, const ibc_aes_key *ek,                    \
                               ibc_rekey_lane *lanes, size_t n);                                \
+    void aes_cbc_rekey_short_##t(const ibc_aes_key *dk, const ibc_aes_key *ek,                 \
+                                 ibc_short_lane *lanes, size_t n);                             \
+    void aes_ctr2_short_##t(const ibc_aes_key *k1, const ibc_aes_key *k2,                      \
+                            ibc_short_lane *lanes, size_t n);                                  \
     uint32_t crc32z_##t(uint32_t crc, const void *buf, size_t len)
 
 IBC_DECLARE_TIER(portable);

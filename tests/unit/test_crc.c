@@ -1,6 +1,6 @@
 /*
  * test_crc.c - every CRC32C kernel against ISA-L crc32_iscsi (or a bitwise reference where
- * ISA-L is not available), and crc32c_combine.
+ * ISA-L is not available), the multi-message kernel against the same, and crc32c_combine.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -78,6 +78,43 @@ static void test_crc32c_against_guard_pages(void)
     }
 }
 
+/* crc32c_mb: batches of messages of every length class (one at a time, side by side, long),
+ * each against a guard page at its far end (its tail piece's last byte, or its first byte), so
+ * that a read outside a message faults; against the reference CRC of the two pieces. */
+static void test_crc32c_mb_matches_reference(void)
+{
+    enum { NMAX = 23 };
+    static const uint32_t gaps[] = {0, 1, 3}, tails[] = {0, 1, 8, 13};
+    const ibc_kernels *t[IBC_TIER_COUNT];
+    size_t nt = ref_usable_tiers(t);
+    for (size_t ti = 0; ti < nt; ti++) {
+        for (int it = 0; it < 400; it++) {
+            tu_guard g[NMAX];
+            ibc_crc_msg m[NMAX];
+            uint32_t want[NMAX];
+            size_t n = tu_rand_below(NMAX + 1);
+            uint32_t gap = gaps[tu_rand_below(3)], tail = tails[tu_rand_below(4)];
+            for (size_t i = 0; i < n; i++) {
+                uint32_t cls = tu_rand_below(8);
+                uint32_t len = cls == 0   ? tu_rand_below(9)
+                               : cls == 1 ? 1000 + tu_rand_below(2000)
+                                          : 8 + tu_rand_below(300);
+                uint8_t *p = tu_guard_alloc(&g[i], len + gap + tail, tu_rand_below(2));
+                tu_rand_bytes(p, len + gap + tail);
+                m[i] = (ibc_crc_msg){.p = p, .len = len, .crc = 0x5a5a5a5a};
+                want[i] = ref_crc32c(ref_crc32c(0, p, len), p + len + gap, tail);
+            }
+            t[ti]->crc32c_mb(m, n, gap, tail);
+            for (size_t i = 0; i < n; i++) {
+                TU_CHECK(m[i].crc == want[i],
+                         "%s: message %zu of %zu (len %u gap %u tail %u): %08x want %08x",
+                         t[ti]->name, i, n, m[i].len, gap, tail, m[i].crc, want[i]);
+                tu_guard_free(&g[i]);
+            }
+        }
+    }
+}
+
 static void test_combine(void)
 {
     uint8_t *buf = malloc(MAXLEN);
@@ -103,4 +140,5 @@ static void test_combine(void)
 }
 
 TU_TESTS(TU_T(test_crc32c_matches_reference), TU_T(test_multipart_equals_one_shot),
-         TU_T(test_crc32c_against_guard_pages), TU_T(test_combine))
+         TU_T(test_crc32c_against_guard_pages), TU_T(test_crc32c_mb_matches_reference),
+         TU_T(test_combine))

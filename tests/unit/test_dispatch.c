@@ -98,10 +98,15 @@ static void test_forced_tier_runs_its_own_variants(void)
         k->aes_cbc_enc_mb(&ak, &lane, 1);
         k->aes_ctr(&ak, iv, buf, out, 100);
         k->crc32c(0, buf, sizeof(buf));
+        ibc_crc_msg msg = {.p = buf, .len = 100};
+        k->crc32c_mb(&msg, 1, 1, 8);
         k->aes_cbc_dec_crc(&ak, iv, buf, out, 8, &c1);
         k->aes_ctr_crc(&ak, iv, buf, out, 1000, &c1, &c2);
         k->aes_ctr2_crc(&ak, iv, &ak, iv, buf, out, 1000, &c1, &c2);
         k->aes_cbc_rekey_mb(&ak, &ak, &rl, 1);
+        ibc_short_lane sl = {.p = out, .len = 100};
+        k->aes_cbc_rekey_short(&ak, &ak, &sl, 1);
+        k->aes_ctr2_short(&ak, &ak, &sl, 1);
         k->crc32z(0, buf, sizeof(buf));
         for (int op = 0; op < IBC_KOP_COUNT; op++)
             TU_CHECK(ibc_kernel_hits[op] == (1u << t), "tier %s: op %d ran variants mask %#x",

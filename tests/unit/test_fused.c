@@ -2,7 +2,7 @@
  * test_fused.c - the fused kernels of every tier against OpenSSL + the reference CRC:
  * CBC decrypt + CRC of the ciphertext, CTR + CRCs, CTR re-key with two keystreams, and the
  * multi-lane CBC re-key (lanes of unequal length, in place and out of place), fused and composed
- * from the tier's kernels.
+ * from the tier's kernels, and the short-stream re-keys of the redo log (CBC and CTR).
  */
 #include <stdlib.h>
 #include <string.h>
@@ -179,4 +179,82 @@ static void test_cbc_rekey_multibuffer(void)
     }
 }
 
-TU_TESTS(TU_T(test_cbc_dec_crc), TU_T(test_ctr_crc_and_ctr2_crc), TU_T(test_cbc_rekey_multibuffer))
+/* The short-stream re-keys (CBC and CTR), in place: lanes packed into one buffer (in a random
+ * order and sometimes sorted by length, as the engine passes them) with random gaps between
+ * them, some counters about to carry into the high 64 bits; every byte of the buffer must end as
+ * the reference says: the lanes' whole blocks (CBC)
+ * or all their bytes (CTR) re-keyed, everything else untouched. Lane lengths are mostly those of
+ * redo mini-transactions, some of zero, some of a few kilobytes. */
+static int by_len_desc(const void *a, const void *b)
+{
+    const ibc_short_lane *x = a, *y = b;
+    return (x->len < y->len) - (x->len > y->len);
+}
+
+static void test_short_rekeys(void)
+{
+    enum { NMAX = 70 };
+    const ibc_kernels *t[IBC_TIER_COUNT];
+    size_t nt = ref_usable_tiers(t);
+    for (size_t ti = 0; ti < nt; ti++) {
+        const ibc_kernels *k = t[ti];
+        int iters = k->tier == IBC_TIER_PORTABLE ? 40 : 400;
+        for (int it = 0; it < iters; it++) {
+            int ctr = it & 1;
+            uint8_t key1[32], key2[32];
+            size_t kl1 = tu_rand_below(4) ? 16 : rand_key(key1);
+            size_t kl2 = kl1 == 16 && tu_rand_below(4) ? 16 : rand_key(key2);
+            tu_rand_bytes(key1, kl1);
+            tu_rand_bytes(key2, kl2);
+            ibc_aes_key k1, k2;
+            k->aes_expand(&k1, key1, kl1);
+            k->aes_expand(&k2, key2, kl2);
+            size_t n = tu_rand_below(NMAX + 1), total = 0;
+            uint32_t len[NMAX], gap[NMAX];
+            for (size_t i = 0; i < n; i++) {
+                uint32_t c = tu_rand_below(16);
+                len[i] = c == 0 ? tu_rand_below(16) : c == 1 ? 1000 + tu_rand_below(3000)
+                                                              : 16 + tu_rand_below(200);
+                gap[i] = tu_rand_below(20);
+                total += len[i] + gap[i];
+            }
+            uint8_t *buf = malloc(total + 1), *want = malloc(total + 1);
+            tu_rand_bytes(buf, total);
+            memcpy(want, buf, total);
+            ibc_short_lane lanes[NMAX];
+            for (size_t i = 0, at = 0; i < n; i++) {
+                ibc_short_lane *l = &lanes[i];
+                l->p = buf + at;
+                l->len = len[i];
+                tu_rand_bytes(l->iv, 16);
+                if (tu_rand_below(4) == 0) /* the low 64 bits of the counter wrap soon */
+                    memset(l->iv + 8, 0xff, 7);
+                uint8_t *w = want + at;
+                size_t whole = ctr ? len[i] : len[i] / 16 * 16;
+                if (ctr) {
+                    ref_aes('t', 1, key1, kl1, l->iv, w, w, whole);
+                    ref_aes('t', 1, key2, kl2, l->iv, w, w, whole);
+                } else if (whole) {
+                    ref_aes('c', 0, key1, kl1, l->iv, w, w, whole);
+                    ref_aes('c', 1, key2, kl2, l->iv, w, w, whole);
+                }
+                at += len[i] + gap[i];
+            }
+            if (tu_rand_below(2))
+                qsort(lanes, n, sizeof(*lanes), by_len_desc);
+            if (ctr)
+                k->aes_ctr2_short(&k1, &k2, lanes, n);
+            else
+                k->aes_cbc_rekey_short(&k1, &k2, lanes, n);
+            size_t at = 0;
+            int bad = tu_memdiff(buf, want, total, &at);
+            free(buf);
+            free(want);
+            TU_CHECK(!bad, "%s %s: %zu lanes, keys of %zu and %zu bytes: byte %zu of %zu differs",
+                     k->name, ctr ? "ctr2_short" : "cbc_rekey_short", n, kl1, kl2, at, total);
+        }
+    }
+}
+
+TU_TESTS(TU_T(test_cbc_dec_crc), TU_T(test_ctr_crc_and_ctr2_crc), TU_T(test_cbc_rekey_multibuffer),
+         TU_T(test_short_rekeys))
