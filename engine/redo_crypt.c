@@ -147,21 +147,21 @@ static ibc_status grow_keep(uint8_t **p, size_t *cap, size_t need, size_t keep)
     return IBC_OK;
 }
 
-ibc_status redo_batch_init(redo_batch *b, ibc_algo algo)
+ibc_status redo_batch_init(redo_batch *b, ibc_algo algo, int decrypt)
 {
     memset(b, 0, sizeof(*b));
     b->algo = algo;
+    b->decrypt = decrypt;
     b->m = malloc(REDO_BATCH_MTRS * sizeof(*b->m));
     b->iv = malloc(REDO_BATCH_MTRS * 16);
     b->m1 = malloc(REDO_BATCH_MTRS * 16);
     b->m2 = malloc(REDO_BATCH_MTRS * 16);
-    b->x = malloc(REDO_BATCH_MTRS * 16);
     b->sp = malloc(REDO_BATCH_MTRS * sizeof(*b->sp));
-    b->ord = malloc(REDO_BATCH_MTRS * sizeof(*b->ord));
+    b->sl = malloc(REDO_BATCH_MTRS * sizeof(*b->sl));
     /* the block buffers exist from the start, so that offsets into them are valid even in a
      * batch whose bodies are all shorter than a block */
     size_t ca = 0, cb = 0;
-    if (!b->m || !b->iv || !b->m1 || !b->m2 || !b->x || !b->sp || !b->ord ||
+    if (!b->m || !b->iv || !b->m1 || !b->m2 || !b->sp || !b->sl ||
         grow(&b->a, &ca, 64, 16) != IBC_OK || grow(&b->b, &cb, 64, 16) != IBC_OK) {
         redo_batch_free(b);
         return IBC_ERR_NOMEM;
@@ -176,9 +176,8 @@ void redo_batch_free(redo_batch *b)
     wipe_free(b->iv, REDO_BATCH_MTRS * 16);
     wipe_free(b->m1, REDO_BATCH_MTRS * 16); /* keystream */
     wipe_free(b->m2, REDO_BATCH_MTRS * 16);
-    wipe_free(b->x, REDO_BATCH_MTRS * 16);
     free(b->sp);
-    free(b->ord);
+    free(b->sl);
     if (b->a)
         wipe_free(b->a, 16 * b->bcap + REDO_WIN_SLACK); /* keystream, plaintext */
     if (b->b)
@@ -191,7 +190,7 @@ void redo_batch_free(redo_batch *b)
 ibc_status redo_batch_add(redo_batch *b, uint8_t *p, const redo_mtr *m)
 {
     ibc_status st;
-    size_t nblk = b->algo == IBC_ALGO_CTR ? (m->body + 15) / 16 : m->body / 16;
+    size_t nblk = !b->decrypt ? 0 : b->algo == IBC_ALGO_CTR ? (m->body + 15) / 16 : m->body / 16;
     if (b->blocks + nblk > b->bcap) {
         size_t need = b->blocks + nblk, cap = b->bcap;
         if ((st = grow(&b->a, &cap, need, 16)) != IBC_OK)
@@ -369,11 +368,21 @@ void redo_batch_decrypt(const ibc_kernels *k, redo_batch *b, const ibc_aes_key *
     }
 }
 
-/* CBC encryption of the whole blocks of b->b (plaintext) into the streams, under kn. */
-static void cbc_encrypt_blocks(const ibc_kernels *k, redo_batch *b, const ibc_aes_key *kn)
+/* The streams as lanes of the short-stream kernels; CBC: only those with a whole block,
+ * longest first (a counting sort), so that the lanes the kernel steps together are about as
+ * long. Returns the number of lanes. */
+static size_t short_lanes(redo_batch *b, int cbc)
 {
-    /* counting sort by whole blocks, longest first (streams without one left out) */
     enum { BUCKETS = 64 };
+    ibc_short_lane *sl = b->sl;
+    if (!cbc) {
+        for (size_t i = 0; i < b->n; i++) {
+            sl[i].p = b->sp[i];
+            sl[i].len = b->m[i].body;
+            memcpy(sl[i].iv, b->iv[i], 16);
+        }
+        return b->n;
+    }
     size_t count[BUCKETS] = {0}, start[BUCKETS], nl = 0;
     for (size_t i = 0; i < b->n; i++) {
         uint32_t nb = b->m[i].body / 16;
@@ -386,39 +395,14 @@ static void cbc_encrypt_blocks(const ibc_kernels *k, redo_batch *b, const ibc_ae
     }
     for (size_t i = 0; i < b->n; i++) {
         uint32_t nb = b->m[i].body / 16;
-        if (nb)
-            b->ord[start[nb < BUCKETS ? nb : BUCKETS - 1]++] = (uint32_t)i;
+        if (!nb)
+            continue;
+        ibc_short_lane *l = &sl[start[nb < BUCKETS ? nb : BUCKETS - 1]++];
+        l->p = b->sp[i];
+        l->len = b->m[i].body;
+        memcpy(l->iv, b->iv[i], 16);
     }
-    /* the waves; slot q keeps stream ord[q]'s chaining value in x[q] */
-    size_t wave = nl;
-    uint32_t j = 0;
-    for (size_t q = 0; q < nl; q++)
-        memcpy(b->x[q], b->iv[b->ord[q]], 16);
-    for (;; j++) {
-        while (wave && b->m[b->ord[wave - 1]].body / 16 <= j) /* streams without a block j */
-            wave--;
-        if (wave < REDO_WAVE_MIN || j == BUCKETS - 1) /* the last bucket is not sorted */
-            break;
-        for (size_t q = 0; q < wave; q++)
-            xor16(b->x[q], b->x[q], b->b + 16 * ((size_t)b->m[b->ord[q]].blk + j));
-        k->aes_ecb_enc(kn, b->x[0], b->x[0], wave);
-        for (size_t q = 0; q < wave; q++)
-            memcpy(b->sp[b->ord[q]] + 16 * (size_t)j, b->x[q], 16);
-    }
-    /* the few long streams left: the multi-buffer kernel */
-    for (size_t q0 = 0; q0 < wave; q0 += IBC_MB_MAX_LANES) {
-        ibc_cbc_lane lanes[IBC_MB_MAX_LANES];
-        size_t nlanes = wave - q0 < IBC_MB_MAX_LANES ? wave - q0 : IBC_MB_MAX_LANES;
-        for (size_t l = 0; l < nlanes; l++) {
-            size_t i = b->ord[q0 + l];
-            lanes[l].in = b->b + 16 * ((size_t)b->m[i].blk + j);
-            lanes[l].out = b->sp[i] + 16 * (size_t)j;
-            lanes[l].nblocks = b->m[i].body / 16 - j;
-            memcpy(lanes[l].iv, b->x[q0 + l], 16);
-        }
-        k->aes_cbc_enc_mb(kn, lanes, nlanes);
-        explicit_bzero(lanes, sizeof(lanes));
-    }
+    return nl;
 }
 
 void redo_batch_rekey(const ibc_kernels *k, redo_batch *b, const ibc_aes_key *ko,
@@ -426,25 +410,15 @@ void redo_batch_rekey(const ibc_kernels *k, redo_batch *b, const ibc_aes_key *ko
 {
     batch_streams(b);
     if (b->algo == IBC_ALGO_CTR) {
-        /* both keystreams; their XOR re-keys the stream where it lies */
-        ctr_blocks(b);
-        if (b->blocks) {
-            k->aes_ecb_enc(ko, b->a, b->b, b->blocks);
-            k->aes_ecb_enc(kn, b->a, b->a, b->blocks);
-        }
-        for (size_t i = 0; i < b->n; i++) {
-            const redo_bm *x = &b->m[i];
-            uint8_t *ka = b->a + 16 * (size_t)x->blk, *kb = b->b + 16 * (size_t)x->blk;
-            uint32_t nb = (x->body + 15) / 16;
-            for (uint32_t j = 0; j < nb; j++)
-                xor16(ka + 16 * j, ka + 16 * j, kb + 16 * j);
-            xor_stream(b->sp[i], b->sp[i], ka, x->body);
-        }
+        /* both keystreams XORed into the streams where they lie */
+        k->aes_ctr2_short(ko, kn, b->sl, short_lanes(b, 0));
     } else {
-        cbc_decrypt_blocks(k, b, ko);
+        /* the whole blocks, then the tails: XOR with AES-ECB(L, IV) ^ AES-ECB(L', IV), in
+         * stream order (their 16-byte stores may overhang into the next mtr, putting back what
+         * they loaded) */
+        k->aes_cbc_rekey_short(ko, kn, b->sl, short_lanes(b, 1));
+        k->aes_ecb_enc(ko, b->iv[0], b->m1[0], b->n);
         k->aes_ecb_enc(kn, b->iv[0], b->m2[0], b->n);
-        cbc_encrypt_blocks(k, b, kn);
-        /* tails: XOR with AES-ECB(L, IV) ^ AES-ECB(L', IV) */
         for (size_t i = 0; i < b->n; i++) {
             const redo_bm *x = &b->m[i];
             uint32_t whole = x->body & ~15u;

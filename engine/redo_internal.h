@@ -140,6 +140,30 @@ static inline void redo_copy(uint8_t *d, const uint8_t *s, size_t n)
     }
 }
 
+/* ---- mtrs as framed (redo_scan.c) ---------------------------------------------------------- */
+
+typedef enum redo_frame_status {
+    REDO_FRAME_OK = 0,
+    REDO_FRAME_END,   /* the first byte is <= 1: the end marker (no empty mtr is ever written) */
+    REDO_FRAME_LONG,  /* the records exceed MTR_SIZE_MAX, or a length varint is invalid */
+    REDO_FRAME_SHORT, /* the bytes end before the mtr does */
+    REDO_FRAME_SEQ,   /* the sequence byte is not the sequence bit of its LSN */
+    REDO_FRAME_CRC    /* the CRC-32C of the records and nonce does not match */
+} redo_frame_status;
+
+typedef struct redo_mtr {
+    uint64_t lsn;        /* start LSN */
+    uint32_t len;        /* record bytes (the sequence byte is at lsn + len) */
+    uint32_t size;       /* len + 1 + nonce + 4 */
+    uint32_t nrec;       /* records */
+    uint32_t body;       /* bytes of all records minus their type/length bytes */
+    uint8_t t1len;       /* type/length bytes of the first record (1..4) */
+    uint8_t last_type;   /* the last record's type byte ... */
+    uint32_t last_at;    /* ... and its offset */
+    uint32_t crc_stored; /* SEQ/CRC/OK: the stored and computed CRCs */
+    uint32_t crc_calc;
+} redo_mtr;
+
 /* ---- the handle --------------------------------------------------------------------------- */
 
 /* A window of LSN-contiguous log bytes: buf[0] is the byte at LSN `lsn`. The buffer has
@@ -158,6 +182,8 @@ typedef struct redo_win {
  * (more only when one mtr is longer), so that the walk meets bytes that are still in the L2
  * cache of the copy that read them. */
 #define REDO_CHUNK     (1u << 20)
+/* mtrs framed ahead by a scan, so that their CRCs go through the multi-message kernel */
+#define REDO_AHEAD 64
 #define REDO_MTR_BYTES (REDO_MTR_RECS_MAX + 1 + REDO_NONCE + 4)
 
 struct ibc_redo {
@@ -195,6 +221,12 @@ struct ibc_redo {
     int seq_ok;
     uint8_t seq_bit0;
     uint64_t seq_base;
+    /* the mtrs a scan framed ahead of the one it asked for (redo_scan.c frame_ahead), their CRCs
+     * taken together: ahead[ahead_i, ahead_n) follow each other in the window; dropped whenever
+     * the window moves (redo_win_ensure) or is read afresh (redo_win_reset) */
+    redo_mtr ahead[REDO_AHEAD];
+    uint8_t ahead_st[REDO_AHEAD];
+    size_t ahead_i, ahead_n;
     /* set by a scan callback that fails on an mtr before the current one (it batches) */
     uint64_t cb_bad_lsn;
     /* the last damage search (redo_scan.c resync): where it looked, a CRC-32C of the bytes it
@@ -228,6 +260,12 @@ static inline uint8_t redo_seq_bit(const ibc_redo *r, uint64_t lsn)
  * (less than need only at the limit). IBC_ERR_IO / IBC_ERR_NOMEM on failure. */
 ibc_status redo_win_ensure(ibc_redo *r, uint64_t lsn, size_t need, uint64_t limit, size_t *avail,
                            char *err, size_t errlen);
+/* Forget what the window holds: the next redo_win_ensure reads afresh. */
+static inline void redo_win_reset(ibc_redo *r)
+{
+    r->win.len = 0;
+    r->ahead_i = r->ahead_n = 0;
+}
 static inline uint8_t *redo_win_at(const ibc_redo *r, uint64_t lsn)
 {
     return r->win.buf + (lsn - r->win.lsn);
@@ -236,28 +274,6 @@ static inline uint8_t *redo_win_at(const ibc_redo *r, uint64_t lsn)
 ibc_status redo_tmp_reserve(ibc_redo *r, size_t n);
 
 /* ---- mtr framing (redo_scan.c; log0recv.cc log_parse_start) ------------------------------ */
-
-typedef enum redo_frame_status {
-    REDO_FRAME_OK = 0,
-    REDO_FRAME_END,   /* the first byte is <= 1: the end marker (no empty mtr is ever written) */
-    REDO_FRAME_LONG,  /* the records exceed MTR_SIZE_MAX, or a length varint is invalid */
-    REDO_FRAME_SHORT, /* the bytes end before the mtr does */
-    REDO_FRAME_SEQ,   /* the sequence byte is not the sequence bit of its LSN */
-    REDO_FRAME_CRC    /* the CRC-32C of the records and nonce does not match */
-} redo_frame_status;
-
-typedef struct redo_mtr {
-    uint64_t lsn;        /* start LSN */
-    uint32_t len;        /* record bytes (the sequence byte is at lsn + len) */
-    uint32_t size;       /* len + 1 + nonce + 4 */
-    uint32_t nrec;       /* records */
-    uint32_t body;       /* bytes of all records minus their type/length bytes */
-    uint8_t t1len;       /* type/length bytes of the first record (1..4) */
-    uint8_t last_type;   /* the last record's type byte ... */
-    uint32_t last_at;    /* ... and its offset */
-    uint32_t crc_stored; /* SEQ/CRC/OK: the stored and computed CRCs */
-    uint32_t crc_calc;
-} redo_mtr;
 
 /* Frame the mtr at p (avail bytes, LSN lsn). For SEQ and CRC the framing fields are valid. */
 redo_frame_status redo_frame(const ibc_redo *r, const uint8_t *p, size_t avail, uint64_t lsn,
@@ -359,22 +375,22 @@ void redo_crypt_mtr(const ibc_redo *r, const ibc_aes_key *key, ibc_algo algo, in
 
 /* ---- batches of FORMAT_ENC_11 streams (redo_crypt.c) -----------------------------------------
  * An mtr's stream is short (78 bytes on average in a real OLTP log): far too short for a kernel
- * call of its own. A batch takes the streams of many mtrs through the kernels together:
- *   AES_CBC decryption: all whole blocks gathered, decrypted in one ECB call, XORed with the
- *            previous ciphertext block (or the IV); the tails (MyCTX_nopad: XOR with
- *            AES-ECB(key, IV)) take one ECB call for all IVs;
- *   AES_CBC encryption: serial within a stream, not across streams: wave j encrypts block j of
- *            every stream that has one in one ECB call (streams sorted longest first, so a wave
- *            is a prefix); when fewer than REDO_WAVE_MIN streams are left, the multi-buffer CBC
- *            kernel finishes them;
- *   AES_CTR: the counter blocks of all streams in one ECB call per key.
+ * call of its own. A batch takes the streams of many mtrs through the kernels together.
+ * Decryption (deep verify):
+ *   AES_CBC: all whole blocks gathered, decrypted in one ECB call, XORed with the previous
+ *            ciphertext block (or the IV); the tails (MyCTX_nopad: XOR with AES-ECB(key, IV))
+ *            take one ECB call for all IVs;
+ *   AES_CTR: the counter blocks of all streams in one ECB call.
+ * Re-keying, in place: the short-stream kernels take every stream of the batch in one call
+ *   AES_CBC: aes_cbc_rekey_short over the whole blocks (streams sorted longest first), then the
+ *            tails XORed with AES-ECB(L, IV) ^ AES-ECB(L', IV), two ECB calls for all IVs;
+ *   AES_CTR: aes_ctr2_short (both keystreams).
  * A stream is contiguous in the window when its mtr has one record (98% of them); the bodies
  * of an mtr with several records are gathered first (and scattered back). Whole 16-byte loads
  * and stores may overhang the end of a stream by up to 15 bytes (REDO_WIN_SLACK; a store puts
  * back the bytes it loaded there). */
 #define REDO_BATCH_MTRS  1024
 #define REDO_BATCH_BYTES (64u << 10) /* stream bytes per batch: stays in L2 */
-#define REDO_WAVE_MIN    4
 
 typedef struct redo_bm {
     uint8_t *p;    /* the mtr's records */
@@ -390,20 +406,23 @@ typedef struct redo_bm {
 
 typedef struct redo_batch {
     ibc_algo algo;
+    int decrypt;   /* for redo_batch_decrypt: the block buffers are in use */
     size_t n;      /* mtrs */
     size_t blocks; /* blocks of the block buffers in use (CBC: whole ones; CTR: all) */
     size_t bytes;  /* stream bytes */
     size_t glen;   /* bytes of g in use */
     size_t out;    /* bytes of plaintext output (decryption) */
     redo_bm *m;
-    uint8_t (*iv)[16], (*m1)[16], (*m2)[16], (*x)[16];
+    uint8_t (*iv)[16], (*m1)[16], (*m2)[16];
     uint8_t **sp; /* stream pointers, during a run */
-    uint32_t *ord;
+    ibc_short_lane *sl; /* the lanes of a re-key */
     uint8_t *a, *b, *g;
     size_t bcap, gcap; /* blocks of a and b; bytes of g */
 } redo_batch;
 
-ibc_status redo_batch_init(redo_batch *b, ibc_algo algo);
+/* decrypt: the batch is for redo_batch_decrypt (which needs block buffers), else for
+ * redo_batch_rekey. */
+ibc_status redo_batch_init(redo_batch *b, ibc_algo algo, int decrypt);
 void redo_batch_free(redo_batch *b); /* wipes */
 /* Add the mtr at p (framed as m). IBC_ERR_NOMEM. */
 ibc_status redo_batch_add(redo_batch *b, uint8_t *p, const redo_mtr *m);

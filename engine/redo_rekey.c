@@ -9,18 +9,14 @@
  *
  * The one idea of the fast path (FORMAT_ENC_11, mode unchanged): an mtr is one short cipher
  * stream (78 bytes on average in a real OLTP log), far too short for a kernel call of its
- * own, so the streams of a batch of mtrs go through the kernels together:
- *   AES_CBC: the whole blocks of all streams are gathered into one buffer and decrypted in
- *            one ECB call (CBC decryption is parallel: XOR with the previous ciphertext block
- *            afterwards); encryption runs in waves, block j of every stream that has one in
- *            one ECB call, longest streams first so that each wave is a prefix, and the few
- *            long streams left finish with aes_cbc_enc; the tails (MyCTX_nopad) are XORed with
- *            AES-ECB(L, IV) ^ AES-ECB(L', IV), the masks of the whole batch in two ECB calls;
- *   AES_CTR: the counter blocks of all streams are encrypted under L and L' in two ECB calls,
- *            and both keystreams XORed into the streams where they lie.
- * (The multi-buffer kernels cost about a microsecond per call whatever the lane lengths: a
- * win for 16 KiB pages, a loss for 5-block streams.) Everything else (FORMAT_10_8 per-record
- * payloads, a change of mode) takes the per-mtr path: decrypt, then encrypt.
+ * own, so the streams of a batch of mtrs go through the short-stream kernels together
+ * (redo_batch_rekey): AES_CBC through aes_cbc_rekey_short (the whole blocks, in place), the
+ * tails (MyCTX_nopad) XORed with AES-ECB(L, IV) ^ AES-ECB(L', IV), the masks of the whole batch
+ * in two ECB calls; AES_CTR through aes_ctr2_short (both keystreams XORed in). AES_CBC streams
+ * longer than RK_LONG_BLOCKS wait for IBC_MB_MAX_LANES of them and take the page re-key's
+ * multi-buffer kernel. Everything else (FORMAT_10_8 per-record payloads, a change of mode)
+ * takes the per-mtr path: decrypt, then encrypt. The new CRCs of a batch go through the
+ * multi-message CRC kernel together.
  *
  * The scan before the pass checked every CRC; the pass frames the mtrs again and compares a
  * running CRC of all its input bytes (taken in large pieces) with the scan's, instead of the
@@ -130,6 +126,8 @@ ibc_status ibc_redo_target_new(const ibc_redo *r, const ibc_keyring *kr, ibc_rek
  * until IBC_MB_MAX_LANES of them fill the lanes of the multi-buffer re-key (a batch
  * would encrypt the few long streams it holds side by side at CBC latency). */
 #define RK_LONG_BLOCKS 16
+_Static_assert(RK_SLOW_MTRS <= REDO_BATCH_MTRS && IBC_MB_MAX_LANES <= REDO_BATCH_MTRS,
+               "rk_ctx.cm holds the CRCs of any group");
 
 typedef struct rk_ctx {
     const ibc_redo_target *t;
@@ -151,6 +149,7 @@ typedef struct rk_ctx {
     redo_mtr *sm;
     uint8_t *tmp;
     size_t tmp_cap;
+    ibc_crc_msg *cm;             /* the new CRCs of a batch (REDO_BATCH_MTRS) */
 } rk_ctx;
 
 /* Before any byte of [fp_lsn, framed) changes: fold it into the running CRC of the input. */
@@ -162,10 +161,20 @@ static void fp_fold_to(ibc_redo *r, rk_ctx *c)
     }
 }
 
-/* The new CRC over the records and the nonce. */
-static inline void put_crc(const ibc_kernels *k, uint8_t *p, uint32_t len)
+/* The new CRCs, over the records and the nonce, of the n re-keyed mtrs of c->cm (filled with
+ * the records of each: their CRCs go through the multi-message kernel together). */
+static void put_crcs(const ibc_kernels *k, rk_ctx *c, size_t n)
 {
-    put_be32(p + len + 1 + REDO_NONCE, redo_mtr_crc(k, p, len, REDO_NONCE));
+    k->crc32c_mb(c->cm, n, 1, REDO_NONCE);
+    for (size_t i = 0; i < n; i++) { /* the mtrs are in the window, which is ours to write */
+        uint8_t *p = (uint8_t *)(uintptr_t)c->cm[i].p;
+        put_be32(p + c->cm[i].len + 1 + REDO_NONCE, c->cm[i].crc);
+    }
+}
+
+static inline void crc_msg(rk_ctx *c, size_t i, const uint8_t *p, uint32_t len)
+{
+    c->cm[i] = (ibc_crc_msg){.p = p, .len = len};
 }
 
 static void run_batch(ibc_redo *r, rk_ctx *c)
@@ -176,7 +185,8 @@ static void run_batch(ibc_redo *r, rk_ctx *c)
     fp_fold_to(r, c);
     redo_batch_rekey(r->k, b, &r->key, &c->t->key);
     for (size_t i = 0; i < b->n; i++)
-        put_crc(r->k, b->m[i].p, b->m[i].len);
+        crc_msg(c, i, b->m[i].p, b->m[i].len);
+    put_crcs(r->k, c, b->n);
     c->mtrs += b->n;
     redo_batch_clear(b);
 }
@@ -208,8 +218,9 @@ static void run_long(ibc_redo *r, rk_ctx *c)
         uint8_t *tail = c->lp[l] + m->t1len + (m->body & ~15u);
         for (uint32_t q = 0; q < m->body % 16; q++)
             tail[q] ^= m1[l][q] ^ m2[l][q];
-        put_crc(k, c->lp[l], m->len);
+        crc_msg(c, l, c->lp[l], m->len);
     }
+    put_crcs(k, c, c->nlong);
     explicit_bzero(lanes, sizeof(lanes));
     explicit_bzero(m1, sizeof(m1));
     explicit_bzero(m2, sizeof(m2));
@@ -226,8 +237,9 @@ static void run_slow(ibc_redo *r, rk_ctx *c)
     for (size_t i = 0; i < c->nslow; i++) {
         redo_crypt_mtr(r, &r->key, c->from, 0, c->sp[i], &c->sm[i], c->sp[i], c->tmp);
         redo_crypt_mtr(r, &c->t->key, c->to, 1, c->sp[i], &c->sm[i], c->sp[i], c->tmp);
-        put_crc(r->k, c->sp[i], c->sm[i].len);
+        crc_msg(c, i, c->sp[i], c->sm[i].len);
     }
+    put_crcs(r->k, c, c->nslow);
     c->mtrs += c->nslow;
     c->nslow = 0;
 }
@@ -307,7 +319,7 @@ static ibc_status rekey_pass(ibc_redo *r, rk_ctx *c, char *err, size_t errlen)
     uint64_t lsn = cp;
     ibc_status st;
     redo_mtr m;
-    r->win.len = 0;
+    redo_win_reset(r);
     c->emit_from = c->framed = c->fp_lsn = cp;
     while (lsn < end) {
         size_t avail = 0;
@@ -362,6 +374,7 @@ static void rk_free(rk_ctx *c)
     redo_batch_free(&c->b);
     free(c->sp);
     free(c->sm);
+    free(c->cm);
     if (c->tmp) {
         explicit_bzero(c->tmp, c->tmp_cap); /* plaintext */
         free(c->tmp);
@@ -387,7 +400,8 @@ ibc_status ibc_redo_rekey(ibc_redo *r, const ibc_redo_target *t, ibc_redo_write_
         c.fast = r->info.format == IBC_REDO_ENC_11 && c.from == c.to;
         c.sp = malloc(RK_SLOW_MTRS * sizeof(*c.sp));
         c.sm = malloc(RK_SLOW_MTRS * sizeof(*c.sm));
-        if (!c.sp || !c.sm || redo_batch_init(&c.b, c.to) != IBC_OK)
+        c.cm = malloc(REDO_BATCH_MTRS * sizeof(*c.cm));
+        if (!c.sp || !c.sm || !c.cm || redo_batch_init(&c.b, c.to, 0) != IBC_OK)
             st = IBC_ERR_NOMEM;
         else
             st = rekey_pass(r, &c, err, errlen);

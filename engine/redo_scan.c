@@ -100,6 +100,7 @@ ibc_status redo_win_ensure(ibc_redo *r, uint64_t lsn, size_t need, uint64_t limi
         w->lsn = lsn;
         w->len = 0;
     }
+    r->ahead_i = r->ahead_n = 0; /* the framed-ahead mtrs may move */
     if (lsn < w->lsn || lsn > w->lsn + w->len) {
         w->lsn = lsn; /* not contiguous with what we hold: start over */
         w->len = 0;
@@ -160,23 +161,22 @@ redo_frame_status redo_frame_walk(const ibc_redo *r, const uint8_t *p, size_t av
 
 uint32_t redo_mtr_crc(const ibc_kernels *k, const uint8_t *p, uint32_t len, uint32_t nonce_len)
 {
-    if (!nonce_len)
-        return k->crc32c(0, p, len);
-    if (len <= 248) { /* one kernel call instead of two: small mtrs are the common case */
-        uint8_t b[256];
-        redo_copy(b, p, len);
-        memcpy(b + len, p + len + 1, 8);
-        return k->crc32c(0, b, len + 8);
-    }
-    return k->crc32c(k->crc32c(0, p, len), p + len + 1, nonce_len);
+    ibc_crc_msg msg = {.p = p, .len = len};
+    k->crc32c_mb(&msg, 1, 1, nonce_len);
+    return msg.crc;
+}
+
+/* The CRC check of a framed mtr, given its computed CRC. */
+static redo_frame_status crc_check(const ibc_redo *r, const uint8_t *p, redo_mtr *m, uint32_t crc)
+{
+    m->crc_calc = crc;
+    m->crc_stored = be32(p + m->len + 1 + r->nonce_len);
+    return crc == m->crc_stored ? REDO_FRAME_OK : REDO_FRAME_CRC;
 }
 
 static redo_frame_status frame_crc(const ibc_redo *r, const uint8_t *p, redo_mtr *m)
 {
-    uint32_t crc = redo_mtr_crc(r->k, p, m->len, r->nonce_len);
-    m->crc_calc = crc;
-    m->crc_stored = be32(p + m->len + 1 + r->nonce_len);
-    return crc == m->crc_stored ? REDO_FRAME_OK : REDO_FRAME_CRC;
+    return crc_check(r, p, m, redo_mtr_crc(r->k, p, m->len, r->nonce_len));
 }
 
 redo_frame_status redo_frame(const ibc_redo *r, const uint8_t *p, size_t avail, uint64_t lsn,
@@ -184,6 +184,35 @@ redo_frame_status redo_frame(const ibc_redo *r, const uint8_t *p, size_t avail, 
 {
     redo_frame_status st = redo_frame_walk(r, p, avail, lsn, m);
     return st == REDO_FRAME_OK ? frame_crc(r, p, m) : st;
+}
+
+/* redo_frame of the mtr at lsn (avail bytes of the window from there), and of as many as
+ * REDO_AHEAD - 1 mtrs after it whose framing holds within the window, kept in r->ahead: all their
+ * CRCs in one call of the multi-message kernel, which hides the latency of the CRC
+ * instruction that a single 78-byte mtr is bound by. */
+static redo_frame_status frame_ahead(ibc_redo *r, uint64_t lsn, size_t avail, redo_mtr *m)
+{
+    const uint8_t *p = redo_win_at(r, lsn);
+    redo_frame_status st = redo_walk(r, p, avail, lsn, &r->ahead[0]);
+    r->ahead_i = r->ahead_n = 0;
+    if (st != REDO_FRAME_OK) {
+        *m = r->ahead[0];
+        return st;
+    }
+    ibc_crc_msg msg[REDO_AHEAD];
+    size_t n = 0, at = 0;
+    do {
+        msg[n] = (ibc_crc_msg){.p = p + at, .len = r->ahead[n].len};
+        at += r->ahead[n++].size;
+    } while (n < REDO_AHEAD && at < avail &&
+             redo_walk(r, p + at, avail - at, lsn + at, &r->ahead[n]) == REDO_FRAME_OK);
+    r->k->crc32c_mb(msg, n, 1, r->nonce_len);
+    for (size_t i = 0; i < n; i++)
+        r->ahead_st[i] = (uint8_t)crc_check(r, msg[i].p, &r->ahead[i], msg[i].crc);
+    *m = r->ahead[0];
+    r->ahead_i = 1;
+    r->ahead_n = n;
+    return (redo_frame_status)r->ahead_st[0];
 }
 
 /* For the damage search only: could the bytes at p be an mtr the server wrote? len is where the
@@ -228,13 +257,19 @@ static ibc_status frame_at(ibc_redo *r, uint64_t lsn, uint64_t limit, redo_mtr_f
 {
     size_t avail = 0;
     ibc_status st = IBC_OK;
+    if (r->ahead_i < r->ahead_n && r->ahead[r->ahead_i].lsn == lsn) { /* framed already */
+        *m = r->ahead[r->ahead_i];
+        *fs = (redo_frame_status)r->ahead_st[r->ahead_i++];
+        *p = redo_win_at(r, lsn);
+        return IBC_OK;
+    }
     if (lsn >= r->win.lsn && lsn <= r->win.lsn + r->win.len && r->win.buf)
         avail = (size_t)(r->win.lsn + r->win.len - lsn);
     else
         st = redo_win_ensure(r, lsn, REDO_CHUNK, limit, &avail, err, errlen);
     if (st != IBC_OK)
         return st;
-    *fs = redo_frame(r, redo_win_at(r, lsn), avail, lsn, m);
+    *fs = frame_ahead(r, lsn, avail, m);
     /* cut short: read on, a chunk at a time (an mtr may be up to REDO_MTR_BYTES long) */
     while (*fs == REDO_FRAME_SHORT && r->win.lsn + r->win.len < limit && avail < REDO_MTR_BYTES) {
         size_t had = avail;
@@ -246,7 +281,7 @@ static ibc_status frame_at(ibc_redo *r, uint64_t lsn, uint64_t limit, redo_mtr_f
             return st;
         if (avail <= had)
             break;
-        *fs = redo_frame(r, redo_win_at(r, lsn), avail, lsn, m);
+        *fs = frame_ahead(r, lsn, avail, m);
     }
     *p = redo_win_at(r, lsn);
     return IBC_OK;
@@ -417,7 +452,7 @@ ibc_status redo_scan(ibc_redo *r, redo_mtr_fn fn, void *ctx, ibc_redo_result *re
     uint8_t *p;
     ibc_status st;
     memset(res, 0, sizeof(*res));
-    r->win.len = 0; /* always read fresh: the file may have been rewritten */
+    redo_win_reset(r); /* always read fresh: the file may have been rewritten */
     r->fp_on = 1;
     r->fp_lsn = cp;
     r->fp = 0;
@@ -613,7 +648,7 @@ ibc_status ibc_redo_verify(ibc_redo *r, int deep, ibc_redo_result *res, char *er
     memset(res, 0, sizeof(*res));
     if (deep && r->info.format == IBC_REDO_ENC_11) {
         /* the mode: CBC where no stream tells them apart (as redo_crypt_mtr) */
-        if ((st = redo_batch_init(&dc.b, r->algo == IBC_ALGO_CTR ? IBC_ALGO_CTR : IBC_ALGO_CBC)))
+        if ((st = redo_batch_init(&dc.b, r->algo == IBC_ALGO_CTR ? IBC_ALGO_CTR : IBC_ALGO_CBC, 1)))
             return st;
         dc.batched = 1;
     }
