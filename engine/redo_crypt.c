@@ -319,7 +319,7 @@ static void cbc_decrypt_blocks(const ibc_kernels *k, redo_batch *b, const ibc_ae
 {
     for (size_t i = 0; i < b->n; i++) {
         const redo_bm *x = &b->m[i];
-        memcpy(b->a + 16 * (size_t)x->blk, b->sp[i], 16 * (size_t)(x->body / 16));
+        redo_copy(b->a + 16 * (size_t)x->blk, b->sp[i], 16 * (size_t)(x->body / 16));
     }
     if (b->blocks)
         k->aes_ecb_dec(key, b->a, b->b, b->blocks);
@@ -352,14 +352,14 @@ void redo_batch_decrypt(const ibc_kernels *k, redo_batch *b, const ibc_aes_key *
         uint8_t *o = out + x->out, *d = x->multi ? b->sp[i] : o + x->hl;
         const uint8_t *s = b->sp[i];
         if (x->multi)
-            memcpy(o, x->p, x->len);
+            redo_copy(o, x->p, x->len);
         else
-            memcpy(o, x->p, x->hl);
+            redo_copy(o, x->p, x->hl);
         if (b->algo == IBC_ALGO_CTR) {
             xor_stream(d, s, b->a + 16 * (size_t)x->blk, x->body);
         } else {
             uint32_t whole = x->body & ~15u;
-            memcpy(d, b->b + 16 * (size_t)x->blk, whole);
+            redo_copy(d, b->b + 16 * (size_t)x->blk, whole);
             if (whole < x->body)
                 xor16_head(d + whole, s + whole, b->m1[i], x->body - whole);
         }

@@ -552,21 +552,22 @@ typedef struct deep_ctx {
     redo_batch b;
     uint8_t *out;  /* the plaintext records of a batch */
     size_t out_cap;
+    redo_recs rc;  /* its inputs set once: a per-mtr initialiser cleared its 96-byte message */
 } deep_ctx;
 
 static ibc_status deep_check(ibc_redo *r, deep_ctx *dc, const uint8_t *plain, uint64_t lsn,
                              uint32_t len, char *err, size_t errlen)
 {
-    redo_recs c = {.page_size = r->page_size, .hook = r->hook, .hook_ctx = r->hook_ctx};
-    if (redo_check_records(plain, len, &c)) {
+    redo_recs *c = &dc->rc;
+    if (redo_check_records(plain, len, c)) {
         redo_err(r, err, errlen,
                  "mini-transaction at LSN %llu (file offset %llu), record %u at +%u: %s",
                  (unsigned long long)lsn, (unsigned long long)redo_offset(r, lsn),
-                 c.records + 1, c.bad_at, c.why);
+                 c->records + 1, c->bad_at, c->why);
         r->cb_bad_lsn = lsn;
         return IBC_ERR_CORRUPT;
     }
-    dc->records += c.records;
+    dc->records += c->records;
     return IBC_OK;
 }
 
@@ -643,7 +644,7 @@ ibc_status ibc_redo_verify(ibc_redo *r, int deep, ibc_redo_result *res, char *er
         redo_err(r, err, errlen, "deep verify of an encrypted log needs key 1");
         return IBC_ERR_KEY_MISSING;
     }
-    deep_ctx dc = {0};
+    deep_ctx dc = {.rc = {.page_size = r->page_size, .hook = r->hook, .hook_ctx = r->hook_ctx}};
     ibc_status st;
     memset(res, 0, sizeof(*res));
     if (deep && r->info.format == IBC_REDO_ENC_11) {
