@@ -58,21 +58,20 @@ static inline uint32_t mb_head(uint32_t c, const uint8_t **pp, uint32_t r)
     return c;
 }
 
-/* The tail piece (tail bytes at p), one chain. */
-static inline uint32_t mb_tail(uint32_t c, const uint8_t *p, uint32_t tail)
-{
-    for (; tail >= 8; tail -= 8, p += 8)
-        c = MB_CRC64(c, mb_ld64(p));
-    for (; tail; tail--, p++)
-        c = MB_CRC8(c, *p);
-    return c;
-}
-
-/* The rest of a chain's words, one chain (n words at *pp). */
+/* n words at p, one chain (what a chain has left after the common steps). */
 static inline uint32_t mb_words(uint32_t c, const uint8_t *p, uint32_t n)
 {
     for (; n; n--, p += 8)
         c = MB_CRC64(c, mb_ld64(p));
+    return c;
+}
+
+/* The tail piece (tail bytes at p), one chain. */
+static inline uint32_t mb_tail(uint32_t c, const uint8_t *p, uint32_t tail)
+{
+    c = mb_words(c, p, tail / 8);
+    for (p += tail / 8 * 8, tail %= 8; tail; tail--, p++)
+        c = MB_CRC8(c, *p);
     return c;
 }
 
