@@ -41,10 +41,10 @@ void ibc_kernel_hits_reset(void)
     }
 
 /* (t, id, preferred lanes, cbc_rekey_composed: 1 where the composed CBC re-key measured faster
- * than the tier's fused kernel, see ibc_cbc_rekey_mb in simd.h) */
+ * than the tier's own kernel, see ibc_cbc_rekey_mb in simd.h) */
 IBC_TIER_TABLE(portable, IBC_TIER_PORTABLE, 4, 0); /* its fused kernel is the composition */
 #if defined(IBC_HAVE_TIER_AESNI)
-IBC_TIER_TABLE(aesni, IBC_TIER_AESNI, 8, 1);
+IBC_TIER_TABLE(aesni, IBC_TIER_AESNI, 8, 0);
 #endif
 #if defined(IBC_HAVE_TIER_VAES256)
 IBC_TIER_TABLE(vaes256, IBC_TIER_VAES256, 16, 1);

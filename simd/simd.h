@@ -314,12 +314,14 @@ void ibc_generic_ctr2_short(const ibc_kernels *kt, const ibc_aes_key *k1, const 
                             ibc_short_lane *lanes, size_t n);
 
 /* The engine's CBC re-key of up to IBC_MB_MAX_LANES lanes (aes_cbc_rekey_mb semantics): the
- * tier's fused kernel, or the composition of its decrypt+CRC, multi-buffer encrypt and CRC
+ * tier's own kernel, or the composition of its decrypt+CRC, multi-buffer encrypt and CRC
  * kernels where that is faster (cbc_rekey_composed). Measured on Zen 3 (2026-11-23, bench
- * kernel/aes128_cbc_rekey_x16/{ibdcrypt,ibdcrypt_composed}.<tier>/16384, two runs, medians):
- * vaes256 composed 4.32-4.58 GB/s against fused 3.34-3.41, aesni 2.82-3.31 against 2.37-2.42;
- * page batches (page/rekey_cbc) 8-16 % faster. The fused kernel is kept for vaes512 (32 zmm
- * registers; never run here): that benchmark tells on an AVX-512 machine which one to use. */
+ * kernel/aes128_cbc_rekey_x16/{ibdcrypt,ibdcrypt_composed}.<tier>/16384, medians): vaes256
+ * composed 4.32-4.58 GB/s against its fused kernel 3.34-3.41 (two runs); aesni's own kernel,
+ * a composition whose encryption takes the output CRC on the way (aes_x86_rekey_template.h),
+ * 3.2-3.55 against 2.9-3.0 for the generic one (seven interleaved runs, twice). The fused kernel
+ * is kept for vaes512 (32 zmm registers; never run here): that benchmark tells on an AVX-512
+ * machine which one to use. */
 static inline void ibc_cbc_rekey_mb(const ibc_kernels *k, const ibc_aes_key *dk,
                                     const ibc_aes_key *ek, ibc_rekey_lane *lanes, size_t n)
 {
