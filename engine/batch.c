@@ -295,6 +295,11 @@ static void rekey_cbc_group(const ibc_space *s, const ibc_space *t, ibc_page **p
         ibc_cbc_rekey_mb(k, &s->key, &t->key, lanes, m);
         rekey_finish(s, t, slots, lanes, m, sc);
     }
+    /* keystream and plaintext blocks (page.c wipes its masks too) */
+    explicit_bzero(pb, sizeof(pb));
+    explicit_bzero(mo, sizeof(mo));
+    explicit_bzero(mn, sizeof(mn));
+    explicit_bzero(slots, sizeof(slots));
 }
 
 static void rekey_cbc_batch(const ibc_space *s, const ibc_space *t, ibc_page *pages, size_t n,
