@@ -49,10 +49,19 @@ struct ibc_journal {
     unsigned nfds;
 };
 
-/* The portable CRC is enough here: the journal is I/O-bound. */
+/* The CRCs of the slots cover every byte a re-encryption journals, so they take the best
+ * kernel of this CPU (the journal has no engine, and every tier computes the same CRC). The
+ * portable one cost 11 % of the CPU time of `prepare --mode=reencrypt` on a 1.3 GB datadir,
+ * more than all its AES (perf, Zen 3). */
 static uint32_t crc(uint32_t c, const void *p, size_t n)
 {
-    return ibc_kernels_portable.crc32c(c, p, n);
+    static const ibc_kernels *_Atomic kt;
+    const ibc_kernels *k = atomic_load_explicit(&kt, memory_order_relaxed);
+    if (!k) {
+        k = ibc_tier_kernels(ibc_tier_best(ibc_cpu_features()));
+        atomic_store_explicit(&kt, k, memory_order_relaxed);
+    }
+    return k->crc32c(c, p, n);
 }
 
 static uint64_t rd64(const uint8_t *p)
