@@ -120,27 +120,29 @@ static int is_index(uint32_t type)
 
 /* ---- deep verify / decrypt --------------------------------------------------------------- */
 
-/* Returns 1 if the page was fully handled (status OK), 0 to fall back. */
-static int fast_decrypt(const ibc_space *s, ibc_op op, ibc_page *pg, ibc_scratch *sc)
+/* Returns 1 if the page was fully handled (status OK), 0 to fall back. CBC: cbc_iv is the
+ * page's IV and mask AES-ECB(key, IV), the keystream of its tail (both computed for a group of
+ * pages at once by fast_decrypt_cbc); CTR: both NULL. */
+static int fast_decrypt(const ibc_space *s, ibc_op op, ibc_page *pg, ibc_scratch *sc,
+                        const uint8_t *cbc_iv, const uint8_t *mask)
 {
     const ibc_kernels *k = s->k;
     const uint8_t *p = pg->src;
     uint32_t ps = s->g.physical, len = ps - 30;
     size_t nb = len / 16, tail = len % 16;
     uint8_t *plain = op == IBC_OP_DECRYPT && pg->dst != p ? pg->dst : sc->buf[0];
-    uint8_t iv[16], v[16];
-    ibc_page_iv(s, p, iv);
     uint32_t crc = k->crc32c(0, p, 26);
     if (s->algo == IBC_ALGO_CBC) {
-        uint8_t mask[16];
-        memcpy(v, iv, 16);
+        uint8_t v[16];
+        memcpy(v, cbc_iv, 16);
         k->aes_cbc_dec_crc(&s->key, v, p + 26, plain + 26, nb, &crc);
-        k->aes_ecb_enc(&s->key, iv, mask, 1);
         const uint8_t *ct = p + 26 + nb * 16;
         crc = k->crc32c(crc, ct, tail);
         for (size_t i = 0; i < tail; i++)
             plain[26 + nb * 16 + i] = ct[i] ^ mask[i];
     } else {
+        uint8_t iv[16];
+        ibc_page_iv(s, p, iv);
         k->aes_ctr_crc(&s->key, iv, p + 26, plain + 26, len, &crc, NULL);
     }
     if (crc != be32(p + ps - 4))
@@ -161,6 +163,37 @@ static int fast_decrypt(const ibc_space *s, ibc_op op, ibc_page *pg, ibc_scratch
     }
     mark_ok(pg, is_index(type));
     return 1;
+}
+
+/* Deep verify or decrypt of CBC pages, IBC_MB_MAX_LANES at a time: the tail keystream blocks of
+ * a group's candidates in one ECB call (one call per page cost 4 % of the deep verify, perf on
+ * Zen 3), then each page in order. */
+static void fast_decrypt_cbc(const ibc_space *s, const ibc_space *t, ibc_op op, ibc_page *pages,
+                             size_t n, ibc_scratch *sc)
+{
+    uint8_t ivs[IBC_MB_MAX_LANES][16], masks[IBC_MB_MAX_LANES][16];
+    unsigned char cand[IBC_MB_MAX_LANES];
+    for (size_t b = 0; b < n; b += IBC_MB_MAX_LANES) {
+        size_t g = n - b < IBC_MB_MAX_LANES ? n - b : IBC_MB_MAX_LANES, m = 0;
+        for (size_t i = 0; i < g; i++) {
+            cand[i] = (unsigned char)fast_candidate(s, &pages[b + i]);
+            if (cand[i])
+                ibc_page_iv(s, pages[b + i].src, ivs[m++]);
+        }
+        if (m)
+            s->k->aes_ecb_enc(&s->key, ivs[0], masks[0], m);
+        m = 0;
+        for (size_t i = 0; i < g; i++) {
+            ibc_page *pg = &pages[b + i];
+            if (cand[i]) {
+                m++;
+                if (fast_decrypt(s, op, pg, sc, ivs[m - 1], masks[m - 1]))
+                    continue;
+            }
+            ibc_page_process(s, t, op, pg, sc);
+        }
+    }
+    explicit_bzero(masks, sizeof(masks)); /* keystream */
 }
 
 /* ---- re-key ------------------------------------------------------------------------------ */
@@ -365,6 +398,10 @@ ibc_status ibc_batch_run(const ibc_space *s, const ibc_space *t, ibc_op op, ibc_
         rekey_cbc_batch(s, t, pages, n, sc);
         return IBC_OK;
     }
+    if ((op == IBC_OP_VERIFY_DEEP || op == IBC_OP_DECRYPT) && s->algo == IBC_ALGO_CBC) {
+        fast_decrypt_cbc(s, t, op, pages, n, sc);
+        return IBC_OK;
+    }
     for (size_t i = 0; i < n; i++) {
         ibc_page *pg = &pages[i];
         if (op == IBC_OP_REKEY && s->algo == IBC_ALGO_CTR && t->algo == IBC_ALGO_CTR &&
@@ -373,7 +410,7 @@ ibc_status ibc_batch_run(const ibc_space *s, const ibc_space *t, ibc_op op, ibc_
             continue;
         }
         if ((op == IBC_OP_VERIFY_DEEP || op == IBC_OP_DECRYPT) && fast_candidate(s, pg) &&
-            fast_decrypt(s, op, pg, sc))
+            fast_decrypt(s, op, pg, sc, NULL, NULL)) /* CTR */
             continue;
         ibc_page_process(s, t, op, pg, sc);
     }

@@ -244,6 +244,14 @@ static void fast_equals_reference(const ibc_engine *e, sample *v, size_t n)
                 !has_compressed_pages(sp, s->data, np))
                 TU_CHECK(!ibc_kernel_hits[IBC_KOP_AES_CBC_ENC], "%s (%s): a page fell back to "
                          "the serial CBC encryption", s->name, e->k->name);
+            /* Likewise the CBC deep verify and decryption: on the x86 tiers the fast path
+             * decrypts through the fused decrypt+CRC kernel alone, the reference path through
+             * aes_cbc_dec (the generic tiers compose the former of the latter). */
+            if ((op == IBC_OP_VERIFY_DEEP || op == IBC_OP_DECRYPT) && s->algo == IBC_ALGO_CBC &&
+                sp->g.full_crc32 && !has_compressed_pages(sp, s->data, np) &&
+                e->k->tier != IBC_TIER_PORTABLE && e->k->tier != IBC_TIER_ARMCE)
+                TU_CHECK(!ibc_kernel_hits[IBC_KOP_AES_CBC_DEC], "%s (%s) op %d: a page fell back "
+                         "to the reference path", s->name, e->k->name, op);
             for (size_t p = 0; p < np; p++)
                 ibc_page_process(sp, op == IBC_OP_REKEY ? tg : NULL, (ibc_op)op, &pb[p], sc);
             for (size_t p = 0; p < np; p++) {
