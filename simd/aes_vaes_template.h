@@ -475,12 +475,72 @@ static ALWAYS_INLINE V cbc_dec_group(const V *ks, const int NR, const uint8_t *i
     return next;
 }
 
+#if LPR <= 2
+/* Block i (0 or 1) of a register alone: a ymm register's first block, zero beside it. */
+static inline V v_load_first(const uint8_t *p)
+{
+#if LPR == 2
+    return _mm256_zextsi128_si256(_mm_loadu_si128((const __m128i *)(const void *)p));
+#else
+    return v_load(p);
+#endif
+}
+
+static inline void v_store_first(uint8_t *p, V v)
+{
+#if LPR == 2
+    _mm_storeu_si128((__m128i *)(void *)p, _mm256_castsi256_si128(v));
+#else
+    v_store(p, v);
+#endif
+}
+
+/* A group's worth of registers for the nb < GBLK blocks left, read and written in place of the
+ * buffer a whole group would need: a register holds LPR of the blocks, fewer (the first only)
+ * or none; the rounds run on all of them. Every input block, the previous ones included, is
+ * read before the first store (out may be in). Returns the last input block. */
+static ALWAYS_INLINE V cbc_dec_part(const V *ks, const int NR, const uint8_t *in, uint8_t *out,
+                                    size_t nb, V last)
+{
+    V x[NREG], pv[NREG], k0 = v_key(ks[0]);
+    UNROLL for (int j = 0; j < NREG; j++)
+    {
+        const size_t b = (size_t)j * LPR; /* its first block */
+        x[j] = b + LPR <= nb ? v_load(in + j * VB) : b < nb ? v_load_first(in + j * VB) : k0;
+        pv[j] = j && b < nb ? v_load(in + j * VB - 16) : x[j]; /* blocks b-1, b */
+    }
+    const V next = v_bcast(in + 16 * (nb - 1));
+    pv[0] = v_shift_in(last, x[0]);
+    UNROLL for (int j = 0; j < NREG; j++) x[j] = v_xor(x[j], k0);
+    UNROLL for (int r = 1; r < NR; r++)
+    {
+        V k = v_key(ks[r]);
+        UNROLL for (int j = 0; j < NREG; j++) x[j] = v_dec(x[j], k);
+    }
+    V kl = v_key(ks[NR]);
+    UNROLL for (int j = 0; j < NREG; j++) x[j] = v_declast(x[j], v_xor(kl, pv[j]));
+    UNROLL for (int j = 0; j < NREG; j++)
+    {
+        const size_t b = (size_t)j * LPR;
+        if (b + LPR <= nb)
+            v_store(out + j * VB, x[j]);
+        else if (b < nb)
+            v_store_first(out + j * VB, x[j]);
+    }
+    return next;
+}
+#endif
+
 static ALWAYS_INLINE void cbc_dec_blocks_nr(const V *ks, const int NR, V *lastp,
                                             const uint8_t *in, uint8_t *out, size_t nb)
 {
     V last = *lastp;
     for (; nb >= GBLK; nb -= GBLK, in += GBYTES, out += GBYTES)
         last = cbc_dec_group(ks, NR, in, out, last);
+#if LPR <= 2
+    if (nb)
+        last = cbc_dec_part(ks, NR, in, out, nb, last);
+#else
     if (nb) {
         uint8_t buf[GBYTES] = {0};
         memcpy(buf, in, nb * 16);
@@ -489,6 +549,7 @@ static ALWAYS_INLINE void cbc_dec_blocks_nr(const V *ks, const int NR, V *lastp,
         memcpy(out, buf, nb * 16);
         wipe(buf, sizeof(buf));
     }
+#endif
     *lastp = last;
 }
 
