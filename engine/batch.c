@@ -172,20 +172,22 @@ static void fast_decrypt_cbc(const ibc_space *s, const ibc_space *t, ibc_op op, 
                              size_t n, ibc_scratch *sc)
 {
     uint8_t ivs[IBC_MB_MAX_LANES][16], masks[IBC_MB_MAX_LANES][16];
-    unsigned char cand[IBC_MB_MAX_LANES];
+    _Static_assert(IBC_MB_MAX_LANES <= 32, "one bit per lane in cand");
     for (size_t b = 0; b < n; b += IBC_MB_MAX_LANES) {
         size_t g = n - b < IBC_MB_MAX_LANES ? n - b : IBC_MB_MAX_LANES, m = 0;
+        uint32_t cand = 0; /* bit i: page b + i takes the fast path */
         for (size_t i = 0; i < g; i++) {
-            cand[i] = (unsigned char)fast_candidate(s, &pages[b + i]);
-            if (cand[i])
+            if (fast_candidate(s, &pages[b + i])) {
+                cand |= 1u << i;
                 ibc_page_iv(s, pages[b + i].src, ivs[m++]);
+            }
         }
         if (m)
             s->k->aes_ecb_enc(&s->key, ivs[0], masks[0], m);
         m = 0;
         for (size_t i = 0; i < g; i++) {
             ibc_page *pg = &pages[b + i];
-            if (cand[i]) {
+            if (cand >> i & 1) {
                 m++;
                 if (fast_decrypt(s, op, pg, sc, ivs[m - 1], masks[m - 1]))
                     continue;
