@@ -8,6 +8,8 @@
  *   kernel/aes128_cbc_enc/<impl>/<bytes>      AES-128-CBC encryption of one stream (serial)
  *   kernel/aes128_cbc_enc_x16/<impl>/<bytes>  16 independent streams of <bytes> each, one key
  *                                             (openssl: the 16 streams one after the other)
+ *   kernel/aes128_cbc_enc_x32/<impl>/<bytes>  the same with 32 streams (the lanes of the zmm
+ *                                             tier; ipsec-mb: 32 jobs of its 16-lane kernel)
  *   kernel/aes128_cbc_rekey_x16/<impl>/<bytes> the multi-buffer re-key of the page engine
  *                                             (CBC-decrypt, CBC-encrypt under another key, both
  *                                             CRCs) on 16 streams, ours only: ibdcrypt.<tier> the
@@ -15,6 +17,7 @@
  *                                             composition of the tier's kernels; the engine
  *                                             takes the one its table names (ibc_cbc_rekey_mb),
  *                                             and these two tell which is faster on a machine
+ *   kernel/aes128_cbc_rekey_x32/<impl>/<bytes> the same on 32 streams
  *   kernel/aes128_ecb_block/<impl>/16         one block (the cost of a key derivation or of a
  *                                             CBC tail mask)
  *   kernel/crc32c/<impl>/<bytes>              CRC-32C
@@ -53,7 +56,9 @@ typedef enum kop {
     K_AES128_CBC_DEC,
     K_AES128_CBC_ENC,
     K_AES128_CBC_ENC_X16,
+    K_AES128_CBC_ENC_X32,
     K_AES128_CBC_REKEY_X16,
+    K_AES128_CBC_REKEY_X32,
     K_AES128_ECB_BLOCK,
     K_CRC32C,
     K_CRC32C_MTR,
@@ -90,7 +95,11 @@ static const struct kop_info {
     [K_AES128_CBC_ENC] = {"aes128_cbc_enc", PEER_CBC, 1, 16, 1, CIPHER_IMPLS},
     [K_AES128_CBC_ENC_X16] = {"aes128_cbc_enc_x16", PEER_CBC, 1, 16, 16,
                               1u << KI_OURS | 1u << KI_OPENSSL | 1u << KI_IPSECMB},
+    [K_AES128_CBC_ENC_X32] = {"aes128_cbc_enc_x32", PEER_CBC, 1, 16, 32,
+                              1u << KI_OURS | 1u << KI_IPSECMB},
     [K_AES128_CBC_REKEY_X16] = {"aes128_cbc_rekey_x16", PEER_CBC, 1, 16, 16,
+                                1u << KI_OURS | 1u << KI_COMPOSED},
+    [K_AES128_CBC_REKEY_X32] = {"aes128_cbc_rekey_x32", PEER_CBC, 1, 16, 32,
                                 1u << KI_OURS | 1u << KI_COMPOSED},
     [K_AES128_ECB_BLOCK] = {"aes128_ecb_block", PEER_ECB, 1, 16, 1, CIPHER_IMPLS},
     [K_CRC32C] = {"crc32c", PEER_ECB, 0, 0, 1, 1u << KI_OURS | 1u << KI_ISAL},
@@ -197,13 +206,15 @@ static const char *run_ours(void *p)
         memcpy(iv, l->iv, 16);
         k->aes_cbc_enc(&s->xk, iv, l->in, l->out, l->nblocks);
         break;
-    case K_AES128_CBC_ENC_X16: {
+    case K_AES128_CBC_ENC_X16:
+    case K_AES128_CBC_ENC_X32: {
         ibc_cbc_lane work[IBC_MB_MAX_LANES]; /* the kernel advances the ivs */
         memcpy(work, s->lanes, sizeof(work));
         k->aes_cbc_enc_mb(&s->xk, work, s->op->lanes);
         break;
     }
-    case K_AES128_CBC_REKEY_X16: {
+    case K_AES128_CBC_REKEY_X16:
+    case K_AES128_CBC_REKEY_X32: {
         ibc_rekey_lane work[IBC_MB_MAX_LANES];
         for (size_t i = 0; i < s->op->lanes; i++) {
             work[i] = (ibc_rekey_lane){.in = s->lanes[i].in, .out = s->lanes[i].out,
@@ -362,7 +373,8 @@ static int expected_ok(kstate *s, gbc_ctx *ctx)
         return ok || !bench_skip(ctx, "%s: re-keyed mtrs differ from OpenSSL's", ctx->name);
     }
     uint8_t *ref = bench_alloc(s->len);
-    int ok = ref != NULL, rekey = s->d->op == K_AES128_CBC_REKEY_X16;
+    int ok = ref != NULL, rekey = s->d->op == K_AES128_CBC_REKEY_X16 ||
+                                  s->d->op == K_AES128_CBC_REKEY_X32;
     for (size_t i = 0; ok && i < op->lanes; i++) {
         ibc_cbc_lane *l = &s->lanes[i];
         ok = !ossl_fresh_crypt(op->mode, rekey ? 0 : op->enc, s->key, op->key_len, l->iv, l->in,

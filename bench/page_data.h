@@ -23,9 +23,9 @@
 #include "bench.h"
 
 #define BENCH_PAGE_SIZE 16384u
-/* The hot batch: 16 pages (256 KiB) fit the 512 KiB L2 of Zen 3 with the scratch pages, and 16
- * is a multiple of every tier's ibc_engine_lanes() (4, 8, 16). */
-#define BENCH_HOT_PAGES 16u
+/* The hot batch: 32 pages (512 KiB), a multiple of every tier's ibc_engine_lanes() (4, 8, 16,
+ * 32); in the L2 of Zen 5 (1 MiB), half in that of Zen 3 (512 KiB). */
+#define BENCH_HOT_PAGES 32u
 
 typedef enum bench_fmt { BENCH_FC32 = 0, BENCH_LEGACY = 1, BENCH_FMT_COUNT } bench_fmt;
 

@@ -341,6 +341,7 @@ static void rekey_cbc_batch(const ibc_space *s, const ibc_space *t, ibc_page *pa
                             ibc_scratch *sc)
 {
     ibc_page *group[IBC_MB_MAX_LANES];
+    const size_t lanes = s->k->mb_lanes; /* <= IBC_MB_MAX_LANES */
     size_t m = 0;
     for (size_t i = 0; i < n; i++) {
         if (!fast_candidate(s, &pages[i])) {
@@ -348,7 +349,7 @@ static void rekey_cbc_batch(const ibc_space *s, const ibc_space *t, ibc_page *pa
             continue;
         }
         group[m++] = &pages[i];
-        if (m == IBC_MB_MAX_LANES) {
+        if (m == lanes) {
             rekey_cbc_group(s, t, group, m, sc);
             m = 0;
         }

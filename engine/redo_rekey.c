@@ -123,7 +123,7 @@ ibc_status ibc_redo_target_new(const ibc_redo *r, const ibc_keyring *kr, ibc_rek
 #define RK_EMIT_BYTES (4u << 20) /* hand out the re-keyed bytes at least this often */
 #define RK_SLOW_MTRS  256        /* mtrs of the per-mtr path re-keyed together */
 /* AES_CBC streams of one record with more whole blocks than this skip the batch: they wait
- * until IBC_MB_MAX_LANES of them fill the lanes of the multi-buffer re-key (a batch
+ * until the tier's preferred number of them (mb_lanes) fill the lanes of the multi-buffer re-key (a batch
  * would encrypt the few long streams it holds side by side at CBC latency). */
 #define RK_LONG_BLOCKS 16
 _Static_assert(RK_SLOW_MTRS <= REDO_BATCH_MTRS && IBC_MB_MAX_LANES <= REDO_BATCH_MTRS,
@@ -298,7 +298,7 @@ static ibc_status add_mtr(ibc_redo *r, rk_ctx *c, uint8_t *p, const redo_mtr *m,
     if (c->to == IBC_ALGO_CBC && m->nrec == 1 && m->body / 16 > RK_LONG_BLOCKS) {
         c->lp[c->nlong] = p;
         c->lm[c->nlong++] = *m;
-        if (c->nlong == IBC_MB_MAX_LANES)
+        if (c->nlong == r->k->mb_lanes)
             run_long(r, c);
         return IBC_OK;
     }

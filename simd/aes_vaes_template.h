@@ -288,10 +288,13 @@ static inline V v_shift_in(V prev, V cur)
 #define HREG (NREG / 2)        /* registers per key in ctr2 */
 #define GPS2 (STEP / (HREG * LPR * 16))
 
-/* Multi-buffer: up to 16 lanes in 8 registers (xmm: 8 lanes per group of 8 registers). */
-#define MB_REGS (LPR == 1 ? 8 : 16 / LPR)
+/* Multi-buffer: 8 registers of LPR lanes (xmm 8, ymm 16, zmm 32 lanes). A CBC encryption step
+ * is a chain of AES rounds per register, so the registers in flight must cover the AES latency
+ * times its throughput: 8 on Zen 3 (ymm, 2 per cycle, latency 4) and on Zen 5 (zmm, 2 per
+ * cycle). On zmm a segment of at most 16 lanes steps only MB_REGS_LO registers (mb_regs). */
+#define MB_REGS 8
 #define MB_SLOTS (MB_REGS * LPR)
-#define MB_HALF (MB_REGS / 2)
+#define MB_REGS_LO (LPR == 4 ? MB_REGS / 2 : MB_REGS)
 
 #if STEP % GBYTES != 0 || STEP % (HREG * LPR * 16) != 0
 #error "a fused step must hold whole groups"
@@ -719,6 +722,14 @@ static inline size_t mb_lane(const mb_plan *p, size_t s)
     return p->act[s % p->nact];
 }
 
+/* Registers to step for the plan's active lanes: the duplicates of idle slots cost nothing on
+ * a latency-bound step, but on zmm half the registers hold 16 lanes, and a 32-slot step of 16
+ * lanes would do every block twice. */
+static inline int mb_regs(const mb_plan *p)
+{
+    return p->nact <= (size_t)MB_REGS_LO * LPR ? MB_REGS_LO : MB_REGS;
+}
+
 /* Two ways to end a step, chosen by width.
  *
  * Folded (xmm, zmm): the serial chain of a step is its nr rounds and nothing else. The last
@@ -759,21 +770,21 @@ static ALWAYS_INLINE void mb_crc_reg(uint64_t *cr, uint8_t *const *op, int j, si
 /* One step: block `off` of every slot, x the state after round 0 (on return, that of block
  * `on`). cr: NULL, or the raw CRC32C of every slot's output, which this step carries on over
  * the previous step's output, a register's slots per inner round. */
-static ALWAYS_INLINE void mb_enc_step(const V *ks, const int NR, const uint8_t *const *ip,
-                                      uint8_t *const *op, size_t off, size_t on, V *x, V kx,
-                                      uint64_t *cr)
+static ALWAYS_INLINE void mb_enc_step(const V *ks, const int NR, const int R,
+                                      const uint8_t *const *ip, uint8_t *const *op, size_t off,
+                                      size_t on, V *x, V kx, uint64_t *cr)
 {
     UNROLL for (int r = 1; r < NR; r++)
     {
         V k = v_key(ks[r]);
-        UNROLL for (int j = 0; j < MB_REGS; j++) x[j] = v_enc(x[j], k);
+        UNROLL for (int j = 0; j < R; j++) x[j] = v_enc(x[j], k);
         if (cr)
-            UNROLL for (int j = 0; j < MB_REGS; j++) if (j % (NR - 1) == r - 1)
+            UNROLL for (int j = 0; j < R; j++) if (j % (NR - 1) == r - 1)
                 mb_crc_reg(cr, op, j, off - 16);
     }
     if (MB_FOLD_LAST) {
         V kk = v_key(kx), kl = v_key(ks[NR]);
-        UNROLL for (int j = 0; j < MB_REGS; j++)
+        UNROLL for (int j = 0; j < R; j++)
         {
             V t = v_xor(v_gather(ip + j * LPR, on), kk); /* k[nr] ^ k0 ^ P[s+1] */
             x[j] = v_enclast(x[j], t);
@@ -781,7 +792,7 @@ static ALWAYS_INLINE void mb_enc_step(const V *ks, const int NR, const uint8_t *
         }
     } else {
         V kl = v_key(ks[NR]), k0 = v_key(ks[0]);
-        UNROLL for (int j = 0; j < MB_REGS; j++)
+        UNROLL for (int j = 0; j < R; j++)
         {
             V c = v_enclast(x[j], kl);
             v_scatter(op + j * LPR, off, c);
@@ -792,33 +803,38 @@ static ALWAYS_INLINE void mb_enc_step(const V *ks, const int NR, const uint8_t *
 
 /* The segment's first step has no previous output to take the CRC of, so it is peeled off;
  * the last step's output is taken after the loop. */
-static ALWAYS_INLINE void mb_enc_segment_nr(const V *ks, const int NR, const uint8_t *const *ip,
-                                            uint8_t *const *op, size_t len, V *chain,
-                                            uint64_t *cr)
+static ALWAYS_INLINE void mb_enc_segment_nr(const V *ks, const int NR, const int R,
+                                            const uint8_t *const *ip, uint8_t *const *op,
+                                            size_t len, V *chain, uint64_t *cr)
 {
     const V kx = v_xor(ks[NR], ks[0]);
     const size_t end = 16 * len;
     V x[MB_REGS];
-    UNROLL for (int j = 0; j < MB_REGS; j++) x[j] = v_xor(v_gather(ip + j * LPR, 0), chain[j]);
-    mb_enc_step(ks, NR, ip, op, 0, end > 16 ? 16 : 0, x, kx, NULL);
+    UNROLL for (int j = 0; j < R; j++) x[j] = v_xor(v_gather(ip + j * LPR, 0), chain[j]);
+    mb_enc_step(ks, NR, R, ip, op, 0, end > 16 ? 16 : 0, x, kx, NULL);
     for (size_t off = 16; off < end; off += 16)
-        mb_enc_step(ks, NR, ip, op, off, off + 16 < end ? off + 16 : off, x, kx, cr);
+        mb_enc_step(ks, NR, R, ip, op, off, off + 16 < end ? off + 16 : off, x, kx, cr);
     const V k0 = ks[0];
-    UNROLL for (int j = 0; j < MB_REGS; j++)
+    UNROLL for (int j = 0; j < R; j++)
         chain[j] = v_xor(v_gather((const uint8_t *const *)(op + j * LPR), end - 16), k0);
     if (cr)
-        UNROLL for (int j = 0; j < MB_REGS; j++) mb_crc_reg(cr, op, j, end - 16);
+        UNROLL for (int j = 0; j < R; j++) mb_crc_reg(cr, op, j, end - 16);
 }
 
-static void mb_enc_segment(const V *ks, unsigned nr, const uint8_t *const *ip,
+/* regs: MB_REGS, or MB_REGS_LO (mb_regs). */
+static void mb_enc_segment(const V *ks, unsigned nr, int regs, const uint8_t *const *ip,
                            uint8_t *const *op, size_t len, V *chain, uint64_t *cr)
 {
     if (MB_ENC_CRC && cr) {
-#define CALL(n) mb_enc_segment_nr(ks, n, ip, op, len, chain, cr)
+#define CALL(n) mb_enc_segment_nr(ks, n, MB_REGS, ip, op, len, chain, cr)
+        NR_SWITCH(nr, CALL);
+#undef CALL
+    } else if (MB_REGS_LO != MB_REGS && regs == MB_REGS_LO) {
+#define CALL(n) mb_enc_segment_nr(ks, n, MB_REGS_LO, ip, op, len, chain, NULL)
         NR_SWITCH(nr, CALL);
 #undef CALL
     } else {
-#define CALL(n) mb_enc_segment_nr(ks, n, ip, op, len, chain, NULL)
+#define CALL(n) mb_enc_segment_nr(ks, n, MB_REGS, ip, op, len, chain, NULL)
         NR_SWITCH(nr, CALL);
 #undef CALL
     }
@@ -846,7 +862,7 @@ static void mb_enc_group(const V *ks, unsigned nr, ibc_cbc_lane *lanes, size_t m
         }
         for (int j = 0; j < MB_REGS; j++)
             chain[j] = v_xor(v_load(blk + j * VB), ks[0]);
-        mb_enc_segment(ks, nr, ip, op, p.len, chain, crc ? cr : NULL);
+        mb_enc_segment(ks, nr, mb_regs(&p), ip, op, p.len, chain, crc ? cr : NULL);
         for (int j = 0; j < MB_REGS; j++)
             v_store(blk + j * VB, v_xor(chain[j], ks[0]));
         for (size_t s = 0; s < p.nact; s++) {

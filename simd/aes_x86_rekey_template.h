@@ -3,10 +3,11 @@
  * aes_vaes_template.h (included through aes_x86_fused_template.h, same width parameters).
  * Two implementations, chosen by width:
  *
- * ymm, zmm: the fused kernel below. On Zen 3 (ymm) it lost to the composition of the tier's
- * own kernels (ibc_generic_cbc_rekey_mb; the table says which one the engine uses, see
- * ibc_cbc_rekey_mb in simd.h); it stays for AVX-512, where its 32 registers were designed
- * for and where it has not been measured.
+ * ymm, zmm: the fused kernel below. It lost to the composition of the tier's own kernels
+ * (ibc_generic_cbc_rekey_mb; the table says which one the engine uses, see ibc_cbc_rekey_mb in
+ * simd.h) on Zen 3 (ymm) and on Zen 5 (zmm: kernel/aes128_cbc_rekey_x16 7.4 against 8.9 GB/s,
+ * 2026-11-23, before the composition's encryption took 32 lanes). It was designed for Zen 4,
+ * whose one VAES zmm per cycle four registers keep busy, and stays, tested, for such a CPU.
  *
  * xmm (MB_ENC_CRC): a composition in which the multi-buffer encryption also takes the CRC of
  * its output, with crc32 instructions on the integer pipes between its AES rounds (at the end
@@ -18,16 +19,16 @@
  * The fused kernel.
  *
  * Per lane: out = CBC-Enc(ek, CBC-Dec(dk, in)), with the CRC32C of the input and the output.
- * CBC encryption is a serial chain, so the MB_SLOTS lanes are encrypted together, one block of
+ * CBC encryption is a serial chain, so the RK_SLOTS lanes are encrypted together, one block of
  * each per step (as in aes_cbc_enc_mb): that is latency-bound and leaves half of the AES
  * throughput unused. CBC decryption is parallel within a lane, and it fills that half:
  *
- *   - a lane's blocks are cut into chunks of RK_K = MB_SLOTS blocks; "round" c of a segment
+ *   - a lane's blocks are cut into chunks of RK_K = RK_SLOTS blocks; "round" c of a segment
  *     encrypts chunk c of every slot in RK_K steps, reading the plaintext from a stash;
  *   - during round c, step t also decrypts the whole chunk c + 1 of slot t (RK_K contiguous
  *     blocks: plain loads, no gathers) into the other half of the stash; its rounds are
  *     interleaved with the encryption's rounds in program order, one half of the registers
- *     after the other, so the encryption (MB_REGS registers) and the decryption (MB_HALF
+ *     after the other, so the encryption (RK_REGS registers) and the decryption (RK_HALF
  *     registers at a time) are in flight together;
  *   - the same step takes the CRC of slot t's chunk c + 1 input (just loaded, not yet
  *     overwritten in place) and of its chunk c - 1 output (finished in the previous round),
@@ -42,22 +43,27 @@
 
 #if !MB_ENC_CRC
 
-#define RK_K MB_SLOTS            /* blocks per chunk = steps per round */
+/* The registers of the encryption: 8 on ymm, 4 on zmm (16 lanes), as the kernel was designed;
+ * the multi-buffer encryption's 8 zmm registers would double the stash and the chunks. */
+#define RK_REGS MB_REGS_LO
+#define RK_SLOTS (RK_REGS * LPR)
+#define RK_HALF (RK_REGS / 2)
+#define RK_K RK_SLOTS            /* blocks per chunk = steps per round */
 #define RK_CQ (2 * RK_K)         /* qwords per chunk */
 #define RK_Q0 ((RK_CQ + 2) / 3)  /* the three CRC chains of a chunk */
 #define RK_Q1 ((RK_CQ + 1) / 3)
 #define RK_Q2 (RK_CQ / 3)
-#define RK_SINK MB_SLOTS         /* CRC index of idle jobs */
+#define RK_SINK RK_SLOTS         /* CRC index of idle jobs */
 
 typedef struct rk_state {
-    const uint8_t *ip[MB_SLOTS];  /* slot input / output at the segment's start */
-    uint8_t *op[MB_SLOTS];
+    const uint8_t *ip[RK_SLOTS];  /* slot input / output at the segment's start */
+    uint8_t *op[RK_SLOTS];
     size_t nact;                  /* slots 0 .. nact-1 are the active lanes */
-    uint32_t cin[MB_SLOTS + 1];   /* raw CRCs per slot; [RK_SINK] takes idle jobs */
-    uint32_t cout[MB_SLOTS + 1];
-    uint8_t prevc[MB_SLOTS][16];  /* per slot: the input block before its next chunk */
-    V chain[MB_REGS];             /* per slot: last output block ^ ek[0] */
-    V stash[RK_K][2][MB_REGS];    /* [t][c % 2][j]: plaintext block c * RK_K + t, reg j */
+    uint32_t cin[RK_SLOTS + 1];   /* raw CRCs per slot; [RK_SINK] takes idle jobs */
+    uint32_t cout[RK_SLOTS + 1];
+    uint8_t prevc[RK_SLOTS][16];  /* per slot: the input block before its next chunk */
+    V chain[RK_REGS];             /* per slot: last output block ^ ek[0] */
+    V stash[RK_K][2][RK_REGS];    /* [t][c % 2][j]: plaintext block c * RK_K + t, reg j */
 } rk_state;
 
 /* The stash interleaves the rows of the chunk being encrypted and of the chunk being
@@ -65,7 +71,7 @@ typedef struct rk_state {
  * never shares an address with the rows the decryption stores in that step: such a 4K alias
  * holds a load until the older store has executed and would tie the encryption chain to the
  * end of the decryption. */
-typedef V rk_row[MB_REGS];
+typedef V rk_row[RK_REGS];
 
 /* One CRC job: the three chains over one chunk (RK_CQ qwords at p), joined into *crc. */
 typedef struct rk_crc {
@@ -95,22 +101,22 @@ static inline void rk_crc_join(rk_crc *j)
 
 /* Decryption of one chunk (RK_K blocks at din) of slot `slot` into the stash rows `rows`, in
  * stages: stage 0 loads and adds round key 0, stages 1 .. NR-1 are the inner rounds, stage NR
- * is the last round with the CBC XOR and the store. Half h holds registers h * MB_HALF ..;
+ * is the last round with the CBC XOR and the store. Half h holds registers h * RK_HALF ..;
  * prev is the input block before the chunk (in the last block of a register). */
 static ALWAYS_INLINE void rk_dstage(const V *kd, const int NR, const int h, const int stage,
                                    const uint8_t *din, V prev, V *d, rk_row (*rows)[2],
                                    int half, size_t slot)
 {
-    const int j0 = h * MB_HALF;
+    const int j0 = h * RK_HALF;
     if (stage == 0) {
         V k0 = v_key(kd[0]);
-        UNROLL for (int j = 0; j < MB_HALF; j++) d[j] = v_xor(v_load(din + (j0 + j) * VB), k0);
+        UNROLL for (int j = 0; j < RK_HALF; j++) d[j] = v_xor(v_load(din + (j0 + j) * VB), k0);
     } else if (stage < NR) {
         V k = v_key(kd[stage]);
-        UNROLL for (int j = 0; j < MB_HALF; j++) d[j] = v_dec(d[j], k);
+        UNROLL for (int j = 0; j < RK_HALF; j++) d[j] = v_dec(d[j], k);
     } else {
         V kl = v_key(kd[NR]);
-        UNROLL for (int j = 0; j < MB_HALF; j++)
+        UNROLL for (int j = 0; j < RK_HALF; j++)
         {
             const int b = (j0 + j) * LPR; /* first block of this register in the chunk */
             V p = b ? v_load(din + 16 * b - 16) : v_shift_in(prev, v_load(din));
@@ -129,7 +135,7 @@ static ALWAYS_INLINE void rk_dchunk(rk_state *st, const V *kd, const int NR, siz
 {
     uint8_t buf[RK_K * 16] = {0};
     const uint8_t *src = st->ip[slot] + 16 * blk0;
-    V d[MB_HALF], prev = v_bcast(st->prevc[slot]);
+    V d[RK_HALF], prev = v_bcast(st->prevc[slot]);
     memcpy(buf, src, 16 * n);
     memcpy(st->prevc[slot], src + 16 * (n - 1), 16);
     if (slot < st->nact)
@@ -150,7 +156,7 @@ static ALWAYS_INLINE void rk_step(rk_state *st, const V *kd, const V *ke, const 
                                   const V *prow, size_t o, const int DOD, const uint8_t *din,
                                   int dhalf, size_t dslot, rk_crc *ji, rk_crc *jo)
 {
-    V d[MB_HALF], prev = v_bcast(st->prevc[dslot]);
+    V d[RK_HALF], prev = v_bcast(st->prevc[dslot]);
     if (DOD)
         memcpy(st->prevc[dslot], din + 16 * (RK_K - 1), 16);
     UNROLL for (int r = 1; r <= NR; r++)
@@ -165,11 +171,11 @@ static ALWAYS_INLINE void rk_step(rk_state *st, const V *kd, const V *ke, const 
         rk_crc_slot(jo, r - 1, NR);
         if (r < NR) {
             V k = v_key(ke[r]);
-            UNROLL for (int j = 0; j < MB_REGS; j++) x[j] = v_enc(x[j], k);
+            UNROLL for (int j = 0; j < RK_REGS; j++) x[j] = v_enc(x[j], k);
         } else {
             /* AESENCLAST(x, k[nr] ^ k0 ^ P[s+1]) = C[s] ^ k0 ^ P[s+1] (see mb_enc_segment) */
             V kx = v_key(v_xor(ke[NR], ke[0])), kl = v_key(ke[NR]);
-            UNROLL for (int j = 0; j < MB_REGS; j++)
+            UNROLL for (int j = 0; j < RK_REGS; j++)
             {
                 V t = v_xor(prow[j], kx);
                 x[j] = v_enclast(x[j], t);
@@ -186,10 +192,10 @@ static ALWAYS_INLINE void rekey_run(rk_state *st, const V *kd, const V *ke, cons
                                     size_t len)
 {
     const size_t nch = (len + RK_K - 1) / RK_K;
-    V x[MB_REGS];
-    for (size_t t = 0; t < MB_SLOTS; t++)
+    V x[RK_REGS];
+    for (size_t t = 0; t < RK_SLOTS; t++)
         rk_dchunk(st, kd, NR, t, 0, len < RK_K ? len : RK_K, 0);
-    UNROLL for (int j = 0; j < MB_REGS; j++) x[j] = v_xor(st->stash[0][0][j], st->chain[j]);
+    UNROLL for (int j = 0; j < RK_REGS; j++) x[j] = v_xor(st->stash[0][0][j], st->chain[j]);
     for (size_t c = 0; c < nch; c++) {
         const size_t steps = len - c * RK_K < RK_K ? len - c * RK_K : RK_K;
         const size_t nlen = c + 1 < nch ? (len - (c + 1) * RK_K < RK_K ? len - (c + 1) * RK_K
@@ -217,7 +223,7 @@ static ALWAYS_INLINE void rekey_run(rk_state *st, const V *kd, const V *ke, cons
         }
     }
     const V k0 = ke[0];
-    UNROLL for (int j = 0; j < MB_REGS; j++)
+    UNROLL for (int j = 0; j < RK_REGS; j++)
         st->chain[j] = v_xor(v_gather((const uint8_t *const *)(st->op + j * LPR), 16 * (len - 1)), k0);
 }
 
@@ -243,14 +249,14 @@ static void rk_flush(rk_state *st, size_t len)
 static void rekey_group(const V *kd, const V *ke, unsigned nr, ibc_rekey_lane *lanes, size_t m,
                         rk_state *st)
 {
-    size_t left[MB_SLOTS], done[MB_SLOTS] = {0};
+    size_t left[RK_SLOTS], done[RK_SLOTS] = {0};
     mb_plan p;
     for (size_t i = 0; i < m; i++)
         left[i] = lanes[i].nblocks;
     while (mb_next(&p, left, m)) {
-        uint8_t bo[MB_SLOTS * 16];
+        uint8_t bo[RK_SLOTS * 16];
         st->nact = p.nact;
-        for (size_t s = 0; s < MB_SLOTS; s++) {
+        for (size_t s = 0; s < RK_SLOTS; s++) {
             size_t l = mb_lane(&p, s);
             st->ip[s] = lanes[l].in + 16 * done[l];
             st->op[s] = lanes[l].out + 16 * done[l];
@@ -259,11 +265,11 @@ static void rekey_group(const V *kd, const V *ke, unsigned nr, ibc_rekey_lane *l
             st->cin[s] = ~lanes[l].crc_in;
             st->cout[s] = ~lanes[l].crc_out;
         }
-        for (int j = 0; j < MB_REGS; j++)
+        for (int j = 0; j < RK_REGS; j++)
             st->chain[j] = v_xor(v_load(bo + j * VB), ke[0]);
         rekey_segment(st, kd, ke, nr, p.len);
         rk_flush(st, p.len);
-        for (int j = 0; j < MB_REGS; j++)
+        for (int j = 0; j < RK_REGS; j++)
             v_store(bo + j * VB, v_xor(st->chain[j], ke[0]));
         for (size_t s = 0; s < p.nact; s++) {
             size_t l = p.act[s];
@@ -290,8 +296,8 @@ void FN(aes_cbc_rekey_mb)(const ibc_aes_key *dk, const ibc_aes_key *ek, ibc_reke
     rk_state st;
     load_keys(kd, dk->dec, dk->rounds);
     load_keys(ke, ek->enc, ek->rounds);
-    for (size_t b = 0; b < n; b += MB_SLOTS)
-        rekey_group(kd, ke, dk->rounds, lanes + b, n - b < MB_SLOTS ? n - b : MB_SLOTS, &st);
+    for (size_t b = 0; b < n; b += RK_SLOTS)
+        rekey_group(kd, ke, dk->rounds, lanes + b, n - b < RK_SLOTS ? n - b : RK_SLOTS, &st);
     wipe(st.stash, sizeof(st.stash)); /* plaintext */
 }
 

@@ -33,7 +33,7 @@ extern "C" {
 #define IBC_AES_MAX_ROUNDS 14
 
 /* Multi-buffer kernels take up to this many independent streams per call (one key). */
-#define IBC_MB_MAX_LANES 16
+#define IBC_MB_MAX_LANES 32
 
 #if defined(__GNUC__)
 #define IBC_ALIGNED(n) __attribute__((aligned(n)))
@@ -217,7 +217,7 @@ typedef struct ibc_kernels {
     ibc_aes_cbc_rekey_short_fn aes_cbc_rekey_short;
     ibc_aes_ctr2_short_fn aes_ctr2_short;
     /* Preferred number of lanes for the multi-buffer kernels (the engine sizes batches to a
-     * multiple of it). */
+     * multiple of it and groups pages by it), at most IBC_MB_MAX_LANES. */
     unsigned mb_lanes;
     /* 1: the engine re-keys CBC through ibc_generic_cbc_rekey_mb over this table's kernels
      * instead of aes_cbc_rekey_mb, because that composition was measured faster on this tier
@@ -319,9 +319,11 @@ void ibc_generic_ctr2_short(const ibc_kernels *kt, const ibc_aes_key *k1, const 
  * kernel/aes128_cbc_rekey_x16/{ibdcrypt,ibdcrypt_composed}.<tier>/16384, medians): vaes256
  * composed 4.32-4.58 GB/s against its fused kernel 3.34-3.41 (two runs); aesni's own kernel,
  * a composition whose encryption takes the output CRC on the way (aes_x86_rekey_template.h),
- * 3.2-3.55 against 2.9-3.0 for the generic one (seven interleaved runs, twice). The fused kernel
- * is kept for vaes512 (32 zmm registers; never run here): that benchmark tells on an AVX-512
- * machine which one to use. */
+ * 3.2-3.55 against 2.9-3.0 for the generic one (seven interleaved runs, twice). On Zen 5
+ * (vaes512, 2026-11-23) the composition won too: 8.9 against 7.4 GB/s on 16 lanes with the
+ * fused kernel's four registers, 12.0-12.6 on 32 lanes (aes128_cbc_rekey_x32) against 9.5-11.5
+ * for a composition whose encryption takes the output CRC. The fused kernel stays for
+ * vaes512 on Zen 4, where it was designed for one VAES zmm per cycle; that benchmark tells. */
 static inline void ibc_cbc_rekey_mb(const ibc_kernels *k, const ibc_aes_key *dk,
                                     const ibc_aes_key *ek, ibc_rekey_lane *lanes, size_t n)
 {
