@@ -173,6 +173,81 @@ void FN(aes_ctr_crc)(const ibc_aes_key *k, const uint8_t ctr[16], const uint8_t 
 
 /* ---- CBC decryption + CRC of the ciphertext ------------------------------------------------ */
 
+/* zmm: the CRC of the ciphertext is folded with VPCLMULQDQ from the very registers the
+ * decryption loads, four accumulators 256 bytes apart (the folding of
+ * crc32c_vpclmul_template.h), instead of crc32 chains. A 512-byte step has 80 VAESDEC zmm and
+ * 64 crc32 instructions; on Zen 5, with two VAES zmm per cycle and one crc32, the chains bound
+ * the step, while its 16 carry-less multiplies fit beside the rounds. */
+#define DEC_CRC_FOLD (LPR == 4)
+
+#if DEC_CRC_FOLD
+/* acc folded 256 bytes forward onto data (k: x^2080, x^2016 mod P per lane, as VMULTS(2048)). */
+static ALWAYS_INLINE V fold256(V acc, V k, V data)
+{
+    return _mm512_ternarylogic_epi64(_mm512_clmulepi64_epi128(acc, k, 0x00),
+                                     _mm512_clmulepi64_epi128(acc, k, 0x11), data, 0x96);
+}
+
+static ALWAYS_INLINE void cbc_dec_fold_steps(const V *ks, const int NR, V *lastp,
+                                             const uint8_t *in, uint8_t *out, size_t nsteps,
+                                             uint32_t *ci)
+{
+    _Static_assert(NREG == 8 && GPS == 1, "a step is 8 zmm registers");
+    /* ibc_crc_shift_k[q] = x^(64q - 32) mod P: q = 32 and 33 give a 2048-bit fold */
+    const V kf = _mm512_broadcast_i32x4(
+        _mm_set_epi64x((long long)ibc_crc_shift_k[32], (long long)ibc_crc_shift_k[33]));
+    V last = *lastp, a0 = _mm512_setzero_si512(), a1 = a0, a2 = a0, a3 = a0;
+    /* the running CRC state goes into the first four bytes of the message */
+    V ini = _mm512_zextsi128_si512(_mm_cvtsi32_si128((int)*ci));
+    for (size_t i = 0; i < nsteps; i++) {
+        const uint8_t *src = in + i * STEP;
+        uint8_t *dst = out + i * STEP;
+        V x[NREG], k0 = v_key(ks[0]);
+        UNROLL for (int j = 0; j < NREG; j++) x[j] = v_load(src + j * VB);
+        V next = x[NREG - 1], p0 = v_shift_in(last, x[0]);
+        a0 = fold256(a0, kf, v_xor(x[0], ini));
+        a1 = fold256(a1, kf, x[1]);
+        a2 = fold256(a2, kf, x[2]);
+        a3 = fold256(a3, kf, x[3]);
+        a0 = fold256(a0, kf, x[4]);
+        a1 = fold256(a1, kf, x[5]);
+        a2 = fold256(a2, kf, x[6]);
+        a3 = fold256(a3, kf, x[7]);
+        ini = _mm512_setzero_si512();
+        UNROLL for (int j = 0; j < NREG; j++) x[j] = v_xor(x[j], k0);
+        UNROLL for (int r = 1; r < NR; r++)
+        {
+            V k = v_key(ks[r]);
+            UNROLL for (int j = 0; j < NREG; j++) x[j] = v_dec(x[j], k);
+        }
+        V kl = v_key(ks[NR]);
+        UNROLL for (int j = 0; j < NREG; j++)
+        {
+            V p = j ? v_load(src + j * VB - 16) : p0;
+            x[j] = v_declast(x[j], v_xor(kl, p));
+        }
+        /* stores after every load of the step: in place, they overwrite the input */
+        UNROLL for (int j = 0; j < NREG; j++) v_store(dst + j * VB, x[j]);
+        last = next;
+    }
+    /* the four accumulators are a 256-byte message with the CRC of all the steps */
+    uint8_t acc[4 * VB];
+    v_store(acc, a0);
+    v_store(acc + VB, a1);
+    v_store(acc + 2 * VB, a2);
+    v_store(acc + 3 * VB, a3);
+    *ci = crcx_raw(0, acc, sizeof(acc));
+    *lastp = last;
+}
+
+static void cbc_dec_fold_run(const V *ks, unsigned nr, V *last, const uint8_t *in,
+                             uint8_t *out, size_t nsteps, uint32_t *ci)
+{
+#define CALL(n) cbc_dec_fold_steps(ks, n, last, in, out, nsteps, ci)
+    NR_SWITCH(nr, CALL);
+#undef CALL
+}
+#else
 static ALWAYS_INLINE void cbc_dec_crc_steps(const V *ks, const int NR, V *lastp,
                                             const uint8_t *in, uint8_t *out, size_t nsteps,
                                             uint32_t *ci)
@@ -224,6 +299,7 @@ static void cbc_dec_crc_run(const V *ks, unsigned nr, V *last, const uint8_t *in
     NR_SWITCH(nr, CALL);
 #undef CALL
 }
+#endif
 
 void FN(aes_cbc_dec_crc)(const ibc_aes_key *k, uint8_t iv[16], const uint8_t *in, uint8_t *out,
                          size_t nb, uint32_t *crc_in)
@@ -236,8 +312,12 @@ void FN(aes_cbc_dec_crc)(const ibc_aes_key *k, uint8_t iv[16], const uint8_t *in
     uint32_t ri = ~*crc_in;
     size_t nsteps = nb * 16 / STEP;
     if (nsteps) {
+#if DEC_CRC_FOLD
+        cbc_dec_fold_run(ks, k->rounds, &last, in, out, nsteps, &ri);
+#else
         ri = crcx_raw(ri, in, STEP);
         cbc_dec_crc_run(ks, k->rounds, &last, in, out, nsteps, &ri);
+#endif
         in += nsteps * STEP;
         out += nsteps * STEP;
         nb -= nsteps * (STEP / 16);
