@@ -23,7 +23,8 @@
  *   rekey    ibc_redo_rekey(REENCRYPT, same mode, fixed crypt_msg) without a write function
  *            (the pass alone), after the one untimed scan it needs
  *   +copy    the same into a copy of the image (the write function copies the chunks)
- *   pages    ibc_batch_run(IBC_OP_REKEY) in place, 16 pages per batch, A->B then B->A
+ *   pages    ibc_batch_run(IBC_OP_REKEY) in place, PAGE_BATCH pages per batch (as the CLI's
+ *            datasets), A->B then B->A
  * Log throughput counts the pending LSN bytes (end - checkpoint); page throughput the page
  * bytes. After the first re-key into the copy, the copy must pass a deep verify under the new
  * keys, and a SHA-256 of its re-encrypted bytes is printed: it must not change between
@@ -43,6 +44,8 @@
 #include "ibdcrypt/ibdcrypt.h"
 
 #define MAX_REPS 101
+
+#define PAGE_BATCH 64 /* a multiple of every tier's lanes (tools/dataset.c BATCH) */
 
 enum { M_VERIFY = 1, M_DEEP = 2, M_CBC = 4, M_CTR = 8, M_COPY = 16, M_PAGES = 32 };
 
@@ -214,7 +217,7 @@ static void pages_open(ibc_engine *e, bench_pages *b, const char *dir, double by
     ibc_space_get_info(b->s, &si);
     if (si.format != IBC_FORMAT_FULL_CRC32)
         die(path, "not a full_crc32 tablespace");
-    b->n = ((size_t)(bytes / b->ps) + 15) / 16 * 16;
+    b->n = ((size_t)(bytes / b->ps) + PAGE_BATCH - 1) / PAGE_BATCH * PAGE_BATCH;
     b->pool = ibc_pages_alloc(b->ps, b->n, &stride);
     b->pg = calloc(b->n, sizeof(*b->pg));
     if (!b->pool || !b->pg)
@@ -238,8 +241,8 @@ static int pages_run(bench_pages *b, int rep, ibc_scratch *sc)
 {
     const ibc_space *from = rep & 1 ? b->s2 : b->s, *to = rep & 1 ? b->s : b->s2;
     int bad = 0;
-    for (size_t i = 0; i < b->n; i += 16)
-        bad |= ibc_batch_run(from, to, IBC_OP_REKEY, b->pg + i, 16, sc) != IBC_OK;
+    for (size_t i = 0; i < b->n; i += PAGE_BATCH)
+        bad |= ibc_batch_run(from, to, IBC_OP_REKEY, b->pg + i, PAGE_BATCH, sc) != IBC_OK;
     for (size_t i = 0; i < b->n; i++)
         bad |= b->pg[i].status != IBC_PAGE_OK;
     return bad;
