@@ -5,6 +5,11 @@
  *   kernel/aes128_ctr/<impl>/<bytes>          AES-128-CTR
  *   kernel/aes256_ctr/<impl>/<bytes>          AES-256-CTR
  *   kernel/aes128_cbc_dec/<impl>/<bytes>      AES-128-CBC decryption
+ *   kernel/aes128_cbc_dec_crc/<impl>/<bytes>  CBC decryption with the CRC-32C of the ciphertext
+ *                                             (the first pass of a page re-key): ibdcrypt the
+ *                                             fused kernel, ibdcrypt_composed the tier's CRC
+ *                                             then its decryption, ipsec_mb_isal ipsec-mb's
+ *                                             decryption after ISA-L's crc32_iscsi
  *   kernel/aes128_cbc_enc/<impl>/<bytes>      AES-128-CBC encryption of one stream (serial)
  *   kernel/aes128_cbc_enc_x16/<impl>/<bytes>  16 independent streams of <bytes> each, one key
  *                                             (openssl: the 16 streams one after the other)
@@ -54,6 +59,7 @@ typedef enum kop {
     K_AES128_CTR,
     K_AES256_CTR,
     K_AES128_CBC_DEC,
+    K_AES128_CBC_DEC_CRC,
     K_AES128_CBC_ENC,
     K_AES128_CBC_ENC_X16,
     K_AES128_CBC_ENC_X32,
@@ -77,6 +83,7 @@ typedef enum kimpl {
     KI_LIBC,
     KI_COMPOSED, /* ours, the CBC re-key composed from the tier's kernels */
     KI_SINGLE,   /* ours, the mtr CRCs one kernel call per piece */
+    KI_MB_ISAL,  /* ipsec-mb's decryption, then ISA-L's CRC */
     KI_COUNT
 } kimpl;
 
@@ -92,6 +99,8 @@ static const struct kop_info {
     [K_AES128_CTR] = {"aes128_ctr", PEER_CTR, 1, 16, 1, CIPHER_IMPLS},
     [K_AES256_CTR] = {"aes256_ctr", PEER_CTR, 1, 32, 1, CIPHER_IMPLS},
     [K_AES128_CBC_DEC] = {"aes128_cbc_dec", PEER_CBC, 0, 16, 1, CIPHER_IMPLS},
+    [K_AES128_CBC_DEC_CRC] = {"aes128_cbc_dec_crc", PEER_CBC, 0, 16, 1,
+                              1u << KI_OURS | 1u << KI_COMPOSED | 1u << KI_MB_ISAL},
     [K_AES128_CBC_ENC] = {"aes128_cbc_enc", PEER_CBC, 1, 16, 1, CIPHER_IMPLS},
     [K_AES128_CBC_ENC_X16] = {"aes128_cbc_enc_x16", PEER_CBC, 1, 16, 16,
                               1u << KI_OURS | 1u << KI_OPENSSL | 1u << KI_IPSECMB},
@@ -117,6 +126,7 @@ static const char *const kimpl_names[KI_COUNT] = {
     [KI_OURS] = "ibdcrypt", [KI_OPENSSL] = "openssl", [KI_OPENSSL_FRESH] = "openssl_fresh_ctx",
     [KI_IPSECMB] = "ipsec_mb", [KI_ISAL] = "isal",      [KI_LIBC] = "libc",
     [KI_COMPOSED] = "ibdcrypt_composed", [KI_SINGLE] = "ibdcrypt_single",
+    [KI_MB_ISAL] = "ipsec_mb_isal",
 };
 
 /* What one registration stands for (static storage: it is the spec's user pointer). */
@@ -206,6 +216,18 @@ static const char *run_ours(void *p)
         memcpy(iv, l->iv, 16);
         k->aes_cbc_enc(&s->xk, iv, l->in, l->out, l->nblocks);
         break;
+    case K_AES128_CBC_DEC_CRC: {
+        uint32_t crc = 0;
+        memcpy(iv, l->iv, 16);
+        if (s->d->impl == KI_COMPOSED) {
+            crc = k->crc32c(0, l->in, s->len);
+            k->aes_cbc_dec(&s->xk, iv, l->in, l->out, l->nblocks);
+        } else {
+            k->aes_cbc_dec_crc(&s->xk, iv, l->in, l->out, l->nblocks, &crc);
+        }
+        s->sink = crc;
+        break;
+    }
     case K_AES128_CBC_ENC_X16:
     case K_AES128_CBC_ENC_X32: {
         ibc_cbc_lane work[IBC_MB_MAX_LANES]; /* the kernel advances the ivs */
@@ -299,6 +321,17 @@ static const char *run_ipsecmb(void *p)
 }
 #endif
 
+#if defined(BENCH_HAVE_IPSECMB) && defined(BENCH_HAVE_ISAL)
+static const char *run_mb_isal(void *p)
+{
+    kstate *s = p;
+    ibc_cbc_lane *l = &s->lanes[0];
+    s->sink = isal_crc32c(0, l->in, s->len);
+    return mb_peer_crypt(&s->mb, PEER_CBC, 0, l->iv, l->in, l->out, s->len) ? "ipsec-mb job failed"
+                                                                           : NULL;
+}
+#endif
+
 #ifdef BENCH_HAVE_ISAL
 static const char *run_isal(void *p)
 {
@@ -349,6 +382,10 @@ static int expected_ok(kstate *s, gbc_ctx *ctx)
         return s->sink == want || !bench_skip(ctx, "%s: CRC-32C differs from the portable one",
                                               ctx->name);
     }
+    if (s->d->op == K_AES128_CBC_DEC_CRC &&
+        s->sink != ibc_kernels_portable.crc32c(0, s->lanes[0].in, s->len))
+        return !bench_skip(ctx, "%s: CRC-32C of the input differs from the portable one",
+                           ctx->name);
     if (s->d->op == K_CRC32C_MTR) {
         uint32_t want = mtr_crcs_single(s, ibc_kernels_portable.crc32c);
         return s->sink == want || !bench_skip(ctx, "%s: mtr CRCs differ from the portable ones",
@@ -468,6 +505,13 @@ static void *kernel_setup(gbc_ctx *ctx)
         run = run_isal;
 #endif
         break;
+    case KI_MB_ISAL:
+#if defined(BENCH_HAVE_IPSECMB) && defined(BENCH_HAVE_ISAL)
+        if (mb_peer_init(&s->mb, s->key, op->key_len))
+            err = "ipsec-mb manager set-up failed";
+        run = run_mb_isal;
+#endif
+        break;
     case KI_LIBC:
         run = run_libc;
         break;
@@ -511,6 +555,10 @@ static const char *kernel_run(void *p)
     case KI_ISAL:
         return run_isal(p);
 #endif
+#if defined(BENCH_HAVE_IPSECMB) && defined(BENCH_HAVE_ISAL)
+    case KI_MB_ISAL:
+        return run_mb_isal(p);
+#endif
     case KI_LIBC:
         return run_libc(p);
     default:
@@ -523,11 +571,11 @@ static const char *kernel_run(void *p)
 static int impl_built(kimpl i)
 {
 #ifndef BENCH_HAVE_IPSECMB
-    if (i == KI_IPSECMB)
+    if (i == KI_IPSECMB || i == KI_MB_ISAL)
         return 0;
 #endif
 #ifndef BENCH_HAVE_ISAL
-    if (i == KI_ISAL)
+    if (i == KI_ISAL || i == KI_MB_ISAL)
         return 0;
 #endif
     (void)i;
