@@ -72,16 +72,16 @@ THREEWAY_K8_MAX = 64         # 512 bytes per chain: one round for up to 1559 byt
 
 # Fused folding + crc32 kernels, per vector length VL in bytes: Q qwords per chain per step
 # and up to M_MAX steps per chunk. VL 16 and 32 were tuned on Zen 3 (Q 4..12 and M_MAX 16..48
-# tried). VL 64 could not be measured (no AVX-512 machine): a step of 4 zmm folds takes 16
-# cycles of VPCLMULQDQ on Zen 4 (8 on Ice Lake), and on Zen 3 9 crc32 ran beside 8 ymm
-# VPCLMULQDQ at no cost while 12 did not, so Q = 3 is the conservative choice.
+# tried). VL 64 on Zen 5 (a step of 4 zmm folds takes 16 cycles of VPCLMULQDQ there): Q = 5
+# ran 14-17 % faster than the first, conservative Q = 3 (kernel/crc32c 16 and 64 KiB), Q = 6
+# the same as 5, Q = 4 and 7 slower (interleaved runs, 2026-11-23).
 # Lane folds for the final reduction: up to 4 zmm accumulators (16 lanes) and 15 blocks.
 LANE_FOLD_MAX = 30
 
 FUSED = [  # (VL, Q, M_MAX)
     (16, 6, 32),
     (32, 5, 32),
-    (64, 3, 32),
+    (64, 5, 32),
 ]
 
 

@@ -610,41 +610,41 @@ static const uint64_t crc32c_fused256[32][4] = {
     {0x0aab37f1cull, 0x0c776b648ull, 0x1272f0f6eull, 0x1d88abd4aull}, /* M = 32 */
 };
 
-#define CRC32C_FUSED512_Q 3
+#define CRC32C_FUSED512_Q 5
 #define CRC32C_FUSED512_M_MAX 32
 static const uint64_t crc32c_fused512[32][4] = {
-    {0x1a3e0968aull, 0x021f3d99cull, 0x1d82c63daull, 0x0f20c0dfeull}, /* M = 1 */
-    {0x0e9adf796ull, 0x1c3f5f66cull, 0x102f9b8a2ull, 0x1d82c63daull}, /* M = 2 */
-    {0x0b3e32c28ull, 0x12913343eull, 0x0c96cfdc0ull, 0x0740eef02ull}, /* M = 3 */
-    {0x18db37e8aull, 0x010746f3cull, 0x0ab7aff2aull, 0x102f9b8a2ull}, /* M = 4 */
-    {0x06cb08e5cull, 0x1d22c238eull, 0x12c743124ull, 0x02ad91c30ull}, /* M = 5 */
-    {0x14e727980ull, 0x19329634aull, 0x1b331e26aull, 0x0c96cfdc0ull}, /* M = 6 */
-    {0x0d7a4825cull, 0x1641378f0ull, 0x1a3e0968aull, 0x11ed1f9d8ull}, /* M = 7 */
-    {0x1dd3e10e8ull, 0x026f6a60aull, 0x0d270f1a2ull, 0x0ab7aff2aull}, /* M = 8 */
-    {0x1524fa6c6ull, 0x0dd07448eull, 0x065863b64ull, 0x08462d800ull}, /* M = 9 */
-    {0x18a08b5bcull, 0x1b1c69528ull, 0x0b3e32c28ull, 0x12c743124ull}, /* M = 10 */
-    {0x16ad828b4ull, 0x00d8373a0ull, 0x0f285651cull, 0x0dcb17aa4ull}, /* M = 11 */
-    {0x19bc5e522ull, 0x0f872e54cull, 0x0271d9844ull, 0x1b331e26aull}, /* M = 12 */
-    {0x0a90fd27aull, 0x191b66f30ull, 0x06cb08e5cull, 0x11d5ca20eull}, /* M = 13 */
-    {0x01cad4452ull, 0x0234e0b26ull, 0x0cec3662eull, 0x1a3e0968aull}, /* M = 14 */
-    {0x0c9c8b782ull, 0x128db71b8ull, 0x08227bb8aull, 0x1a5e82106ull}, /* M = 15 */
-    {0x06e4cb630ull, 0x1ddffc5d4ull, 0x0d7a4825cull, 0x0d270f1a2ull}, /* M = 16 */
-    {0x1ed5a407aull, 0x16b1e5dd2ull, 0x0f6076544ull, 0x0e9adf796ull}, /* M = 17 */
-    {0x08ec52396ull, 0x109ffedc0ull, 0x19d34af3aull, 0x065863b64ull}, /* M = 18 */
-    {0x002ee03b2ull, 0x0dc1a160cull, 0x1524fa6c6ull, 0x19f1c69dcull}, /* M = 19 */
-    {0x149dabbaaull, 0x05fabe670ull, 0x1329d9f7eull, 0x0b3e32c28ull}, /* M = 20 */
-    {0x058ca5f00ull, 0x0f7317cf0ull, 0x0e0ac139eull, 0x04e36f0b0ull}, /* M = 21 */
-    {0x109b55d24ull, 0x059f229bcull, 0x16ad828b4ull, 0x0f285651cull}, /* M = 22 */
-    {0x1f16a3418ull, 0x1c67b0ae8ull, 0x1a75b4b00ull, 0x18db37e8aull}, /* M = 23 */
-    {0x1ed2bd6e6ull, 0x19fb2a8b0ull, 0x086d8e4d2ull, 0x0271d9844ull}, /* M = 24 */
-    {0x0dfd94fb2ull, 0x0f7506984ull, 0x0a90fd27aull, 0x0a3c6f37aull}, /* M = 25 */
-    {0x0c4eb27b2ull, 0x0e8310afaull, 0x0ca6ef3acull, 0x06cb08e5cull}, /* M = 26 */
-    {0x0e0cdcf86ull, 0x160e28034ull, 0x04597456aull, 0x04d56973cull}, /* M = 27 */
-    {0x09fd51b88ull, 0x0ddaf5114ull, 0x0c9c8b782ull, 0x0cec3662eull}, /* M = 28 */
-    {0x00cd1526aull, 0x1321de2d0ull, 0x167001a9cull, 0x14e727980ull}, /* M = 29 */
-    {0x0271cfb40ull, 0x09a7781e0ull, 0x02342001eull, 0x08227bb8aull}, /* M = 30 */
-    {0x04be7fd90ull, 0x0794dd0f2ull, 0x1ed5a407aull, 0x0e78eb416ull}, /* M = 31 */
-    {0x0b8b67c1cull, 0x1272f0f6eull, 0x19b1afbc4ull, 0x0d7a4825cull}, /* M = 32 */
+    {0x0d270f1a2ull, 0x188815ab2ull, 0x039d3b296ull, 0x1384aa63aull}, /* M = 1 */
+    {0x04e36f0b0ull, 0x0064f7f26ull, 0x18266e456ull, 0x039d3b296ull}, /* M = 2 */
+    {0x06cb08e5cull, 0x1d22c238eull, 0x12c743124ull, 0x02ad91c30ull}, /* M = 3 */
+    {0x0e78eb416ull, 0x0b0cd4768ull, 0x1bf2e8b8aull, 0x18266e456ull}, /* M = 4 */
+    {0x19d34af3aull, 0x0de87806cull, 0x1c3f5f66cull, 0x0a87ab8a8ull}, /* M = 5 */
+    {0x18a08b5bcull, 0x1b1c69528ull, 0x0b3e32c28ull, 0x12c743124ull}, /* M = 6 */
+    {0x1a75b4b00ull, 0x01dc0632aull, 0x1c24afea4ull, 0x0f37c5aeeull}, /* M = 7 */
+    {0x196946b36ull, 0x0b3af077aull, 0x06b749fb2ull, 0x1bf2e8b8aull}, /* M = 8 */
+    {0x0c9c8b782ull, 0x128db71b8ull, 0x08227bb8aull, 0x1a5e82106ull}, /* M = 9 */
+    {0x09fb3bbc0ull, 0x00a2a8d7eull, 0x00167d312ull, 0x1c3f5f66cull}, /* M = 10 */
+    {0x00b0bf8caull, 0x10b9a1de0ull, 0x049c3cc9cull, 0x1e50585a0ull}, /* M = 11 */
+    {0x149dabbaaull, 0x05fabe670ull, 0x1329d9f7eull, 0x0b3e32c28ull}, /* M = 12 */
+    {0x0ded288f8ull, 0x18d1a62b4ull, 0x141a1a2e2ull, 0x0bd6f81f8ull}, /* M = 13 */
+    {0x073db4c04ull, 0x0531377e2ull, 0x0f872e54cull, 0x1c24afea4ull}, /* M = 14 */
+    {0x0dfd94fb2ull, 0x0f7506984ull, 0x0a90fd27aull, 0x0a3c6f37aull}, /* M = 15 */
+    {0x1aa854f28ull, 0x1ce523810ull, 0x1d88abd4aull, 0x06b749fb2ull}, /* M = 16 */
+    {0x1bb301d50ull, 0x14d8c5eacull, 0x13a9cba9eull, 0x0e417f38aull}, /* M = 17 */
+    {0x0271cfb40ull, 0x09a7781e0ull, 0x02342001eull, 0x08227bb8aull}, /* M = 18 */
+    {0x16b02a738ull, 0x0d4617a4cull, 0x0995a5724ull, 0x1641378f0ull}, /* M = 19 */
+    {0x03e254fe4ull, 0x178f8027eull, 0x123888b7aull, 0x00167d312ull}, /* M = 20 */
+    {0x1b8e7c4aeull, 0x1857099eeull, 0x116b0f50cull, 0x1dd3e10e8ull}, /* M = 21 */
+    {0x15126fb2cull, 0x028b5de82ull, 0x017f27698ull, 0x049c3cc9cull}, /* M = 22 */
+    {0x047972100ull, 0x0d763f62aull, 0x059f229bcull, 0x1d8048348ull}, /* M = 23 */
+    {0x093c0b014ull, 0x086d42d06ull, 0x1f16a3418ull, 0x1329d9f7eull}, /* M = 24 */
+    {0x095ffd7dcull, 0x1aa05c6b2ull, 0x1a08fe6acull, 0x1da758ae0ull}, /* M = 25 */
+    {0x19864c5eeull, 0x04263eb04ull, 0x1851efe9aull, 0x141a1a2e2ull}, /* M = 26 */
+    {0x0dca2b4daull, 0x188d71824ull, 0x18bf82606ull, 0x029f268b4ull}, /* M = 27 */
+    {0x0ce6c7ad6ull, 0x0b0ed8196ull, 0x0defba41cull, 0x0f872e54cull}, /* M = 28 */
+    {0x0f22fd3e2ull, 0x0fc6f1650ull, 0x0eca08ffeull, 0x063ae91e6ull}, /* M = 29 */
+    {0x002795d8eull, 0x160ea25b2ull, 0x1d32fdef6ull, 0x0a90fd27aull}, /* M = 30 */
+    {0x1c7c02434ull, 0x0aab37f1cull, 0x116f430b8ull, 0x1c928d748ull}, /* M = 31 */
+    {0x0c2a5b65eull, 0x18714ea86ull, 0x1272f0f6eull, 0x1d88abd4aull}, /* M = 32 */
 };
 
 /* Final reduction: row LANE_FOLD_MAX - d folds a 16-byte lane over d lanes: {HI, LO}
