@@ -14,17 +14,18 @@
  *
  * The one idea: a vector register V holds LPR = IBC_W / 128 AES blocks and one (V)AESENC
  * advances all of them by a round, so every kernel is written on registers, and only the
- * short block of width primitives below knows how wide a register is. The zmm tier cannot run
- * on every machine that builds it; it is right because it shares every line but those
- * primitives with the ymm and xmm tiers, which the tests run.
+ * short block of width primitives below knows how wide a register is, and the few places
+ * that differ by width say so (#if on LPR). The tests run every tier the CPU has; the zmm tier
+ * ran on a Zen 5 since 2026-11-23 (before that it was right by sharing its lines with the
+ * ymm and xmm tiers).
  *
  * Throughput model (perf-ceilings.md section 1): (V)AESENC has a latency of 4 cycles and
- * issues 2 per cycle on ymm/xmm (1 on zmm), so 8 independent registers keep the AES units
- * busy. Hence:
+ * issues 2 per cycle on ymm/xmm (zmm: 1 on Zen 4, 2 on Zen 5, measured), so 8 independent
+ * registers keep the AES units busy. Hence:
  *   - parallel modes (ECB, CBC decrypt, CTR) work on groups of NREG = 8 registers;
  *   - CBC encryption is a serial chain per stream: one stream runs at latency (cbc_enc), and
- *     the multi-buffer kernels step up to 16 streams together, one block of each per step,
- *     LPR streams per register (ipsec-mb's multi-buffer idea);
+ *     the multi-buffer kernels step up to 8 registers of streams together (8, 16 or 32), one
+ *     block of each per step, LPR streams per register (ipsec-mb's multi-buffer idea);
  *   - round keys are broadcast once per call and pinned into a register per round (v_key),
  *     so a hot-loop AESENC never takes a memory operand (perf-ceilings.md lesson 2);
  *   - every loop body is specialised for 10, 12 or 14 rounds (NR_SWITCH) and unrolled;
@@ -481,28 +482,37 @@ static ALWAYS_INLINE V cbc_dec_group(const V *ks, const int NR, const uint8_t *i
     return next;
 }
 
-#if LPR <= 2
-/* Block i (0 or 1) of a register alone: a ymm register's first block, zero beside it. */
-static inline V v_load_first(const uint8_t *p)
+/* The first k blocks of a register (0 < k < LPR), zero beside them, and their store: a ymm
+ * register's first block; on zmm masked loads and stores (masked-off bytes are not touched,
+ * so a lane's last block may end a mapping). */
+static inline V v_load_part(const uint8_t *p, size_t k)
 {
-#if LPR == 2
+#if LPR == 4
+    return _mm512_maskz_loadu_epi64((__mmask8)((1u << (2 * k)) - 1), p);
+#elif LPR == 2
+    (void)k;
     return _mm256_zextsi128_si256(_mm_loadu_si128((const __m128i *)(const void *)p));
 #else
+    (void)k;
     return v_load(p);
 #endif
 }
 
-static inline void v_store_first(uint8_t *p, V v)
+static inline void v_store_part(uint8_t *p, V v, size_t k)
 {
-#if LPR == 2
+#if LPR == 4
+    _mm512_mask_storeu_epi64(p, (__mmask8)((1u << (2 * k)) - 1), v);
+#elif LPR == 2
+    (void)k;
     _mm_storeu_si128((__m128i *)(void *)p, _mm256_castsi256_si128(v));
 #else
+    (void)k;
     v_store(p, v);
 #endif
 }
 
 /* A group's worth of registers for the nb < GBLK blocks left, read and written in place of the
- * buffer a whole group would need: a register holds LPR of the blocks, fewer (the first only)
+ * buffer a whole group would need: a register holds LPR of the blocks, fewer (the first ones)
  * or none; the rounds run on all of them. Every input block, the previous ones included, is
  * read before the first store (out may be in). Returns the last input block. */
 static ALWAYS_INLINE V cbc_dec_part(const V *ks, const int NR, const uint8_t *in, uint8_t *out,
@@ -512,8 +522,13 @@ static ALWAYS_INLINE V cbc_dec_part(const V *ks, const int NR, const uint8_t *in
     UNROLL for (int j = 0; j < NREG; j++)
     {
         const size_t b = (size_t)j * LPR; /* its first block */
-        x[j] = b + LPR <= nb ? v_load(in + j * VB) : b < nb ? v_load_first(in + j * VB) : k0;
-        pv[j] = j && b < nb ? v_load(in + j * VB - 16) : x[j]; /* blocks b-1, b */
+        x[j] = b + LPR <= nb ? v_load(in + j * VB)
+               : b < nb      ? v_load_part(in + j * VB, nb - b)
+                             : k0;
+        /* blocks b-1 .. b+LPR-2, as many as there are blocks in x[j] */
+        pv[j] = !j || b >= nb   ? x[j]
+                : b + LPR <= nb ? v_load(in + j * VB - 16)
+                                : v_load_part(in + j * VB - 16, nb - b);
     }
     const V next = v_bcast(in + 16 * (nb - 1));
     pv[0] = v_shift_in(last, x[0]);
@@ -531,11 +546,10 @@ static ALWAYS_INLINE V cbc_dec_part(const V *ks, const int NR, const uint8_t *in
         if (b + LPR <= nb)
             v_store(out + j * VB, x[j]);
         else if (b < nb)
-            v_store_first(out + j * VB, x[j]);
+            v_store_part(out + j * VB, x[j], nb - b);
     }
     return next;
 }
-#endif
 
 static ALWAYS_INLINE void cbc_dec_blocks_nr(const V *ks, const int NR, V *lastp,
                                             const uint8_t *in, uint8_t *out, size_t nb)
@@ -543,19 +557,8 @@ static ALWAYS_INLINE void cbc_dec_blocks_nr(const V *ks, const int NR, V *lastp,
     V last = *lastp;
     for (; nb >= GBLK; nb -= GBLK, in += GBYTES, out += GBYTES)
         last = cbc_dec_group(ks, NR, in, out, last);
-#if LPR <= 2
     if (nb)
         last = cbc_dec_part(ks, NR, in, out, nb, last);
-#else
-    if (nb) {
-        uint8_t buf[GBYTES] = {0};
-        memcpy(buf, in, nb * 16);
-        cbc_dec_group(ks, NR, buf, buf, last);
-        last = v_bcast(in + (nb - 1) * 16); /* read before out (== in) is written */
-        memcpy(out, buf, nb * 16);
-        wipe(buf, sizeof(buf));
-    }
-#endif
     *lastp = last;
 }
 
