@@ -255,8 +255,8 @@ static inline V v_lo64(uint64_t base, uint64_t step)
 }
 static inline V v_gather(const uint8_t *const *pp, size_t off)
 {
-    /* masked broadcast loads rather than inserts: no shuffle on the pipes the AES rounds use
-     * (Zen 5: kernel/aes128_cbc_enc_x32 +3.4 %, page/rekey_cbc +5.8 %, 9 interleaved runs) */
+    /* masked broadcast loads rather than inserts (Zen 5: kernel/aes128_cbc_enc_x32 +3.4 %,
+     * page/rekey_cbc +5.8 %, 9 interleaved runs) */
 #define LANE(i) _mm_loadu_si128((const __m128i *)(const void *)(pp[i] + off))
     V v = _mm512_castsi128_si512(LANE(0));
     v = _mm512_mask_broadcast_i32x4(v, 0x00F0, LANE(1));
