@@ -43,7 +43,8 @@ def result(values, errors=()):
                 b["error_occurred"] = True
                 b["error_message"] = "set-up check failed"
             out.append(b)
-    return {"context": {"ibdcrypt_tier_selected": "aesni"}, "benchmarks": out}
+    return {"context": {"ibdcrypt_tier_selected": "aesni", "cpu_family_model": "family 26 model 2"},
+            "benchmarks": out}
 
 
 with tempfile.TemporaryDirectory() as d:
@@ -78,6 +79,33 @@ with tempfile.TemporaryDirectory() as d:
     rc, out = gate("ratios", below, "--floors", floors)
     check(rc == 1 and "FAIL (below floor)" in out, "ratio 1.45 < 1.5 must fail: rc %d\n%s"
           % (rc, out))
+
+    # a floor for the selected tier (aesni here) replaces the common one; another tier's does not
+    tiered = os.path.join(d, "tiered.json")
+    with open(tiered, "w") as f:
+        json.dump({"ratios": [
+            {"name": "ctr", "numerator": "kernel/aes128_ctr/ibdcrypt.{tier}/16384",
+             "denominator": "kernel/aes128_ctr/openssl/16384", "floor": 1.5, "target": 2.0,
+             "tier_floors": {"aesni": 1.6, "vaes512": 1.0}, "why": "test"}]}, f)
+    rc, out = gate("ratios", at, "--floors", tiered)
+    check(rc == 1 and re.search(r"^ctr\s+1\.500\s+1\.60\s.*FAIL", out, re.M),
+          "ratio 1.5 < the aesni floor 1.6 must fail: rc %d\n%s" % (rc, out))
+    with open(tiered, "w") as f:
+        json.dump({"ratios": [
+            {"name": "ctr", "numerator": "kernel/aes128_ctr/ibdcrypt.{tier}/16384",
+             "denominator": "kernel/aes128_ctr/openssl/16384", "floor": 1.5, "target": 2.0,
+             "tier_floors": {"vaes512": 1.9}, "why": "test"}]}, f)
+    rc, out = gate("ratios", at, "--floors", tiered)
+    check(rc == 0, "another tier's floor must not apply: rc %d\n%s" % (rc, out))
+    # a floor for the tier on this CPU family wins over the tier's; another family's does not
+    for tf, want in (({"aesni": 1.0, "aesni@26": 1.6}, 1), ({"aesni@25": 1.6}, 0)):
+        with open(tiered, "w") as f:
+            json.dump({"ratios": [
+                {"name": "ctr", "numerator": "kernel/aes128_ctr/ibdcrypt.{tier}/16384",
+                 "denominator": "kernel/aes128_ctr/openssl/16384", "floor": 1.5, "target": 2.0,
+                 "tier_floors": tf, "why": "test"}]}, f)
+        rc, out = gate("ratios", at, "--floors", tiered)
+        check(rc == want, "tier_floors %s: rc %d, want %d\n%s" % (tf, rc, want, out))
 
     err = write("err.json", result({ours: [3.0] * 5, peer: [2.0] * 5}, errors=(ours,)))
     rc, out = gate("ratios", err, "--floors", floors)
