@@ -123,8 +123,8 @@ ibc_status ibc_redo_target_new(const ibc_redo *r, const ibc_keyring *kr, ibc_rek
 #define RK_EMIT_BYTES (4u << 20) /* hand out the re-keyed bytes at least this often */
 #define RK_SLOW_MTRS  256        /* mtrs of the per-mtr path re-keyed together */
 /* AES_CBC streams of one record with more whole blocks than this skip the batch: they wait
- * until the tier's preferred number of them (mb_lanes) fill the lanes of the multi-buffer re-key (a batch
- * would encrypt the few long streams it holds side by side at CBC latency). */
+ * until the tier's preferred number of them (mb_lanes) fill the lanes of the multi-buffer
+ * re-key (a batch would encrypt the few long streams it holds side by side at CBC latency). */
 #define RK_LONG_BLOCKS 16
 _Static_assert(RK_SLOW_MTRS <= REDO_BATCH_MTRS && IBC_MB_MAX_LANES <= REDO_BATCH_MTRS,
                "rk_ctx.cm holds the CRCs of any group");

@@ -174,11 +174,12 @@ void FN(aes_ctr_crc)(const ibc_aes_key *k, const uint8_t ctr[16], const uint8_t 
 /* ---- CBC decryption + CRC of the ciphertext ------------------------------------------------ */
 
 /* zmm: the CRC of the ciphertext is folded with VPCLMULQDQ into four accumulators 256 bytes
- * apart (the folding of crc32c_vpclmul_template.h), instead of crc32 chains. A 512-byte step has 80 VAESDEC zmm (40
- * cycles on Zen 5, two per cycle) and its CRC took 64 crc32 instructions (64 cycles, one per
- * cycle); its 16 carry-less multiplies cost about as much as 32 more VAESDEC (measured), so
- * folding wins: page/deep_verify_cbc +16 %, page/rekey_cbc +7.5 %. Splitting the CRC between
- * the two (two registers folded, three chains over the rest) measured no faster. */
+ * apart (the folding of crc32c_vpclmul_template.h), instead of crc32 chains. A 512-byte step
+ * has 80 VAESDEC zmm (40 cycles on Zen 5, two per cycle) and its CRC took 64 crc32
+ * instructions (64 cycles, one per cycle); its 16 carry-less multiplies cost about as much as
+ * 32 more VAESDEC (measured), so folding wins: page/deep_verify_cbc +16 %, page/rekey_cbc
+ * +7.5 %. Splitting the CRC between the two (two registers folded, three chains over the rest)
+ * measured no faster. */
 #define DEC_CRC_FOLD (LPR == 4)
 
 #if DEC_CRC_FOLD

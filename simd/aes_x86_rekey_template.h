@@ -224,7 +224,8 @@ static ALWAYS_INLINE void rekey_run(rk_state *st, const V *kd, const V *ke, cons
     }
     const V k0 = ke[0];
     UNROLL for (int j = 0; j < RK_REGS; j++)
-        st->chain[j] = v_xor(v_gather((const uint8_t *const *)(st->op + j * LPR), 16 * (len - 1)), k0);
+        st->chain[j] =
+            v_xor(v_gather((const uint8_t *const *)(st->op + j * LPR), 16 * (len - 1)), k0);
 }
 
 static void rekey_segment(rk_state *st, const V *kd, const V *ke, unsigned nr, size_t len)
