@@ -83,7 +83,7 @@ typedef enum kimpl {
     KI_LIBC,
     KI_COMPOSED, /* ours, the CBC re-key composed from the tier's kernels */
     KI_SINGLE,   /* ours, the mtr CRCs one kernel call per piece */
-    KI_MB_ISAL,  /* ipsec-mb's decryption, then ISA-L's CRC */
+    KI_MB_ISAL,  /* ISA-L's CRC of the ciphertext, then ipsec-mb's decryption */
     KI_COUNT
 } kimpl;
 
