@@ -106,10 +106,11 @@ static int fast_candidate(const ibc_space *s, const ibc_page *pg)
     return 1;
 }
 
+/* Every fast path checks the input's CRC against its stored value before it calls this. */
 static void mark_ok(ibc_page *pg, int index)
 {
     pg->status = IBC_PAGE_OK;
-    pg->flags = IBC_PF_ENCRYPTED | (index ? IBC_PF_INDEX : 0);
+    pg->flags = IBC_PF_ENCRYPTED | IBC_PF_CRC_STORED | (index ? IBC_PF_INDEX : 0);
     pg->page_type = (uint16_t)be16(pg->src + FIL_PAGE_TYPE);
 }
 

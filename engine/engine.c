@@ -124,3 +124,28 @@ uint32_t ibc_crc32c_join(uint32_t crc_a, uint32_t crc_b, uint64_t len_b)
 {
     return ibc_crc32c_combine(crc_a, crc_b, len_b);
 }
+
+uint32_t ibc_crc32c_join_factor(uint64_t len_b)
+{
+    return ibc_crc32c_factor(len_b);
+}
+
+uint32_t ibc_crc32c_join_by(uint32_t crc_a, uint32_t crc_b, uint32_t factor)
+{
+    return ibc_crc32c_combine_by(crc_a, crc_b, factor);
+}
+
+uint32_t ibc_crc32z_join(uint32_t crc_a, uint32_t crc_b, uint64_t len_b)
+{
+    return ibc_crc32z_combine_by(crc_a, crc_b, ibc_crc32z_factor(len_b));
+}
+
+uint32_t ibc_crc32z_join_factor(uint64_t len_b)
+{
+    return ibc_crc32z_factor(len_b);
+}
+
+uint32_t ibc_crc32z_join_by(uint32_t crc_a, uint32_t crc_b, uint32_t factor)
+{
+    return ibc_crc32z_combine_by(crc_a, crc_b, factor);
+}

@@ -219,6 +219,8 @@ static void fcrc32_process(const ibc_space *s, const ibc_space *t, ibc_op op, ib
         pg->flags |= IBC_PF_PAGE_COMPRESSED;
     if (!size || k->crc32c(0, p, size - 4) != be32(p + size - 4))
         DONE(IBC_PAGE_BAD_OUTER);
+    if (!compressed)
+        pg->flags |= IBC_PF_CRC_STORED;
     if (!ibc_page_is_encrypted(s, p, page_no)) {
         /* buf_page_is_corrupted: unencrypted uncompressed pages carry the LSN copy */
         if (!compressed && !be32(p) && memcmp(p + FIL_PAGE_LSN + 4, p + ps - 8, 4))

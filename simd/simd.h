@@ -336,6 +336,12 @@ static inline void ibc_cbc_rekey_mb(const ibc_kernels *k, const ibc_aes_key *dk,
 /* CRC32C of len zero bytes appended: crc32c_combine(a, b, len_b) = CRC of A||B where
  * a = crc32c(0, A), b = crc32c(0, B), len_b = |B|. Portable, O(log len_b). */
 uint32_t ibc_crc32c_combine(uint32_t crc_a, uint32_t crc_b, uint64_t len_b);
+/* The factor x^(8 len_b) mod P once, then combines in one multiplication: combine_by(a, b,
+ * factor(len_b)) == combine(a, b, len_b). The same for CRC-32 (zlib's polynomial). */
+uint32_t ibc_crc32c_factor(uint64_t len_b);
+uint32_t ibc_crc32c_combine_by(uint32_t crc_a, uint32_t crc_b, uint32_t factor);
+uint32_t ibc_crc32z_factor(uint64_t len_b);
+uint32_t ibc_crc32z_combine_by(uint32_t crc_a, uint32_t crc_b, uint32_t factor);
 
 /* 128-bit big-endian counter add: ctr += n (mod 2^128). */
 void ibc_ctr128_add(uint8_t ctr[IBC_AES_BLOCK], uint64_t n);

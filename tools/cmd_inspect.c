@@ -40,7 +40,7 @@ static int sel(const ds_file *d)
 static int work(void *ctx, unsigned worker, const ibc_pool_item *it, uint8_t *buf)
 {
     dataset *ds = ctx;
-    ds_work_pages(ds, worker, &ds->v[ds->pool_map[it->file]], it, buf, NULL);
+    ds_work_pages(ds, worker, &ds->v[ds->pool_map[it->file]], it, buf, NULL, NULL);
     progress_add(ds->pr, it->len);
     return 0;
 }

@@ -80,7 +80,7 @@ static int work(void *ctx, unsigned worker, const ibc_pool_item *it, uint8_t *bu
 {
     dataset *ds = ctx;
     ds_file *d = &ds->v[ds->pool_map[it->file]];
-    ds_work_pages(ds, worker, d, it, buf, NULL);
+    ds_work_pages(ds, worker, d, it, buf, NULL, NULL);
     progress_add(ds->pr, it->len);
     return 0;
 }
@@ -107,7 +107,7 @@ static int verify_range(dataset *ds, ds_file *d, const verify_opts *o)
         }
         ibc_pool_item it = {.offset = at * d->unit, .len = n * d->unit, .nunits = n,
                             .stride = d->unit};
-        ds_work_pages(ds, 0, d, &it, buf, NULL);
+        ds_work_pages(ds, 0, d, &it, buf, NULL, NULL);
     }
     free(buf);
     return 0;

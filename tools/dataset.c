@@ -313,7 +313,7 @@ static int bad_status(uint16_t st)
 }
 
 void ds_work_pages(dataset *ds, unsigned worker, ds_file *d, const ibc_pool_item *it,
-                   uint8_t *buf, const ibc_space *target)
+                   uint8_t *buf, const ibc_space *target, uint8_t *sums)
 {
     ibc_page pages[BATCH];
     int writes = ds->op >= IBC_OP_DECRYPT;
@@ -341,6 +341,11 @@ void ds_work_pages(dataset *ds, unsigned worker, ds_file *d, const ibc_pool_item
             if (bad_status(pages[i].status))
                 atomic_fetch_add(&ds->bad, 1);
             rep_page(d->rf, &pages[i]);
+            if (sums && pages[i].status == IBC_PAGE_ZERO)
+                sums[at + i] = DS_SUM_ZERO;
+            else if (sums)
+                sums[at + i] = pages[i].flags & IBC_PF_CRC_STORED ? DS_SUM_CRC_STORED
+                                                                  : DS_SUM_NONE;
         }
     }
     if (it->len > it->nunits * d->unit && it->offset + it->len == d->f->size)

@@ -67,10 +67,16 @@ int dataset_pool(dataset *ds);
 size_t dataset_pool_files(dataset *ds, int (*sel)(const ds_file *), ibc_pool_file *out,
                           size_t *map);
 
+/* What the page work learned about a unit's bytes as read, for a command that checksums
+ * them (backup): nothing, that the last 4 bytes hold the CRC-32C of the rest (checked), or
+ * that the unit is all zero (checked). */
+enum { DS_SUM_NONE, DS_SUM_CRC_STORED, DS_SUM_ZERO };
+
 /* Run ds->op over the pages of one pool item of file d (in place in buf when the op writes),
- * re-reading torn pages when DS_RETRY, recording every page in the report. */
+ * re-reading torn pages when DS_RETRY, recording every page in the report. sums (NULL, or
+ * it->nunits entries) receives a DS_SUM_* per unit. */
 void ds_work_pages(dataset *ds, unsigned worker, ds_file *d, const ibc_pool_item *it,
-                   uint8_t *buf, const ibc_space *target);
+                   uint8_t *buf, const ibc_space *target, uint8_t *sums);
 
 /* Open the redo log of d again (after its bytes were put back from an undo copy). */
 void ds_redo_reopen(dataset *ds, ds_file *d);

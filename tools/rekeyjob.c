@@ -301,7 +301,7 @@ static int check_work(void *c, unsigned worker, const ibc_pool_item *it, uint8_t
 {
     dataset *ds = c;
     ds_file *d = &ds->v[ds->pool_map[it->file]];
-    ds_work_pages(ds, worker, d, it, buf, NULL);
+    ds_work_pages(ds, worker, d, it, buf, NULL, NULL);
     progress_add(ds->pr, it->len);
     return 0;
 }

@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
 # The front-ends against a real MariaDB 10.11 server (CTest label "server"):
 #
-#   frontends.sh IBDCRYPT [mdb_new options...]
+#   frontends.sh IBDCRYPT PAGETOOL [mdb_new options...]
 #
 #   1. backup of a stopped server to a directory and through --stream=xbstream | mbstream -x:
-#      files byte-identical to the source; a server started on the copy gives equal CHECKSUM
-#      TABLE;
+#      files byte-identical to the source, the manifests' CRC-32C of every file equal to the
+#      reference's; a server started on the copy gives equal CHECKSUM TABLE;
 #   2. prepare for a new key file, --mode=rewrap and --mode=reencrypt, and rekey in place:
 #      a server holding only the new keys passes CHECK TABLE with the CHECKSUM TABLE values
 #      recorded before; after rewrap only page 0 of each encrypted tablespace differs, after
@@ -23,8 +23,8 @@ HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 . "$HERE/mdb.sh"
 # shellcheck source=testlib.sh
 . "$HERE/testlib.sh"
-IBDCRYPT=$1
-shift
+IBDCRYPT=$1 PAGETOOL=$2
+shift 2
 test_begin frontends
 MNT=""
 TEST_ON_EXIT='[[ -z "$MNT" ]] || umount "$MNT" 2> /dev/null'
@@ -71,6 +71,21 @@ python3 -c "import json,sys; m=json.load(open(sys.argv[1])); sys.exit(m['summary
   (mkdir -p "$T/bkx" && mbstream -x -C "$T/bkx") || fail "stream | mbstream -x: $(tail -3 "$T/err")"
 diff -r --exclude=ibdcrypt-backup.json "$T/bk" "$T/bkx" > /dev/null ||
   fail "the extracted stream differs from the directory backup"
+# the manifests' per-file CRC-32C (most of them joined from the pages' stored checksums, not
+# read again) against the reference CRC of each source file
+(cd "$D" && find . -type f ! -name ibtmp1 -printf '%P\0' | xargs -0 "$PAGETOOL" crc32c) > "$T/ref.crc"
+for m in "$T/bk" "$T/bkx"; do
+  python3 - "$m/ibdcrypt-backup.json" "$T/ref.crc" <<'EOF' || fail "manifest CRC-32C in $m"
+import json, sys
+ref = dict(l.split()[::-1] for l in open(sys.argv[2]))
+files = {f['path']: f.get('crc32c') for f in json.load(open(sys.argv[1]))['files']}
+bad = [p for p in ref if files.get(p) != ref[p]]
+if bad or len(files) != len(ref):
+    print(f"{len(bad)} of {len(ref)} files differ (manifest lists {len(files)}), e.g. {bad[:3]}")
+    sys.exit(1)
+print(f"manifest CRC-32C of {len(ref)} files equal the reference")
+EOF
+done
 server_on backup "$T/bk" "$K"
 
 # changed_pages MODE OLD NEW: for every tablespace file, check which pages changed. rewrap:

@@ -9,6 +9,7 @@
  *   pagetool flip FILE PAGE OFFSET [reseal]    flip the low bit of one byte; with "reseal",
  *                                              recompute the page's on-disk checksum as a
  *                                              "checksum fixer" would
+ *   pagetool crc32c FILE...                    print each file's CRC-32C by the reference
  *
  * Not a user tool: ibdcrypt's commands (verify, prepare, rekey) are. This drives the engine
  * directly so the tests can check it without the front-end machinery.
@@ -24,6 +25,7 @@
 #include "checksum.h"
 #include "format.h"
 #include "ibdcrypt/ibdcrypt.h"
+#include "ref.h"
 #include "space.h"
 
 static ibc_engine *engine;
@@ -267,6 +269,19 @@ static int flip(const char *path, long page, long off, int reseal)
     return 0;
 }
 
+/* The CRC-32C of each whole file by the reference (ISA-L, or bitwise), not the engine: the
+ * oracle for the per-file checksums of a backup manifest. */
+static int crc32c_files(int n, char **paths)
+{
+    for (int i = 0; i < n; i++) {
+        size_t len;
+        uint8_t *b = slurp(paths[i], &len);
+        printf("%08x %s\n", ref_crc32c(0, b, len), paths[i]);
+        free(b);
+    }
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     ibc_engine_new(NULL, &engine);
@@ -276,7 +291,9 @@ int main(int argc, char **argv)
         return rekey(argv[2], argv[3], argv[4], argc - 5, argv + 5);
     if ((argc == 5 || argc == 6) && !strcmp(argv[1], "flip"))
         return flip(argv[2], atol(argv[3]), atol(argv[4]), argc == 6);
+    if (argc >= 3 && !strcmp(argv[1], "crc32c"))
+        return crc32c_files(argc - 2, argv + 2);
     fprintf(stderr, "usage: pagetool roundtrip KEYS FILE... | rekey OLD NEW MODE FILE... | "
-                    "flip FILE PAGE OFFSET [reseal]\n");
+                    "flip FILE PAGE OFFSET [reseal] | crc32c FILE...\n");
     return 2;
 }

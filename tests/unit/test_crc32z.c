@@ -154,6 +154,32 @@ static void test_engine_crc32z_every_tier(void)
     }
 }
 
+/* The public joins of both CRCs against the reference CRC of the whole: ibc_crc*_join, and
+ * _join_by with a factor made once for a length (as a backup joins many pages of one size). */
+static void test_public_joins(void)
+{
+    static const struct {
+        const char *name;
+        uint32_t (*crc)(uint32_t, const void *, size_t);
+        uint32_t (*join)(uint32_t, uint32_t, uint64_t);
+        uint32_t (*factor)(uint64_t);
+        uint32_t (*join_by)(uint32_t, uint32_t, uint32_t);
+    } v[] = {{"crc32c", ref_crc32c, ibc_crc32c_join, ibc_crc32c_join_factor, ibc_crc32c_join_by},
+             {"crc32z", zlib_crc, ibc_crc32z_join, ibc_crc32z_join_factor, ibc_crc32z_join_by}};
+    static uint8_t buf[2 * 65536];
+    for (size_t k = 0; k < sizeof(v) / sizeof(v[0]); k++) {
+        for (int it = 0; it < 300; it++) {
+            size_t la = tu_rand_len(65536), lb = tu_rand_len(65536);
+            tu_rand_bytes(buf, la + lb);
+            uint32_t a = v[k].crc(0, buf, la), b = v[k].crc(0, buf + la, lb);
+            uint32_t want = v[k].crc(0, buf, la + lb);
+            TU_CHECK(v[k].join(a, b, lb) == want, "%s join(%zu, %zu)", v[k].name, la, lb);
+            TU_CHECK(v[k].join_by(a, b, v[k].factor(lb)) == want, "%s join_by(%zu, %zu)",
+                     v[k].name, la, lb);
+        }
+    }
+}
+
 /* Read all of fd (a temporary file) from the start. */
 static uint8_t *slurp(int fd, size_t *len)
 {
@@ -246,4 +272,4 @@ static void test_xbstream_chunk_checksum_is_zlib_crc32(void)
 TU_TESTS(TU_T(test_crc32z_known_answers), TU_T(test_crc32z_matches_zlib),
          TU_T(test_crc32z_every_short_length), TU_T(test_multipart_equals_one_shot),
          TU_T(test_crc32z_against_guard_pages), TU_T(test_engine_crc32z_every_tier),
-         TU_T(test_xbstream_chunk_checksum_is_zlib_crc32))
+         TU_T(test_xbstream_chunk_checksum_is_zlib_crc32), TU_T(test_public_joins))

@@ -191,8 +191,21 @@ static void verify_samples(const ibc_engine *e, sample *v, size_t n)
             TU_CHECK(all_good(pg, np, &bad), "%s (%s) op %d: page %zu: %s", s->name, e->k->name,
                      op, bad, ibc_page_status_name(pg[bad].status));
         }
-        for (size_t p = 0; p < np; p++)
+        for (size_t p = 0; p < np; p++) {
             enc += (pg[p].flags & IBC_PF_ENCRYPTED) != 0;
+            /* IBC_PF_CRC_STORED: exactly the full_crc32 pages checked whole against their
+             * stored CRC-32C, and then the reference CRC agrees */
+            const uint8_t *pp = s->data + p * sp->g.physical;
+            int stored = sp->g.full_crc32 && !(pg[p].flags & IBC_PF_PAGE_COMPRESSED) &&
+                         (pg[p].status == IBC_PAGE_OK || pg[p].status == IBC_PAGE_PLAIN);
+            TU_CHECK(!(pg[p].flags & IBC_PF_CRC_STORED) == !stored,
+                     "%s (%s) page %zu (%s): IBC_PF_CRC_STORED %s", s->name, e->k->name, p,
+                     ibc_page_status_name(pg[p].status), stored ? "missing" : "set");
+            if (pg[p].flags & IBC_PF_CRC_STORED)
+                TU_CHECK(ref_crc32c(0, pp, sp->g.physical - 4) == be32(pp + sp->g.physical - 4),
+                         "%s page %zu: IBC_PF_CRC_STORED on a page whose CRC differs", s->name,
+                         p);
+        }
         TU_CHECK(enc >= 2, "%s: only %zu encrypted pages", s->name, enc);
         free(pg);
         ibc_space_free(sp);
@@ -502,6 +515,8 @@ static void tamper(const ibc_engine *e, sample *v, size_t n)
                 }
                 TU_CHECK(pg.status == IBC_PAGE_BAD_OUTER, "%s page %zu byte %zu: verify said %s",
                          s->name, p, at, ibc_page_status_name(pg.status));
+                TU_CHECK(!(pg.flags & IBC_PF_CRC_STORED), "%s page %zu byte %zu: a damaged "
+                         "page claims its stored CRC", s->name, p, at);
                 reseal(sp, w);
                 ibc_batch_run(sp, NULL, IBC_OP_VERIFY, &pg, 1, sc);
                 TU_CHECK(pg.status == IBC_PAGE_OK, "%s page %zu: resealed page fails verify (%s)",

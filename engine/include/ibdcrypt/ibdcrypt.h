@@ -89,11 +89,20 @@ IBC_API const char *ibc_engine_isa(const ibc_engine *e);
  * pieces given the length of the second. Thread-safe. */
 IBC_API uint32_t ibc_crc32c(const ibc_engine *e, uint32_t crc, const void *buf, size_t len);
 IBC_API uint32_t ibc_crc32c_join(uint32_t crc_a, uint32_t crc_b, uint64_t len_b);
+/* Joining many pieces of one length: f = ibc_crc32c_join_factor(len_b) once, then
+ * ibc_crc32c_join_by(crc_a, crc_b, f) == ibc_crc32c_join(crc_a, crc_b, len_b), in one
+ * multiplication (about 30 ns) instead of one per bit of len_b. */
+IBC_API uint32_t ibc_crc32c_join_factor(uint64_t len_b);
+IBC_API uint32_t ibc_crc32c_join_by(uint32_t crc_a, uint32_t crc_b, uint32_t factor);
 
 /* CRC-32 of gzip and zlib (reflected 0xEDB88320) on the engine's kernels: the value zlib's
  * crc32() returns, running the same way (start with 0, pass the previous result to continue);
  * the checksum of xbstream chunks. Thread-safe. */
 IBC_API uint32_t ibc_crc32z(const ibc_engine *e, uint32_t crc, const void *buf, size_t len);
+/* The CRC-32 counterparts of ibc_crc32c_join, _join_factor and _join_by. */
+IBC_API uint32_t ibc_crc32z_join(uint32_t crc_a, uint32_t crc_b, uint64_t len_b);
+IBC_API uint32_t ibc_crc32z_join_factor(uint64_t len_b);
+IBC_API uint32_t ibc_crc32z_join_by(uint32_t crc_a, uint32_t crc_b, uint32_t factor);
 
 /* Preferred batch width: the number of pages the multi-buffer kernels process together.
  * Batch sizes that are a multiple of it run fastest. */
@@ -284,6 +293,11 @@ typedef enum ibc_page_status {
 #define IBC_PF_PAGE_COMPRESSED 2u /* PAGE_COMPRESSED page */
 #define IBC_PF_ROW_COMPRESSED 4u  /* ROW_FORMAT=COMPRESSED page */
 #define IBC_PF_INDEX 8u           /* B-tree page whose structure was checked (deep) */
+/* full_crc32 page of physical size ps, not page_compressed: the CRC-32C of the input's bytes
+ * [0, ps-4) was computed and equals the value stored big-endian at [ps-4, ps). A caller that
+ * needs the CRC of the whole input page (a backup manifest) extends that value by the last 4
+ * bytes instead of reading the page again. Describes the input as it was read. */
+#define IBC_PF_CRC_STORED 16u
 
 typedef struct ibc_page {
     const uint8_t *src; /* in: the page as on disk (physical page size) */
