@@ -39,6 +39,14 @@ redo_field() {
   "$IBDCRYPT" inspect --json "$1" > "$T/inspect.json" 2> /dev/null || true
   json "$T/inspect.json" "[f['redo'] for f in j['files'] if 'redo' in f][0]['$2']"
 }
+# diag INSTANCE KEYS WHY: fail with what a failed check leaves to go on: the server log's lines
+# about recovery and pages, then which pages a deep verify of the stopped datadir names
+diag() {
+  grep -E -i "doublewrite|recover|restor|corrupt|page|decrypt" "$1/log/error.log" | tail -40 >&2
+  mdb_stop "$1" > /dev/null 2>&1 || true
+  "$IBDCRYPT" verify --deep --keyfile="$2" "$1/data" >&2
+  fail "$3"
+}
 # on NAME DATADIR KEYS: start a server with only KEYS on DATADIR (recovery applies the log),
 # check every table, record CHECKSUM TABLE in $T/sum-NAME.txt, stop it (every page recovery
 # wrote is flushed), and start it once more: what recovery wrote must read back too (a page 0
@@ -46,11 +54,11 @@ redo_field() {
 on() {
   mdb_clone "$T/a" "$T/srv-$1" keyfile="$3" datadir_from="$2"
   mdb_start "$T/srv-$1" || fail "no server starts on $1 with only its keys"
-  mdb_check "$T/srv-$1"
+  mdb_check "$T/srv-$1" || diag "$T/srv-$1" "$3" "CHECK TABLE failed on $1"
   mdb_checksums "$T/srv-$1" > "$T/sum-$1.txt"
   mdb_stop "$T/srv-$1"
   mdb_start "$T/srv-$1" || fail "the server on $1 does not start again after its recovery"
-  mdb_check "$T/srv-$1"
+  mdb_check "$T/srv-$1" || diag "$T/srv-$1" "$3" "CHECK TABLE failed on $1 after a restart"
   mdb_stop "$T/srv-$1"
   if grep -E "Missing FILE_CHECKPOINT|Corrupted|corrupt|decrypt|Plugin .* failed" \
        "$T/srv-$1/log/error.log" | grep -v "^$" > "$T/errs"; then
