@@ -514,12 +514,15 @@ static void test_real_reencrypt_roundtrip(void)
                      "%s: new log, new keys: %s", L->name, err);
             st = deep_check(e[t], img, L->size, keys_old, &a, &r2, err, sizeof(err));
             TU_CHECK(st == IBC_ERR_KEY_MISMATCH, "%s: new log, old keys", L->name);
-            /* every byte of [checkpoint, end) was under the old key; the rest is untouched */
+            /* every byte of [checkpoint, end) was under the old key; the rest is untouched.
+             * A re-encrypted byte (or CRC byte) stays equal by chance, 1 time in 256, and the
+             * new crypt_msg is random: cbc-clean has 24 bytes, 14 of them re-encrypted, and
+             * two equal by chance once made 12 changed, which a bound of half failed. */
             size_t changed = 0;
             for (size_t b = 512; b < L->size; b++)
                 changed += img[b] != L->img[b];
-            TU_CHECK(changed > ref.bytes / 2 && changed <= ref.bytes, "%s: %zu bytes changed",
-                     L->name, changed);
+            TU_CHECK(changed + 4 > ref.bytes / 2 && changed <= ref.bytes,
+                     "%s: %zu bytes changed", L->name, changed);
             /* and back, with the original crypt_msg */
             st = rekey(e[t], img, L->size, keys_new, keys_old, IBC_REKEY_REENCRYPT, IBC_ALGO_AUTO,
                        L->img + 56, &sink, &res, err, sizeof(err));
