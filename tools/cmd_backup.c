@@ -177,10 +177,11 @@ static int init_unit_crcs(bk_ctx *x)
 
 /*
  * The item's CRC-32C (for the manifest) and, for a stream, its CRC-32 (the chunk checksum),
- * over its bytes as iovecs. Units the page work already summed are not read again: a zero
- * unit joins constants, and a unit whose stored CRC-32C was checked (full_crc32) joins that
- * value extended by its last 4 bytes. Both passes over every byte cost 11 % of a deep backup
- * (perf, Zen 5), and nearly every page of a full_crc32 datadir is one of the two.
+ * over its bytes in file order. sums (NULL: none) say what the page work learned of each
+ * unit, and such a unit is not read again for its CRC-32C: a zero unit joins constants (for
+ * the CRC-32 too), and a unit whose stored CRC-32C was checked (full_crc32) joins that value
+ * extended by its last 4 bytes. Both passes over every byte cost 11 % of a deep backup (perf,
+ * Zen 5), and nearly every page of a full_crc32 datadir is one of the two.
  */
 static void item_crcs(const bk_ctx *x, const ds_file *d, const ibc_pool_item *it,
                       const uint8_t *buf, const uint8_t *sums, uint32_t *crc_c, uint32_t *crc_z)
