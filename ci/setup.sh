@@ -8,6 +8,9 @@ packages=(
   libssl-dev zlib1g-dev libzstd-dev zstd libhwloc-dev liburing-dev libdeflate-dev time
   libisal-dev libipsec-mb-dev libbenchmark-dev
   mariadb-server mariadb-backup
+  liblz4-dev liblzo2-dev liblzma-dev libbz2-dev libsnappy-dev
+  mariadb-plugin-provider-lz4 mariadb-plugin-provider-lzo mariadb-plugin-provider-lzma
+  mariadb-plugin-provider-bzip2 mariadb-plugin-provider-snappy
   gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user
 )
 

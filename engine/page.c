@@ -148,13 +148,6 @@ static int decompressed_ok(const ibc_space *s, const uint8_t *d, uint32_t page_n
     return 1;
 }
 
-/* RFC 1950: a zlib stream starts with CM = 8 and a header that is a multiple of 31. A wrong
- * key decrypts it to random bytes, which pass this 1 time in 500. */
-static int zlib_header_ok(const uint8_t *z)
-{
-    return (z[0] & 0x0f) == 8 && ((uint32_t)z[0] << 8 | z[1]) % 31 == 0;
-}
-
 /* full_crc32 plaintext checks (buf0buf.cc buf_page_full_crc32_is_corrupted): the space id at
  * 34 and the LSN copy at ps-8. Both wrong: the key is wrong (everything is garbage). */
 static ibc_page_status fcrc32_plain_check(const ibc_space *s, const uint8_t *p,
@@ -169,25 +162,61 @@ static ibc_page_status fcrc32_plain_check(const ibc_space *s, const uint8_t *p,
     return lsn_ok ? IBC_PAGE_OK : IBC_PAGE_BAD_INNER;
 }
 
-/* An encrypted page_compressed page decrypts to a compressed stream at 26, not to a page: the
- * checks apply to the page it decompresses to (buf0buf.cc buf_page_decrypt_after_read
- * decompresses before buf_page_check_corrupt). A stream without a valid zlib header means the
- * key is wrong; a stream that breaks later, damage. */
+/* The compressed stream of a full_crc32 page_compressed page of `size` bytes (the page or its
+ * decryption): it starts at 26 (fil0pagecompress.cc fil_page_compress_for_full_crc32). LZ4,
+ * LZO and snappy need its exact length (fil0fil.h full_crc32_page_compressed_len): the server
+ * stores the low byte of 26 + length + 5 at size - 5, and the stream ends at size - 5 less
+ * (that byte ? 256 - that byte : 0) (fil_page_decompress_for_full_crc32). The other decoders
+ * get [26, size - 4) and stop at their stream's end. Bytes between the stream's end and the
+ * length byte, or the checksum, are zero. Returns the stream length, 0 if the length byte
+ * points outside the page. */
+static int fcrc32_len_byte(uint32_t algo)
+{
+    return algo == IBC_COMP_LZ4 || algo == IBC_COMP_LZO || algo == IBC_COMP_SNAPPY;
+}
+
+size_t ibc_fcrc32_stream_len(uint32_t algo, const uint8_t *page, uint32_t size)
+{
+    if (!fcrc32_len_byte(algo))
+        return size - 30;
+    uint32_t lsb = page[size - 5];
+    int64_t end = (int64_t)size - 5 - (lsb ? 256 - lsb : 0);
+    return end > FIL_PAGE_FILE_FLUSH_LSN_OR_KEY_VERSION
+               ? (size_t)end - FIL_PAGE_FILE_FLUSH_LSN_OR_KEY_VERSION
+               : 0;
+}
+
+/* A full_crc32 page_compressed page (its plaintext) decompresses to a sound page: the checks
+ * apply to the page it decompresses to (buf0buf.cc buf_page_decrypt_after_read decompresses
+ * before buf_page_check_corrupt). A stream without the algorithm's header, or whose padding is
+ * not zero, means the key is wrong; a stream that breaks later, damage. */
 static ibc_page_status fcrc32_compressed_check(const ibc_space *s, const uint8_t *plain,
                                                uint32_t size, uint32_t page_no, ibc_scratch *sc)
 {
-    const uint8_t *z = plain + FIL_PAGE_FILE_FLUSH_LSN_OR_KEY_VERSION;
-    if (s->g.comp_algo == 1 && !zlib_header_ok(z))
+    const uint32_t algo = s->g.comp_algo, head = FIL_PAGE_FILE_FLUSH_LSN_OR_KEY_VERSION;
+    const uint8_t *z = plain + head;
+    size_t len = ibc_fcrc32_stream_len(algo, plain, size);
+    int exact = fcrc32_len_byte(algo);
+    int header = len ? ibc_page_stream_header(algo, z, len, s->g.physical) : 0;
+    if (!header || (exact && !ibc_is_zero(z + len, size - 5 - head - len)))
         return IBC_PAGE_KEY_MISMATCH;
     size_t used = 0;
-    int r = ibc_page_decompress(s->g.comp_algo, z, size - 30, sc->buf[1], s->g.physical, &used);
+    int r = ibc_page_decompress(algo, z, len, sc->buf[1], s->g.physical, &used);
     if (r == -2)
         return IBC_PAGE_UNSUPPORTED;
+    /* an LZ4 or LZO stream that fills its space to the length byte had nothing to tell a wrong
+     * key by: one that does not decompress is more likely one than a page the server garbled
+     * before encrypting it, whose checksum held (and the other cipher mode is then tried) */
+    if (r != 0 && header < 0 && head + len == size - 5)
+        return IBC_PAGE_KEY_MISMATCH;
     if (r != 0 || !decompressed_ok(s, sc->buf[1], page_no))
         return IBC_PAGE_BAD_INNER;
-    /* fil0pagecompress.cc fil_page_compress_for_full_crc32: the stored size is rounded up to
-     * 256 bytes and the gap after the stream is zero (zlib writes no length byte at S-5) */
-    if (s->g.comp_algo == 1 && !ibc_is_zero(z + used, size - 30 - used))
+    /* the decompressed page is a page like any other: index pages have their structure */
+    if (is_index_type(be16(sc->buf[1] + FIL_PAGE_TYPE)) &&
+        ibc_index_page_check(sc->buf[1], s->g.physical))
+        return IBC_PAGE_BAD_INNER;
+    /* fil_page_compress_for_full_crc32 zeroes the rest up to the checksum */
+    if (!exact && !ibc_is_zero(z + used, len - used))
         return IBC_PAGE_BAD_INNER;
     return IBC_PAGE_OK;
 }
@@ -230,11 +259,10 @@ static void fcrc32_process(const ibc_space *s, const ibc_space *t, ibc_op op, ib
         if (!compressed && be32(p + FIL_PAGE_SPACE_ID) != s->space_id)
             DONE(IBC_PAGE_BAD_HEADER);
         if (deep && compressed) {
-            int r = ibc_page_decompress(s->g.comp_algo, p + 26, size - 30, sc->buf[1], ps, NULL);
-            if (r == -2)
-                DONE(IBC_PAGE_UNSUPPORTED);
-            if (r != 0 || !decompressed_ok(s, sc->buf[1], page_no))
-                DONE(IBC_PAGE_BAD_INNER);
+            /* not encrypted: whatever breaks is damage, not a key */
+            ibc_page_status st = fcrc32_compressed_check(s, p, size, page_no, sc);
+            if (st != IBC_PAGE_OK)
+                DONE(st == IBC_PAGE_KEY_MISMATCH ? IBC_PAGE_BAD_INNER : st);
         }
         if (deep && !compressed && is_index_type(pg->page_type)) {
             pg->flags |= IBC_PF_INDEX;
@@ -376,9 +404,12 @@ static void legacy_process(const ibc_space *s, const ibc_space *t, ibc_op op, ib
             int r = ibc_page_decompress(algo, plain + off, len, sc->buf[1], s->g.logical, NULL);
             if (r == -2)
                 DONE(IBC_PAGE_UNSUPPORTED);
+            /* a stream that does not decompress behind a checksum that held: a wrong key when
+             * the stream's header says so, or when it has none (LZ4, LZO) */
             if (r != 0)
-                bad = algo == 1 && !zlib_header_ok(plain + off) ? IBC_PAGE_KEY_MISMATCH
-                                                                : IBC_PAGE_BAD_INNER;
+                bad = ibc_page_stream_header(algo, plain + off, len, s->g.logical) != 1
+                          ? IBC_PAGE_KEY_MISMATCH
+                          : IBC_PAGE_BAD_INNER;
             else if (!decompressed_ok(s, sc->buf[1], page_no))
                 bad = IBC_PAGE_BAD_INNER;
         } else if (zip ? ibc_legacy_crypt_checksum(k, plain, ps, zip) !=

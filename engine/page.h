@@ -41,10 +41,26 @@ void ibc_page_process(const ibc_space *s, const ibc_space *t, ibc_op op, ibc_pag
 /* structure.c: B-tree page structure of a plaintext index page; 0 if sound. */
 int ibc_index_page_check(const uint8_t *p, uint32_t ps);
 
+/* page_compressed algorithm ids (fsp0pagecompress.h PAGE_ZLIB_ALGORITHM ...). */
+enum {
+    IBC_COMP_ZLIB = 1,
+    IBC_COMP_LZ4 = 2,
+    IBC_COMP_LZO = 3,
+    IBC_COMP_LZMA = 4,
+    IBC_COMP_BZIP2 = 5,
+    IBC_COMP_SNAPPY = 6,
+};
+
 /* decompress.c: page_compressed payload -> the original page (ps bytes). Returns 0 on success,
  * -1 if the data does not decompress, -2 for an algorithm this build cannot decompress.
  * *consumed (may be NULL) receives the length of the compressed stream. */
 int ibc_page_decompress(uint32_t algo, const uint8_t *in, size_t in_len, uint8_t *out,
                         uint32_t ps, size_t *consumed);
+/* page.c: the length of the compressed stream at 26 of a full_crc32 page_compressed page of
+ * `size` bytes (its plaintext), 0 if its length byte points outside the page. */
+size_t ibc_fcrc32_stream_len(uint32_t algo, const uint8_t *page, uint32_t size);
+/* decompress.c: 0 if the len bytes at z cannot start a stream of the algorithm (so a wrong key
+ * decrypted them), 1 if they can, -1 if its streams have no header (LZ4, LZO). */
+int ibc_page_stream_header(uint32_t algo, const uint8_t *z, size_t len, uint32_t ps);
 
 #endif

@@ -18,6 +18,10 @@
 static const char *const samples[] = {
     "cbc-fc32-16k/t_redundant.ibd", "ctr-fc32-16k/t_pc.ibd",  "cbc-crc32-16k/t_k1.ibd",
     "ctr-crc32-16k/t_pc.ibd",       "cbc-crc32-16k/t_zip.ibd", "cbc-fc32-4k/t_blob.ibd",
+    /* page_compressed with the provider plugins' algorithms */
+    "cbc-fc32-16k-algos/t_lz4.ibd", "cbc-fc32-16k-algos/t_lzo.ibd",
+    "cbc-fc32-16k-algos/t_lzma.ibd", "cbc-fc32-16k-algos/t_bzip2.ibd",
+    "cbc-fc32-16k-algos/t_snappy.ibd", "ctr-crc32-16k-algos/t_lz4.ibd",
 };
 #define NSAMPLES (sizeof(samples) / sizeof(samples[0]))
 

@@ -9,12 +9,31 @@
 # crypt data), plus the lab key files (throwaway keys, generated for these fixtures) and the
 # variant settings. The pages cover: index pages (COMPACT/DYNAMIC and REDUNDANT), BLOB pages,
 # PAGE_COMPRESSED pages, ROW_FORMAT=COMPRESSED pages, in both page formats and both ciphers.
+#
+#   tests/data/mariadb-10.11/make-samples.sh --algos VARIANT DIR
+#
+# cuts the *-algos samples instead: the first 8 pages of the one table per page_compressed
+# algorithm (lz4, lzo, lzma, bzip2, snappy) that tests/server/compression.sh builds, from DIR,
+# the root of such a run kept with MDB_KEEP=1 (cbc-fc32-16k-algos: page=16k
+# checksum=full_crc32 algo=AES_CBC; ctr-crc32-16k-algos: page=16k checksum=crc32 algo=AES_CTR).
 set -euo pipefail
-src=${1:?usage: $0 FIXTURES_DIR}
 here=$(cd "$(dirname "$0")" && pwd)
 cut_file() { # cut_file SRC DST NPAGES PAGESIZE
   dd if="$1" of="$2" bs="$4" count="$3" status=none
 }
+if [[ ${1:-} == --algos ]]; then
+  v=${2:?usage: $0 --algos VARIANT DIR} run=${3:?usage: $0 --algos VARIANT DIR}
+  d=$here/$v
+  rm -rf "$d" && mkdir -p "$d"
+  cp "$run/a/keys/keys.txt" "$run/keys-new.txt" "$d/"
+  { echo "variant=$v"; sed -n 's/^server=/server=/p' "$here/cbc-fc32-16k/variant.txt"
+    grep -E '^(page|checksum|algo)=' "$run/a/instance.env"; } > "$d/variant.txt"
+  for a in lz4 lzo lzma bzip2 snappy; do
+    cut_file "$run/a/data/c/t_$a.ibd" "$d/t_$a.ibd" 8 16384
+  done
+  exit 0
+fi
+src=${1:?usage: $0 FIXTURES_DIR}
 for v in cbc-fc32-16k ctr-fc32-16k cbc-crc32-16k ctr-crc32-16k cbc-fc32-4k ctr-fc32-64k; do
   d=$here/$v
   rm -rf "$d" && mkdir -p "$d"
