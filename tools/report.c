@@ -25,6 +25,13 @@ const char *rep_algo_name(ibc_algo a)
     return a == IBC_ALGO_CBC ? "AES_CBC" : a == IBC_ALGO_CTR ? "AES_CTR" : "unknown";
 }
 
+const char *rep_compression_name(int algo)
+{
+    /* fsp0pagecompress.h: PAGE_ZLIB_ALGORITHM 1 ... PAGE_SNAPPY_ALGORITHM 6 */
+    static const char *const names[] = {"none", "zlib", "lz4", "lzo", "lzma", "bzip2", "snappy"};
+    return algo >= 0 && algo <= 6 ? names[algo] : "unknown";
+}
+
 void report_init(report *r, const cli_global *g, const char *mode, const char *isa,
                  unsigned threads)
 {
@@ -284,6 +291,8 @@ static void json_file(FILE *o, const rep_file *rf)
         fprintf(o, ",\"space_id\":%u,\"page_size\":%u,\"format\":\"%s\",\"flags\":%u", i->space_id,
                i->page_size, rep_format_name(i), i->flags);
         fprintf(o, ",\"page_compressed\":%s", i->page_compressed ? "true" : "false");
+        if (i->page_compressed && i->compression_algorithm) /* full_crc32: in the flags */
+            fprintf(o, ",\"compression\":\"%s\"", rep_compression_name(i->compression_algorithm));
         fprintf(o, ",\"encrypted\":%s", i->crypt_scheme == 1 ? "true" : "false");
         if (i->has_crypt_data)
             fprintf(o, ",\"key_id\":%u,\"min_key_version\":%u,\"encryption_mode\":%d", i->key_id,

@@ -92,5 +92,7 @@ void report_free(report *r);
 /* Names used in text and JSON. */
 const char *rep_format_name(const ibc_space_info *i);
 const char *rep_algo_name(ibc_algo a);
+/* The page_compressed algorithm's name (zlib, lz4, lzo, lzma, bzip2, snappy). */
+const char *rep_compression_name(int algo);
 
 #endif
