@@ -179,7 +179,8 @@ void FN(aes_ctr_crc)(const ibc_aes_key *k, const uint8_t ctr[16], const uint8_t 
  * instructions (64 cycles, one per cycle); its 16 carry-less multiplies cost about as much as
  * 32 more VAESDEC (measured), so folding wins: page/deep_verify_cbc +16 %, page/rekey_cbc
  * +7.5 %. Splitting the CRC between the two (two registers folded, three chains over the rest)
- * measured no faster. */
+ * measured no faster, and neither did six chains, which the Zen 5's two crc32 per cycle keep
+ * busy (kernel/aes128_cbc_dec_crc 38.2 against 37.9 GB/s, the page benchmarks 6-8 % slower). */
 #define DEC_CRC_FOLD (LPR == 4)
 
 #if DEC_CRC_FOLD
