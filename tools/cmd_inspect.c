@@ -154,6 +154,7 @@ static int run(cli_global *g, int argc, char **argv)
                     continue;
                 }
                 const ibc_space_info *in = &rf->info;
+                char fmt[40];
                 const char *key = "-";
                 if (in->crypt_scheme == 1)
                     key = !keys.kr ? "(no keys given)"
@@ -173,7 +174,7 @@ static int run(cli_global *g, int argc, char **argv)
                        in->space_id, name, in->has_crypt_data ? in->crypt_scheme : 0,
                        in->min_key_version, curkv, in->key_id,
                        in->has_crypt_data ? mode_name(in->encryption_mode) : "-",
-                       in->page_size / 1024, rep_format_name(in),
+                       in->page_size / 1024, rep_format_label(in, fmt, sizeof(fmt)),
                        (unsigned long long)rf->encrypted,
                        (unsigned long long)rf->status[IBC_PAGE_PLAIN],
                        (unsigned long long)rf->status[IBC_PAGE_ZERO], key);

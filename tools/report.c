@@ -32,6 +32,16 @@ const char *rep_compression_name(int algo)
     return algo >= 0 && algo <= 6 ? names[algo] : "unknown";
 }
 
+const char *rep_format_label(const ibc_space_info *i, char *buf, size_t n)
+{
+    if (!i->page_compressed)
+        return rep_format_name(i);
+    /* a server restoring the tablespace needs that algorithm's provider plugin */
+    snprintf(buf, n, "%s+%s", rep_format_name(i),
+             i->compression_algorithm ? rep_compression_name(i->compression_algorithm) : "pc");
+    return buf;
+}
+
 void report_init(report *r, const cli_global *g, const char *mode, const char *isa,
                  unsigned threads)
 {
@@ -219,7 +229,9 @@ static void text_line(const report *r, const rep_file *rf)
     const ibc_space_info *i = &rf->info;
     fprintf(r->out, "%-40s ", rf->f->rel);
     if (rf->have_space) {
-        fprintf(r->out, "space %-5u %2uK %-17s", i->space_id, i->page_size / 1024, rep_format_name(i));
+        char fmt[40];
+        fprintf(r->out, "space %-5u %2uK %-17s", i->space_id, i->page_size / 1024,
+                rep_format_label(i, fmt, sizeof(fmt)));
         if (i->crypt_scheme == 1)
             fprintf(r->out, " key %-4u %s", i->key_id, i->algorithm ? rep_algo_name(i->algorithm) : "");
         else

@@ -94,5 +94,8 @@ const char *rep_format_name(const ibc_space_info *i);
 const char *rep_algo_name(ibc_algo a);
 /* The page_compressed algorithm's name (zlib, lz4, lzo, lzma, bzip2, snappy). */
 const char *rep_compression_name(int algo);
+/* The format for text reports: rep_format_name, and for a page_compressed tablespace "+" its
+ * algorithm (full_crc32: from the flags) or "+pc" (legacy: named on each page); in buf. */
+const char *rep_format_label(const ibc_space_info *i, char *buf, size_t n);
 
 #endif
