@@ -142,11 +142,6 @@ for mode in reencrypt rewrap; do
   (( $(grep -c 'to the new keys$' "$T/rk.txt") >= 13 )) || fail "rekey ($mode) touched too few files"
   "$IBDCRYPT" verify --deep -q --keyfile="$new_keys" "$T/$mode/data" > /dev/null ||
     fail "the $mode copy does not deep-verify with the new keys"
-  mdb_clone "$T/a" "$T/$mode/srv" keyfile="$new_keys" datadir_from="$T/$mode/data"
-  mdb_start "$T/$mode/srv"
-  mdb_check "$T/$mode/srv"
-  mdb_checksums "$T/$mode/srv" > "$T/after-$mode.txt"
-  mdb_stop "$T/$mode/srv"
-  diff -u "$T/before.txt" "$T/after-$mode.txt" || fail "CHECKSUM TABLE differs after $mode"
+  server_on "$mode" "$T/$mode/data" "$new_keys"
 done
 step "all checks passed"

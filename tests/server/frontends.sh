@@ -32,20 +32,6 @@ SEED=${IBC_TEST_SEED:-$RANDOM}
 RANDOM=$SEED
 echo "frontends: seed $SEED (set IBC_TEST_SEED to replay)"
 
-# start a server with only KEYS on DATADIR and compare with the values recorded before; then
-# start it once more, so that what its first start wrote (page 0s, the log) is read back too
-server_on() {  # server_on NAME DATADIR KEYS
-  mdb_clone "$T/a" "$T/srv-$1" keyfile="$3" datadir_from="$2"
-  mdb_start "$T/srv-$1"
-  mdb_check "$T/srv-$1"
-  mdb_checksums "$T/srv-$1" > "$T/after-$1.txt"
-  mdb_stop "$T/srv-$1"
-  mdb_start "$T/srv-$1" || fail "the server on $1 does not start a second time"
-  mdb_check "$T/srv-$1"
-  mdb_stop "$T/srv-$1"
-  diff -u "$T/before.txt" "$T/after-$1.txt" || fail "CHECKSUM TABLE differs on $1"
-}
-
 step "server: $*"
 # encrypt_log=ON: prepare and rekey re-key the redo log with the pages (redo.sh tests it under
 # load; here a clean stop leaves a log of one FILE_CHECKPOINT)

@@ -8,6 +8,11 @@
 #   step MSG, fail MSG  progress line / failure (exit 1), prefixed with NAME
 #   expect CODE CMD...  run CMD, require exit code CODE; its stdout in $T/out, stderr in $T/err
 #   sums DIR            a sha256 line per file (to prove a directory untouched)
+#   server_on NAME DATADIR KEYS
+#                       a server of $T/a's variant on a copy of DATADIR holding only KEYS:
+#                       CHECK TABLE passes, CHECKSUM TABLE equals $T/before.txt; started
+#                       twice, so that what its first start wrote (page 0s, the log) is read
+#                       back too
 
 test_begin() {
   TEST_NAME=$1
@@ -36,3 +41,15 @@ expect() {
 }
 
 sums() { (cd "$1" && find . -type f ! -name '*.pid' -print0 | sort -z | xargs -0 sha256sum); }
+
+server_on() {
+  mdb_clone "$T/a" "$T/srv-$1" keyfile="$3" datadir_from="$2"
+  mdb_start "$T/srv-$1"
+  mdb_check "$T/srv-$1"
+  mdb_checksums "$T/srv-$1" > "$T/after-$1.txt"
+  mdb_stop "$T/srv-$1"
+  mdb_start "$T/srv-$1" || fail "the server on $1 does not start a second time"
+  mdb_check "$T/srv-$1"
+  mdb_stop "$T/srv-$1"
+  diff -u "$T/before.txt" "$T/after-$1.txt" || fail "CHECKSUM TABLE differs on $1"
+}
