@@ -178,6 +178,7 @@ void redo_batch_free(redo_batch *b)
     wipe_free(b->m2, REDO_BATCH_MTRS * 16);
     free(b->sp);
     free(b->sl);
+    free(b->pcs);
     if (b->a)
         wipe_free(b->a, 16 * b->bcap + REDO_WIN_SLACK); /* keystream, plaintext */
     if (b->b)
@@ -210,17 +211,30 @@ ibc_status redo_batch_add(redo_batch *b, uint8_t *p, const redo_mtr *m)
     x->hl = m->t1len;
     x->multi = m->nrec > 1;
     x->g = 0;
-    if (x->multi) { /* gather the bodies of its records */
+    if (x->multi) { /* gather the bodies of its records, noting where they lie */
         if ((st = grow_keep(&b->g, &b->gcap, b->glen + m->body + 16, b->glen)) != IBC_OK)
             return st;
+        if (b->npcs + m->nrec > b->pcap) {
+            size_t c = (b->npcs + m->nrec) * 2;
+            struct redo_piece *q = realloc(b->pcs, c * sizeof(*q)); /* offsets, no secrets */
+            if (!q)
+                return IBC_ERR_NOMEM;
+            b->pcs = q;
+            b->pcap = c;
+        }
         x->g = (uint32_t)b->glen;
+        x->pc = (uint32_t)b->npcs;
         uint8_t *d = b->g + b->glen;
-        for (uint32_t pos = 0, hl; pos < m->len;) {
+        struct redo_piece *pc = b->pcs + b->npcs, *end = pc + m->nrec;
+        for (uint32_t pos = 0, hl; pos < m->len && pc < end; pc++) {
             uint32_t size = redo_rec_size(p + pos, &hl);
             redo_copy(d, p + pos + hl, size - hl);
+            *pc = (struct redo_piece){pos + hl, size - hl};
             d += size - hl;
             pos += size;
         }
+        x->npc = (uint32_t)(pc - (b->pcs + b->npcs));
+        b->npcs += x->npc;
         b->glen += m->body + 16;
     }
     redo_enc11_iv(p, m, b->iv[b->n]);
@@ -277,14 +291,13 @@ static void batch_streams(redo_batch *b)
     }
 }
 
-/* Scatter the gathered stream of mtr x back into the record bodies at d (its records). */
-static void scatter(uint8_t *d, const redo_bm *x, const uint8_t *s)
+/* Scatter the gathered stream of mtr x back into the record bodies at d (its records), where
+ * the gathering found them. */
+static void scatter(const redo_batch *b, uint8_t *d, const redo_bm *x, const uint8_t *s)
 {
-    for (uint32_t pos = 0, hl; pos < x->len;) {
-        uint32_t size = redo_rec_size(x->p + pos, &hl);
-        redo_copy(d + pos + hl, s, size - hl);
-        s += size - hl;
-        pos += size;
+    for (const struct redo_piece *pc = b->pcs + x->pc, *e = pc + x->npc; pc < e; pc++) {
+        redo_copy(d + pc->off, s, pc->len);
+        s += pc->len;
     }
 }
 
@@ -364,7 +377,7 @@ void redo_batch_decrypt(const ibc_kernels *k, redo_batch *b, const ibc_aes_key *
                 xor16_head(d + whole, s + whole, b->m1[i], x->body - whole);
         }
         if (x->multi)
-            scatter(o, x, d);
+            scatter(b, o, x, d);
     }
 }
 
@@ -430,7 +443,7 @@ void redo_batch_rekey(const ibc_kernels *k, redo_batch *b, const ibc_aes_key *ko
     }
     for (size_t i = 0; i < b->n; i++)
         if (b->m[i].multi)
-            scatter(b->m[i].p, &b->m[i], b->sp[i]);
+            scatter(b, b->m[i].p, &b->m[i], b->sp[i]);
 }
 
 /* ---- record checks (log0recv.cc recv_sys_t::parse_tail, storing == YES; log_parse_file) ---- */

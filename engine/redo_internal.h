@@ -398,7 +398,9 @@ typedef struct redo_bm {
     uint32_t len;  /* record bytes */
     uint32_t body; /* stream bytes */
     uint32_t blk;  /* its first block in the block buffers */
-    uint32_t g;    /* several records: offset of its gathered stream in g */
+    uint32_t g;    /* several records: offset of its gathered stream in g ... */
+    uint32_t pc;   /* ... and its first piece in pcs (one per record) */
+    uint32_t npc;
     uint32_t out;  /* decryption: offset of its plaintext records in the output */
     uint8_t hl;    /* type/length bytes of the first record (T_1) */
     uint8_t multi; /* more than one record */
@@ -418,6 +420,12 @@ typedef struct redo_batch {
     ibc_short_lane *sl; /* the lanes of a re-key */
     uint8_t *a, *b, *g;
     size_t bcap, gcap; /* blocks of a and b; bytes of g */
+    /* the record bodies of the mtrs of several records, as the gathering walked them, for the
+     * scatter: offset in the mtr and length */
+    struct redo_piece {
+        uint32_t off, len;
+    } *pcs;
+    size_t npcs, pcap;
 } redo_batch;
 
 /* decrypt: the batch is for redo_batch_decrypt (which needs block buffers), else for
@@ -444,7 +452,7 @@ static inline size_t redo_batch_out_size(const redo_batch *b)
 }
 static inline void redo_batch_clear(redo_batch *b)
 {
-    b->n = b->blocks = b->bytes = b->glen = b->out = 0;
+    b->n = b->blocks = b->bytes = b->glen = b->out = b->npcs = 0;
 }
 
 /* The record checks of recovery (recv_sys_t::parse_tail with storing, log_parse_file) on the
