@@ -2,10 +2,11 @@
  * decompress.c - inflate a PAGE_COMPRESSED page back to the original page.
  *
  * The compressed stream covers the entire original page (fil0pagecompress.cc
- * fil_page_decompress_low). Algorithm ids: page.h IBC_COMP_*. Each decoder is the library the server itself links for that algorithm
- * (its provider plugin), called as fil_page_decompress_low calls it, and each is optional at
- * build time: an algorithm whose library was not found is reported as unsupported (-2), never
- * guessed. zlib is always there; with libdeflate (optional) it inflates about twice as fast.
+ * fil_page_decompress_low). Algorithm ids: page.h IBC_COMP_*. Each decoder is the library the
+ * server itself links for that algorithm (its provider plugin), called as
+ * fil_page_decompress_low calls it, and each is optional at build time: an algorithm whose
+ * library was not found is reported as unsupported (-2), never guessed. zlib is always there;
+ * with libdeflate (optional) it inflates about twice as fast.
  */
 #include <limits.h>
 #include <pthread.h>
