@@ -89,9 +89,8 @@ int ibc_page_decompress(uint32_t algo, const uint8_t *in, size_t in_len, uint8_t
         break;
 #ifdef IBC_HAVE_LZ4
     case IBC_COMP_LZ4: /* LZ4_decompress_safe over the exact stream, giving exactly ps bytes */
-        r = in_len <= INT_MAX &&
-                    LZ4_decompress_safe((const char *)in, (char *)out, (int)in_len, (int)ps) ==
-                        (int)ps
+        r = in_len <= INT_MAX && LZ4_decompress_safe((const char *)in, (char *)out, (int)in_len,
+                                                     (int)ps) == (int)ps
                 ? 0
                 : -1;
         break;
@@ -165,8 +164,10 @@ int ibc_page_stream_header(uint32_t algo, const uint8_t *z, size_t len, uint32_t
     switch (algo) {
     case IBC_COMP_ZLIB: /* RFC 1950: CM = 8, the header a multiple of 31 (1 in 500 by chance) */
         return len >= 2 && (z[0] & 0x0f) == 8 && ((uint32_t)z[0] << 8 | z[1]) % 31 == 0;
-    case IBC_COMP_LZMA: /* the .xz stream header magic, 6 bytes */
-        return len >= 6 && !memcmp(z, "\xFD" "7zXZ\0", 6);
+    case IBC_COMP_LZMA: { /* the .xz stream header magic */
+        static const uint8_t xz_magic[6] = {0xFD, '7', 'z', 'X', 'Z', 0x00};
+        return len >= sizeof(xz_magic) && !memcmp(z, xz_magic, sizeof(xz_magic));
+    }
     case IBC_COMP_BZIP2: /* "BZh" and the block size digit */
         return len >= 4 && !memcmp(z, "BZh", 3) && z[3] >= '1' && z[3] <= '9';
     case IBC_COMP_SNAPPY: { /* the uncompressed length as a varint first: ps */
