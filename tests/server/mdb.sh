@@ -233,6 +233,9 @@ _mdb_write_cnf() {
     echo "socket = $d/run/mysqld.sock"
     echo "pid-file = $d/run/mysqld.pid"
     echo "log-error = $d/log/error.log"
+    # its own temporary directory: servers of concurrent tests (and other users of /tmp) never
+    # meet in one (a bootstrap once lost a temporary table while another test ran beside it)
+    echo "tmpdir = $d/tmp"
     echo "skip-networking"
     echo "innodb_page_size = $(_mdb_get "$d" page)"
     echo "innodb_checksum_algorithm = $(_mdb_get "$d" checksum)"
@@ -339,7 +342,7 @@ mdb_new() {
     if [[ "$enc_tables" == OFF ]]; then threads=0; else threads=2; fi
   fi
 
-  mkdir -p "$d/keys" "$d/run" "$d/log" || { _mdb_err "mdb_new: cannot create $d"; return 1; }
+  mkdir -p "$d/keys" "$d/run" "$d/log" "$d/tmp" || { _mdb_err "mdb_new: cannot create $d"; return 1; }
   : > "$d/instance.env"
   _mdb_set "$d" page "$page"
   _mdb_set "$d" checksum "$checksum"
@@ -439,7 +442,7 @@ mdb_start() {
   _mdb_check_dir "$d" || return 1
   if mdb_running "$d"; then _mdb_err "mdb_start: $d is already running"; return 1; fi
   bin=$(_mdb_bin mariadbd) || return 1
-  mkdir -p "$d/run" "$d/log"
+  mkdir -p "$d/run" "$d/log" "$d/tmp"
   rm -f "$d/run/server.pid"
   _mdb_registry_add "$d"
   printf '=== mdb_start %s %s\n' "$(date '+%F %T')" "$*" >> "$d/log/mariadbd.stderr"
@@ -805,7 +808,7 @@ mdb_clone() {
     if mdb_running "$d"; then _mdb_err "mdb_clone: $d is running; stop it first"; return 1; fi
   fi
   [[ -d "$src" ]] || { _mdb_err "mdb_clone: no datadir $src"; return 1; }
-  mkdir -p "$n/keys" "$n/run" "$n/log" || return 1
+  mkdir -p "$n/keys" "$n/run" "$n/log" "$n/tmp" || return 1
   chmod 700 "$n/keys"
   cp "$d/instance.env" "$n/instance.env"
   _mdb_set "$n" extra "$extra"
