@@ -276,7 +276,8 @@ static void text_line(const report *r, const rep_file *rf)
     if (rf->notes && r->g->verbose)
         fprintf(r->out, "    note: %s\n", rf->notes);
     if (rf->status[IBC_PAGE_UNSUPPORTED])
-        fprintf(r->out, "    %llu pages of an unsupported variant were not checked\n",
+        fprintf(r->out, "    %llu pages of an unsupported variant were not checked (a "
+                        "page_compressed algorithm this build has no library for)\n",
                (unsigned long long)rf->status[IBC_PAGE_UNSUPPORTED]);
     fflush(r->out);
 }

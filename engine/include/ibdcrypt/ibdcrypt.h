@@ -284,7 +284,10 @@ typedef enum ibc_page_status {
     IBC_PAGE_BAD_HEADER,      /* page number or space id does not match */
     IBC_PAGE_KEY_UNAVAILABLE, /* encrypted, but no key was attached */
     IBC_PAGE_KEY_MISMATCH,    /* encrypted, and the key decrypts it to garbage */
-    IBC_PAGE_UNSUPPORTED,     /* a valid variant we cannot process (e.g. lz4 compression) */
+    IBC_PAGE_UNSUPPORTED,     /* a valid variant not processed: in checks, a page_compressed
+                                 algorithm whose library the build lacks; in encrypt, no cipher
+                                 mode given, or a page that is not plaintext the server would
+                                 encrypt as it stands */
     IBC_PAGE_STATUS_COUNT
 } ibc_page_status;
 
