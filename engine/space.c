@@ -83,6 +83,7 @@ ibc_status ibc_space_open(const ibc_engine *e, const uint8_t *page0, size_t len,
     const char *why;
     ibc_geom_from_flags(s->flags, &s->g, &why);
     s->space_id = be32(page0 + FSP_HEADER_OFFSET + FSP_SPACE_ID);
+    s->size_in_header = be32(page0 + FSP_HEADER_OFFSET + FSP_SIZE);
     s->key_version = 1; /* file_key_management has only version 1 (format sheet §7.3) */
     if (be32(page0 + FIL_PAGE_SPACE_ID) != s->space_id || be32(page0 + FIL_PAGE_OFFSET) != 0) {
         set_err(err, errlen, "page 0 header disagrees with its FSP header (space id %u vs %u)",
@@ -121,6 +122,7 @@ void ibc_space_get_info(const ibc_space *s, ibc_space_info *info)
     memset(info, 0, sizeof(*info));
     info->space_id = s->space_id;
     info->flags = s->flags;
+    info->size_in_header = s->size_in_header;
     info->format = s->g.full_crc32 ? IBC_FORMAT_FULL_CRC32 : IBC_FORMAT_LEGACY;
     info->page_size = s->g.physical;
     info->logical_page_size = s->g.logical;

@@ -34,6 +34,7 @@ struct ibc_space {
     ibc_crypt_data cd;
     uint32_t space_id;
     uint32_t flags;
+    uint32_t size_in_header; /* FSP_SIZE */
     ibc_algo algo;
     int have_key;
     uint32_t key_version;

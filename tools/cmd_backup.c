@@ -636,7 +636,7 @@ static int run(cli_global *g, int argc, char **argv)
                                                         : "written to ",
                  x.o.stream ? "" : x.o.target);
     else if (rc == EXIT_DATA)
-        cli_err("backup %s: bad pages or a wrong key (see above)",
+        cli_err("backup %s: bad pages, a wrong key or a damaged file (see above)",
                 commit ? "written with problems" : "NOT written");
     free(extra);
     free(pf);

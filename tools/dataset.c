@@ -249,6 +249,28 @@ int dataset_open(dataset *ds, const cli_global *g, const ibc_engine *e, cli_keys
             sys_next = f->size / d->unit;
         }
     }
+    /* A tablespace shorter than page 0 records (FSP_SIZE, fsp0fsp.h: the pages the server
+     * allocates within): its last pages are missing, as in a copy cut short. Every page left
+     * may be sound, and the server opens such a file at its own size (fil0fil.cc
+     * fil_node_t::read_page0) and fails only when it reads a missing page. The server extends
+     * a file before it records the new size, so no sound datadir or backup has one. The size
+     * of the system tablespace is that of all its files. */
+    for (size_t i = 0; i < ds->n; i++) {
+        ds_file *d = &ds->v[i];
+        if (!d->space || !d->space_owned || d->rf->error[0])
+            continue;
+        ibc_space_info info;
+        ibc_space_get_info(d->space, &info);
+        uint64_t have = d == sys ? sys_next : d->f->size / d->unit;
+        if (info.size_in_header > have)
+            rep_error(d->rf,
+                      "truncated: page 0 records %u pages (FSP_SIZE), the file%s hold%s %llu; "
+                      "pages %llu to %u are missing",
+                      info.size_in_header, d == sys && sys_next != d->f->size / d->unit ? "s" : "",
+                      d == sys && sys_next != d->f->size / d->unit ? "" : "s",
+                      (unsigned long long)have, (unsigned long long)have,
+                      info.size_in_header - 1);
+    }
     /* the redo log's records name pages: the system tablespace's page size bounds them */
     for (size_t i = 0; i < ds->n; i++)
         if (ds->v[i].f->kind == DF_REDO && ds->v[i].fd >= 0)

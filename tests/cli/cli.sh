@@ -54,6 +54,11 @@ python3 -c "import sys; f=open(sys.argv[1],'r+b'); f.seek(16384*3+500); b=f.read
 [[ $(code "$B" verify --page=3 "$T/bad.ibd") == 1 ]] || fail "--page=3"
 [[ $(code "$B" verify --start-page=4 "$T/bad.ibd") == 0 ]] || fail "--start-page=4 skips page 3"
 [[ $(code "$B" verify --page=3 $S) == 2 ]] || fail "--page on a directory must be a usage error"
+# a copy cut short at a page boundary: every page left is sound, page 0 says how many are gone
+head -c $((16384 * 5)) $S/t_k1.ibd > "$T/short.ibd"
+[[ $(code "$B" verify --deep --keyfile=$S/keys.txt "$T/short.ibd") == 1 ]] &&
+  grep -q "ERROR: truncated: page 0 records 8 pages (FSP_SIZE), the file holds 5; pages 5 to 7 are missing" "$T/out" ||
+  fail "a tablespace cut short must exit 1 naming the missing pages: $(cat "$T/out")"
 [[ $(code "$B" verify /nonexistent/x) == 3 ]] && grep -q "/nonexistent/x" "$T/err" || fail "missing path"
 [[ $(code "$B" inspect --json $S) == 0 ]] && python3 -m json.tool "$T/out" > /dev/null || fail "inspect --json"
 

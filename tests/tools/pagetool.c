@@ -10,6 +10,9 @@
  *                                              recompute the page's on-disk checksum as a
  *                                              "checksum fixer" would
  *   pagetool crc32c FILE...                    print each file's CRC-32C by the reference
+ *   pagetool fsp-size FILE...                  set FSP_SIZE in page 0 to the pages the file
+ *                                              holds, and page 0's checksum to match (for
+ *                                              samples cut from longer files)
  *
  * Not a user tool: ibdcrypt's commands (verify, prepare, rekey) are. This drives the engine
  * directly so the tests can check it without the front-end machinery.
@@ -282,6 +285,36 @@ static int crc32c_files(int n, char **paths)
     return 0;
 }
 
+/* FSP_SIZE (fsp0fsp.h, FSP_HEADER_OFFSET + FSP_SIZE) := the whole pages of the file; page
+ * 0's on-disk checksum recomputed as the server writes it (buf_flush_init_for_writing). */
+static int fsp_size(const char *path)
+{
+    size_t n;
+    uint8_t *b = slurp(path, &n);
+    char err[256];
+    ibc_space *s = NULL;
+    if (ibc_space_open(engine, b, n, &s, err, sizeof(err)) != IBC_OK) {
+        fprintf(stderr, "%s: %s\n", path, err);
+        return 3;
+    }
+    uint32_t ps = s->g.physical;
+    put_be32(b + FSP_HEADER_OFFSET + FSP_SIZE, (uint32_t)(n / ps));
+    if (s->g.full_crc32)
+        put_be32(b + ps - 4, s->k->crc32c(0, b, ps - 4));
+    else
+        ibc_legacy_write_checksum(s->k, b, ps, s->g.zip);
+    ibc_space_free(s);
+    s = NULL;
+    if (ibc_space_open(engine, b, n, &s, err, sizeof(err)) != IBC_OK) {
+        fprintf(stderr, "%s: page 0 after the change: %s\n", path, err);
+        return 1;
+    }
+    ibc_space_free(s);
+    spit(path, b, n);
+    free(b);
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     ibc_engine_new(NULL, &engine);
@@ -293,7 +326,13 @@ int main(int argc, char **argv)
         return flip(argv[2], atol(argv[3]), atol(argv[4]), argc == 6);
     if (argc >= 3 && !strcmp(argv[1], "crc32c"))
         return crc32c_files(argc - 2, argv + 2);
+    if (argc >= 3 && !strcmp(argv[1], "fsp-size")) {
+        int rc = 0;
+        for (int i = 2; i < argc && !rc; i++)
+            rc = fsp_size(argv[i]);
+        return rc;
+    }
     fprintf(stderr, "usage: pagetool roundtrip KEYS FILE... | rekey OLD NEW MODE FILE... | "
-                    "flip FILE PAGE OFFSET [reseal] | crc32c FILE...\n");
+                    "flip FILE PAGE OFFSET [reseal] | crc32c FILE... | fsp-size FILE...\n");
     return 2;
 }

@@ -208,6 +208,8 @@ typedef struct ibc_space_info {
     int key_attached;           /* a page key has been derived */
     ibc_algo algorithm;         /* AUTO until known */
     uint32_t doublewrite[2][2]; /* space 0: first page and count of the two doublewrite blocks */
+    uint32_t size_in_header;    /* FSP_SIZE: the size in pages of page_size that page 0 records
+                                   (fsp0fsp.h; the system tablespace: all its files) */
 } ibc_space_info;
 
 /* Bytes of page 0 needed to know the page size: the first 58 (FSP flags at 54). */

@@ -2,15 +2,17 @@
 # Cut the unit-test samples in this directory from datadirs written by a real MariaDB
 # 10.11.19 server (Debian 12 package), made with tests/server/make_fixtures.sh.
 #
-#   tests/data/mariadb-10.11/make-samples.sh FIXTURES_DIR
+#   PAGETOOL=build/tests/pagetool tests/data/mariadb-10.11/make-samples.sh FIXTURES_DIR
 #
 # Each sample is the first pages of one tablespace file, byte for byte as the server wrote it
 # (a tablespace cut short is still a sequence of real pages; page 0 keeps its FSP header and
-# crypt data), plus the lab key files (throwaway keys, generated for these fixtures) and the
+# crypt data), except the size that page 0 records (FSP_SIZE), set to the pages kept, with
+# page 0's checksum to match (PAGETOOL: build/tests/pagetool; ibdcrypt reports a file shorter
+# than its FSP_SIZE as truncated), plus the lab key files (throwaway keys, generated for these fixtures) and the
 # variant settings. The pages cover: index pages (COMPACT/DYNAMIC and REDUNDANT), BLOB pages,
 # PAGE_COMPRESSED pages, ROW_FORMAT=COMPRESSED pages, in both page formats and both ciphers.
 #
-#   tests/data/mariadb-10.11/make-samples.sh --algos VARIANT DIR
+#   PAGETOOL=build/tests/pagetool tests/data/mariadb-10.11/make-samples.sh --algos VARIANT DIR
 #
 # cuts the *-algos samples instead: the first 8 pages of the one table per page_compressed
 # algorithm (lz4, lzo, lzma, bzip2, snappy) that tests/server/compression.sh builds, from DIR,
@@ -18,8 +20,10 @@
 # checksum=full_crc32 algo=AES_CBC; ctr-crc32-16k-algos: page=16k checksum=crc32 algo=AES_CTR).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
+pagetool=${PAGETOOL:?set PAGETOOL to build/tests/pagetool}
 cut_file() { # cut_file SRC DST NPAGES PAGESIZE
   dd if="$1" of="$2" bs="$4" count="$3" status=none
+  "$pagetool" fsp-size "$2"
 }
 if [[ ${1:-} == --algos ]]; then
   v=${2:?usage: $0 --algos VARIANT DIR} run=${3:?usage: $0 --algos VARIANT DIR}
