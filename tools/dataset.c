@@ -253,23 +253,33 @@ int dataset_open(dataset *ds, const cli_global *g, const ibc_engine *e, cli_keys
      * allocates within): its last pages are missing, as in a copy cut short. Every page left
      * may be sound, and the server opens such a file at its own size (fil0fil.cc
      * fil_node_t::read_page0) and fails only when it reads a missing page. The server extends
-     * a file before it records the new size, so no sound datadir or backup has one. The size
-     * of the system tablespace is that of all its files. */
+     * a file before it records the new size (fsp0fsp.cc fsp_try_extend_data_file), to that
+     * size in bytes rounded down to a multiple of 4096 (fil0fil.cc
+     * fil_space_extend_must_retry: ROW_FORMAT=COMPRESSED pages of 1K or 2K are appended by
+     * their first write), so a sound file holds at least that much. The size of the system
+     * tablespace is that of all its files. */
     for (size_t i = 0; i < ds->n; i++) {
         ds_file *d = &ds->v[i];
         if (!d->space || !d->space_owned || d->rf->error[0])
             continue;
         ibc_space_info info;
         ibc_space_get_info(d->space, &info);
+        int several = d == sys && sys_next != d->f->size / d->unit;
         uint64_t have = d == sys ? sys_next : d->f->size / d->unit;
-        if (info.size_in_header > have)
-            rep_error(d->rf,
-                      "truncated: page 0 records %u pages (FSP_SIZE), the file%s hold%s %llu; "
-                      "pages %llu to %u are missing",
-                      info.size_in_header, d == sys && sys_next != d->f->size / d->unit ? "s" : "",
-                      d == sys && sys_next != d->f->size / d->unit ? "" : "s",
-                      (unsigned long long)have, (unsigned long long)have,
-                      info.size_in_header - 1);
+        uint64_t need = ((uint64_t)info.size_in_header * d->unit) & ~(uint64_t)4095;
+        if (have * d->unit >= need)
+            continue;
+        char missing[64];
+        if (have + 1 == info.size_in_header)
+            snprintf(missing, sizeof(missing), "page %llu is", (unsigned long long)have);
+        else
+            snprintf(missing, sizeof(missing), "pages %llu to %u are", (unsigned long long)have,
+                     info.size_in_header - 1);
+        rep_error(d->rf,
+                  "truncated: page 0 records %u pages (FSP_SIZE), the file%s hold%s %llu; %s "
+                  "missing",
+                  info.size_in_header, several ? "s" : "", several ? "" : "s",
+                  (unsigned long long)have, missing);
     }
     /* the redo log's records name pages: the system tablespace's page size bounds them */
     for (size_t i = 0; i < ds->n; i++)
