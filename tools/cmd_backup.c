@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "dataset.h"
+#include "filecrc.h"
 
 #define MANIFEST "ibdcrypt-backup.json"
 
@@ -34,10 +35,8 @@ typedef struct bk_opts {
 } bk_opts;
 
 typedef struct bk_file {
-    int fd; /* output (directory mode) */
-    pthread_mutex_t lock;
-    uint64_t *crc_off; /* (offset, len, crc) triples of the items, combined at the end */
-    size_t ncrc, capcrc;
+    int fd;     /* output (directory mode) */
+    fc_file crc; /* the items' CRC-32C, joined for the manifest */
 } bk_file;
 
 typedef struct bk_ctx {
@@ -51,11 +50,7 @@ typedef struct bk_ctx {
     pthread_mutex_t chunk_lock;
     uint32_t *chunk_crc;
     size_t chunk_cap;
-    /* by log2 of the unit size (1 KiB .. 64 KiB): the CRC-32C and CRC-32 of a zero unit and
-     * the factors that join a unit's CRC to the running CRC */
-    struct {
-        uint32_t zero_c, zero_z, join_c, join_z;
-    } unit_crc[17];
+    fc_tables crc_tables;
 } bk_ctx;
 
 static void help(FILE *out)
@@ -103,135 +98,6 @@ static int sel_all(const ds_file *d)
     return 1;
 }
 
-static void note_crc(bk_file *b, uint64_t off, uint64_t len, uint32_t crc)
-{
-    pthread_mutex_lock(&b->lock);
-    if (b->ncrc == b->capcrc) {
-        size_t cap = b->capcrc ? 2 * b->capcrc : 64;
-        uint64_t *v = realloc(b->crc_off, cap * 3 * sizeof(uint64_t));
-        if (v) {
-            b->crc_off = v;
-            b->capcrc = cap;
-        }
-    }
-    if (b->ncrc < b->capcrc) {
-        b->crc_off[3 * b->ncrc] = off;
-        b->crc_off[3 * b->ncrc + 1] = len;
-        b->crc_off[3 * b->ncrc + 2] = crc;
-        b->ncrc++;
-    }
-    pthread_mutex_unlock(&b->lock);
-}
-
-static int cmp_off(const void *a, const void *b)
-{
-    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-    return x < y ? -1 : x > y;
-}
-
-/* CRC-32C of the whole file from the items' CRCs (they finish in any order). */
-static uint32_t file_crc(bk_file *b)
-{
-    qsort(b->crc_off, b->ncrc, 3 * sizeof(uint64_t), cmp_off);
-    uint32_t c = 0;
-    for (size_t i = 0; i < b->ncrc; i++)
-        c = ibc_crc32c_join(c, (uint32_t)b->crc_off[3 * i + 2], b->crc_off[3 * i + 1]);
-    return c;
-}
-
-/* The item's bytes as iovecs, unstaggered; zero pages may be skipped (holes). */
-static int item_iov(const ds_file *d, const ibc_pool_item *it, uint8_t *buf, struct iovec *iov,
-                    int max)
-{
-    int n = 0;
-    if (it->stride == d->unit || !it->nunits) {
-        iov[n++] = (struct iovec){buf, it->len};
-        return n;
-    }
-    for (size_t u = 0; u < it->nunits && n < max; u++)
-        iov[n++] = (struct iovec){buf + u * it->stride, d->unit};
-    size_t tail = it->len - it->nunits * d->unit;
-    if (tail && n < max)
-        iov[n++] = (struct iovec){buf + it->nunits * it->stride, tail};
-    return n;
-}
-
-#define MIN_UNIT_LOG 10
-#define MAX_UNIT_LOG 16
-
-static int init_unit_crcs(bk_ctx *x)
-{
-    uint8_t *zero = calloc(1, (size_t)1 << MAX_UNIT_LOG);
-    if (!zero)
-        return -1;
-    for (int l = MIN_UNIT_LOG; l <= MAX_UNIT_LOG; l++) {
-        size_t u = (size_t)1 << l;
-        x->unit_crc[l].zero_c = ibc_crc32c(x->ds.e, 0, zero, u);
-        x->unit_crc[l].zero_z = ibc_crc32z(x->ds.e, 0, zero, u);
-        x->unit_crc[l].join_c = ibc_crc32c_join_factor(u);
-        x->unit_crc[l].join_z = ibc_crc32z_join_factor(u);
-    }
-    free(zero);
-    return 0;
-}
-
-/*
- * The item's CRC-32C (for the manifest) and, for a stream, its CRC-32 (the chunk checksum),
- * over its bytes in file order. sums (NULL: none) say what the page work learned of each
- * unit, and such a unit is not read again for its CRC-32C: a zero unit joins constants (for
- * the CRC-32 too), and a unit whose stored CRC-32C was checked (full_crc32) joins that value
- * extended by its last 4 bytes. Both passes over every byte cost 11 % of a deep backup (perf,
- * Zen 5), and nearly every page of a full_crc32 datadir is one of the two.
- */
-static void item_crcs(const bk_ctx *x, const ds_file *d, const ibc_pool_item *it,
-                      const uint8_t *buf, const uint8_t *sums, uint32_t *crc_c, uint32_t *crc_z)
-{
-    const ibc_engine *e = x->ds.e;
-    int stream = x->o.stream, l = MIN_UNIT_LOG;
-    while (l < MAX_UNIT_LOG && ((size_t)1 << l) != d->unit)
-        l++;
-    if (((size_t)1 << l) != d->unit || !it->nunits)
-        sums = NULL;
-    uint32_t c = 0, z = 0;
-    size_t unit = d->unit, nunits = sums ? it->nunits : 0, at = 0;
-    for (size_t u = 0; u < nunits; u++, at += it->stride) {
-        const uint8_t *p = buf + at;
-        if (sums[u] == DS_SUM_ZERO) {
-            c = ibc_crc32c_join_by(c, x->unit_crc[l].zero_c, x->unit_crc[l].join_c);
-            if (stream)
-                z = ibc_crc32z_join_by(z, x->unit_crc[l].zero_z, x->unit_crc[l].join_z);
-            continue;
-        }
-        if (sums[u] == DS_SUM_CRC_STORED) {
-            uint32_t stored = (uint32_t)p[unit - 4] << 24 | (uint32_t)p[unit - 3] << 16 |
-                              (uint32_t)p[unit - 2] << 8 | p[unit - 1];
-            c = ibc_crc32c_join_by(c, ibc_crc32c(e, stored, p + unit - 4, 4),
-                                   x->unit_crc[l].join_c);
-        } else {
-            c = ibc_crc32c(e, c, p, unit);
-        }
-        if (stream)
-            z = ibc_crc32z(e, z, p, unit);
-    }
-    if (sums) {
-        /* the bytes after the last whole page */
-        size_t tail = it->len - it->nunits * unit;
-        c = ibc_crc32c(e, c, buf + at, tail);
-        if (stream)
-            z = ibc_crc32z(e, z, buf + at, tail);
-    } else {
-        struct iovec iov[1100];
-        int n = item_iov(d, it, (uint8_t *)(uintptr_t)buf, iov, 1100);
-        for (int i = 0; i < n; i++) {
-            c = ibc_crc32c(e, c, iov[i].iov_base, iov[i].iov_len);
-            if (stream)
-                z = ibc_crc32z(e, z, iov[i].iov_base, iov[i].iov_len);
-        }
-    }
-    *crc_c = c;
-    *crc_z = z;
-}
-
 /* Keep item seq's chunk checksum for emit. 0 or -ENOMEM. */
 static int put_chunk_crc(bk_ctx *x, uint64_t seq, uint32_t crc)
 {
@@ -274,13 +140,13 @@ static int work(void *c, unsigned worker, const ibc_pool_item *it, uint8_t *buf)
     else
         ps = NULL;
     uint32_t crc_c, crc_z;
-    item_crcs(x, d, it, buf, ps, &crc_c, &crc_z);
-    note_crc(&x->out[i], it->offset, it->len, crc_c);
+    fc_item_crcs(&x->crc_tables, x->ds.e, d, it, buf, ps, &crc_c, x->o.stream ? &crc_z : NULL);
+    fc_note(&x->out[i].crc, it->offset, it->len, crc_c);
     progress_add(x->ds.pr, it->len);
     if (x->o.stream)
         return put_chunk_crc(x, it->seq, crc_z);
     struct iovec iov[1100];
-    int n = item_iov(d, it, buf, iov, 1100);
+    int n = fc_item_iov(d, it, buf, iov, 1100);
     /* directory: positional writes; zero pages are left as holes of the pre-sized file */
     off_t at = (off_t)it->offset;
     for (int k = 0; k < n; k++) {
@@ -302,7 +168,7 @@ static int emit(void *c, const ibc_pool_item *it, uint8_t *buf)
     if (!x->o.keep_going && atomic_load(&x->ds.bad))
         return 1;
     struct iovec iov[1100];
-    int n = item_iov(d, it, buf, iov, 1100);
+    int n = fc_item_iov(d, it, buf, iov, 1100);
     int rc = ibc_xbs_write_payload_crc(x->out_fd, d->f->rel, it->offset, iov, n,
                                        get_chunk_crc(x, it->seq));
     if (!rc && it->offset + it->len == d->f->size)
@@ -456,7 +322,7 @@ static int run(cli_global *g, int argc, char **argv)
     size_t npf = 0;
     if (!rc)
         rc = dataset_pool(&x.ds);
-    if (!rc && init_unit_crcs(&x))
+    if (!rc && fc_tables_init(&x.crc_tables, x.ds.e))
         rc = EXIT_ENV;
     if (!rc) {
         x.out = calloc(x.ds.n + 1, sizeof(bk_file));
@@ -466,7 +332,7 @@ static int run(cli_global *g, int argc, char **argv)
             rc = EXIT_ENV;
     }
     for (size_t i = 0; !rc && i < x.ds.n; i++) {
-        pthread_mutex_init(&x.out[i].lock, NULL);
+        fc_file_init(&x.out[i].crc);
         x.out[i].fd = -1;
     }
     if (!rc && !x.o.stream) {
@@ -559,7 +425,7 @@ static int run(cli_global *g, int argc, char **argv)
         fclose(ef);
         for (size_t i = 0; i < x.ds.n; i++)
             snprintf(x.ds.v[i].rf->crc32c, sizeof(x.ds.v[i].rf->crc32c), "%08x",
-                     file_crc(&x.out[i]));
+                     fc_file_crc(&x.out[i].crc));
     }
     if (commit) {
         char *json = NULL;
@@ -621,8 +487,7 @@ static int run(cli_global *g, int argc, char **argv)
     for (size_t i = 0; x.out && i < x.ds.n; i++) {
         if (x.out[i].fd >= 0)
             close(x.out[i].fd);
-        free(x.out[i].crc_off);
-        pthread_mutex_destroy(&x.out[i].lock);
+        fc_file_free(&x.out[i].crc);
     }
     if (staging[0])
         nftw(staging, rm_entry, 16, FTW_DEPTH | FTW_PHYS); /* nothing left behind */

@@ -6,13 +6,16 @@
 #define _DEFAULT_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "dataset.h"
+#include "filecrc.h"
 #include "keyopts.h"
+#include "manifest.h"
 #include "progress.h"
 #include "report.h"
 
@@ -20,12 +23,22 @@ typedef struct verify_opts {
     int deep;
     long long start_page, end_page; /* inclusive; -1 = open */
     long long allow_mismatches;
+    int manifest;              /* --manifest[=FILE] */
+    const char *manifest_path; /* FILE, or NULL: PATH/MANIFEST_NAME */
 } verify_opts;
+
+/* The pool's context: the dataset, and for --manifest the CRC-32C of every file. */
+typedef struct vf_ctx {
+    dataset *ds;
+    int crcs;
+    fc_tables tables;
+    fc_file *files; /* by dataset index */
+} vf_ctx;
 
 static void help(FILE *out)
 {
     fprintf(out,
-            "Usage: ibdcrypt verify [--deep] [--json] [key options] PATH...\n"
+            "Usage: ibdcrypt verify [--deep] [--json] [--manifest] [key options] PATH...\n"
             "\n"
             "Check every page of the InnoDB files under each PATH (a datadir, a backup, or\n"
             "single files): the stored checksum of each page as on disk, its page number and\n"
@@ -44,19 +57,31 @@ static void help(FILE *out)
             "them; with --deep, each one is also decrypted with key id 1 and its records are\n"
             "parsed. A damaged mini-transaction is named by its LSN and file offset.\n"
             "\n"
+            "With --manifest, PATH is a backup that `ibdcrypt backup` wrote (or its stream,\n"
+            "extracted by mbstream -x), checked against the manifest it ends with\n"
+            "(" MANIFEST_NAME "): every file the manifest lists must be there, of the\n"
+            "size and whole-file CRC-32C it had when it was copied; a missing or changed file\n"
+            "is an error, one the manifest does not list is noted. This reads every file of\n"
+            "the backup, InnoDB or not. A prepare (ibdcrypt's or mariadb-backup's) changes\n"
+            "files: check before it.\n"
+            "\n"
             "Options:\n"
             "  --deep                 decrypt and check every encrypted page (needs the keys)\n"
             "  --page=N               only page N (one file)\n"
             "  --start-page=N, --end-page=N   only pages N.. / ..N (one file)\n"
             "  --allow-mismatches=N   exit 0 while at most N pages are bad\n"
+            "  --manifest[=FILE]      check a backup against its manifest (FILE: another copy\n"
+            "                         of it; default PATH/" MANIFEST_NAME ")\n"
             "  --json                 a JSON report on stdout\n"
             "\n%s"
             "\n"
-            "Exit status: 0 all pages (and the log) good; 1 bad pages, a damaged log or a wrong\n"
-            "key; 2 usage error; 3 environment error (unreadable file, missing key).\n"
+            "Exit status: 0 all pages (and the log) good; 1 bad pages, a damaged log, a wrong\n"
+            "key, or a file missing or changed since the backup (--manifest); 2 usage error;\n"
+            "3 environment error (unreadable file, missing key).\n"
             "\n"
-            "Example:\n"
-            "  ibdcrypt verify --deep --keyfile=/etc/mysql/keys.txt /var/lib/mysql\n",
+            "Examples:\n"
+            "  ibdcrypt verify --deep --keyfile=/etc/mysql/keys.txt /var/lib/mysql\n"
+            "  ibdcrypt verify --deep --manifest --keyfile=/etc/mysql/keys.txt /backup/mon\n",
             cli_keys_help);
 }
 
@@ -78,13 +103,87 @@ static int sel_innodb(const ds_file *d)
     return d->innodb && d->space;
 }
 
+static int sel_all(const ds_file *d)
+{
+    (void)d;
+    return 1;
+}
+
 static int work(void *ctx, unsigned worker, const ibc_pool_item *it, uint8_t *buf)
 {
-    dataset *ds = ctx;
-    ds_file *d = &ds->v[ds->pool_map[it->file]];
-    ds_work_pages(ds, worker, d, it, buf, NULL, NULL);
+    vf_ctx *x = ctx;
+    dataset *ds = x->ds;
+    size_t i = ds->pool_map[it->file];
+    ds_file *d = &ds->v[i];
+    uint8_t sums[1100], *ps = x->crcs && it->nunits <= 1100 ? sums : NULL;
+    if (sel_innodb(d))
+        ds_work_pages(ds, worker, d, it, buf, NULL, ps);
+    else
+        ps = NULL;
+    if (x->crcs) {
+        uint32_t c;
+        fc_item_crcs(&x->tables, ds->e, d, it, buf, ps, &c, NULL);
+        fc_note(&x->files[i], it->offset, it->len, c);
+    }
     progress_add(ds->pr, it->len);
     return 0;
+}
+
+/* --manifest: every file the backup's manifest lists must be there, of the size and whole-file
+ * CRC-32C it had when backup wrote it; a file it does not list is noted. */
+static void check_manifest(vf_ctx *x, manifest *m)
+{
+    dataset *ds = x->ds;
+    for (size_t i = 0; i < ds->n; i++) {
+        ds_file *d = &ds->v[i];
+        if (!strcmp(d->f->rel, MANIFEST_NAME))
+            continue;
+        mf_entry *e = manifest_find(m, d->f->rel);
+        if (!e) {
+            rep_note(d->rf, "not in the backup's manifest");
+            continue;
+        }
+        e->matched = 1;
+        char why[160] = "";
+        if (d->f->size != e->bytes) {
+            snprintf(why, sizeof(why), "changed since the backup: %llu bytes, the manifest says %llu",
+                     (unsigned long long)d->f->size, (unsigned long long)e->bytes);
+        } else if (fc_file_complete(&x->files[i], d->f->size)) {
+            uint32_t c = fc_file_crc(&x->files[i]);
+            snprintf(d->rf->crc32c, sizeof(d->rf->crc32c), "%08x", c);
+            if (c != e->crc32c)
+                snprintf(why, sizeof(why),
+                         "changed since the backup: CRC-32C %08x, the manifest says %08x", c,
+                         e->crc32c);
+        } /* else not read whole: its read error is reported */
+        if (why[0] && !d->rf->error[0])
+            rep_error(d->rf, "%s", why);
+        else if (why[0])
+            rep_note(d->rf, "%s", why);
+    }
+}
+
+/* The files the manifest lists that are not there: a report line each (extra: their
+ * df_files, freed by the caller after the report; they point into m). */
+static void report_missing(manifest *m, report *rep, df_file **extra)
+{
+    size_t missing = 0;
+    for (size_t k = 0; k < m->n; k++)
+        missing += !m->v[k].matched;
+    *extra = missing ? calloc(missing, sizeof(df_file)) : NULL;
+    if (missing && !*extra)
+        abort(); /* the CLI: out of memory for report lines */
+    for (size_t k = 0, j = 0; k < m->n; k++) {
+        if (m->v[k].matched)
+            continue;
+        df_file *f = &(*extra)[j++];
+        f->path = f->rel = m->v[k].path;
+        f->kind = DF_OTHER;
+        rep_file *rf = report_file(rep, f);
+        rep_error(rf, "missing: the backup's manifest lists it (%llu bytes)",
+                  (unsigned long long)m->v[k].bytes);
+        report_file_done(rep, rf);
+    }
 }
 
 /* --page / --start-page / --end-page: one file, the chosen range, read directly. */
@@ -135,6 +234,11 @@ static int run(cli_global *g, int argc, char **argv)
             continue;
         if (!strcmp(argv[i], "--deep")) {
             o.deep = 1;
+        } else if (!strcmp(argv[i], "--manifest")) {
+            o.manifest = 1;
+        } else if (!strncmp(argv[i], "--manifest=", 11) && argv[i][11]) {
+            o.manifest = 1;
+            o.manifest_path = argv[i] + 11;
         } else if (cli_opt_value("--page", argc, argv, &i, &v)) {
             if (parse_ll("--page", v, &o.start_page))
                 rc = EXIT_USAGE;
@@ -166,6 +270,31 @@ static int run(cli_global *g, int argc, char **argv)
             rc = EXIT_USAGE;
         }
     }
+    if (!rc && o.manifest && (o.start_page >= 0 || o.end_page >= 0)) {
+        cli_err("verify: --manifest checks whole files: not with --page/--start-page/--end-page");
+        rc = EXIT_USAGE;
+    }
+    if (!rc && o.manifest && npaths != 1) {
+        cli_err("verify: --manifest checks one backup: give its directory alone");
+        rc = EXIT_USAGE;
+    }
+    char mpath[4096];
+    manifest man = {0};
+    if (!rc && o.manifest) {
+        struct stat st;
+        if (stat(paths[0], &st) || !S_ISDIR(st.st_mode)) {
+            cli_err("verify: --manifest: %s is not a backup directory", paths[0]);
+            rc = EXIT_USAGE;
+        } else {
+            snprintf(mpath, sizeof(mpath), "%s/%s",  paths[0], MANIFEST_NAME);
+            char err[512];
+            const char *mp = o.manifest_path ? o.manifest_path : mpath;
+            if (manifest_load(mp, &man, err, sizeof(err))) {
+                cli_err("verify: --manifest: %s", err);
+                rc = access(mp, R_OK) ? EXIT_ENV : EXIT_DATA;
+            }
+        }
+    }
     if (!rc && o.deep && !keys.kr)
         cli_info(g, "verify --deep without keys: encrypted pages cannot be decrypted "
                     "(give --keyfile or --defaults-file)");
@@ -178,6 +307,7 @@ static int run(cli_global *g, int argc, char **argv)
         }
     }
     if (rc) {
+        manifest_free(&man);
         cli_keys_free(&keys);
         free(paths);
         return rc;
@@ -187,7 +317,16 @@ static int run(cli_global *g, int argc, char **argv)
     dataset ds;
     report_init(&rep, g, o.deep ? "verify --deep" : "verify", ibc_engine_isa(e), 1);
     report_set_keyring(&rep, keys.kr);
-    rc = dataset_open(&ds, g, e, &keys, paths, npaths, o.deep ? DS_DEEP : 0, &rep);
+    rc = dataset_open(&ds, g, e, &keys, paths, npaths,
+                      (o.deep ? DS_DEEP : 0) | (o.manifest ? DS_ALL : 0), &rep);
+    vf_ctx x = {.ds = &ds, .crcs = o.manifest};
+    if (!rc && o.manifest) {
+        x.files = calloc(ds.n + 1, sizeof(fc_file));
+        if (!x.files || fc_tables_init(&x.tables, e))
+            rc = EXIT_ENV;
+        for (size_t i = 0; x.files && i < ds.n; i++)
+            fc_file_init(&x.files[i]);
+    }
     size_t ninnodb = 0;
     for (size_t i = 0; !rc && i < ds.n; i++)
         ninnodb += ds.v[i].innodb;
@@ -198,16 +337,17 @@ static int run(cli_global *g, int argc, char **argv)
     size_t nredo = 0;
     for (size_t i = 0; !rc && i < ds.n; i++)
         nredo += ds.v[i].f->kind == DF_REDO;
-    if (!rc && !ninnodb && !nredo)
+    if (!rc && !ninnodb && !nredo && !o.manifest)
         cli_info(g, "verify: no InnoDB files under the given paths");
     if (!rc)
         rc = dataset_pool(&ds);
     progress pr;
     int env_rc = 0;
+    df_file *missing = NULL;
     if (!rc) {
         uint64_t total = 0;
         for (size_t i = 0; i < ds.n; i++)
-            total += sel_innodb(&ds.v[i]) ? ds.v[i].f->size : 0;
+            total += sel_innodb(&ds.v[i]) || o.manifest ? ds.v[i].f->size : 0;
         rep.threads = ibc_pool_threads(ds.pool);
         progress_start(&pr, g, "verify", total);
         ds.pr = &pr;
@@ -220,9 +360,11 @@ static int run(cli_global *g, int argc, char **argv)
         } else {
             ibc_pool_file *pf = calloc(ds.n + 1, sizeof(*pf));
             ds.pool_map = calloc(ds.n + 1, sizeof(size_t));
-            size_t npf = pf && ds.pool_map ? dataset_pool_files(&ds, sel_innodb, pf, ds.pool_map)
+            size_t npf = pf && ds.pool_map ? dataset_pool_files(&ds, o.manifest ? sel_all
+                                                                                : sel_innodb,
+                                                                pf, ds.pool_map)
                                            : 0;
-            ibc_pool_job job = {pf, npf, work, NULL, &ds};
+            ibc_pool_job job = {pf, npf, work, NULL, &x};
             int prc = pf && ds.pool_map ? ibc_pool_run(ds.pool, &job) : -ENOMEM;
             if (prc) {
                 cli_err("verify: %s", prc < 0 ? strerror(-prc) : "stopped");
@@ -236,14 +378,23 @@ static int run(cli_global *g, int argc, char **argv)
         for (size_t i = 0; o.start_page < 0 && o.end_page < 0 && i < ds.n; i++)
             if (ds.v[i].redo)
                 ds_redo_verify(&ds, &ds.v[i], o.deep);
+        if (o.manifest && !env_rc)
+            check_manifest(&x, &man);
         for (size_t i = 0; i < ds.n; i++)
             report_file_done(&rep, ds.v[i].rf);
+        if (o.manifest && !env_rc)
+            report_missing(&man, &rep, &missing);
         rc = report_finish(&rep, (uint64_t)o.allow_mismatches);
         if (env_rc && rc != EXIT_DATA)
             rc = env_rc;
     }
+    for (size_t i = 0; x.files && i < ds.n; i++)
+        fc_file_free(&x.files[i]);
+    free(x.files);
     dataset_close(&ds);
     report_free(&rep);
+    free(missing);
+    manifest_free(&man);
     ibc_engine_free(e);
     cli_keys_free(&keys);
     free(paths);

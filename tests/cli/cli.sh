@@ -72,6 +72,35 @@ if [[ -n $PAGETOOL ]]; then
   [[ $(code "$B" verify "$T/z.ibd") == 0 ]] ||
     fail "25 2K pages recorded, 24 in the file (48 KiB, as the server allocates): $(cat "$T/out")"
 fi
+# a backup checked against its manifest: as written, then with a file changed, a file gone,
+# a file added, and a page altered with its checksum recomputed (which page checks pass)
+[[ $(code "$B" backup --datadir=$S --keyfile=$S/keys.txt --target-dir="$T/bk") == 0 ]] ||
+  fail "backup of the samples: $(cat "$T/err")"
+[[ $(code "$B" verify --deep --manifest --keyfile=$S/keys.txt "$T/bk") == 0 ]] ||
+  fail "verify --manifest of a fresh backup: $(cat "$T/out" "$T/err")"
+[[ $(code "$B" verify --manifest "$T/bk/t_k1.ibd") == 2 ]] || fail "--manifest needs the backup's directory"
+[[ $(code "$B" verify --manifest "$T") == 3 ]] && grep -q "ibdcrypt-backup.json" "$T/err" ||
+  fail "--manifest without one must exit 3 naming it"
+printf x | dd of="$T/bk/variant.txt" bs=1 seek=3 conv=notrunc status=none
+rm "$T/bk/t_zip.ibd"
+echo new > "$T/bk/added.txt"
+[[ $(code "$B" verify --manifest --json "$T/bk") == 1 ]] && python3 - "$T/out" <<'PY' ||
+import json, sys
+f = {x['path']: x for x in json.load(open(sys.argv[1]))['files']}
+assert f['variant.txt']['error'].startswith('changed since the backup: CRC-32C'), f['variant.txt']
+assert f['t_zip.ibd']['error'].startswith('missing:'), f['t_zip.ibd']
+assert "not in the backup's manifest" in f['added.txt']['notes'], f['added.txt']
+assert f['t_k1.ibd']['verdict'] == 'ok' and len(f['t_k1.ibd']['crc32c']) == 8, f['t_k1.ibd']
+PY
+  fail "verify --manifest of an altered backup: $(cat "$T/out")"
+if [[ -n $PAGETOOL ]]; then
+  "$PAGETOOL" flip "$T/bk/t_k1.ibd" 3 5000 reseal
+  [[ $(code "$B" verify --manifest "$T/bk") == 1 ]] && grep -q "t_k1.ibd.*changed since the backup: CRC-32C" "$T/out" ||
+    fail "a resealed page must differ from the manifest: $(cat "$T/out")"
+fi
+echo '{"command":"verify","files":[]}' > "$T/bk/ibdcrypt-backup.json"
+[[ $(code "$B" verify --manifest "$T/bk") == 1 ]] && grep -q "not the manifest of an ibdcrypt backup" "$T/err" ||
+  fail "a damaged manifest must exit 1: $(cat "$T/err")"
 [[ $(code "$B" verify /nonexistent/x) == 3 ]] && grep -q "/nonexistent/x" "$T/err" || fail "missing path"
 [[ $(code "$B" inspect --json $S) == 0 ]] && python3 -m json.tool "$T/out" > /dev/null || fail "inspect --json"
 

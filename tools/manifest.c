@@ -1,0 +1,471 @@
+/*
+ * manifest.c - read a backup's manifest (manifest.h).
+ *
+ * The manifest is the backup's JSON report: {"command":"backup...", ..., "files":[{"path":
+ * ..., "bytes": N, "crc32c": "8 hex digits", ...}, ...], ...}. A small JSON reader (RFC 8259:
+ * objects, arrays, strings, numbers, literals; nesting bounded) keeps those three members of
+ * each file and skips the rest. Strings are byte strings: report.c writes a path's bytes as
+ * they are, escaping only '"', '\' and control characters (cli_json_str), so a name that is
+ * not UTF-8 comes back byte for byte; \u escapes (and surrogate pairs) become UTF-8.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "manifest.h"
+
+#define MAX_DEPTH 64
+#define MAX_SIZE (256u << 20) /* a manifest of millions of files is still far below */
+
+typedef struct jp {
+    const char *start, *p, *end;
+    char *err;
+    size_t errlen;
+    int failed;
+} jp;
+
+__attribute__((format(printf, 2, 3))) static int fail(jp *j, const char *fmt, ...)
+{
+    if (!j->failed) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(j->err, j->errlen, fmt, ap);
+        va_end(ap);
+        j->failed = 1;
+    }
+    return -1;
+}
+
+static void ws(jp *j)
+{
+    while (j->p < j->end && (*j->p == ' ' || *j->p == '\t' || *j->p == '\n' || *j->p == '\r'))
+        j->p++;
+}
+
+static int expect(jp *j, char c)
+{
+    ws(j);
+    if (j->p >= j->end || *j->p != c)
+        return fail(j, "expected '%c' at byte %zu", c, (size_t)(j->p - j->start));
+    j->p++;
+    return 0;
+}
+
+static int hex4(jp *j, unsigned *v)
+{
+    *v = 0;
+    for (int i = 0; i < 4; i++, j->p++) {
+        if (j->p >= j->end)
+            return fail(j, "unterminated \\u escape");
+        char c = *j->p;
+        unsigned d = c >= '0' && c <= '9'   ? (unsigned)(c - '0')
+                     : c >= 'a' && c <= 'f' ? (unsigned)(c - 'a' + 10)
+                     : c >= 'A' && c <= 'F' ? (unsigned)(c - 'A' + 10)
+                                            : 16u;
+        if (d > 15)
+            return fail(j, "bad \\u escape");
+        *v = *v << 4 | d;
+    }
+    return 0;
+}
+
+static void put_utf8(char *o, size_t *n, unsigned cp)
+{
+    if (cp < 0x80) {
+        o[(*n)++] = (char)cp;
+    } else if (cp < 0x800) {
+        o[(*n)++] = (char)(0xc0 | cp >> 6);
+        o[(*n)++] = (char)(0x80 | (cp & 0x3f));
+    } else if (cp < 0x10000) {
+        o[(*n)++] = (char)(0xe0 | cp >> 12);
+        o[(*n)++] = (char)(0x80 | (cp >> 6 & 0x3f));
+        o[(*n)++] = (char)(0x80 | (cp & 0x3f));
+    } else {
+        o[(*n)++] = (char)(0xf0 | cp >> 18);
+        o[(*n)++] = (char)(0x80 | (cp >> 12 & 0x3f));
+        o[(*n)++] = (char)(0x80 | (cp >> 6 & 0x3f));
+        o[(*n)++] = (char)(0x80 | (cp & 0x3f));
+    }
+}
+
+/* A string; *out (NUL-terminated, malloc'd) unless out is NULL. */
+static int str(jp *j, char **out)
+{
+    if (expect(j, '"'))
+        return -1;
+    const char *s = j->p;
+    while (j->p < j->end && *j->p != '"')
+        j->p += *j->p == '\\' && j->end - j->p > 1 ? 2 : 1;
+    if (j->p >= j->end)
+        return fail(j, "unterminated string");
+    size_t raw = (size_t)(j->p - s);
+    j->p++;
+    if (!out)
+        return 0;
+    /* an escape of 6 characters gives at most 4 bytes: the result is never longer */
+    char *o = malloc(raw + 1);
+    if (!o)
+        return fail(j, "out of memory");
+    size_t n = 0;
+    jp e = {s, s, s + raw, j->err, j->errlen, 0};
+    while (e.p < e.end) {
+        char c = *e.p++;
+        if ((unsigned char)c < 0x20) {
+            free(o);
+            return fail(j, "control character in a string");
+        }
+        if (c != '\\') {
+            o[n++] = c;
+            continue;
+        }
+        char x = *e.p++;
+        unsigned cp;
+        switch (x) {
+        case '"': case '\\': case '/': o[n++] = x; break;
+        case 'b': o[n++] = '\b'; break;
+        case 'f': o[n++] = '\f'; break;
+        case 'n': o[n++] = '\n'; break;
+        case 'r': o[n++] = '\r'; break;
+        case 't': o[n++] = '\t'; break;
+        case 'u':
+            if (hex4(&e, &cp)) { /* its message is in j's buffer already */
+                free(o);
+                j->failed = 1;
+                return -1;
+            }
+            if (cp < 0x80) {
+                o[n++] = (char)cp;
+            } else if (cp >= 0xd800 && cp < 0xdc00 && e.end - e.p >= 6 && e.p[0] == '\\' &&
+                       e.p[1] == 'u') {
+                unsigned lo;
+                e.p += 2;
+                if (hex4(&e, &lo) || lo < 0xdc00 || lo >= 0xe000) {
+                    free(o);
+                    return fail(j, "bad surrogate pair");
+                }
+                put_utf8(o, &n, 0x10000 + ((cp - 0xd800) << 10) + (lo - 0xdc00));
+            } else {
+                put_utf8(o, &n, cp);
+            }
+            break;
+        default:
+            free(o);
+            return fail(j, "bad escape '\\%c'", x);
+        }
+    }
+    o[n] = 0;
+    if (memchr(o, 0, n)) {
+        free(o);
+        return fail(j, "NUL in a string");
+    }
+    *out = o;
+    return 0;
+}
+
+/* A number; *u its value when it is an integer in [0, 2^64), else *is_uint = 0. */
+static int num(jp *j, uint64_t *u, int *is_uint)
+{
+    ws(j);
+    const char *s = j->p;
+    *is_uint = 1;
+    *u = 0;
+    if (j->p < j->end && *j->p == '-')
+        j->p++, *is_uint = 0;
+    if (j->p >= j->end || *j->p < '0' || *j->p > '9')
+        return fail(j, "bad number");
+    for (; j->p < j->end && *j->p >= '0' && *j->p <= '9'; j->p++) {
+        uint64_t d = (uint64_t)(*j->p - '0');
+        if (*u > (UINT64_MAX - d) / 10)
+            *is_uint = 0;
+        *u = *u * 10 + d;
+    }
+    if (*s == '0' && j->p - s > 1)
+        return fail(j, "bad number");
+    if (j->p < j->end && *j->p == '.') {
+        *is_uint = 0;
+        for (j->p++; j->p < j->end && *j->p >= '0' && *j->p <= '9'; j->p++)
+            ;
+    }
+    if (j->p < j->end && (*j->p == 'e' || *j->p == 'E')) {
+        *is_uint = 0;
+        j->p++;
+        if (j->p < j->end && (*j->p == '+' || *j->p == '-'))
+            j->p++;
+        for (; j->p < j->end && *j->p >= '0' && *j->p <= '9'; j->p++)
+            ;
+    }
+    return 0;
+}
+
+static int skip(jp *j, int depth)
+{
+    if (depth > MAX_DEPTH)
+        return fail(j, "nested too deep");
+    ws(j);
+    if (j->p >= j->end)
+        return fail(j, "unexpected end");
+    char c = *j->p;
+    if (c == '"')
+        return str(j, NULL);
+    if (c == '{' || c == '[') {
+        char close = c == '{' ? '}' : ']';
+        j->p++;
+        ws(j);
+        if (j->p < j->end && *j->p == close) {
+            j->p++;
+            return 0;
+        }
+        for (;;) {
+            if (c == '{' && (str(j, NULL) || expect(j, ':')))
+                return -1;
+            if (skip(j, depth + 1))
+                return -1;
+            ws(j);
+            if (j->p < j->end && *j->p == ',') {
+                j->p++;
+                continue;
+            }
+            return expect(j, close);
+        }
+    }
+    static const char *const lits[] = {"true", "false", "null"};
+    for (int i = 0; i < 3; i++) {
+        size_t l = strlen(lits[i]);
+        if ((size_t)(j->end - j->p) >= l && !memcmp(j->p, lits[i], l)) {
+            j->p += l;
+            return 0;
+        }
+    }
+    uint64_t u;
+    int is_uint;
+    return num(j, &u, &is_uint);
+}
+
+static int parse_crc(const char *s, uint32_t *v)
+{
+    if (strlen(s) != 8)
+        return -1;
+    char *e;
+    errno = 0;
+    unsigned long x = strtoul(s, &e, 16);
+    if (errno || *e || s[0] == '-' || s[0] == '+' || s[0] == ' ')
+        return -1;
+    *v = (uint32_t)x;
+    return 0;
+}
+
+/* One element of "files". */
+static int file_entry(jp *j, manifest *m, size_t *cap)
+{
+    if (expect(j, '{'))
+        return -1;
+    mf_entry e = {0};
+    int have_bytes = 0, have_crc = 0;
+    ws(j);
+    if (j->p < j->end && *j->p == '}') {
+        j->p++;
+    } else {
+        for (;;) {
+            char *key = NULL;
+            if (str(j, &key) || expect(j, ':')) {
+                free(key);
+                free(e.path);
+                return -1;
+            }
+            int rc = 0;
+            if (!strcmp(key, "path") && !e.path) {
+                rc = str(j, &e.path);
+            } else if (!strcmp(key, "bytes")) {
+                int is_uint;
+                rc = num(j, &e.bytes, &is_uint);
+                if (!rc && !is_uint)
+                    rc = fail(j, "\"bytes\" is not a size");
+                have_bytes = 1;
+            } else if (!strcmp(key, "crc32c")) {
+                char *c = NULL;
+                rc = str(j, &c);
+                if (!rc && parse_crc(c, &e.crc32c))
+                    rc = fail(j, "\"crc32c\" is not 8 hex digits");
+                have_crc = 1;
+                free(c);
+            } else {
+                rc = skip(j, 2);
+            }
+            free(key);
+            ws(j);
+            if (!rc && j->p < j->end && *j->p == ',') {
+                j->p++;
+                continue;
+            }
+            if (rc || expect(j, '}')) {
+                free(e.path);
+                return -1;
+            }
+            break;
+        }
+    }
+    if (!e.path || !have_bytes || !have_crc) {
+        free(e.path);
+        return fail(j, "file %zu of the manifest lacks its path, bytes or crc32c", m->n + 1);
+    }
+    if (m->n == *cap) {
+        size_t nc = *cap ? 2 * *cap : 256;
+        mf_entry *v = realloc(m->v, nc * sizeof(*v));
+        if (!v) {
+            free(e.path);
+            return fail(j, "out of memory");
+        }
+        m->v = v;
+        *cap = nc;
+    }
+    m->v[m->n++] = e;
+    return 0;
+}
+
+static int cmp_entry(const void *a, const void *b)
+{
+    return strcmp(((const mf_entry *)a)->path, ((const mf_entry *)b)->path);
+}
+
+int manifest_parse(const char *text, size_t len, manifest *m, char *err, size_t errlen)
+{
+    memset(m, 0, sizeof(*m));
+    jp j = {text, text, text + len, err, errlen, 0};
+    size_t cap = 0;
+    int is_backup = 0, have_files = 0;
+    if (expect(&j, '{'))
+        goto bad;
+    ws(&j);
+    if (j.p < j.end && *j.p == '}') {
+        j.p++;
+    } else {
+        for (;;) {
+            char *key = NULL;
+            if (str(&j, &key) || expect(&j, ':')) {
+                free(key);
+                goto bad;
+            }
+            int rc = 0;
+            if (!strcmp(key, "command")) {
+                char *c = NULL;
+                rc = str(&j, &c);
+                is_backup = !rc && !strncmp(c, "backup", 6);
+                free(c);
+            } else if (!strcmp(key, "files") && !have_files) {
+                have_files = 1;
+                rc = expect(&j, '[');
+                ws(&j);
+                if (!rc && j.p < j.end && *j.p == ']') {
+                    j.p++;
+                } else {
+                    while (!rc) {
+                        rc = file_entry(&j, m, &cap);
+                        ws(&j);
+                        if (!rc && j.p < j.end && *j.p == ',') {
+                            j.p++;
+                            continue;
+                        }
+                        if (!rc)
+                            rc = expect(&j, ']');
+                        break;
+                    }
+                }
+            } else {
+                rc = skip(&j, 1);
+            }
+            free(key);
+            if (rc)
+                goto bad;
+            ws(&j);
+            if (j.p < j.end && *j.p == ',') {
+                j.p++;
+                continue;
+            }
+            if (expect(&j, '}'))
+                goto bad;
+            break;
+        }
+    }
+    ws(&j);
+    if (j.p != j.end) {
+        fail(&j, "text after the JSON document");
+        goto bad;
+    }
+    if (!is_backup || !have_files) {
+        fail(&j, "not the manifest of an ibdcrypt backup (no \"command\":\"backup...\" or no "
+                 "\"files\")");
+        goto bad;
+    }
+    qsort(m->v, m->n, sizeof(*m->v), cmp_entry);
+    for (size_t i = 1; i < m->n; i++)
+        if (!strcmp(m->v[i - 1].path, m->v[i].path)) {
+            fail(&j, "the manifest lists %s twice", m->v[i].path);
+            goto bad;
+        }
+    return 0;
+bad:
+    manifest_free(m);
+    return -1;
+}
+
+int manifest_load(const char *path, manifest *m, char *err, size_t errlen)
+{
+    memset(m, 0, sizeof(*m));
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        snprintf(err, errlen, "%s: %s", path, strerror(errno));
+        return -1;
+    }
+    char *buf = NULL;
+    size_t n = 0, cap = 0;
+    int rc = 0;
+    for (;;) {
+        if (n == cap) {
+            size_t nc = cap ? 2 * cap : 65536;
+            char *b = nc <= MAX_SIZE ? realloc(buf, nc) : NULL;
+            if (!b) {
+                snprintf(err, errlen, "%s: %s", path,
+                         nc > MAX_SIZE ? "too large for a manifest" : "out of memory");
+                rc = -1;
+                break;
+            }
+            buf = b;
+            cap = nc;
+        }
+        size_t r = fread(buf + n, 1, cap - n, f);
+        n += r;
+        if (r == 0) {
+            if (ferror(f)) {
+                snprintf(err, errlen, "%s: %s", path, strerror(errno));
+                rc = -1;
+            }
+            break;
+        }
+    }
+    fclose(f);
+    if (!rc) {
+        char e[400];
+        rc = manifest_parse(buf, n, m, e, sizeof(e));
+        if (rc)
+            snprintf(err, errlen, "%s: %s", path, e);
+    }
+    free(buf);
+    return rc;
+}
+
+mf_entry *manifest_find(const manifest *m, const char *path)
+{
+    mf_entry key = {(char *)(uintptr_t)path, 0, 0, 0};
+    return m->n ? bsearch(&key, m->v, m->n, sizeof(*m->v), cmp_entry) : NULL;
+}
+
+void manifest_free(manifest *m)
+{
+    for (size_t i = 0; i < m->n; i++)
+        free(m->v[i].path);
+    free(m->v);
+    m->v = NULL;
+    m->n = 0;
+}
