@@ -286,7 +286,7 @@ static int run(cli_global *g, int argc, char **argv)
             cli_err("verify: --manifest: %s is not a backup directory", paths[0]);
             rc = EXIT_USAGE;
         } else {
-            snprintf(mpath, sizeof(mpath), "%s/%s",  paths[0], MANIFEST_NAME);
+            snprintf(mpath, sizeof(mpath), "%s/%s", paths[0], MANIFEST_NAME);
             char err[512];
             const char *mp = o.manifest_path ? o.manifest_path : mpath;
             if (manifest_load(mp, &man, err, sizeof(err))) {

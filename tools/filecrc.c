@@ -90,8 +90,7 @@ uint32_t fc_file_crc(fc_file *f)
     return c;
 }
 
-int fc_item_iov(const ds_file *d, const ibc_pool_item *it, uint8_t *buf, struct iovec *iov,
-                int max)
+int fc_item_iov(const ds_file *d, const ibc_pool_item *it, uint8_t *buf, struct iovec *iov, int max)
 {
     int n = 0;
     if (it->stride == d->unit || !it->nunits) {
@@ -109,8 +108,8 @@ int fc_item_iov(const ds_file *d, const ibc_pool_item *it, uint8_t *buf, struct 
 /* Both passes over every byte cost 11 % of a deep backup (perf, Zen 5), and nearly every page
  * of a full_crc32 datadir is a zero page or one whose stored CRC-32C was checked. */
 void fc_item_crcs(const fc_tables *t, const ibc_engine *e, const ds_file *d,
-                  const ibc_pool_item *it, const uint8_t *buf, const uint8_t *sums,
-                  uint32_t *crc_c, uint32_t *crc_z)
+                  const ibc_pool_item *it, const uint8_t *buf, const uint8_t *sums, uint32_t *crc_c,
+                  uint32_t *crc_z)
 {
     int l = FC_MIN_UNIT_LOG;
     while (l < FC_MAX_UNIT_LOG && ((size_t)1 << l) != d->unit)

@@ -51,7 +51,7 @@ int fc_item_iov(const ds_file *d, const ibc_pool_item *it, uint8_t *buf, struct 
  * unit whose stored CRC-32C was checked (full_crc32) joins that value extended by its last 4
  * bytes. */
 void fc_item_crcs(const fc_tables *t, const ibc_engine *e, const ds_file *d,
-                  const ibc_pool_item *it, const uint8_t *buf, const uint8_t *sums,
-                  uint32_t *crc_c, uint32_t *crc_z);
+                  const ibc_pool_item *it, const uint8_t *buf, const uint8_t *sums, uint32_t *crc_c,
+                  uint32_t *crc_z);
 
 #endif

@@ -17,7 +17,7 @@
 #include "manifest.h"
 
 #define MAX_DEPTH 64
-#define MAX_SIZE (256u << 20) /* a manifest of millions of files is still far below */
+#define MAX_SIZE  (256u << 20) /* a manifest of millions of files is still far below */
 
 typedef struct jp {
     const char *start, *p, *end;
@@ -123,12 +123,26 @@ static int str(jp *j, char **out)
         char x = *e.p++;
         unsigned cp;
         switch (x) {
-        case '"': case '\\': case '/': o[n++] = x; break;
-        case 'b': o[n++] = '\b'; break;
-        case 'f': o[n++] = '\f'; break;
-        case 'n': o[n++] = '\n'; break;
-        case 'r': o[n++] = '\r'; break;
-        case 't': o[n++] = '\t'; break;
+        case '"':
+        case '\\':
+        case '/':
+            o[n++] = x;
+            break;
+        case 'b':
+            o[n++] = '\b';
+            break;
+        case 'f':
+            o[n++] = '\f';
+            break;
+        case 'n':
+            o[n++] = '\n';
+            break;
+        case 'r':
+            o[n++] = '\r';
+            break;
+        case 't':
+            o[n++] = '\t';
+            break;
         case 'u':
             if (hex4(&e, &cp)) { /* its message is in j's buffer already */
                 free(o);

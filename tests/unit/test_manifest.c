@@ -11,14 +11,15 @@
 #include "manifest.h"
 #include "testutil.h"
 
-#define GOOD                                                                                   \
-    "{\"command\":\"backup --deep\",\"version\":\"0.1.0\",\"source\":\"/d\",\"keys\":[{\"key_id\":1," \
-    "\"key_version\":1,\"fingerprint\":\"8a395f3bfa9647d8\"}],\"files\":["                        \
-    "{\"path\":\"ibdata1\",\"kind\":\"system\",\"pages\":{\"total\":768,\"bad\":0},"              \
-    "\"bad_pages\":[],\"bytes\":12582912,\"crc32c\":\"48942a9f\",\"verdict\":\"ok\"},"              \
+#define GOOD                                                                                       \
+    "{\"command\":\"backup "                                                                       \
+    "--deep\",\"version\":\"0.1.0\",\"source\":\"/d\",\"keys\":[{\"key_id\":1,"                    \
+    "\"key_version\":1,\"fingerprint\":\"8a395f3bfa9647d8\"}],\"files\":["                         \
+    "{\"path\":\"ibdata1\",\"kind\":\"system\",\"pages\":{\"total\":768,\"bad\":0},"               \
+    "\"bad_pages\":[],\"bytes\":12582912,\"crc32c\":\"48942a9f\",\"verdict\":\"ok\"},"             \
     "{\"path\":\"db/q\\\"uote\\\\back\\u0001ctl\",\"bytes\":0,\"crc32c\":\"00000000\"},"           \
     "{\"path\":\"db/caf\\u00e9 \\ud83d\\ude00 raw\xff\",\"bytes\":18446744073709551615,"           \
-    "\"crc32c\":\"FFFFFFFF\",\"x\":[1.5e3,-2,true,false,null,{\"a\":[]}]}"                           \
+    "\"crc32c\":\"FFFFFFFF\",\"x\":[1.5e3,-2,true,false,null,{\"a\":[]}]}"                         \
     "],\"summary\":{\"files\":3,\"seconds\":0.088,\"verdict\":\"ok\"}}\n"
 
 static void test_a_manifest_as_backup_writes_it(void)
@@ -56,25 +57,33 @@ static void test_what_is_not_a_manifest(void)
             "lacks its path, bytes or crc32c");
     refused("{\"command\":\"backup\",\"files\":[{\"bytes\":1,\"crc32c\":\"00000000\"}]}",
             "lacks its path");
-    refused("{\"command\":\"backup\",\"files\":[{\"path\":\"a\",\"bytes\":-1,\"crc32c\":\"00000000\"}]}",
+    refused("{\"command\":\"backup\",\"files\":[{\"path\":\"a\",\"bytes\":-1,\"crc32c\":"
+            "\"00000000\"}]}",
             "not a size");
-    refused("{\"command\":\"backup\",\"files\":[{\"path\":\"a\",\"bytes\":1.5,\"crc32c\":\"00000000\"}]}",
+    refused("{\"command\":\"backup\",\"files\":[{\"path\":\"a\",\"bytes\":1.5,\"crc32c\":"
+            "\"00000000\"}]}",
             "not a size");
     refused("{\"command\":\"backup\",\"files\":[{\"path\":\"a\",\"bytes\":1,\"crc32c\":\"1234\"}]}",
             "not 8 hex digits");
-    refused("{\"command\":\"backup\",\"files\":[{\"path\":\"a\",\"bytes\":1,\"crc32c\":\"-1234567\"}]}",
-            "not 8 hex digits");
-    refused("{\"command\":\"backup\",\"files\":[{\"path\":\"a\",\"bytes\":1,\"crc32c\":\"00000000\"},"
-            "{\"path\":\"a\",\"bytes\":2,\"crc32c\":\"00000001\"}]}",
-            "lists a twice");
+    refused(
+        "{\"command\":\"backup\",\"files\":[{\"path\":\"a\",\"bytes\":1,\"crc32c\":\"-1234567\"}]}",
+        "not 8 hex digits");
+    refused(
+        "{\"command\":\"backup\",\"files\":[{\"path\":\"a\",\"bytes\":1,\"crc32c\":\"00000000\"},"
+        "{\"path\":\"a\",\"bytes\":2,\"crc32c\":\"00000001\"}]}",
+        "lists a twice");
     refused("{\"command\":\"backup\",\"files\":[]} x", "text after");
-    refused("{\"command\":\"backup\",\"files\":[{\"path\":\"a\\q\",\"bytes\":1,\"crc32c\":\"00000000\"}]}",
+    refused("{\"command\":\"backup\",\"files\":[{\"path\":\"a\\q\",\"bytes\":1,\"crc32c\":"
+            "\"00000000\"}]}",
             "bad escape");
-    refused("{\"command\":\"backup\",\"files\":[{\"path\":\"a\\u12\",\"bytes\":1,\"crc32c\":\"00000000\"}]}",
+    refused("{\"command\":\"backup\",\"files\":[{\"path\":\"a\\u12\",\"bytes\":1,\"crc32c\":"
+            "\"00000000\"}]}",
             "\\u escape");
-    refused("{\"command\":\"backup\",\"files\":[{\"path\":\"a\\u0000b\",\"bytes\":1,\"crc32c\":\"00000000\"}]}",
+    refused("{\"command\":\"backup\",\"files\":[{\"path\":\"a\\u0000b\",\"bytes\":1,\"crc32c\":"
+            "\"00000000\"}]}",
             "NUL");
-    refused("{\"command\":\"backup\",\"files\":[{\"path\":\"a\nb\",\"bytes\":1,\"crc32c\":\"00000000\"}]}",
+    refused("{\"command\":\"backup\",\"files\":[{\"path\":\"a\nb\",\"bytes\":1,\"crc32c\":"
+            "\"00000000\"}]}",
             "control character");
     refused("{\"command\":\"backup\",\"files\":[],\"x\":\"unterminated", "unterminated string");
     refused("{\"command\":\"backup\",\"files\":[],\"x\":01}", "bad number");

@@ -156,7 +156,8 @@ static void build(uint8_t *p, uint32_t ps, int compact, uint32_t n_live, uint32_
     memcpy(p + l.infimum, "infimum", 8);
     memcpy(p + l.supremum, "supremum", 8);
     uint32_t n = n_live + n_free, *rec = malloc(sizeof(uint32_t) * (n + 2));
-    uint32_t *heap = malloc(sizeof(uint32_t) * (n + 2)), *order = malloc(sizeof(uint32_t) * (n + 2));
+    uint32_t *heap = malloc(sizeof(uint32_t) * (n + 2)),
+             *order = malloc(sizeof(uint32_t) * (n + 2));
     uint32_t *owners = malloc(sizeof(uint32_t) * (n + 2)), n_slots = 0;
     /* place the records; stop where the directory (at most n + 2 slots) would not fit */
     uint32_t pos = l.supremum + 8, placed = 0;
@@ -265,7 +266,8 @@ static void damage(uint8_t *p, uint32_t ps, int compact)
     {
         static const uint32_t f[] = {PAGE_N_DIR_SLOTS, PAGE_HEAP_TOP, PAGE_N_HEAP, PAGE_FREE,
                                      PAGE_N_RECS};
-        p[PAGE_HEADER + f[tu_rand_below(5)] + tu_rand_below(2)] ^= (uint8_t)(1u << tu_rand_below(8));
+        p[PAGE_HEADER + f[tu_rand_below(5)] + tu_rand_below(2)] ^=
+            (uint8_t)(1u << tu_rand_below(8));
         break;
     }
     case 1: /* a directory slot */
@@ -290,7 +292,8 @@ static void damage(uint8_t *p, uint32_t ps, int compact)
         memcpy(p + a - REC_NEXT, p + b - REC_NEXT, 2);
         memcpy(p + b - REC_NEXT, t, 2);
         if (compact) { /* relative links: keep each pointing where the other pointed */
-            uint32_t na = (b + be16(p + a - REC_NEXT)) & 0xffff, nb = (a + be16(p + b - REC_NEXT)) & 0xffff;
+            uint32_t na = (b + be16(p + a - REC_NEXT)) & 0xffff,
+                     nb = (a + be16(p + b - REC_NEXT)) & 0xffff;
             put_be16(p + a - REC_NEXT, be16(p + a - REC_NEXT) ? (na - a) & 0xffff : 0);
             put_be16(p + b - REC_NEXT, be16(p + b - REC_NEXT) ? (nb - b) & 0xffff : 0);
         }
