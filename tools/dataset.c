@@ -6,6 +6,7 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -267,7 +268,12 @@ int dataset_open(dataset *ds, const cli_global *g, const ibc_engine *e, cli_keys
         int several = d == sys && sys_next != d->f->size / d->unit;
         uint64_t have = d == sys ? sys_next : d->f->size / d->unit;
         uint64_t need = ((uint64_t)info.size_in_header * d->unit) & ~(uint64_t)4095;
+        struct stat st;
         if (have * d->unit >= need)
+            continue;
+        /* a file of a running server may have grown since the scan, before page 0 was read:
+         * its size now (the extension comes before the new size in page 0) */
+        if (d != sys && !fstat(d->fd, &st) && (uint64_t)st.st_size >= need)
             continue;
         char missing[64];
         if (have + 1 == info.size_in_header)
