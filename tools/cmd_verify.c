@@ -18,12 +18,14 @@
 #include "manifest.h"
 #include "progress.h"
 #include "report.h"
+#include "streamverify.h"
 
 typedef struct verify_opts {
     int deep;
     long long start_page, end_page; /* inclusive; -1 = open */
     long long allow_mismatches;
     int manifest;              /* --manifest[=FILE] */
+    int stream;                /* --stream=xbstream: the backup on stdin */
     const char *manifest_path; /* FILE, or NULL: PATH/MANIFEST_NAME */
 } verify_opts;
 
@@ -39,6 +41,7 @@ static void help(FILE *out)
 {
     fprintf(out,
             "Usage: ibdcrypt verify [--deep] [--json] [--manifest] [key options] PATH...\n"
+            "       ibdcrypt verify --stream=xbstream [--deep] [--json] [key options] < STREAM\n"
             "\n"
             "Check every page of the InnoDB files under each PATH (a datadir, a backup, or\n"
             "single files): the stored checksum of each page as on disk, its page number and\n"
@@ -65,6 +68,12 @@ static void help(FILE *out)
             "the backup, InnoDB or not. A prepare (ibdcrypt's or mariadb-backup's) changes\n"
             "files: check before it.\n"
             "\n"
+            "With --stream=xbstream, the backup is an xbstream on stdin, as `ibdcrypt backup\n"
+            "--stream=xbstream` or `mariadb-backup --backup --stream=xbstream` write it,\n"
+            "checked without extracting it: every chunk's checksum, every file whole and in\n"
+            "order, the pages of the InnoDB files as above, and the manifest when the stream\n"
+            "ends with ibdcrypt's. The redo log is only checked by its manifest CRC there.\n"
+            "\n"
             "Options:\n"
             "  --deep                 decrypt and check every encrypted page (needs the keys)\n"
             "  --page=N               only page N (one file)\n"
@@ -72,6 +81,7 @@ static void help(FILE *out)
             "  --allow-mismatches=N   exit 0 while at most N pages are bad\n"
             "  --manifest[=FILE]      check a backup against its manifest (FILE: another copy\n"
             "                         of it; default PATH/" MANIFEST_NAME ")\n"
+            "  --stream=xbstream      check the backup streamed on stdin\n"
             "  --json                 a JSON report on stdout\n"
             "\n%s"
             "\n"
@@ -81,7 +91,9 @@ static void help(FILE *out)
             "\n"
             "Examples:\n"
             "  ibdcrypt verify --deep --keyfile=/etc/mysql/keys.txt /var/lib/mysql\n"
-            "  ibdcrypt verify --deep --manifest --keyfile=/etc/mysql/keys.txt /backup/mon\n",
+            "  ibdcrypt verify --deep --manifest --keyfile=/etc/mysql/keys.txt /backup/mon\n"
+            "  ssh host cat /backup/mon.xbs | ibdcrypt verify --stream=xbstream --deep \\\n"
+            "      --keyfile=/etc/mysql/keys.txt\n",
             cli_keys_help);
 }
 
@@ -163,29 +175,6 @@ static void check_manifest(vf_ctx *x, manifest *m)
     }
 }
 
-/* The files the manifest lists that are not there: a report line each (extra: their
- * df_files, freed by the caller after the report; they point into m). */
-static void report_missing(manifest *m, report *rep, df_file **extra)
-{
-    size_t missing = 0;
-    for (size_t k = 0; k < m->n; k++)
-        missing += !m->v[k].matched;
-    *extra = missing ? calloc(missing, sizeof(df_file)) : NULL;
-    if (missing && !*extra)
-        abort(); /* the CLI: out of memory for report lines */
-    for (size_t k = 0, j = 0; k < m->n; k++) {
-        if (m->v[k].matched)
-            continue;
-        df_file *f = &(*extra)[j++];
-        f->path = f->rel = m->v[k].path;
-        f->kind = DF_OTHER;
-        rep_file *rf = report_file(rep, f);
-        rep_error(rf, "missing: the backup's manifest lists it (%llu bytes)",
-                  (unsigned long long)m->v[k].bytes);
-        report_file_done(rep, rf);
-    }
-}
-
 /* --page / --start-page / --end-page: one file, the chosen range, read directly. */
 static int verify_range(dataset *ds, ds_file *d, const verify_opts *o)
 {
@@ -236,6 +225,11 @@ static int run(cli_global *g, int argc, char **argv)
             o.deep = 1;
         } else if (!strcmp(argv[i], "--manifest")) {
             o.manifest = 1;
+        } else if (!strcmp(argv[i], "--stream=xbstream")) {
+            o.stream = 1;
+        } else if (!strncmp(argv[i], "--stream", 8)) {
+            cli_err("verify: --stream takes one format: --stream=xbstream");
+            rc = EXIT_USAGE;
         } else if (!strncmp(argv[i], "--manifest=", 11) && argv[i][11]) {
             o.manifest = 1;
             o.manifest_path = argv[i] + 11;
@@ -261,7 +255,16 @@ static int run(cli_global *g, int argc, char **argv)
         if (rc)
             break;
     }
-    if (!rc && (rc = cli_keys_load(&keys)) == 0 && !npaths) {
+    if (!rc && o.stream && (npaths || o.manifest || o.start_page >= 0 || o.end_page >= 0)) {
+        cli_err("verify: --stream=xbstream reads the backup from stdin: no PATH, --manifest "
+                "(the stream's own is checked) or page selection");
+        rc = EXIT_USAGE;
+    }
+    if (!rc && o.stream && isatty(STDIN_FILENO)) {
+        cli_err("verify: --stream=xbstream reads stdin, which is a terminal");
+        rc = EXIT_USAGE;
+    }
+    if (!rc && (rc = cli_keys_load(&keys)) == 0 && !npaths && !o.stream) {
         if (cli_keys_datadir(&keys)) {
             paths[npaths++] = (char *)(uintptr_t)cli_keys_datadir(&keys);
         } else {
@@ -317,6 +320,15 @@ static int run(cli_global *g, int argc, char **argv)
     dataset ds;
     report_init(&rep, g, o.deep ? "verify --deep" : "verify", ibc_engine_isa(e), 1);
     report_set_keyring(&rep, keys.kr);
+    if (o.stream) {
+        rc = verify_stream(g, e, &keys, o.deep, STDIN_FILENO, &rep,
+                           (uint64_t)o.allow_mismatches);
+        report_free(&rep);
+        ibc_engine_free(e);
+        cli_keys_free(&keys);
+        free(paths);
+        return rc;
+    }
     rc = dataset_open(&ds, g, e, &keys, paths, npaths,
                       (o.deep ? DS_DEEP : 0) | (o.manifest ? DS_ALL : 0), &rep);
     vf_ctx x = {.ds = &ds, .crcs = o.manifest};
@@ -382,8 +394,11 @@ static int run(cli_global *g, int argc, char **argv)
             check_manifest(&x, &man);
         for (size_t i = 0; i < ds.n; i++)
             report_file_done(&rep, ds.v[i].rf);
-        if (o.manifest && !env_rc)
-            report_missing(&man, &rep, &missing);
+        size_t listed = rep.n;
+        if (o.manifest && !env_rc && verify_report_missing(&man, &rep, &missing))
+            abort(); /* the CLI: out of memory for report lines */
+        for (size_t i = listed; i < rep.n; i++)
+            report_file_done(&rep, rep.files[i]);
         rc = report_finish(&rep, (uint64_t)o.allow_mismatches);
         if (env_rc && rc != EXIT_DATA)
             rc = env_rc;

@@ -18,7 +18,7 @@ const char *df_kind_name(df_kind k)
     return (unsigned)k <= DF_OTHER ? n[k] : "?";
 }
 
-static df_kind classify(const char *base, unsigned *sys_no)
+df_kind df_classify(const char *base, unsigned *sys_no)
 {
     size_t l = strlen(base);
     *sys_no = 0;
@@ -54,7 +54,7 @@ static int add(df_list *l, const char *path, const char *rel, uint64_t size)
     f->path = strdup(path);
     f->rel = strdup(rel);
     f->size = size;
-    f->kind = classify(base, &f->sys_no);
+    f->kind = df_classify(base, &f->sys_no);
     if (!f->path || !f->rel)
         return -1;
     l->n++;

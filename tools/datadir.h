@@ -36,5 +36,8 @@ typedef struct df_list {
 int datadir_scan(char *const *paths, size_t n, df_list *out, char *err, size_t errlen);
 void datadir_free(df_list *l);
 const char *df_kind_name(df_kind k);
+/* The kind of a file by its name (base: without directories), as the server names them;
+ * sys_no: N of ibdataN, else 0. */
+df_kind df_classify(const char *base, unsigned *sys_no);
 
 #endif

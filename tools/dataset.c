@@ -112,6 +112,33 @@ static void open_space(dataset *ds, ds_file *d)
     rep_space(d->rf, d->space);
 }
 
+/* A tablespace shorter than page 0 records (FSP_SIZE, fsp0fsp.h: the pages the server
+ * allocates within): its last pages are missing, as in a copy cut short. Every page left may
+ * be sound, and the server opens such a file at its own size (fil0fil.cc
+ * fil_node_t::read_page0) and fails only when it reads a missing page. The server extends a
+ * file before it records the new size (fsp0fsp.cc fsp_try_extend_data_file), to that size in
+ * bytes rounded down to a multiple of 4096 (fil0fil.cc fil_space_extend_must_retry:
+ * ROW_FORMAT=COMPRESSED pages of 1K or 2K are appended by their first write), so a sound file
+ * holds at least that much. The size of the system tablespace is that of all its files. */
+int ds_size_short(uint32_t size_in_header, uint32_t unit, uint64_t bytes, int several, char *why,
+                  size_t n)
+{
+    uint64_t need = ((uint64_t)size_in_header * unit) & ~(uint64_t)4095;
+    if (bytes >= need)
+        return 0;
+    uint64_t have = bytes / unit;
+    char missing[64];
+    if (have + 1 == size_in_header)
+        snprintf(missing, sizeof(missing), "page %llu is", (unsigned long long)have);
+    else
+        snprintf(missing, sizeof(missing), "pages %llu to %u are", (unsigned long long)have,
+                 size_in_header - 1);
+    snprintf(why, n, "truncated: page 0 records %u pages (FSP_SIZE), the file%s hold%s %llu; %s missing",
+             size_in_header, several ? "s" : "", several ? "" : "s", (unsigned long long)have,
+             missing);
+    return 1;
+}
+
 /* ib_logfile0: header and checkpoints, and the log key when keys are given (a known-plaintext
  * check: redo.h, ibc_redo_set_key). */
 static void open_redo(dataset *ds, ds_file *d, uint32_t page_size)
@@ -250,15 +277,6 @@ int dataset_open(dataset *ds, const cli_global *g, const ibc_engine *e, cli_keys
             sys_next = f->size / d->unit;
         }
     }
-    /* A tablespace shorter than page 0 records (FSP_SIZE, fsp0fsp.h: the pages the server
-     * allocates within): its last pages are missing, as in a copy cut short. Every page left
-     * may be sound, and the server opens such a file at its own size (fil0fil.cc
-     * fil_node_t::read_page0) and fails only when it reads a missing page. The server extends
-     * a file before it records the new size (fsp0fsp.cc fsp_try_extend_data_file), to that
-     * size in bytes rounded down to a multiple of 4096 (fil0fil.cc
-     * fil_space_extend_must_retry: ROW_FORMAT=COMPRESSED pages of 1K or 2K are appended by
-     * their first write), so a sound file holds at least that much. The size of the system
-     * tablespace is that of all its files. */
     for (size_t i = 0; i < ds->n; i++) {
         ds_file *d = &ds->v[i];
         if (!d->space || !d->space_owned || d->rf->error[0])
@@ -266,26 +284,17 @@ int dataset_open(dataset *ds, const cli_global *g, const ibc_engine *e, cli_keys
         ibc_space_info info;
         ibc_space_get_info(d->space, &info);
         int several = d == sys && sys_next != d->f->size / d->unit;
-        uint64_t have = d == sys ? sys_next : d->f->size / d->unit;
-        uint64_t need = ((uint64_t)info.size_in_header * d->unit) & ~(uint64_t)4095;
+        uint64_t bytes = d == sys ? sys_next * d->unit : d->f->size;
+        char why[200];
         struct stat st;
-        if (have * d->unit >= need)
+        if (!ds_size_short(info.size_in_header, d->unit, bytes, several, why, sizeof(why)))
             continue;
         /* a file of a running server may have grown since the scan, before page 0 was read:
          * its size now (the extension comes before the new size in page 0) */
-        if (d != sys && !fstat(d->fd, &st) && (uint64_t)st.st_size >= need)
+        if (d != sys && !fstat(d->fd, &st) &&
+            !ds_size_short(info.size_in_header, d->unit, (uint64_t)st.st_size, 0, why, sizeof(why)))
             continue;
-        char missing[64];
-        if (have + 1 == info.size_in_header)
-            snprintf(missing, sizeof(missing), "page %llu is", (unsigned long long)have);
-        else
-            snprintf(missing, sizeof(missing), "pages %llu to %u are", (unsigned long long)have,
-                     info.size_in_header - 1);
-        rep_error(d->rf,
-                  "truncated: page 0 records %u pages (FSP_SIZE), the file%s hold%s %llu; %s "
-                  "missing",
-                  info.size_in_header, several ? "s" : "", several ? "" : "s",
-                  (unsigned long long)have, missing);
+        rep_error(d->rf, "%s", why);
     }
     /* the redo log's records name pages: the system tablespace's page size bounds them */
     for (size_t i = 0; i < ds->n; i++)

@@ -78,6 +78,11 @@ enum { DS_SUM_NONE, DS_SUM_CRC_STORED, DS_SUM_ZERO };
 void ds_work_pages(dataset *ds, unsigned worker, ds_file *d, const ibc_pool_item *it,
                    uint8_t *buf, const ibc_space *target, uint8_t *sums);
 
+/* Is a tablespace of `bytes` (in pages of `unit`) shorter than its page 0's FSP_SIZE allows?
+ * Then 1, with the error in why (several: the system tablespace's files together). */
+int ds_size_short(uint32_t size_in_header, uint32_t unit, uint64_t bytes, int several, char *why,
+                  size_t n);
+
 /* Open the redo log of d again (after its bytes were put back from an undo copy). */
 void ds_redo_reopen(dataset *ds, ds_file *d);
 

@@ -41,6 +41,9 @@ static void print_line(progress *p, uint64_t done, int64_t now, int final)
                 "\"seconds\":%.2f,\"mb_per_s\":%.1f%s}\n",
                 p->label, (unsigned long long)done, (unsigned long long)p->total, pct, secs, rate,
                 final ? ",\"done\":true" : "");
+    } else if (!p->total) { /* a stream: no end known */
+        fprintf(stderr, "\r%s: %llu MB  %.0f MB/s   %s", p->label,
+                (unsigned long long)(done >> 20), rate, final ? "\n" : "");
     } else {
         double eta = rate > 0 && p->total > done ? (double)(p->total - done) / 1e6 / rate : 0;
         fprintf(stderr, "\r%s: %5.1f%%  %llu / %llu MB  %.0f MB/s  ETA %.0fs   %s", p->label, pct,

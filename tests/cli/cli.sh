@@ -98,6 +98,64 @@ if [[ -n $PAGETOOL ]]; then
   [[ $(code "$B" verify --manifest "$T/bk") == 1 ]] && grep -q "t_k1.ibd.*changed since the backup: CRC-32C" "$T/out" ||
     fail "a resealed page must differ from the manifest: $(cat "$T/out")"
 fi
+# the same backup as a stream, checked without extracting it: as written; with a chunk's bytes
+# changed (its xbstream checksum); cut short; with a file's chunks left out (the manifest
+# still lists it); with a page damaged and every checksum made to match but the manifest's
+[[ $(code "$B" backup --datadir=$S --keyfile=$S/keys.txt --stream=xbstream) == 0 ]] &&
+  mv "$T/out" "$T/s.xbs" || fail "backup --stream of the samples: $(cat "$T/err")"
+[[ $(code "$B" verify --stream=xbstream --deep --json --keyfile=$S/keys.txt < "$T/s.xbs") == 0 ]] &&
+  python3 -c "import json,sys; d=json.load(open(sys.argv[1])); s=d['summary']; assert s['verdict']=='ok' and s['encrypted']>0, s; assert all(len(f.get('crc32c',''))==8 for f in d['files'] if f['path'] != 'ibdcrypt-backup.json'), d['files']" "$T/out" ||
+  fail "verify --stream of a fresh stream: $(cat "$T/out" "$T/err")"
+python3 - "$T/s.xbs" "$T" <<'PY'
+import struct, sys, zlib
+data = open(sys.argv[1], 'rb').read()
+chunks, at = [], 0
+while at < len(data):  # XBSTCK01, flags, type, path length, path, [len, offset, crc, payload]
+    t, plen = data[at + 9:at + 10], struct.unpack('<I', data[at + 10:at + 14])[0]
+    path = data[at + 14:at + 14 + plen]
+    end = at + 14 + plen
+    if t == b'P':
+        n = struct.unpack('<Q', data[end:end + 8])[0]
+        end += 20 + n
+    chunks.append((t, path, at, end))
+    at = end
+def emit(name, keep=lambda c: True, edit=None):
+    out = bytearray()
+    for c in chunks:
+        if not keep(c):
+            continue
+        raw = bytearray(data[c[2]:c[3]])
+        if edit and c[0] == b'P':
+            raw = edit(c, raw)
+        out += raw
+    open(f"{sys.argv[2]}/{name}", 'wb').write(out)
+def flip(c, raw):  # a byte of the payload, the chunk checksum left as it was
+    if c[1] == b't_k1.ibd' and not flip.done:
+        raw[-100] ^= 1
+        flip.done = True
+    return raw
+flip.done = False
+emit('flip.xbs', edit=flip)
+def reseal(c, raw):  # a byte of variant.txt, the chunk checksum recomputed
+    if c[1] == b'variant.txt':
+        plen = struct.unpack('<I', raw[10:14])[0]
+        body = 14 + plen + 20
+        raw[body] ^= 1
+        raw[14 + plen + 16:14 + plen + 20] = struct.pack('<I', zlib.crc32(bytes(raw[body:])))
+    return raw
+emit('reseal.xbs', edit=reseal)
+emit('drop.xbs', keep=lambda c: c[1] != b't_zip.ibd')
+open(f"{sys.argv[2]}/short.xbs", 'wb').write(data[:len(data) // 2])
+PY
+[[ $(code "$B" verify --stream=xbstream < "$T/flip.xbs") == 1 ]] && grep -q "not an xbstream chunk (or a damaged one)" "$T/out" ||
+  fail "a changed chunk: $(cat "$T/out" "$T/err")"
+[[ $(code "$B" verify --stream=xbstream < "$T/reseal.xbs") == 1 ]] && grep -q "variant.txt.*changed since the backup: CRC-32C" "$T/out" ||
+  fail "a file changed with its chunk checksum recomputed: $(cat "$T/out" "$T/err")"
+[[ $(code "$B" verify --stream=xbstream < "$T/drop.xbs") == 1 ]] && grep -q "t_zip.ibd.*missing: the backup's manifest lists it" "$T/out" ||
+  fail "a file left out of the stream: $(cat "$T/out" "$T/err")"
+[[ $(code "$B" verify --stream=xbstream < "$T/short.xbs") == 1 ]] && grep -q -E "ends inside a chunk|incomplete" "$T/out" ||
+  fail "a stream cut short: $(cat "$T/out" "$T/err")"
+[[ $(code "$B" verify --stream=xbstream "$T/bk") == 2 ]] || fail "--stream with a PATH must be a usage error"
 echo '{"command":"verify","files":[]}' > "$T/bk/ibdcrypt-backup.json"
 [[ $(code "$B" verify --manifest "$T/bk") == 1 ]] && grep -q "not the manifest of an ibdcrypt backup" "$T/err" ||
   fail "a damaged manifest must exit 1: $(cat "$T/err")"

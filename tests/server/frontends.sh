@@ -3,7 +3,8 @@
 #
 #   frontends.sh IBDCRYPT PAGETOOL [mdb_new options...]
 #
-#   1. backup of a stopped server to a directory and through --stream=xbstream | mbstream -x:
+#   1. backup of a stopped server to a directory and through --stream=xbstream | mbstream -x
+#      (and the stream checked by verify --stream=xbstream, as is a mariadb-backup stream):
 #      files byte-identical to the source, the manifests' CRC-32C of every file equal to the
 #      reference's; a server started on the copy gives equal CHECKSUM TABLE;
 #   2. prepare for a new key file, --mode=rewrap and --mode=reencrypt, and rekey in place:
@@ -53,8 +54,11 @@ expect 0 "$IBDCRYPT" backup --datadir="$D" --keyfile="$K" --target-dir="$T/bk"
 diff -r --exclude=ibdcrypt-backup.json "$D" "$T/bk" > /dev/null || fail "backup differs from the source"
 python3 -c "import json,sys; m=json.load(open(sys.argv[1])); sys.exit(m['summary']['verdict'] != 'ok' or m['summary']['encrypted'] == 0)" \
   "$T/bk/ibdcrypt-backup.json" || fail "manifest verdict"
-"$IBDCRYPT" backup --datadir="$D" --keyfile="$K" --stream=xbstream 2> "$T/err" |
+"$IBDCRYPT" backup --datadir="$D" --keyfile="$K" --stream=xbstream 2> "$T/err" | tee "$T/bk.xbs" |
   (mkdir -p "$T/bkx" && mbstream -x -C "$T/bkx") || fail "stream | mbstream -x: $(tail -3 "$T/err")"
+# the stream checked without extracting it (its pages decrypted, its manifest's CRCs)
+expect 0 "$IBDCRYPT" verify --stream=xbstream --deep --keyfile="$K" < "$T/bk.xbs"
+rm -f "$T/bk.xbs"
 diff -r --exclude=ibdcrypt-backup.json "$T/bk" "$T/bkx" > /dev/null ||
   fail "the extracted stream differs from the directory backup"
 # the manifests' per-file CRC-32C (most of them joined from the pages' stored checksums, not
@@ -73,6 +77,23 @@ print(f"manifest CRC-32C of {len(ref)} files equal the reference")
 EOF
 done
 server_on backup "$T/bk" "$K"
+# a mariadb-backup stream of a running server (its copy threads interleave the files' chunks),
+# checked without extracting it, then extracted and checked as a directory
+mdb_start "$T/srv-backup"
+mdb_backup "$T/srv-backup" "$T/mb" --stream --parallel=2 || fail "mariadb-backup --stream"
+mdb_stop "$T/srv-backup"
+expect 0 "$IBDCRYPT" verify --stream=xbstream --deep --json --keyfile="$K" < "$T/mb.xb"
+mv "$T/out" "$T/mb-stream.json"
+expect 0 "$IBDCRYPT" verify --deep --json --keyfile="$K" "$T/mb"
+python3 - "$T/mb-stream.json" "$T/out" <<'EOF' || fail "the stream and its extracted copy verify differently"
+import json, sys
+s, d = (json.load(open(p)) for p in sys.argv[1:3])
+pages = lambda j: {f['path']: f['pages'] for f in j['files'] if f['kind'] in ('system', 'undo', 'tablespace')}
+assert s['summary']['encrypted'] > 100, s['summary']
+assert pages(s) == pages(d), [p for p in pages(d) if pages(s).get(p) != pages(d)[p]][:5]
+print(f"mariadb-backup stream: {len(pages(s))} tablespaces, {s['summary']['encrypted']} encrypted pages, as extracted")
+EOF
+rm -rf "$T/mb" "$T/mb.xb"
 
 # changed_pages MODE OLD NEW: for every tablespace file, check which pages changed. rewrap:
 # page 0 of encrypted tablespaces only; reencrypt: every encrypted page (key version set), and

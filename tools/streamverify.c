@@ -1,0 +1,478 @@
+/*
+ * streamverify.c - verify --stream=xbstream: check a backup as an xbstream read from stdin,
+ * without extracting it: the stream `ibdcrypt backup --stream=xbstream` writes (with its
+ * manifest last) or the one `mariadb-backup --backup --stream=xbstream` writes (its files'
+ * chunks interleaved by its copy threads), e.g. straight from object storage.
+ *
+ * Every chunk's own checksum (the CRC-32 xbstream carries) is checked as it is parsed; each
+ * file's chunks must follow each other without a gap and end with its end-of-file chunk. The
+ * pages of the InnoDB files (ibdata1, undo tablespaces, .ibd) go through the same page work as
+ * a verify of a directory (ds_work_pages: checksums, with --deep decryption and the plaintext
+ * checks), as their bytes arrive; a tablespace shorter than its page 0 records is an error as
+ * there. When the stream carries ibdcrypt's manifest, every file it lists must have come, of
+ * the size and whole-file CRC-32C it records. Not checked in a stream: the redo log (its check
+ * reads the file: extract it), and system tablespace files after ibdata1.
+ *
+ * One thread: the stream is read in order; the page work runs at several GB/s per core, beyond
+ * what a pipe or a network brings.
+ */
+#define _DEFAULT_SOURCE
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "ibdcrypt/xbstream.h"
+#include "manifest.h"
+#include "streamverify.h"
+
+#define MAX_CHUNK (512u << 20) /* a chunk larger than this is refused (writers use ~10 MiB) */
+#define KEY_TRIES 8
+
+typedef struct sv_file {
+    df_file f;      /* path = rel = the name in the stream; size: the bytes so far */
+    ds_file d;      /* the page work's view of it (fd -1: nothing to read again) */
+    uint32_t crc;   /* CRC-32C of its bytes so far */
+    uint8_t *carry; /* InnoDB files: bytes not yet a whole page (or page 0 not yet parsed) */
+    size_t ncarry, capcarry;
+    uint64_t pages; /* whole pages handed to the page work */
+    int ended, failed, key_tries;
+    struct sv_file *next;   /* in stream order */
+    struct sv_file *bucket; /* the next of its hash bucket */
+} sv_file;
+
+#define BUCKETS 65536
+
+typedef struct sv {
+    dataset ds; /* the page work's context: engine, keys, op, scratch, report */
+    sv_file *head, **tail;
+    sv_file *bucket[BUCKETS]; /* by name (FNV-1a): a stream of a million chunks over a
+                               * hundred thousand files */
+    size_t nfiles;
+    char *mf; /* the manifest's bytes, when the stream carries one */
+    size_t nmf, capmf;
+    int have_mf;
+} sv;
+
+static int is_innodb(const sv_file *x)
+{
+    return x->f.kind == DF_TABLESPACE || x->f.kind == DF_UNDO ||
+           (x->f.kind == DF_SYSTEM && x->f.sys_no == 1);
+}
+
+static unsigned hash(const char *p)
+{
+    uint32_t h = 2166136261u;
+    for (; *p; p++)
+        h = (h ^ (uint8_t)*p) * 16777619u;
+    return h % BUCKETS;
+}
+
+static sv_file *file_of(sv *s, const char *path)
+{
+    unsigned b = hash(path);
+    for (sv_file *x = s->bucket[b]; x; x = x->bucket)
+        if (!strcmp(x->f.rel, path))
+            return x;
+    sv_file *x = calloc(1, sizeof(*x));
+    char *p = x ? strdup(path) : NULL;
+    if (!p) {
+        free(x);
+        return NULL;
+    }
+    x->f.path = x->f.rel = p;
+    const char *base = strrchr(p, '/');
+    x->f.kind = df_classify(base ? base + 1 : p, &x->f.sys_no);
+    x->d.f = &x->f;
+    x->d.fd = -1;
+    x->d.unit = 1;
+    x->d.innodb = is_innodb(x);
+    x->d.rf = report_file(s->ds.rep, &x->f);
+    *s->tail = x;
+    s->tail = &x->next;
+    x->bucket = s->bucket[b];
+    s->bucket[b] = x;
+    s->nfiles++;
+    if (x->f.kind == DF_REDO)
+        rep_note(x->d.rf, "the redo log is not checked in a stream (extract it, then verify it)");
+    if (x->f.kind == DF_SYSTEM && x->f.sys_no > 1)
+        rep_note(x->d.rf, "a system tablespace file after ibdata1: its pages are not checked in a "
+                          "stream (extract it, then verify it)");
+    return x;
+}
+
+static int append(uint8_t **buf, size_t *n, size_t *cap, const uint8_t *p, size_t len)
+{
+    if (!len)
+        return 0;
+    if (*n + len > *cap) {
+        size_t c = *cap ? *cap : 65536;
+        while (c < *n + len)
+            c *= 2;
+        uint8_t *b = realloc(*buf, c);
+        if (!b)
+            return -1;
+        *buf = b;
+        *cap = c;
+    }
+    memcpy(*buf + *n, p, len);
+    *n += len;
+    return 0;
+}
+
+static int all_zero(const uint8_t *p, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (p[i])
+            return 0;
+    return 1;
+}
+
+/* Page 0 of x is in its carry (the first pages, whole; `last`: nothing more will come). 1 when
+ * the space is open (or the file is given up), 0 when more bytes are needed first. */
+static int open_space(sv *s, sv_file *x, int last)
+{
+    char err[256];
+    uint32_t ps;
+    if (x->ncarry < IBC_PAGE0_PREFIX && !last)
+        return 0;
+    if (x->ncarry < IBC_PAGE0_PREFIX ||
+        ibc_page0_size(x->carry, x->ncarry, &ps, err, sizeof(err)) != IBC_OK) {
+        if (x->ncarry >= IBC_PAGE0_PREFIX && all_zero(x->carry, IBC_PAGE0_PREFIX)) {
+            x->d.rf->uninitialized = 1;
+            rep_note(x->d.rf, "page 0 is all zero: the file was created but never flushed; crash "
+                              "recovery initializes it from the redo log");
+        } else {
+            rep_error(x->d.rf, "page 0: %s",
+                      x->ncarry < IBC_PAGE0_PREFIX ? "the file ends before it" : err);
+        }
+        x->failed = 1;
+        return 1;
+    }
+    /* the system tablespace's doublewrite location is on page 5 (TRX_SYS) */
+    size_t want = x->f.kind == DF_SYSTEM ? 6 * (size_t)ps : ps;
+    if (x->ncarry < want && !last)
+        return 0;
+    if (x->ncarry < ps) {
+        rep_error(x->d.rf, "page 0: file shorter than its page size %u", ps);
+        x->failed = 1;
+        return 1;
+    }
+    if (ibc_space_open(s->ds.e, x->carry, ps, &x->d.space, err, sizeof(err)) != IBC_OK) {
+        rep_error(x->d.rf, "page 0: %s", err);
+        x->failed = 1;
+        return 1;
+    }
+    x->d.space_owned = 1;
+    x->d.unit = ps;
+    ibc_space_info info;
+    ibc_space_get_info(x->d.space, &info);
+    if (info.space_id == 0 && x->ncarry >= 6 * (size_t)ps &&
+        ibc_space_read_trx_sys(x->d.space, x->carry + 5 * (size_t)ps, ps) != IBC_OK)
+        rep_note(x->d.rf, "no doublewrite buffer in the TRX_SYS page; using the default location");
+    if (info.has_crypt_data && s->ds.keys->kr) {
+        ibc_status st = ibc_space_set_key(x->d.space, s->ds.keys->kr, s->ds.keys->algo);
+        if (st == IBC_ERR_KEY_MISSING) {
+            x->d.rf->key_state = REP_KEY_MISSING;
+        } else if (st == IBC_OK && info.crypt_scheme == 1) {
+            x->d.rf->key_state = REP_KEY_UNPROVEN;
+            x->key_tries = KEY_TRIES;
+        }
+    } else if (info.has_crypt_data && info.crypt_scheme == 1 && (s->ds.flags & DS_DEEP)) {
+        x->d.rf->key_state = REP_KEY_NONE;
+    }
+    rep_space(x->d.rf, x->d.space);
+    return 1;
+}
+
+/* n whole pages of x at p, the next ones of the file. */
+static void pages(sv *s, sv_file *x, uint8_t *p, size_t n)
+{
+    uint32_t ps = x->d.unit;
+    /* settle the key and the algorithm on the first encrypted pages (as dataset.c does) */
+    for (size_t i = 0; i < n && x->key_tries > 0; i++) {
+        if (x->pages + i == 0)
+            continue;
+        ibc_status st = ibc_space_check_key(x->d.space, p + i * ps, (uint32_t)(x->pages + i));
+        if (st == IBC_ERR_INVALID_ARG)
+            continue; /* not encrypted */
+        x->key_tries--;
+        if (st == IBC_OK || st == IBC_ERR_KEY_MISMATCH) {
+            x->d.rf->key_state = st == IBC_OK ? REP_KEY_OK : REP_KEY_MISMATCH;
+            x->key_tries = 0;
+        }
+    }
+    ibc_pool_item it = {.offset = x->pages * ps, .len = n * ps, .nunits = n, .stride = ps};
+    ds_work_pages(&s->ds, 0, &x->d, &it, p, NULL, NULL);
+    x->pages += n;
+}
+
+/* The bytes of x from its carry and then from p (len): whole pages to the page work, the rest
+ * kept. `last`: the file's end-of-file chunk came. */
+static void feed(sv *s, sv_file *x, const uint8_t *p, size_t len, int last)
+{
+    if (x->failed || !x->d.innodb || (x->f.kind == DF_SYSTEM && x->f.sys_no > 1))
+        return;
+    if (!x->d.space || x->ncarry) {
+        if (append(&x->carry, &x->ncarry, &x->capcarry, p, len)) {
+            rep_io_error(x->d.rf, "out of memory");
+            x->failed = 1;
+            return;
+        }
+        p = NULL;
+        len = 0;
+        if (!x->d.space && (!open_space(s, x, last) || x->failed))
+            return;
+        uint32_t ps = x->d.unit;
+        size_t whole = x->ncarry / ps;
+        if (whole)
+            pages(s, x, x->carry, whole);
+        memmove(x->carry, x->carry + whole * ps, x->ncarry - whole * ps);
+        x->ncarry -= whole * ps;
+        return;
+    }
+    uint32_t ps = x->d.unit;
+    size_t whole = len / ps;
+    if (whole)
+        pages(s, x, (uint8_t *)(uintptr_t)p, whole);
+    if (len > whole * ps &&
+        append(&x->carry, &x->ncarry, &x->capcarry, p + whole * ps, len - whole * ps)) {
+        rep_io_error(x->d.rf, "out of memory");
+        x->failed = 1;
+    }
+}
+
+static void end_file(sv *s, sv_file *x)
+{
+    x->ended = 1;
+    feed(s, x, NULL, 0, 1);
+    if (x->d.space)
+        rep_space(x->d.rf, x->d.space); /* again: the pages settled the algorithm */
+    if (x->d.space && !x->failed) {
+        if (x->ncarry)
+            rep_note(x->d.rf, "%zu trailing bytes after the last whole page", x->ncarry);
+        ibc_space_info info;
+        ibc_space_get_info(x->d.space, &info);
+        char why[200];
+        if (ds_size_short(info.size_in_header, x->d.unit, x->f.size, 0, why, sizeof(why)))
+            rep_error(x->d.rf, "%s", why);
+    }
+    free(x->carry);
+    x->carry = NULL;
+    x->ncarry = x->capcarry = 0;
+}
+
+/* The manifest, when the stream carried one: every file it lists must have come whole, of its
+ * size and CRC-32C; a file it does not list is noted. Missing files get report lines. */
+static int check_manifest(sv *s, manifest *m, df_file **extra)
+{
+    for (sv_file *x = s->head; x; x = x->next) {
+        if (!strcmp(x->f.rel, MANIFEST_NAME))
+            continue;
+        mf_entry *e = manifest_find(m, x->f.rel);
+        if (!e) {
+            rep_note(x->d.rf, "not in the backup's manifest");
+            continue;
+        }
+        e->matched = 1;
+        snprintf(x->d.rf->crc32c, sizeof(x->d.rf->crc32c), "%08x", x->crc);
+        char why[160] = "";
+        if (x->f.size != e->bytes)
+            snprintf(why, sizeof(why),
+                     "changed since the backup: %llu bytes, the manifest says %llu",
+                     (unsigned long long)x->f.size, (unsigned long long)e->bytes);
+        else if (x->crc != e->crc32c)
+            snprintf(why, sizeof(why),
+                     "changed since the backup: CRC-32C %08x, the manifest says %08x", x->crc,
+                     e->crc32c);
+        if (why[0] && !x->d.rf->error[0])
+            rep_error(x->d.rf, "%s", why);
+    }
+    return verify_report_missing(m, s->ds.rep, extra);
+}
+
+int verify_report_missing(manifest *m, report *rep, df_file **extra)
+{
+    size_t missing = 0;
+    for (size_t k = 0; k < m->n; k++)
+        missing += !m->v[k].matched;
+    *extra = missing ? calloc(missing, sizeof(df_file)) : NULL;
+    if (missing && !*extra)
+        return -1;
+    for (size_t k = 0, j = 0; k < m->n; k++) {
+        if (m->v[k].matched)
+            continue;
+        df_file *f = &(*extra)[j++];
+        f->path = f->rel = m->v[k].path;
+        f->kind = DF_OTHER;
+        rep_error(report_file(rep, f), "missing: the backup's manifest lists it (%llu bytes)",
+                  (unsigned long long)m->v[k].bytes);
+    }
+    return 0;
+}
+
+int verify_stream(const cli_global *g, const ibc_engine *e, cli_keys *keys, int deep, int fd,
+                  report *rep, uint64_t allow_bad)
+{
+    sv *s = calloc(1, sizeof(sv)); /* the buckets: 512 KiB */
+    if (!s) {
+        cli_err("verify --stream: out of memory");
+        return EXIT_ENV;
+    }
+    s->tail = &s->head;
+    s->ds.g = g;
+    s->ds.e = e;
+    s->ds.keys = keys;
+    s->ds.flags = deep ? DS_DEEP : 0;
+    s->ds.rep = rep;
+    s->ds.op = deep ? IBC_OP_VERIFY_DEEP : IBC_OP_VERIFY;
+    ibc_scratch *sc = ibc_scratch_new();
+    s->ds.scratch = &sc;
+    progress pr;
+    progress_start(&pr, g, "verify", 0);
+    s->ds.pr = &pr;
+    rep->threads = 1;
+
+    uint8_t *buf = NULL;
+    size_t cap = 0, have = 0, at = 0;
+    uint64_t pos = 0; /* stream offset of buf[at] */
+    int eof = 0, rc = 0;
+    const char *stream_err = NULL;
+    char msg[200];
+    while (sc && !stream_err) {
+        ibc_xbs_chunk c;
+        long long used = have > at ? ibc_xbs_parse(buf + at, have - at, &c) : 0;
+        if (used < 0) {
+            snprintf(msg, sizeof(msg), "not an xbstream chunk (or a damaged one) at byte %llu",
+                     (unsigned long long)pos);
+            stream_err = msg;
+            break;
+        }
+        if (used == 0) {
+            if (eof) {
+                if (have > at) {
+                    snprintf(msg, sizeof(msg), "the stream ends inside a chunk at byte %llu",
+                             (unsigned long long)pos);
+                    stream_err = msg;
+                }
+                break;
+            }
+            if (at) { /* keep the unparsed bytes at the start */
+                memmove(buf, buf + at, have - at);
+                have -= at;
+                at = 0;
+            }
+            if (have == cap) {
+                size_t nc = cap ? 2 * cap : (size_t)16 << 20;
+                uint8_t *b = nc <= MAX_CHUNK + (1u << 20) ? realloc(buf, nc) : NULL;
+                if (!b) {
+                    stream_err = nc > MAX_CHUNK ? "a chunk larger than 512 MiB: not an xbstream"
+                                                : "out of memory";
+                    break;
+                }
+                buf = b;
+                cap = nc;
+            }
+            ssize_t r = read(fd, buf + have, cap - have);
+            if (r < 0 && errno == EINTR)
+                continue;
+            if (r < 0) {
+                snprintf(msg, sizeof(msg), "reading the stream: %s", strerror(errno));
+                stream_err = msg;
+                rc = EXIT_ENV;
+                break;
+            }
+            if (r == 0)
+                eof = 1;
+            have += (size_t)r;
+            continue;
+        }
+        sv_file *x = file_of(s, c.path);
+        if (!x) {
+            stream_err = "out of memory";
+            break;
+        }
+        at += (size_t)used;
+        pos += (uint64_t)used;
+        if (x->ended) {
+            if (!x->d.rf->error[0])
+                rep_error(x->d.rf,
+                          "a chunk after its end-of-file chunk, at byte %llu of the "
+                          "stream",
+                          (unsigned long long)(pos - (uint64_t)used));
+            x->failed = 1;
+            continue;
+        }
+        if (c.type == 'E') {
+            end_file(s, x);
+            continue;
+        }
+        if (c.offset != x->f.size) {
+            if (!x->d.rf->error[0])
+                rep_error(x->d.rf,
+                          "a chunk at offset %llu where %llu was next (a gap or an "
+                          "overlap)",
+                          (unsigned long long)c.offset, (unsigned long long)x->f.size);
+            x->failed = 1;
+        }
+        x->crc = ibc_crc32c(e, x->crc, c.data, (size_t)c.length);
+        x->f.size += c.length;
+        if (!strcmp(x->f.rel, MANIFEST_NAME)) {
+            s->have_mf = 1;
+            if (append((uint8_t **)&s->mf, &s->nmf, &s->capmf, c.data, (size_t)c.length))
+                stream_err = "out of memory";
+        }
+        feed(s, x, c.data, (size_t)c.length, 0);
+        progress_add(&pr, c.length);
+    }
+    progress_end(&pr);
+    free(buf);
+    if (!sc)
+        stream_err = "out of memory";
+
+    for (sv_file *x = s->head; x; x = x->next)
+        if (!x->ended) {
+            if (!x->d.rf->error[0])
+                rep_error(x->d.rf, "incomplete: the stream ends before its end-of-file chunk");
+            end_file(s, x);
+        }
+    df_file *extra = NULL;
+    manifest m = {0};
+    if (s->have_mf && !stream_err) {
+        char err[400];
+        if (manifest_parse(s->mf, s->nmf, &m, err, sizeof(err))) {
+            cli_err("verify: the stream's manifest: %s", err);
+            rc = EXIT_DATA;
+        } else if (check_manifest(s, &m, &extra)) {
+            stream_err = "out of memory";
+        }
+    }
+    if (!s->nfiles && !stream_err)
+        stream_err = "no chunk in the stream: not an xbstream";
+    if (stream_err) {
+        /* a report line of its own, so that the text and JSON reports say it too */
+        static char name[] = "(stream)";
+        static df_file whole = {.path = name, .rel = name, .kind = DF_OTHER};
+        rep_error(report_file(rep, &whole), "%s", stream_err);
+        if (!rc)
+            rc = EXIT_DATA;
+    }
+    for (size_t i = 0; i < rep->n; i++)
+        report_file_done(rep, rep->files[i]);
+    int rrc = report_finish(rep, allow_bad);
+    rc = rc ? rc : rrc;
+    for (sv_file *x = s->head, *nx; x; x = nx) {
+        nx = x->next;
+        if (x->d.space)
+            ibc_space_free(x->d.space);
+        free(x->carry);
+        free(x->f.path);
+        free(x);
+    }
+    ibc_scratch_free(sc);
+    free(s->mf);
+    free(s);
+    manifest_free(&m);
+    free(extra);
+    return rc;
+}
