@@ -349,6 +349,15 @@ static int run(cli_global *g, int argc, char **argv)
     size_t nredo = 0;
     for (size_t i = 0; !rc && i < ds.n; i++)
         nredo += ds.v[i].f->kind == DF_REDO;
+    size_t nqp = 0;
+    for (size_t i = 0; !rc && i < ds.files.n; i++) {
+        const char *base = strrchr(ds.files.v[i].path, '/');
+        nqp += df_compressed_innodb(base ? base + 1 : ds.files.v[i].path);
+    }
+    if (nqp)
+        cli_info(g, "verify: %zu InnoDB file%s compressed by mariadb-backup --compress (.qp): "
+                    "%s pages are not checked (mariadb-backup --decompress, then verify)",
+                 nqp, nqp > 1 ? "s" : "", nqp > 1 ? "their" : "its");
     if (!rc && !ninnodb && !nredo && !o.manifest)
         cli_info(g, "verify: no InnoDB files under the given paths");
     if (!rc)

@@ -38,6 +38,21 @@ df_kind df_classify(const char *base, unsigned *sys_no)
     return DF_OTHER;
 }
 
+int df_compressed_innodb(const char *base)
+{
+    size_t l = strlen(base);
+    if (l < 4 || strcmp(base + l - 3, ".qp"))
+        return 0;
+    char name[256];
+    if (l - 3 >= sizeof(name))
+        return 0;
+    memcpy(name, base, l - 3);
+    name[l - 3] = 0;
+    unsigned sys_no;
+    df_kind k = df_classify(name, &sys_no);
+    return k == DF_SYSTEM || k == DF_UNDO || k == DF_TABLESPACE;
+}
+
 static int add(df_list *l, const char *path, const char *rel, uint64_t size)
 {
     if (l->n == l->cap) {

@@ -39,5 +39,8 @@ const char *df_kind_name(df_kind k);
 /* The kind of a file by its name (base: without directories), as the server names them;
  * sys_no: N of ibdataN, else 0. */
 df_kind df_classify(const char *base, unsigned *sys_no);
+/* A file that mariadb-backup --compress wrote for an InnoDB file (ibdata1.qp, t.ibd.qp, ...):
+ * its pages cannot be checked until it is decompressed. */
+int df_compressed_innodb(const char *base);
 
 #endif

@@ -49,6 +49,7 @@ typedef struct sv {
     sv_file *bucket[BUCKETS]; /* by name (FNV-1a): a stream of a million chunks over a
                                * hundred thousand files */
     size_t nfiles;
+    size_t nqp; /* InnoDB files compressed by mariadb-backup --compress */
     char *mf; /* the manifest's bytes, when the stream carries one */
     size_t nmf, capmf;
     int have_mf;
@@ -93,6 +94,11 @@ static sv_file *file_of(sv *s, const char *path)
     x->bucket = s->bucket[b];
     s->bucket[b] = x;
     s->nfiles++;
+    if (df_compressed_innodb(base ? base + 1 : p)) {
+        s->nqp++;
+        rep_note(x->d.rf, "compressed by mariadb-backup --compress: its pages are not checked "
+                          "(extract and decompress it, then verify it)");
+    }
     if (x->f.kind == DF_REDO)
         rep_note(x->d.rf, "the redo log is not checked in a stream (extract it, then verify it)");
     if (x->f.kind == DF_SYSTEM && x->f.sys_no > 1)
@@ -447,6 +453,11 @@ int verify_stream(const cli_global *g, const ibc_engine *e, cli_keys *keys, int 
             stream_err = "out of memory";
         }
     }
+    if (s->nqp)
+        cli_info(g, "verify: %zu InnoDB file%s compressed by mariadb-backup --compress (.qp): "
+                    "%s pages are not checked (extract, mariadb-backup --decompress, then "
+                    "verify)",
+                 s->nqp, s->nqp > 1 ? "s" : "", s->nqp > 1 ? "their" : "its");
     if (!s->nfiles && !stream_err)
         stream_err = "no chunk in the stream: not an xbstream";
     if (stream_err) {
