@@ -3,7 +3,8 @@
  *
  *   1. start a throwaway MariaDB 10.11 with data-at-rest encryption (file_key_management,
  *      random lab keys), load a data set, record CHECKSUM TABLE, stop it cleanly;
- *   2. ibdcrypt backup --deep of its datadir (every page decrypted and checked);
+ *   2. ibdcrypt backup --deep of its datadir (every page decrypted and checked), and the
+ *      backup checked against its manifest (verify --deep --manifest);
  *   3. ibdcrypt prepare of the backup for a NEW key file (rewrap: seconds), and of a copy
  *      with --mode=reencrypt (every page re-encrypted);
  *   4. start a server on each prepared backup holding ONLY the new keys: CHECK TABLE and
@@ -48,7 +49,8 @@ static void help(FILE *out)
           "\n"
           "The main job end to end, on a throwaway MariaDB 10.11 server with encrypted tables:\n"
           "load a data set and record CHECKSUM TABLE; stop the server; back it up with\n"
-          "`ibdcrypt backup` (every page decrypted and checked); re-key the backup for a new\n"
+          "`ibdcrypt backup` (every page decrypted and checked) and check the backup against\n"
+          "its manifest (`ibdcrypt verify --deep --manifest`); re-key the backup for a new\n"
           "key file with `ibdcrypt prepare` (--mode=rewrap, and --mode=reencrypt on a copy);\n"
           "start a server on each result with ONLY the new keys and require CHECK TABLE and\n"
           "the recorded CHECKSUM TABLE values. Prints the throughput and a verdict.\n"
@@ -470,6 +472,17 @@ static int run(cli_global *g, int argc, char **argv)
         t = now();
         rc = self(g, &cmd_backup, args);
         say(&dm, "   backup %s in %.2f s", rc ? "FAILED" : "done", now() - t);
+    }
+    /* the backup at rest, against the manifest it ends with */
+    if (!rc) {
+        char a1[420], a2[420];
+        snprintf(a1, sizeof(a1), "--keyfile=%s", keys);
+        snprintf(a2, sizeof(a2), "%s", bk);
+        char *args[] = {"verify", "--deep", "--manifest", a1, a2, NULL};
+        t = now();
+        rc = self(g, &cmd_verify, args);
+        say(&dm, "   verify --deep --manifest of the backup: %s in %.2f s",
+            rc ? "FAILED" : "every page and every file as copied", now() - t);
     }
     if (!rc && copy_tree(bk, bk2))
         rc = EXIT_ENV;
