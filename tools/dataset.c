@@ -296,6 +296,34 @@ int dataset_open(dataset *ds, const cli_global *g, const ibc_engine *e, cli_keys
             continue;
         rep_error(d->rf, "%s", why);
     }
+    /* Two files with one space id: the server opens one of them, the file its dictionary
+     * names (a second one fails, fil0fil.cc fil_space_t::create); a copy left in the datadir,
+     * or a file put back under another table's name. Noted on the later file, and said. */
+    size_t dups = 0;
+    for (size_t i = 0; i < ds->n; i++) {
+        ds_file *d = &ds->v[i];
+        if (!d->space || !d->space_owned)
+            continue;
+        ibc_space_info a;
+        ibc_space_get_info(d->space, &a);
+        for (size_t j = 0; j < i; j++) {
+            ds_file *o = &ds->v[j];
+            ibc_space_info b;
+            if (!o->space || !o->space_owned)
+                continue;
+            ibc_space_get_info(o->space, &b);
+            if (a.space_id == b.space_id) {
+                rep_note(d->rf, "space id %u is also that of %s: the server opens only one of "
+                                "them",
+                         a.space_id, o->f->rel);
+                if (!dups++)
+                    cli_info(g, "%s has the space id %u of %s: a copy? The server opens only one "
+                                "of them (-v lists every such file)",
+                             d->f->rel, a.space_id, o->f->rel);
+                break;
+            }
+        }
+    }
     /* the redo log's records name pages: the system tablespace's page size bounds them */
     for (size_t i = 0; i < ds->n; i++)
         if (ds->v[i].f->kind == DF_REDO && ds->v[i].fd >= 0)

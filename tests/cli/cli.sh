@@ -159,6 +159,9 @@ PY
 echo '{"command":"verify","files":[]}' > "$T/bk/ibdcrypt-backup.json"
 [[ $(code "$B" verify --manifest "$T/bk") == 1 ]] && grep -q "not the manifest of an ibdcrypt backup" "$T/err" ||
   fail "a damaged manifest must exit 1: $(cat "$T/err")"
+mkdir -p "$T/dup" && cp $S/t_k1.ibd $S/t_pc.ibd "$T/dup/" && cp $S/t_k1.ibd "$T/dup/t_k1_old.ibd"
+[[ $(code "$B" verify "$T/dup") == 0 ]] && grep -q "t_k1_old.ibd has the space id 5 of t_k1.ibd" "$T/err" ||
+  fail "two files with one space id must be said: $(cat "$T/err")"
 mkdir -p "$T/qp/db" && cp $S/t_k1.ibd "$T/qp/db/t.ibd.qp"
 [[ $(code "$B" verify "$T/qp") == 0 ]] && grep -q "1 InnoDB file compressed by mariadb-backup --compress (.qp): its pages are not checked" "$T/err" ||
   fail "a mariadb-backup --compress file must be named as unchecked: $(cat "$T/err")"
