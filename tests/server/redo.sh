@@ -9,7 +9,8 @@
 #      only the new keys recovers from the log (no redo errors) and gives the CHECKSUM TABLE
 #      values of the same datadir recovered with the old keys; kill -9 of rekey while it
 #      writes the log, then the same command again: byte-identical to an uninterrupted run;
-#   2. a live mariadb-backup --backup under the workload and a CREATE TABLE (*.new files): copy
+#   2. a live mariadb-backup --backup --stream=xbstream under the workload and a CREATE TABLE
+#      (*.new files), the stream verified as it is and extracted: copy
 #      1 prepared by mariadb-backup with the old keys; copy 2 (and 3) re-keyed by `ibdcrypt
 #      prepare --to-keyfile NEW` (reencrypt, rewrap), then prepared by mariadb-backup with only
 #      the new keys; servers on every copy give identical CHECKSUM TABLE values;
@@ -206,7 +207,7 @@ sleep 3
     ENCRYPTED=YES; INSERT INTO ibc.t_during SELECT seq, REPEAT(CHAR(65 + seq % 26), 150)
     FROM ibc.seq_1_to_5000" > /dev/null ) &
 ddl=$!
-mdb_backup "$T/a" "$T/bk"
+mdb_backup "$T/a" "$T/bk" --stream # through an xbstream (kept as bk.xb), extracted to bk
 wait $wl || fail "workload failed"
 wait $ddl || fail "DDL during the backup failed"
 mdb_stop "$T/a"
@@ -217,6 +218,9 @@ mtrs=$(redo_field "$T/bk" mtrs)
 echo "redo: the backup's log holds $pending bytes of redo in $mtrs mini-transactions"
 (( mtrs > 100 )) || fail "the backup's log holds too little redo ($mtrs mini-transactions)"
 expect 0 "$IBDCRYPT" verify --deep --keyfile="$K" "$T/bk"
+# the stream of a backup under load, checked without extracting it
+expect 0 "$IBDCRYPT" verify --stream=xbstream --deep --keyfile="$K" < "$T/bk.xb"
+rm -f "$T/bk.xb"
 cp -a "$T/bk" "$T/copy1"
 cp -a "$T/bk" "$T/copy2"
 cp -a "$T/bk" "$T/copy3"
