@@ -23,8 +23,9 @@
 
 #include "dataset.h"
 #include "filecrc.h"
+#include "manifest.h"
 
-#define MANIFEST "ibdcrypt-backup.json"
+#define MANIFEST MANIFEST_NAME
 
 typedef struct bk_opts {
     const char *datadir;

@@ -139,6 +139,12 @@ int ds_size_short(uint32_t size_in_header, uint32_t unit, uint64_t bytes, int se
     return 1;
 }
 
+static int cmp_u64(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return x < y ? -1 : x > y;
+}
+
 /* ib_logfile0: header and checkpoints, and the log key when keys are given (a known-plaintext
  * check: redo.h, ibc_redo_set_key). */
 static void open_redo(dataset *ds, ds_file *d, uint32_t page_size)
@@ -299,31 +305,28 @@ int dataset_open(dataset *ds, const cli_global *g, const ibc_engine *e, cli_keys
     /* Two files with one space id: the server opens one of them, the file its dictionary
      * names (a second one fails, fil0fil.cc fil_space_t::create); a copy left in the datadir,
      * or a file put back under another table's name. Noted on the later file, and said. */
-    size_t dups = 0;
-    for (size_t i = 0; i < ds->n; i++) {
-        ds_file *d = &ds->v[i];
-        if (!d->space || !d->space_owned)
-            continue;
-        ibc_space_info a;
-        ibc_space_get_info(d->space, &a);
-        for (size_t j = 0; j < i; j++) {
-            ds_file *o = &ds->v[j];
-            ibc_space_info b;
-            if (!o->space || !o->space_owned)
-                continue;
-            ibc_space_get_info(o->space, &b);
-            if (a.space_id == b.space_id) {
-                rep_note(d->rf, "space id %u is also that of %s: the server opens only one of "
-                                "them",
-                         a.space_id, o->f->rel);
-                if (!dups++)
-                    cli_info(g, "%s has the space id %u of %s: a copy? The server opens only one "
-                                "of them (-v lists every such file)",
-                             d->f->rel, a.space_id, o->f->rel);
-                break;
-            }
+    uint64_t *ids = calloc(ds->n + 1, sizeof(uint64_t)); /* space id << 32 | file index */
+    size_t nids = 0, dups = 0;
+    for (size_t i = 0; ids && i < ds->n; i++)
+        if (ds->v[i].space && ds->v[i].space_owned) {
+            ibc_space_info a;
+            ibc_space_get_info(ds->v[i].space, &a);
+            ids[nids++] = (uint64_t)a.space_id << 32 | i;
         }
+    if (nids > 1)
+        qsort(ids, nids, sizeof(*ids), cmp_u64);
+    for (size_t k = 1; k < nids; k++) {
+        if (ids[k] >> 32 != ids[k - 1] >> 32)
+            continue;
+        ds_file *d = &ds->v[(uint32_t)ids[k]], *o = &ds->v[(uint32_t)ids[k - 1]];
+        rep_note(d->rf, "space id %u is also that of %s: the server opens only one of them",
+                 (unsigned)(ids[k] >> 32), o->f->rel);
+        if (!dups++)
+            cli_info(g, "%s has the space id %u of %s: a copy? The server opens only one of "
+                        "them (-v lists every such file)",
+                     d->f->rel, (unsigned)(ids[k] >> 32), o->f->rel);
     }
+    free(ids);
     /* the redo log's records name pages: the system tablespace's page size bounds them */
     for (size_t i = 0; i < ds->n; i++)
         if (ds->v[i].f->kind == DF_REDO && ds->v[i].fd >= 0)
