@@ -166,7 +166,10 @@ static int str(jp *j, char **out)
             break;
         default:
             free(o);
-            return fail(j, "bad escape '\\%c'", x);
+            /* the character only when printable: a message is one line */
+            if (x > 0x20 && x < 0x7f)
+                return fail(j, "bad escape '\\%c'", x);
+            return fail(j, "bad escape ('\\' then byte 0x%02x)", (unsigned char)x);
         }
     }
     o[n] = 0;
@@ -415,7 +418,12 @@ int manifest_parse(const char *text, size_t len, manifest *m, char *err, size_t 
     qsort(m->v, m->n, sizeof(*m->v), cmp_entry);
     for (size_t i = 1; i < m->n; i++)
         if (!strcmp(m->v[i - 1].path, m->v[i].path)) {
-            fail(&j, "the manifest lists %s twice", m->v[i].path);
+            char shown[128];
+            size_t k = 0;
+            for (const char *c = m->v[i].path; *c && k + 1 < sizeof(shown); c++)
+                shown[k++] = (unsigned char)*c < 0x20 ? '?' : *c; /* a message is one line */
+            shown[k] = 0;
+            fail(&j, "the manifest lists %s twice", shown);
             goto bad;
         }
     return 0;
