@@ -158,6 +158,13 @@ static void open_redo(dataset *ds, ds_file *d, uint32_t page_size)
             rep_error(d->rf, "%s", err);
         return;
     }
+    ds_redo_setup(ds, d, page_size);
+}
+
+void ds_redo_setup(dataset *ds, ds_file *d, uint32_t page_size)
+{
+    char err[512];
+    ibc_status st;
     if (page_size)
         ibc_redo_set_page_size(d->redo, page_size);
     ibc_redo_info ri;

@@ -83,6 +83,10 @@ void ds_work_pages(dataset *ds, unsigned worker, ds_file *d, const ibc_pool_item
 int ds_size_short(uint32_t size_in_header, uint32_t unit, uint64_t bytes, int several, char *why,
                   size_t n);
 
+/* The redo log just opened in d->redo: the system tablespace's page size (0: unknown) and the
+ * log key from the keys (a known-plaintext check), its state in the report. */
+void ds_redo_setup(dataset *ds, ds_file *d, uint32_t page_size);
+
 /* Open the redo log of d again (after its bytes were put back from an undo copy). */
 void ds_redo_reopen(dataset *ds, ds_file *d);
 

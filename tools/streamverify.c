@@ -9,9 +9,10 @@
  * pages of the InnoDB files (ibdata1, undo tablespaces, .ibd) go through the same page work as
  * a verify of a directory (ds_work_pages: checksums, with --deep decryption and the plaintext
  * checks), as their bytes arrive; a tablespace shorter than its page 0 records is an error as
- * there. When the stream carries ibdcrypt's manifest, every file it lists must have come, of
- * the size and whole-file CRC-32C it records. Not checked in a stream: the redo log (its check
- * reads the file: extract it), and system tablespace files after ibdata1.
+ * there. The redo log (up to 256 MiB, held in memory) is checked as verify checks
+ * ib_logfile0. When the stream carries ibdcrypt's manifest, every file it lists must have
+ * come, of the size and whole-file CRC-32C it records. Not checked in a stream: a larger redo
+ * log, and system tablespace files after ibdata1 (extract them).
  *
  * One thread: the stream is read in order; the page work runs at several GB/s per core, beyond
  * what a pipe or a network brings.
@@ -27,6 +28,7 @@
 #include "streamverify.h"
 
 #define MAX_CHUNK (512u << 20) /* a chunk larger than this is refused (writers use ~10 MiB) */
+#define MAX_REDO  (256u << 20) /* a redo log held in memory to be checked; a larger one is not */
 #define KEY_TRIES 8
 
 typedef struct sv_file {
@@ -36,6 +38,8 @@ typedef struct sv_file {
     uint8_t *carry; /* InnoDB files: bytes not yet a whole page (or page 0 not yet parsed) */
     size_t ncarry, capcarry;
     uint64_t pages; /* whole pages handed to the page work */
+    uint8_t *log;   /* ib_logfile0: its bytes, to check it at its end (up to MAX_REDO) */
+    size_t nlog, caplog;
     int ended, failed, key_tries;
     struct sv_file *next;   /* in stream order */
     struct sv_file *bucket; /* the next of its hash bucket */
@@ -50,7 +54,7 @@ typedef struct sv {
                                * hundred thousand files */
     size_t nfiles;
     size_t nqp; /* InnoDB files compressed by mariadb-backup --compress */
-    char *mf; /* the manifest's bytes, when the stream carries one */
+    char *mf;   /* the manifest's bytes, when the stream carries one */
     size_t nmf, capmf;
     int have_mf;
 } sv;
@@ -99,8 +103,7 @@ static sv_file *file_of(sv *s, const char *path)
         rep_note(x->d.rf, "compressed by mariadb-backup --compress: its pages are not checked "
                           "(extract and decompress it, then verify it)");
     }
-    if (x->f.kind == DF_REDO)
-        rep_note(x->d.rf, "the redo log is not checked in a stream (extract it, then verify it)");
+
     if (x->f.kind == DF_SYSTEM && x->f.sys_no > 1)
         rep_note(x->d.rf, "a system tablespace file after ibdata1: its pages are not checked in a "
                           "stream (extract it, then verify it)");
@@ -248,9 +251,35 @@ static void feed(sv *s, sv_file *x, const uint8_t *p, size_t len, int last)
     }
 }
 
+/* The redo log of the stream, whole in x->log: checked as verify checks ib_logfile0 (the
+ * framing and CRC-32C of every mini-transaction from the checkpoint; deep: decrypted and
+ * parsed), with ibdata1's page size when it came first. */
+static void check_redo(sv *s, sv_file *x)
+{
+    char err[512];
+    ibc_status st =
+        ibc_redo_open_mem(s->ds.e, x->log, x->nlog, x->f.rel, &x->d.redo, err, sizeof(err));
+    if (st != IBC_OK) {
+        rep_error(x->d.rf, "%s", err);
+        return;
+    }
+    uint32_t ps = 0;
+    for (sv_file *o = s->head; o; o = o->next)
+        if (o->f.kind == DF_SYSTEM && o->f.sys_no == 1 && o->d.space)
+            ps = o->d.unit;
+    ds_redo_setup(&s->ds, &x->d, ps);
+    ds_redo_verify(&s->ds, &x->d, s->ds.flags & DS_DEEP);
+    ibc_redo_free(x->d.redo);
+    x->d.redo = NULL;
+}
+
 static void end_file(sv *s, sv_file *x)
 {
     x->ended = 1;
+    if (x->f.kind == DF_REDO && !x->failed && x->log && !x->d.rf->error[0])
+        check_redo(s, x);
+    free(x->log);
+    x->log = NULL;
     feed(s, x, NULL, 0, 1);
     if (x->d.space)
         rep_space(x->d.rf, x->d.space); /* again: the pages settled the algorithm */
@@ -423,6 +452,20 @@ int verify_stream(const cli_global *g, const ibc_engine *e, cli_keys *keys, int 
         }
         x->crc = ibc_crc32c(e, x->crc, c.data, (size_t)c.length);
         x->f.size += c.length;
+        if (x->f.kind == DF_REDO && !x->failed) {
+            if (x->f.size > MAX_REDO) {
+                rep_note(x->d.rf,
+                         "larger than %u MiB: not checked in a stream (extract it, then "
+                         "verify it)",
+                         MAX_REDO >> 20);
+                x->failed = 1;
+                free(x->log);
+                x->log = NULL;
+                x->nlog = x->caplog = 0;
+            } else if (append(&x->log, &x->nlog, &x->caplog, c.data, (size_t)c.length)) {
+                stream_err = "out of memory";
+            }
+        }
         if (!strcmp(x->f.rel, MANIFEST_NAME)) {
             s->have_mf = 1;
             if (append((uint8_t **)&s->mf, &s->nmf, &s->capmf, c.data, (size_t)c.length))
@@ -454,9 +497,10 @@ int verify_stream(const cli_global *g, const ibc_engine *e, cli_keys *keys, int 
         }
     }
     if (s->nqp)
-        cli_info(g, "verify: %zu InnoDB file%s compressed by mariadb-backup --compress (.qp): "
-                    "%s pages are not checked (extract, mariadb-backup --decompress, then "
-                    "verify)",
+        cli_info(g,
+                 "verify: %zu InnoDB file%s compressed by mariadb-backup --compress (.qp): "
+                 "%s pages are not checked (extract, mariadb-backup --decompress, then "
+                 "verify)",
                  s->nqp, s->nqp > 1 ? "s" : "", s->nqp > 1 ? "their" : "its");
     if (!s->nfiles && !stream_err)
         stream_err = "no chunk in the stream: not an xbstream";
@@ -477,6 +521,7 @@ int verify_stream(const cli_global *g, const ibc_engine *e, cli_keys *keys, int 
         if (x->d.space)
             ibc_space_free(x->d.space);
         free(x->carry);
+        free(x->log);
         free(x->f.path);
         free(x);
     }

@@ -183,6 +183,14 @@ python3 -c "import json,sys; r=[f['redo'] for f in json.load(open(sys.argv[1]))[
 [[ $(code "$B" verify "$T/log") == 0 ]] || fail "the framing of the log checks without keys"
 [[ $(code "$B" inspect --keyfile="$R/keys.txt" "$T/log") == 0 ]] && grep -q "ib_logfile0: redo log enc-11.*pending.*key ok" "$T/out" ||
   fail "inspect of the redo log: $(cat "$T/out")"
+# the same log in a stream: checked as in a directory
+[[ $(code "$B" backup --datadir="$T/log" --keyfile="$R/keys.txt" --stream=xbstream) == 0 ]] &&
+  mv "$T/out" "$T/log.xbs" || fail "backup --stream of a log: $(cat "$T/err")"
+[[ $(code "$B" verify --stream=xbstream --deep --json --keyfile="$R/keys.txt" < "$T/log.xbs") == 0 ]] &&
+  python3 -c "import json,sys; r=[f['redo'] for f in json.load(open(sys.argv[1]))['files'] if 'redo' in f][0]; assert r['mtrs']>100 and r['records_parsed']>100, r" "$T/out" ||
+  fail "verify --stream of a log: $(cat "$T/out" "$T/err")"
+[[ $(code "$B" verify --stream=xbstream --deep --keyfile="$R/keys-new.txt" < "$T/log.xbs") == 1 ]] &&
+  grep -q "KEY MISMATCH.*redo log" "$T/out" || fail "a wrong key 1 for a log in a stream: $(cat "$T/out")"
 head -c 20000 "$T/log/ib_logfile0" > "$T/log/short" && mv "$T/log/short" "$T/log/ib_logfile0"
 [[ $(code "$B" verify "$T/log") == 1 ]] && grep -q "ib_logfile0.*ERROR" "$T/out" || fail "a truncated log must exit 1"
 echo "cli: all checks passed"
