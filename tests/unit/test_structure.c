@@ -159,9 +159,10 @@ static void build(uint8_t *p, uint32_t ps, int compact, uint32_t n_live, uint32_
     uint32_t *heap = malloc(sizeof(uint32_t) * (n + 2)),
              *order = malloc(sizeof(uint32_t) * (n + 2));
     uint32_t *owners = malloc(sizeof(uint32_t) * (n + 2)), n_slots = 0;
-    /* place the records; stop where the directory (at most n + 2 slots) would not fit */
+    /* place the records; stop where the directory (at most n + 2 slots) would not fit, or
+     * where heap numbers (13 bits) would run out */
     uint32_t pos = l.supremum + 8, placed = 0;
-    while (placed < n) {
+    while (placed < n && placed < 8000) {
         uint32_t r = pos + l.extra, end = r + 1 + (uint32_t)tu_rand_below(60);
         if (end + 2 * (placed + 3) > ps - PAGE_DIR)
             break;
