@@ -145,7 +145,8 @@ int datadir_scan(char *const *paths, size_t n, df_list *out, char *err, size_t e
             return -1;
         }
     }
-    qsort(out->v, out->n, sizeof(df_file), order);
+    if (out->n > 1) /* qsort's base must not be NULL, even for nothing (an empty directory) */
+        qsort(out->v, out->n, sizeof(df_file), order);
     return 0;
 }
 

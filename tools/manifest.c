@@ -415,7 +415,8 @@ int manifest_parse(const char *text, size_t len, manifest *m, char *err, size_t 
                  "\"files\")");
         goto bad;
     }
-    qsort(m->v, m->n, sizeof(*m->v), cmp_entry);
+    if (m->n > 1) /* qsort's base must not be NULL, even for nothing */
+        qsort(m->v, m->n, sizeof(*m->v), cmp_entry);
     for (size_t i = 1; i < m->n; i++)
         if (!strcmp(m->v[i - 1].path, m->v[i].path)) {
             char shown[128];
