@@ -16,6 +16,7 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/syscall.h>
 #include <sys/uio.h>
 #include <unistd.h>
 
@@ -209,6 +210,35 @@ static slot *get_slot(run *r, unsigned w)
     return get_slot_w(r, w, 1);
 }
 
+/* Whether the page cache holds all of [off, off+len), asked with cachestat(2) (Linux 6.5;
+ * glibc has no wrapper). A WILLNEED hint walks the cache page by page even when every page is
+ * there: 4-5 % of a warm backup's CPU time (perf). cachestat walks it once, and it neither reads
+ * nor touches the file's read-ahead state (a one-byte RWF_NOWAIT read did: it starts a
+ * read-ahead of its own and made a cold backup take twice as long). Where the call does not
+ * exist, every range is hinted. */
+#ifndef SYS_cachestat
+#define SYS_cachestat 451 /* the same number on every architecture (asm-generic/unistd.h) */
+#endif
+static atomic_int no_cachestat;
+
+static int all_cached(int fd, uint64_t off, uint64_t len)
+{
+    struct {
+        uint64_t off, len;
+    } range = {off, len};
+    struct {
+        uint64_t nr_cache, nr_dirty, nr_writeback, nr_evicted, nr_recently_evicted;
+    } cs;
+    if (atomic_load_explicit(&no_cachestat, memory_order_relaxed))
+        return 0;
+    if (syscall(SYS_cachestat, fd, &range, &cs, 0) != 0) {
+        if (errno == ENOSYS)
+            atomic_store(&no_cachestat, 1);
+        return 0;
+    }
+    return cs.nr_cache * (uint64_t)sysconf(_SC_PAGESIZE) >= len;
+}
+
 static int claim(run *r, ibc_pool_item *it)
 {
     uint64_t total = r->first[r->job->nfiles];
@@ -221,8 +251,9 @@ static int claim(run *r, ibc_pool_item *it)
     if (ahead < total) {
         ibc_pool_item a;
         item_of(r, ahead, &a);
-        posix_fadvise(r->job->files[a.file].fd, (off_t)a.offset, (off_t)a.len,
-                      POSIX_FADV_WILLNEED);
+        int fd = r->job->files[a.file].fd;
+        if (a.len && !all_cached(fd, a.offset, a.len))
+            posix_fadvise(fd, (off_t)a.offset, (off_t)a.len, POSIX_FADV_WILLNEED);
     }
     return 1;
 }
