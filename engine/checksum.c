@@ -9,10 +9,27 @@
 #include "checksum.h"
 #include "format.h"
 
+/* Four 16-byte accumulators, 64 bytes a step, so that the baseline SSE2 build loads two
+ * vectors a cycle: the padding after a page_compressed page's stream (about half of each such
+ * page) is checked here, and the byte-at-a-time form cost 2 % of a deep backup's CPU time. */
 int ibc_is_zero(const uint8_t *p, size_t n)
 {
-    uint64_t acc = 0;
+    typedef uint64_t v2 __attribute__((vector_size(16)));
+    v2 a = {0, 0}, b = a, c = a, d = a;
     size_t i = 0;
+    for (; i + 64 <= n; i += 64) {
+        v2 x, y, z, w;
+        memcpy(&x, p + i, 16);
+        memcpy(&y, p + i + 16, 16);
+        memcpy(&z, p + i + 32, 16);
+        memcpy(&w, p + i + 48, 16);
+        a |= x;
+        b |= y;
+        c |= z;
+        d |= w;
+    }
+    a |= b | c | d;
+    uint64_t acc = a[0] | a[1];
     for (; i + 8 <= n; i += 8) {
         uint64_t v;
         memcpy(&v, p + i, 8);

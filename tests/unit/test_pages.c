@@ -621,7 +621,28 @@ static void test_wrong_key_is_a_key_mismatch(void)
     for_each_tier(wrong_key);
 }
 
-TU_TESTS(TU_T(test_real_pages_verify_and_deep_verify), TU_T(test_fast_paths_equal_reference_path),
+/* ibc_is_zero (the padding of page_compressed pages, zero pages): one non-zero byte at every
+ * position of every length up to 300, at every alignment, is seen, and all-zero is zero */
+static void test_is_zero(void)
+{
+    uint8_t buf[320 + 16];
+    memset(buf, 0, sizeof(buf));
+    for (size_t al = 0; al < 16; al++)
+        for (size_t n = 0; n <= 300; n++) {
+            uint8_t *p = buf + al;
+            TU_CHECK(ibc_is_zero(p, n), "zeros of length %zu at %zu", n, al);
+            for (size_t i = 0; i < n; i++) {
+                p[i] = (uint8_t)(1u << (i % 8));
+                TU_CHECK(!ibc_is_zero(p, n), "byte %zu of %zu (at %zu) missed", i, n, al);
+                p[i] = 0;
+            }
+            buf[al + n] = 0xff; /* a byte past the end changes nothing */
+            TU_CHECK(ibc_is_zero(p, n), "byte past %zu read", n);
+            buf[al + n] = 0;
+        }
+}
+
+TU_TESTS(TU_T(test_is_zero), TU_T(test_real_pages_verify_and_deep_verify), TU_T(test_fast_paths_equal_reference_path),
          TU_T(test_decrypt_encrypt_and_rekey_roundtrips_are_bit_exact),
          TU_T(test_rewrap_changes_only_page0_and_opens_with_new_keys),
          TU_T(test_tampered_pages_are_caught), TU_T(test_wrong_key_is_a_key_mismatch))
