@@ -1,8 +1,11 @@
 /*
  * filecrc.c - whole-file CRC-32C from the pool's items (filecrc.h).
  */
+#define _GNU_SOURCE
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "filecrc.h"
 
@@ -154,4 +157,33 @@ void fc_item_crcs(const fc_tables *t, const ibc_engine *e, const ds_file *d,
     *crc_c = c;
     if (crc_z)
         *crc_z = z;
+}
+
+int fc_read_crc(const ibc_engine *e, int fd, uint64_t *size, uint32_t *crc)
+{
+    const size_t chunk = (size_t)1 << 20;
+    uint8_t *buf = malloc(chunk);
+    if (!buf)
+        return -1;
+    uint64_t at = 0;
+    uint32_t c = 0;
+    for (;;) {
+        ssize_t n = pread(fd, buf, chunk, (off_t)at);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0) {
+            int err = errno;
+            free(buf);
+            errno = err;
+            return -1;
+        }
+        if (n == 0)
+            break;
+        c = ibc_crc32c(e, c, buf, (size_t)n);
+        at += (uint64_t)n;
+    }
+    free(buf);
+    *size = at;
+    *crc = c;
+    return 0;
 }

@@ -54,4 +54,8 @@ void fc_item_crcs(const fc_tables *t, const ibc_engine *e, const ds_file *d,
                   const ibc_pool_item *it, const uint8_t *buf, const uint8_t *sums, uint32_t *crc_c,
                   uint32_t *crc_z);
 
+/* The size and CRC-32C of the whole file open at fd, read from its start (prepare, for the
+ * files it re-encrypted). 0, or -1 with errno set. */
+int fc_read_crc(const ibc_engine *e, int fd, uint64_t *size, uint32_t *crc);
+
 #endif

@@ -8,11 +8,14 @@
  * they are, escaping only '"', '\' and control characters (cli_json_str), so a name that is
  * not UTF-8 comes back byte for byte; \u escapes (and surrogate pairs) become UTF-8.
  */
+#define _GNU_SOURCE
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "manifest.h"
 
@@ -273,72 +276,145 @@ static int parse_crc(const char *s, uint32_t *v)
     return 0;
 }
 
-/* One element of "files". */
-static int file_entry(jp *j, manifest *m, size_t *cap)
+/* An object: each member's key to fn, which parses its value (0, or -1 having failed). */
+typedef int (*member_fn)(jp *j, const char *key, void *ctx);
+static int object(jp *j, member_fn fn, void *ctx)
 {
     if (expect(j, '{'))
         return -1;
-    mf_entry e = {0};
-    int have_bytes = 0, have_crc = 0;
     ws(j);
     if (j->p < j->end && *j->p == '}') {
         j->p++;
-    } else {
-        for (;;) {
-            char *key = NULL;
-            if (str(j, &key) || expect(j, ':')) {
-                free(key);
-                free(e.path);
-                return -1;
-            }
-            int rc = 0;
-            if (!strcmp(key, "path") && !e.path) {
-                rc = str(j, &e.path);
-            } else if (!strcmp(key, "bytes")) {
-                int is_uint;
-                rc = num(j, &e.bytes, &is_uint);
-                if (!rc && !is_uint)
-                    rc = fail(j, "\"bytes\" is not a size");
-                have_bytes = 1;
-            } else if (!strcmp(key, "crc32c")) {
-                char *c = NULL;
-                rc = str(j, &c);
-                if (!rc && parse_crc(c, &e.crc32c))
-                    rc = fail(j, "\"crc32c\" is not 8 hex digits");
-                have_crc = 1;
-                free(c);
-            } else {
-                rc = skip(j, 2);
-            }
-            free(key);
-            ws(j);
-            if (!rc && j->p < j->end && *j->p == ',') {
-                j->p++;
-                continue;
-            }
-            if (rc || expect(j, '}')) {
-                free(e.path);
-                return -1;
-            }
-            break;
-        }
+        return 0;
     }
-    if (!e.path || !have_bytes || !have_crc) {
-        free(e.path);
+    for (;;) {
+        char *key = NULL;
+        int rc = str(j, &key) || expect(j, ':') ? -1 : fn(j, key, ctx);
+        free(key);
+        if (rc)
+            return -1;
+        ws(j);
+        if (j->p < j->end && *j->p == ',') {
+            j->p++;
+            continue;
+        }
+        return expect(j, '}');
+    }
+}
+
+typedef struct file_st {
+    mf_entry e;
+    int have_bytes, have_crc;
+} file_st;
+
+static int file_member(jp *j, const char *key, void *ctx)
+{
+    file_st *f = ctx;
+    if (!strcmp(key, "path") && !f->e.path)
+        return str(j, &f->e.path);
+    if (!strcmp(key, "bytes")) {
+        int is_uint;
+        ws(j);
+        f->e.bytes_at = (size_t)(j->p - j->start);
+        if (num(j, &f->e.bytes, &is_uint))
+            return -1;
+        f->e.bytes_end = (size_t)(j->p - j->start);
+        f->have_bytes = 1;
+        return is_uint ? 0 : fail(j, "\"bytes\" is not a size");
+    }
+    if (!strcmp(key, "crc32c")) {
+        char *c = NULL;
+        ws(j);
+        f->e.crc_at = (size_t)(j->p - j->start);
+        int rc = str(j, &c);
+        f->e.crc_end = (size_t)(j->p - j->start);
+        if (!rc && parse_crc(c, &f->e.crc32c))
+            rc = fail(j, "\"crc32c\" is not 8 hex digits");
+        f->have_crc = 1;
+        free(c);
+        return rc;
+    }
+    return skip(j, 2);
+}
+
+/* One element of "files". */
+static int file_entry(jp *j, manifest *m, size_t *cap)
+{
+    file_st f = {{0}, 0, 0};
+    if (object(j, file_member, &f)) {
+        free(f.e.path);
+        return -1;
+    }
+    if (!f.e.path || !f.have_bytes || !f.have_crc) {
+        free(f.e.path);
         return fail(j, "file %zu of the manifest lacks its path, bytes or crc32c", m->n + 1);
     }
     if (m->n == *cap) {
         size_t nc = *cap ? 2 * *cap : 256;
         mf_entry *v = realloc(m->v, nc * sizeof(*v));
         if (!v) {
-            free(e.path);
+            free(f.e.path);
             return fail(j, "out of memory");
         }
         m->v = v;
         *cap = nc;
     }
-    m->v[m->n++] = e;
+    m->v[m->n++] = f.e;
     return 0;
+}
+
+/* The value of the top-level "prepared" (ibdcrypt prepare): its "plan" is kept. */
+static int prepared_member(jp *j, const char *key, void *ctx)
+{
+    manifest *m = ctx;
+    return !strcmp(key, "plan") && !m->prepared_plan ? str(j, &m->prepared_plan) : skip(j, 2);
+}
+
+typedef struct top_st {
+    manifest *m;
+    size_t cap;
+    int is_backup, have_files;
+} top_st;
+
+static int top_member(jp *j, const char *key, void *ctx)
+{
+    top_st *t = ctx;
+    if (!strcmp(key, "command")) {
+        char *c = NULL;
+        int rc = str(j, &c);
+        t->is_backup = !rc && !strncmp(c, "backup", 6);
+        free(c);
+        return rc;
+    }
+    if (!strcmp(key, "prepared") && !t->m->prep_end) {
+        ws(j);
+        t->m->prep_at = (size_t)(j->p - j->start);
+        if (object(j, prepared_member, t->m))
+            return -1;
+        t->m->prep_end = (size_t)(j->p - j->start);
+        return 0;
+    }
+    if (!strcmp(key, "files") && !t->have_files) {
+        t->have_files = 1;
+        if (expect(j, '['))
+            return -1;
+        ws(j);
+        if (j->p < j->end && *j->p == ']') {
+            j->p++;
+            return 0;
+        }
+        for (;;) {
+            if (file_entry(j, t->m, &t->cap))
+                return -1;
+            ws(j);
+            if (j->p < j->end && *j->p == ',') {
+                j->p++;
+                continue;
+            }
+            return expect(j, ']');
+        }
+    }
+    return skip(j, 1);
 }
 
 static int cmp_entry(const void *a, const void *b)
@@ -350,67 +426,16 @@ int manifest_parse(const char *text, size_t len, manifest *m, char *err, size_t 
 {
     memset(m, 0, sizeof(*m));
     jp j = {text, text, text + len, err, errlen, 0};
-    size_t cap = 0;
-    int is_backup = 0, have_files = 0;
-    if (expect(&j, '{'))
+    top_st t = {m, 0, 0, 0};
+    if (object(&j, top_member, &t))
         goto bad;
-    ws(&j);
-    if (j.p < j.end && *j.p == '}') {
-        j.p++;
-    } else {
-        for (;;) {
-            char *key = NULL;
-            if (str(&j, &key) || expect(&j, ':')) {
-                free(key);
-                goto bad;
-            }
-            int rc = 0;
-            if (!strcmp(key, "command")) {
-                char *c = NULL;
-                rc = str(&j, &c);
-                is_backup = !rc && !strncmp(c, "backup", 6);
-                free(c);
-            } else if (!strcmp(key, "files") && !have_files) {
-                have_files = 1;
-                rc = expect(&j, '[');
-                ws(&j);
-                if (!rc && j.p < j.end && *j.p == ']') {
-                    j.p++;
-                } else {
-                    while (!rc) {
-                        rc = file_entry(&j, m, &cap);
-                        ws(&j);
-                        if (!rc && j.p < j.end && *j.p == ',') {
-                            j.p++;
-                            continue;
-                        }
-                        if (!rc)
-                            rc = expect(&j, ']');
-                        break;
-                    }
-                }
-            } else {
-                rc = skip(&j, 1);
-            }
-            free(key);
-            if (rc)
-                goto bad;
-            ws(&j);
-            if (j.p < j.end && *j.p == ',') {
-                j.p++;
-                continue;
-            }
-            if (expect(&j, '}'))
-                goto bad;
-            break;
-        }
-    }
+    m->close_at = (size_t)(j.p - j.start) - 1; /* the '}' object() took last */
     ws(&j);
     if (j.p != j.end) {
         fail(&j, "text after the JSON document");
         goto bad;
     }
-    if (!is_backup || !have_files) {
+    if (!t.is_backup || !t.have_files) {
         fail(&j, "not the manifest of an ibdcrypt backup (no \"command\":\"backup...\" or no "
                  "\"files\")");
         goto bad;
@@ -433,7 +458,7 @@ bad:
     return -1;
 }
 
-int manifest_load(const char *path, manifest *m, char *err, size_t errlen)
+static int load(const char *path, manifest *m, int keep, char *err, size_t errlen)
 {
     memset(m, 0, sizeof(*m));
     FILE *f = fopen(path, "rb");
@@ -474,13 +499,128 @@ int manifest_load(const char *path, manifest *m, char *err, size_t errlen)
         if (rc)
             snprintf(err, errlen, "%s: %s", path, e);
     }
+    if (!rc && keep) {
+        /* a full buffer has no room for the NUL: one more byte */
+        char *b = n < cap ? buf : realloc(buf, n + 1);
+        if (!b) {
+            snprintf(err, errlen, "%s: out of memory", path);
+            manifest_free(m);
+            free(buf);
+            return -1;
+        }
+        b[n] = 0;
+        m->text = b;
+        m->len = n;
+        return 0;
+    }
     free(buf);
     return rc;
 }
 
+int manifest_load(const char *path, manifest *m, char *err, size_t errlen)
+{
+    return load(path, m, 0, err, errlen);
+}
+
+int manifest_load_text(const char *path, manifest *m, char *err, size_t errlen)
+{
+    return load(path, m, 1, err, errlen);
+}
+
+typedef struct mf_splice {
+    size_t at, end;
+    char with[48];
+} mf_splice;
+
+static int cmp_splice(const void *a, const void *b)
+{
+    size_t x = ((const mf_splice *)a)->at, y = ((const mf_splice *)b)->at;
+    return x < y ? -1 : x > y;
+}
+
+int manifest_write(const manifest *m, const char *path, const char *prepared_json)
+{
+    if (!m->text || !m->close_at) {
+        errno = EINVAL;
+        return -1;
+    }
+    size_t ns = 0;
+    mf_splice *sp = malloc((2 * m->n + 1) * sizeof(*sp));
+    if (!sp)
+        return -1;
+    for (size_t i = 0; i < m->n; i++) {
+        const mf_entry *e = &m->v[i];
+        if (!e->update)
+            continue;
+        sp[ns].at = e->bytes_at;
+        sp[ns].end = e->bytes_end;
+        snprintf(sp[ns++].with, sizeof(sp->with), "%llu", (unsigned long long)e->bytes);
+        sp[ns].at = e->crc_at;
+        sp[ns].end = e->crc_end;
+        snprintf(sp[ns++].with, sizeof(sp->with), "\"%08x\"", e->crc32c);
+    }
+    if (ns > 1)
+        qsort(sp, ns, sizeof(*sp), cmp_splice);
+    char tmp[4200];
+    snprintf(tmp, sizeof(tmp), "%s.ibdcrypt-new", path);
+    FILE *f = fopen(tmp, "w");
+    if (!f) {
+        free(sp);
+        return -1;
+    }
+    /* the text in order: up to each mf_splice, its value, and "prepared" at its place */
+    size_t at = 0, pa = m->prep_end ? m->prep_at : m->close_at,
+           pe = m->prep_end ? m->prep_end : m->close_at;
+    int prep_done = 0;
+    for (size_t i = 0; i <= ns; i++) {
+        size_t next = i < ns ? sp[i].at : m->len;
+        if (!prep_done && pa <= next) {
+            fwrite(m->text + at, 1, pa - at, f);
+            fprintf(f, "%s%s", m->prep_end ? "" : ",\"prepared\":", prepared_json);
+            at = pe;
+            prep_done = 1;
+        }
+        fwrite(m->text + at, 1, next - at, f);
+        if (i < ns) {
+            fputs(sp[i].with, f);
+            at = sp[i].end;
+        }
+    }
+    free(sp);
+    int rc = fflush(f) || ferror(f) || fsync(fileno(f)) ? -1 : 0;
+    int e = errno;
+    if (fclose(f) && !rc) {
+        rc = -1;
+        e = errno;
+    }
+    if (!rc && rename(tmp, path)) {
+        rc = -1;
+        e = errno;
+    }
+    if (rc) {
+        unlink(tmp);
+        errno = e;
+        return -1;
+    }
+    /* the rename durable: fsync the directory */
+    char dir[4200];
+    snprintf(dir, sizeof(dir), "%s", path);
+    char *slash = strrchr(dir, '/');
+    if (!slash)
+        snprintf(dir, sizeof(dir), ".");
+    else
+        slash[slash == dir] = 0; /* "/name" keeps its "/" */
+    int dfd = open(dir, O_RDONLY | O_DIRECTORY);
+    if (dfd < 0)
+        return -1;
+    rc = fsync(dfd);
+    close(dfd);
+    return rc ? -1 : 0;
+}
+
 mf_entry *manifest_find(const manifest *m, const char *path)
 {
-    mf_entry key = {(char *)(uintptr_t)path, 0, 0, 0};
+    mf_entry key = {.path = (char *)(uintptr_t)path};
     return m->n ? bsearch(&key, m->v, m->n, sizeof(*m->v), cmp_entry) : NULL;
 }
 
@@ -489,6 +629,7 @@ void manifest_free(manifest *m)
     for (size_t i = 0; i < m->n; i++)
         free(m->v[i].path);
     free(m->v);
-    m->v = NULL;
-    m->n = 0;
+    free(m->prepared_plan);
+    free(m->text);
+    memset(m, 0, sizeof(*m));
 }

@@ -5,8 +5,11 @@
  * backup's manifest, a file without its size or CRC, a name listed twice, nesting without
  * end. Random damage to a real manifest never crashes it (ASan in CI).
  */
+#define _GNU_SOURCE
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "manifest.h"
 #include "testutil.h"
@@ -116,5 +119,76 @@ static void test_damaged_manifests_never_crash(void)
     TU_CHECK(accepted > 0 && accepted < 20000, "%d of 20000 damaged manifests accepted", accepted);
 }
 
+static char *slurp(const char *path, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    char *b = f ? malloc(1 << 16) : NULL;
+    *len = b ? fread(b, 1, (1 << 16) - 1, f) : 0;
+    if (b)
+        b[*len] = 0;
+    if (f)
+        fclose(f);
+    return b;
+}
+
+/* manifest_write (prepare): the sizes and CRCs of the entries marked, "prepared" added, then
+ * replaced by a second prepare; every other byte of the text as it was */
+static void test_a_manifest_rewritten(void)
+{
+    char dir[] = "/tmp/ibc-manifest-XXXXXX", path[64], err[256];
+    TU_CHECK(mkdtemp(dir) != NULL, "mkdtemp");
+    snprintf(path, sizeof(path), "%s/m.json", dir);
+    FILE *f = fopen(path, "w");
+    fputs(GOOD, f);
+    fclose(f);
+    manifest m;
+    TU_CHECK(manifest_load_text(path, &m, err, sizeof(err)) == 0, "load: %s", err);
+    TU_CHECK(!m.prepared_plan && m.text && m.len == strlen(GOOD), "no \"prepared\" yet");
+    mf_entry *e = manifest_find(&m, "ibdata1");
+    e->crc32c = 0x0badf00d;
+    e->update = 1;
+    e = manifest_find(&m, "db/q\"uote\\back\001ctl");
+    e->bytes = 123456789012ull;
+    e->crc32c = 0xfedcba98;
+    e->update = 1;
+    TU_CHECK(manifest_write(&m, path, "{\"plan\":\"0123456789abcdef\",\"n\":[1]}") == 0,
+             "write");
+    manifest_free(&m);
+    size_t len;
+    char *t = slurp(path, &len);
+    const char *want_a = "\"bytes\":12582912,\"crc32c\":\"0badf00d\"";
+    const char *want_b = "\"bytes\":123456789012,\"crc32c\":\"fedcba98\"";
+    const char *tail = "\"summary\":{\"files\":3,\"seconds\":0.088,\"verdict\":\"ok\"},"
+                       "\"prepared\":{\"plan\":\"0123456789abcdef\",\"n\":[1]}}\n";
+    TU_CHECK(t && strstr(t, want_a) && strstr(t, want_b) && strstr(t, tail), "rewritten: %s", t);
+    /* the rest unchanged: the text with the old values put back is the original */
+    TU_CHECK(t && len == strlen(GOOD) + 11 + strlen(",\"prepared\":{\"plan\":\"0123456789abcdef\","
+                                                   "\"n\":[1]}"),
+             "length %zu", len);
+    TU_CHECK(t && !strncmp(t, GOOD, (size_t)(strstr(GOOD, "48942a9f") - GOOD)),
+             "the text before the first change");
+    free(t);
+    TU_CHECK(manifest_load_text(path, &m, err, sizeof(err)) == 0, "reload: %s", err);
+    TU_CHECK(m.prepared_plan && !strcmp(m.prepared_plan, "0123456789abcdef"), "plan read back");
+    e = manifest_find(&m, "db/q\"uote\\back\001ctl");
+    TU_CHECK(e && e->bytes == 123456789012ull && e->crc32c == 0xfedcba98, "values read back");
+    TU_CHECK(manifest_write(&m, path, "{\"plan\":\"ffffffffffffffff\"}") == 0, "write again");
+    manifest_free(&m);
+    t = slurp(path, &len);
+    TU_CHECK(t && strstr(t, ",\"prepared\":{\"plan\":\"ffffffffffffffff\"}}\n") &&
+                 !strstr(t, "0123456789abcdef"),
+             "\"prepared\" replaced: %s", t);
+    free(t);
+    TU_CHECK(manifest_load_text(path, &m, err, sizeof(err)) == 0 && m.n == 3 &&
+                 !strcmp(m.prepared_plan, "ffffffffffffffff"),
+             "reload: %s", err);
+    manifest_free(&m);
+    snprintf(path + strlen(path), sizeof(path) - strlen(path), ".ibdcrypt-new");
+    TU_CHECK(access(path, F_OK) != 0, "temporary file left");
+    *strrchr(path, '.') = 0;
+    unlink(path);
+    rmdir(dir);
+}
+
 TU_TESTS(TU_T(test_a_manifest_as_backup_writes_it), TU_T(test_what_is_not_a_manifest),
-         TU_T(test_damaged_manifests_never_crash))
+         TU_T(test_damaged_manifests_never_crash), TU_T(test_a_manifest_rewritten))
