@@ -4,6 +4,7 @@
  */
 #include <string.h>
 
+#include "manifest.h"
 #include "rekeyjob.h"
 
 static void help(FILE *out)
@@ -16,8 +17,10 @@ static void help(FILE *out)
             "holds only NEWKEYS. The current keys open the backup (--keyfile/--defaults-file, or\n"
             "the key file named in the backup's backup-my.cnf); backup-my.cnf, when present, is\n"
             "pointed at NEWKEYS so that `mariadb-backup --prepare` uses them. The manifest of\n"
-            "an ibdcrypt backup describes it as it was copied: check the backup with verify\n"
-            "--manifest before you prepare it (after, it names the files prepare changed).\n"
+            "an ibdcrypt backup (" MANIFEST_NAME ") is updated for the files prepare\n"
+            "changes, in the same crash-safe run, and records the plan and the new keys'\n"
+            "fingerprints under \"prepared\": `verify --manifest` with NEWKEYS checks the\n"
+            "prepared backup, and still names a file that had changed before prepare.\n"
             "\n"
             "  --target-dir=DIR        the backup (changed in place)\n"
             "%s"

@@ -36,6 +36,8 @@
 #include <unistd.h>
 
 #include "dataset.h"
+#include "filecrc.h"
+#include "manifest.h"
 #include "redojob.h"
 #include "rekeyjob.h"
 
@@ -141,6 +143,7 @@ typedef struct rk {
     int *plan_of; /* ds index -> plan index, -1 */
     ibc_journal *j;
     uint8_t **out; /* per worker */
+    unsigned nout;
     _Atomic uint64_t changed, skipped_done;
     pthread_mutex_t lock;
     char failure[512];
@@ -154,6 +157,10 @@ typedef struct rk {
     const char *redo_state;      /* what happened to it, for the summary */
     int redo_scanned;            /* redo_prescan read it to its end (deep) */
     ssize_t dblwr_ds;            /* ibdata1 when its doublewrite copies were re-keyed, else -1 */
+    /* prepare of a backup with a manifest: the plan's id, and per dataset file the CRC-32C
+     * (from ~0) of its first head_len bytes before the run changed them (update_manifest) */
+    char plan_id[17];
+    uint32_t *head_crc, *head_len;
 } rk;
 
 static void hex(char *out, const uint8_t *b, size_t n)
@@ -173,7 +180,7 @@ static int unhex(uint8_t *b, const char *s, size_t n)
     return 0;
 }
 
-static char *plan_text(const rk *x, size_t *len)
+static char *plan_text(rk *x, size_t *len)
 {
     char *buf = NULL;
     FILE *f = open_memstream(&buf, len);
@@ -200,8 +207,38 @@ static char *plan_text(const rk *x, size_t *len)
         hex(b, x->redo_target, 16);
         fprintf(f, "redo %s %s %s\n", a, b, x->ds.v[x->redo_ds].f->rel);
     }
+    for (size_t i = 0; x->head_len && i < x->ds.n; i++)
+        if (x->head_len[i])
+            fprintf(f, "head %08x %u %s\n", x->head_crc[i], x->head_len[i], x->ds.v[i].f->rel);
     fclose(f);
+    if (x->head_len && buf) {
+        /* the id: SHA-256 of the rest of the plan (new IVs and all), so that a re-run after a
+         * crash writes the same manifest as an uninterrupted run */
+        uint8_t md[32];
+        unsigned mdlen = 0;
+        char line[40];
+        EVP_Digest(buf, *len, md, &mdlen, EVP_sha256(), NULL);
+        hex(x->plan_id, md, 8);
+        int n = snprintf(line, sizeof(line), "manifest %s\n", x->plan_id);
+        char *b = realloc(buf, *len + (size_t)n + 1);
+        if (!b) {
+            free(buf);
+            return NULL;
+        }
+        memcpy(b + *len, line, (size_t)n + 1);
+        *len += (size_t)n;
+        buf = b;
+    }
     return buf;
+}
+
+static int heads_alloc(rk *x)
+{
+    if (!x->head_len) {
+        x->head_crc = calloc(x->ds.n + 1, sizeof(uint32_t));
+        x->head_len = calloc(x->ds.n + 1, sizeof(uint32_t));
+    }
+    return x->head_crc && x->head_len ? 0 : -1;
 }
 
 /* The dataset index of the file a plan line names, or SIZE_MAX (why says so). */
@@ -249,6 +286,20 @@ static int plan_parse(rk *x, const char *text, size_t len, char *why, size_t why
             p->algo = !strcmp(al, "AES_CTR") ? IBC_ALGO_CTR : IBC_ALGO_CBC;
             if (unhex(p->orig_iv, a, 16) || unhex(p->target_iv, b, 16))
                 rc = snprintf(why, whylen, "damaged plan line '%s'", line) > 0;
+        } else if (sscanf(line, "head %8x %u %4095[^\n]", &id, &ver, path) == 3) {
+            size_t k = ds_index(x, path, why, whylen);
+            if (k == SIZE_MAX) {
+                rc = 1;
+                break;
+            }
+            if (heads_alloc(x)) {
+                rc = snprintf(why, whylen, "out of memory") > 0;
+                break;
+            }
+            x->head_crc[k] = id;
+            x->head_len[k] = ver;
+        } else if (sscanf(line, "manifest %16s", fp) == 1 && strlen(fp) == 16) {
+            memcpy(x->plan_id, fp, 17);
         } else if (sscanf(line, "redo %39s %39s %4095[^\n]", a, b, path) == 3) {
             size_t k = ds_index(x, path, why, whylen);
             if (k == SIZE_MAX) {
@@ -506,6 +557,153 @@ static int written(const rk *x, size_t i)
 {
     return x->plan_of[i] >= 0 || (x->redo_planned && i == x->redo_ds) ||
            (x->dblwr_ds >= 0 && i == (size_t)x->dblwr_ds);
+}
+
+/* ---- the manifest of a prepared backup ------------------------------------------------------
+ *
+ * A backup ends with a manifest of every file's size and whole-file CRC-32C (cmd_backup.c),
+ * which verify --manifest checks it against. prepare changes files, so it brings the manifest
+ * along: for a file of which it changed only the head (page 0 of a re-wrapped tablespace, the
+ * redo log's header), by what it changed: the CRC is linear, so the change of the whole file's
+ * CRC is the CRC of the change, shifted over the bytes after it; the CRC of the head before
+ * the run is in the plan. A file in which the manifest already disagreed with the backup
+ * still disagrees, so a file changed since the backup is still named. A file it re-encrypted
+ * (each page was checked before) is read again whole. Last, the top-level "prepared" names the
+ * plan, so that a run that crashed after writing the manifest does not apply it twice. */
+
+/* What the run changed in dataset file i. */
+enum { CH_NONE, CH_HEAD, CH_WHOLE };
+static int change_of(const rk *x, size_t i)
+{
+    if (x->dblwr_ds >= 0 && i == (size_t)x->dblwr_ds)
+        return CH_WHOLE;
+    if (x->redo_planned && i == x->redo_ds)
+        return x->o->mode == IBC_REKEY_REWRAP ? CH_HEAD : CH_WHOLE;
+    if (x->plan_of[i] < 0)
+        return CH_NONE;
+    const plan_space *p = &x->ps[x->plan_of[i]];
+    if (p->reenc)
+        return CH_WHOLE;
+    return p->ds == i ? CH_HEAD : CH_NONE; /* a continuation file of a re-wrapped ibdata1 */
+}
+
+/* First run: the CRCs of the heads about to change, for the plan. Only prepare of a backup
+ * that has a manifest. */
+static int plan_heads(rk *x)
+{
+    char path[PATH_MAX];
+    snprintf(path, sizeof(path), "%s/" MANIFEST_NAME, x->o->dir);
+    if (strcmp(x->o->command, "prepare") || x->o->dry_run || access(path, F_OK))
+        return 0;
+    if (heads_alloc(x))
+        return -1;
+    uint8_t buf[65536];
+    for (size_t i = 0; i < x->ds.n; i++) {
+        if (change_of(x, i) != CH_HEAD)
+            continue;
+        ds_file *d = &x->ds.v[i];
+        uint32_t len = d->f->kind == DF_REDO ? 512 : d->unit;
+        if (len > sizeof(buf) || pread(d->fd, buf, len, 0) != (ssize_t)len) {
+            failure(x, "%s: cannot read %s", d->f->rel,
+                    d->f->kind == DF_REDO ? "its header" : "page 0");
+            return -1;
+        }
+        x->head_crc[i] = ibc_crc32c(x->ds.e, 0xffffffffu, buf, len);
+        x->head_len[i] = len;
+    }
+    return 0;
+}
+
+static int update_manifest(rk *x, size_t *updated)
+{
+    *updated = 0;
+    if (!x->plan_id[0])
+        return 0;
+    char path[PATH_MAX], err[600];
+    snprintf(path, sizeof(path), "%s/" MANIFEST_NAME, x->o->dir);
+    manifest m;
+    if (manifest_load_text(path, &m, err, sizeof(err))) {
+        failure(x, "the backup's manifest cannot be updated: %s", err);
+        return -1;
+    }
+    if (m.prepared_plan && !strcmp(m.prepared_plan, x->plan_id)) {
+        manifest_free(&m); /* written by the run that was interrupted after it */
+        *updated = SIZE_MAX;
+        return 0;
+    }
+    uint8_t buf[512];
+    int rc = 0;
+    for (size_t i = 0; !rc && i < x->ds.n; i++) {
+        ds_file *d = &x->ds.v[i];
+        int ch = change_of(x, i);
+        mf_entry *me = ch != CH_NONE ? manifest_find(&m, d->f->rel) : NULL;
+        struct stat st;
+        if (!me || fstat(d->fd, &st)) {
+            rc = me ? -1 : 0;
+            continue;
+        }
+        if (ch == CH_WHOLE) {
+            rc = fc_read_crc(x->ds.e, d->fd, &me->bytes, &me->crc32c);
+        } else if (x->head_len[i] && me->bytes == (uint64_t)st.st_size) {
+            /* (a file whose size is not the manifest's stays as it is: verify names it) */
+            uint32_t len = x->head_len[i];
+            uint8_t *h = len <= sizeof(buf) ? buf : malloc(len);
+            rc = h && pread(d->fd, h, len, 0) == (ssize_t)len ? 0 : -1;
+            if (!rc) {
+                uint32_t delta = x->head_crc[i] ^ ibc_crc32c(x->ds.e, 0xffffffffu, h, len);
+                me->crc32c ^= ibc_crc32c_join(delta, 0, me->bytes - len);
+            }
+            if (h != buf)
+                free(h);
+        } else {
+            continue;
+        }
+        me->update = 1;
+        ++*updated;
+    }
+    /* backup-my.cnf, when prepare pointed it at the new keys */
+    char cnf[PATH_MAX];
+    snprintf(cnf, sizeof(cnf), "%s/backup-my.cnf", x->o->dir);
+    mf_entry *me = x->o->update_backup_cnf ? manifest_find(&m, "backup-my.cnf") : NULL;
+    int fd = me ? open(cnf, O_RDONLY) : -1;
+    if (!rc && fd >= 0) {
+        rc = fc_read_crc(x->ds.e, fd, &me->bytes, &me->crc32c);
+        me->update = 1;
+        ++*updated;
+    }
+    if (fd >= 0)
+        close(fd);
+    /* "prepared": the plan and the new keys (fingerprints) */
+    char *json = NULL;
+    size_t jlen = 0;
+    FILE *f = rc ? NULL : open_memstream(&json, &jlen);
+    if (f) {
+        char abs[PATH_MAX];
+        fprintf(f, "{\"command\":\"%s\",\"mode\":\"%s\",\"plan\":\"%s\",\"to_keyfile\":",
+                x->o->command, x->o->mode == IBC_REKEY_REWRAP ? "rewrap" : "reencrypt",
+                x->plan_id);
+        cli_json_str(f, realpath(x->o->to_keyfile, abs) ? abs : x->o->to_keyfile);
+        fprintf(f, ",\"keys\":[");
+        for (size_t k = 0; k < ibc_keyring_count(x->newkr); k++) {
+            uint32_t id, ver;
+            char fp[IBC_FINGERPRINT_LEN + 1];
+            ibc_keyring_entry(x->newkr, k, &id, &ver);
+            ibc_keyring_fingerprint(x->newkr, id, ver, fp);
+            fprintf(f, "%s{\"key_id\":%u,\"key_version\":%u,\"fingerprint\":\"%s\"}",
+                    k ? "," : "", id, ver, fp);
+        }
+        fprintf(f, "],\"files_updated\":%zu}", *updated);
+        fclose(f);
+    }
+    if (!rc && (!json || manifest_write(&m, path, json)))
+        rc = -1;
+    if (rc)
+        failure(x, "the backup's manifest (%s) cannot be updated: %s", path, strerror(errno));
+    else
+        ibc_crash_point("manifest-written");
+    free(json);
+    manifest_free(&m);
+    return rc;
 }
 
 /* Make every written file durable: one syncfs per file system when many files were written
@@ -905,12 +1103,14 @@ static void free_rk(rk *x)
         ibc_space_free(x->ps[i].old);
         ibc_space_free(x->ps[i].target);
     }
-    if (x->out && x->ds.pool)
-        for (unsigned w = 0; w < ibc_pool_threads(x->ds.pool); w++)
-            free(x->out[w]);
+    /* (the dataset, and its pool, may be closed already) */
+    for (unsigned w = 0; x->out && w < x->nout; w++)
+        free(x->out[w]);
     free(x->out);
     free(x->ps);
     free(x->plan_of);
+    free(x->head_crc);
+    free(x->head_len);
     ibc_redo_target_free(x->redo_t);
     ibc_keyring_free(x->newkr);
     pthread_mutex_destroy(&x->lock);
@@ -1195,6 +1395,8 @@ int rekey_run(cli_global *g, rekey_opts *o, cli_keys *keys)
                  o->mode == IBC_REKEY_REWRAP ? "re-wrapped" : "re-encrypted", o->to_keyfile);
         goto done_pool;
     }
+    if (!rc && !resume && plan_heads(&x))
+        rc = fail_rc(&x, EXIT_ENV, x.failure);
     if (!rc && !resume) {
         size_t blen;
         char *blob = plan_text(&x, &blen);
@@ -1217,6 +1419,7 @@ int rekey_run(cli_global *g, rekey_opts *o, cli_keys *keys)
     if (!rc && npf) {
         unsigned nw = ibc_pool_threads(x.ds.pool);
         x.out = calloc(nw, sizeof(uint8_t *));
+        x.nout = x.out ? nw : 0;
         for (unsigned w = 0; x.out && w < nw; w++)
             x.out[w] = malloc(((size_t)1 << 20) * 17 / 16 + 65536 * 2);
         progress_start(&pr, g, o->command, total);
@@ -1254,6 +1457,9 @@ int rekey_run(cli_global *g, rekey_opts *o, cli_keys *keys)
         rc = fail_rc(&x, EXIT_ENV, "cannot update backup-my.cnf");
     if (!rc && sync_written(&x))
         rc = fail_rc(&x, EXIT_ENV, "fsync failed");
+    size_t mf_updated = 0;
+    if (!rc && update_manifest(&x, &mf_updated))
+        rc = fail_rc(&x, EXIT_ENV, x.failure);
     if (!rc) {
         ibc_journal_finish(x.j);
         x.j = NULL;
@@ -1263,11 +1469,12 @@ int rekey_run(cli_global *g, rekey_opts *o, cli_keys *keys)
                    "\"pages_rewritten\":%llu,\"pages_already_done\":%llu,\"bytes\":%llu,"
                    "\"seconds\":%.3f,\"resumed\":%s,\"redo_log\":\"%s\","
                    "\"redo_bytes_rewritten\":%llu,\"doublewrite_copies_rewritten\":%zu,"
-                   "\"verdict\":\"ok\"}\n",
+                   "\"manifest\":\"%s\",\"verdict\":\"ok\"}\n",
                    o->command, modename, x.nps, (unsigned long long)atomic_load(&x.changed),
                    (unsigned long long)atomic_load(&x.skipped_done), (unsigned long long)total,
                    secs, resume ? "true" : "false", x.redo_state ? x.redo_state : "absent",
-                   (unsigned long long)x.redo_written, dblwr);
+                   (unsigned long long)x.redo_written, dblwr,
+                   x.plan_id[0] ? "updated" : "absent");
         size_t nre = 0;
         for (size_t i = 0; i < x.nps; i++)
             nre += x.ps[i].reenc;
@@ -1277,13 +1484,13 @@ int rekey_run(cli_global *g, rekey_opts *o, cli_keys *keys)
         else
             snprintf(what, sizeof(what), "%s", nre ? "re-encrypted" : "re-wrapped");
         cli_info(g, "%s: %zu encrypted tablespaces %s for the keys in %s (%llu pages "
-                    "rewritten, page 0 of each, %zu doublewrite copies); redo log: %s%s in "
+                    "rewritten, page 0 of each, %zu doublewrite copies); redo log: %s%s%s in "
                     "%.2f s%s",
                  o->command, x.nps, what, o->to_keyfile,
                  (unsigned long long)atomic_load(&x.changed), dblwr,
                  x.redo_state ? x.redo_state : "absent",
                  !strcmp(x.redo_state ? x.redo_state : "", "already") ? " (re-keyed before)" : "",
-                 secs, resume ? " (an interrupted run finished)" : "");
+                 x.plan_id[0] ? "; the backup's manifest updated" : "", secs, resume ? " (an interrupted run finished)" : "");
     }
 done_pool:
     free(pf);

@@ -98,6 +98,38 @@ if [[ -n $PAGETOOL ]]; then
   [[ $(code "$B" verify --manifest "$T/bk") == 1 ]] && grep -q "t_k1.ibd.*changed since the backup: CRC-32C" "$T/out" ||
     fail "a resealed page must differ from the manifest: $(cat "$T/out")"
 fi
+# prepare brings the manifest along: after a rewrap (page 0s changed, their CRCs updated by
+# the change) and a reencrypt (files read again), verify --manifest passes with the new keys; a
+# run killed after writing the manifest and run again gives the uninterrupted run's bytes (the
+# manifest not updated twice); a file damaged before prepare is still named after it
+[[ $(code "$B" backup --datadir=$S --keyfile=$S/keys.txt --target-dir="$T/pb") == 0 ]] ||
+  fail "backup of the samples: $(cat "$T/err")"
+cp -a "$T/pb" "$T/pb-crash"
+cp -a "$T/pb" "$T/pb-dmg"
+[[ $(code "$B" prepare --target-dir="$T/pb" --keyfile=$S/keys.txt --to-keyfile=$S/keys-new.txt) == 0 ]] &&
+  grep -q "the backup's manifest updated" "$T/err" || fail "prepare (rewrap) of a backup: $(cat "$T/err")"
+[[ $(code "$B" verify --deep --manifest --keyfile=$S/keys-new.txt "$T/pb") == 0 ]] ||
+  fail "verify --manifest after prepare --mode=rewrap: $(cat "$T/out")"
+python3 -c "import json,sys; p=json.load(open(sys.argv[1]))['prepared']; assert p['mode']=='rewrap' and p['files_updated']==5 and len(p['keys'])==3, p" \
+  "$T/pb/ibdcrypt-backup.json" || fail "the manifest's \"prepared\""
+[[ $(IBDCRYPT_CRASH_POINT=manifest-written:1 code "$B" prepare --target-dir="$T/pb-crash" \
+  --keyfile=$S/keys.txt --to-keyfile=$S/keys-new.txt) == 137 ]] || fail "crash point manifest-written"
+[[ -e "$T/pb-crash/.ibdcrypt-journal" ]] || fail "no journal left by the crash"
+[[ $(code "$B" prepare --target-dir="$T/pb-crash" --keyfile=$S/keys.txt --to-keyfile=$S/keys-new.txt) == 0 ]] ||
+  fail "prepare after a crash: $(cat "$T/err")"
+diff -r "$T/pb" "$T/pb-crash" > /dev/null || fail "prepare after a crash differs from an uninterrupted run"
+[[ $(code "$B" prepare --target-dir="$T/pb" --keyfile=$S/keys-new.txt --to-keyfile=$S/keys.txt \
+  --mode=reencrypt) == 0 ]] || fail "prepare (reencrypt) of a prepared backup: $(cat "$T/err")"
+[[ $(code "$B" verify --deep --manifest --keyfile=$S/keys.txt "$T/pb") == 0 ]] ||
+  fail "verify --manifest after prepare --mode=reencrypt: $(cat "$T/out")"
+if [[ -n $PAGETOOL ]]; then
+  "$PAGETOOL" flip "$T/pb-dmg/t_k1.ibd" 6 5000 reseal
+  [[ $(code "$B" prepare --target-dir="$T/pb-dmg" --keyfile=$S/keys.txt --to-keyfile=$S/keys-new.txt) == 0 ]] ||
+    fail "prepare (rewrap) of a backup with a resealed page: $(cat "$T/err")"
+  [[ $(code "$B" verify --manifest "$T/pb-dmg") == 1 ]] && grep -q "t_k1.ibd.*changed since the backup: CRC-32C" "$T/out" &&
+    [[ $(grep -c "changed since" "$T/out") == 1 ]] ||
+    fail "a page resealed before prepare must differ from the manifest after it: $(cat "$T/out")"
+fi
 # the same backup as a stream, checked without extracting it: as written; with a chunk's bytes
 # changed (its xbstream checksum); cut short; with a file's chunks left out (the manifest
 # still lists it); with a page damaged and every checksum made to match but the manifest's

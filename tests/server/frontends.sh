@@ -10,7 +10,8 @@
 #   2. prepare for a new key file, --mode=rewrap and --mode=reencrypt, and rekey in place:
 #      a server holding only the new keys passes CHECK TABLE with the CHECKSUM TABLE values
 #      recorded before; after rewrap only page 0 of each encrypted tablespace differs, after
-#      reencrypt every encrypted page differs;
+#      reencrypt every encrypted page differs; the backup's manifest, updated by prepare,
+#      passes verify --manifest with the new keys;
 #   3. kill -9 of prepare and of rekey at random moments (crash points and timed kills,
 #      several seeds), then the same command again: byte-identical to an uninterrupted run;
 #   4. a missing or a wrong key, a running server, an unreadable file, a full target file
@@ -141,6 +142,8 @@ for mode in rewrap reencrypt; do
   expect 0 "$IBDCRYPT" prepare --target-dir="$T/pr-$mode" --keyfile="$K" --to-keyfile="$NEWK" \
     --mode=$mode
   changed_pages $mode "$T/bk" "$T/pr-$mode" || fail "prepare --mode=$mode changed the wrong pages"
+  # the manifest follows (rewrap: CRCs updated by the page 0s' change; reencrypt: files read)
+  expect 0 "$IBDCRYPT" verify --deep --manifest --keyfile="$NEWK" "$T/pr-$mode"
   server_on "prepare-$mode" "$T/pr-$mode" "$NEWK"
 done
 
@@ -154,7 +157,7 @@ step "3. kill -9 at random moments, then the same command again"
 cp -a --sparse=always "$T/bk" "$T/ref"
 expect 0 "$IBDCRYPT" prepare --target-dir="$T/ref" --keyfile="$K" --to-keyfile="$NEWK" \
   --mode=reencrypt --deterministic-iv=crash-$SEED
-points=(journal-save journal-saved rekey-write rekey-page0 redo-undo-saved redo-write)
+points=(journal-save journal-saved rekey-write rekey-page0 redo-undo-saved redo-write manifest-written)
 for i in 1 2 3 4 5 6; do
   for cmd in prepare rekey; do
     w=$T/crash-$cmd-$i
@@ -163,7 +166,9 @@ for i in 1 2 3 4 5 6; do
       cp -a --sparse=always "$T/bk" "$w"; args=(prepare --target-dir="$w")
     else
       cp -a --sparse=always "$D" "$w"; args=(rekey --datadir="$w")
-      cp "$T/bk/ibdcrypt-backup.json" "$w/" # the same file set as the prepared backup
+      # the same file set as the prepared backup: its manifest, as prepare updated it (rekey
+      # works on a datadir and leaves a manifest alone)
+      cp "$T/ref/ibdcrypt-backup.json" "$w/"
     fi
     args+=(--keyfile="$K" --to-keyfile="$NEWK" --mode=reencrypt --deterministic-iv=crash-$SEED)
     if (( i % 2 )); then
