@@ -143,7 +143,8 @@ static int work(void *ctx, unsigned worker, const ibc_pool_item *it, uint8_t *bu
 }
 
 /* --manifest: every file the backup's manifest lists must be there, of the size and whole-file
- * CRC-32C it had when backup wrote it; a file it does not list is noted. */
+ * CRC-32C it had when backup wrote it (or as prepare left it); a file it does not list is
+ * noted. */
 static void check_manifest(vf_ctx *x, manifest *m)
 {
     dataset *ds = x->ds;
