@@ -216,7 +216,7 @@ static slot *get_slot(run *r, unsigned w)
  * cachestat of the whole range still 1.9 %. cachestat neither reads nor touches the file's
  * read-ahead state (a one-byte RWF_NOWAIT read did: it starts a read-ahead of its own and made
  * a cold backup take twice as long). A range only partly cached that the samples miss is read
- * as it would be without a hint; where the call does not exist, every range is hinted. */
+ * as it would be without a hint; where the call fails, every range is hinted. */
 #ifndef SYS_cachestat
 #define SYS_cachestat 451 /* the same number on every architecture (asm-generic/unistd.h) */
 #endif
@@ -236,8 +236,9 @@ static int seems_cached(int fd, uint64_t off, uint64_t len)
             uint64_t nr_cache, nr_dirty, nr_writeback, nr_evicted, nr_recently_evicted;
         } cs;
         if (syscall(SYS_cachestat, fd, &range, &cs, 0) != 0) {
-            if (errno == ENOSYS)
-                atomic_store(&no_cachestat, 1);
+            /* ENOSYS (before 6.5), EPERM (a seccomp filter), EOPNOTSUPP (hugetlbfs): not
+             * asked again in this process */
+            atomic_store(&no_cachestat, 1);
             return 0;
         }
         if (!cs.nr_cache)
