@@ -4,7 +4,8 @@
  * Threads: one per worker, pinned to a core chosen by placement (pool_place.c), its buffers
  * bound to that core's NUMA node. Items are claimed with one atomic counter, so consecutive
  * ranges of one huge file spread over every worker. Reads: pread/preadv (with a
- * POSIX_FADV_WILLNEED hint for the ranges about to be claimed), or io_uring with the worker's
+ * POSIX_FADV_WILLNEED hint for the ranges about to be claimed that the page cache does not
+ * hold already), or io_uring with the worker's
  * next reads in flight while it works. Ordered output: the worker that completes the item at
  * the head of the order emits it and every parked item that follows; others park their buffer
  * and go on with another one of theirs, or wait for one to come back.

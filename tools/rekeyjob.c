@@ -161,6 +161,8 @@ typedef struct rk {
      * (from ~0) of its first head_len bytes before the run changed them (update_manifest) */
     char plan_id[17];
     uint32_t *head_crc, *head_len;
+    fc_file *mcrc; /* per dataset file: the CRC-32C of its items as written (re-encryption) */
+    size_t nmcrc;
 } rk;
 
 static void hex(char *out, const uint8_t *b, size_t n)
@@ -406,6 +408,32 @@ static int write_run(rk *x, ds_file *d, unsigned file, const ibc_pool_item *it, 
     return 0;
 }
 
+/* For the manifest (update_manifest): the CRC-32C of the item's bytes as the run leaves them,
+ * page 0 of a tablespace left out (it is written last, with the heads). A page re-keyed here
+ * joins its new stored checksum extended by its last 4 bytes; others are read. */
+static void note_item_crc(rk *x, size_t di, const ibc_pool_item *it, const uint8_t *buf,
+                          const uint8_t *out, const uint8_t *changed, const uint8_t *stored)
+{
+    const ibc_engine *e = x->ds.e;
+    const ds_file *d = &x->ds.v[di];
+    size_t unit = d->unit, u0 = d->first_page == 0 && it->offset == 0;
+    uint32_t c = 0, factor = ibc_crc32c_join_factor(unit);
+    for (size_t u = u0; u < it->nunits; u++) {
+        const uint8_t *q = (changed[u] ? out : buf) + u * it->stride;
+        const uint8_t *t = q + unit - 4; /* the stored checksum, big-endian */
+        uint32_t cu = stored[u] ? ibc_crc32c(e, (uint32_t)t[0] << 24 | (uint32_t)t[1] << 16 |
+                                                    (uint32_t)t[2] << 8 | t[3],
+                                             t, 4)
+                                : ibc_crc32c(e, 0, q, unit);
+        c = u == u0 ? cu : ibc_crc32c_join_by(c, cu, factor);
+    }
+    size_t tail = it->len - it->nunits * unit;
+    if (tail) /* a partial last unit: as read */
+        c = ibc_crc32c_join(c, ibc_crc32c(e, 0, buf + it->nunits * it->stride, tail), tail);
+    if (it->len > u0 * unit)
+        fc_note(&x->mcrc[di], it->offset + u0 * unit, it->len - u0 * unit, c);
+}
+
 static int rk_work(void *c, unsigned worker, const ibc_pool_item *it, uint8_t *buf)
 {
     rk *x = c;
@@ -414,7 +442,7 @@ static int rk_work(void *c, unsigned worker, const ibc_pool_item *it, uint8_t *b
     int pi = x->plan_of[di];
     plan_space *p = &x->ps[pi];
     uint8_t *out = x->out[worker];
-    uint8_t changed[1024];
+    uint8_t changed[1024], stored[1024];
     ibc_page pg[64];
     uint64_t base = d->first_page + it->offset / d->unit;
     size_t first = SIZE_MAX, last = 0;
@@ -450,6 +478,9 @@ static int rk_work(void *c, unsigned worker, const ibc_pool_item *it, uint8_t *b
                 return 1;
             }
             }
+            /* a page re-keyed by this run: its new full_crc32 checksum is the CRC-32C of
+             * all its bytes but the last 4 (the input's was, IBC_PF_CRC_STORED) */
+            stored[u] = changed[u] && (pg[i].flags & IBC_PF_CRC_STORED);
             if (changed[u]) {
                 atomic_fetch_add(&x->changed, 1);
                 if (first == SIZE_MAX)
@@ -459,6 +490,8 @@ static int rk_work(void *c, unsigned worker, const ibc_pool_item *it, uint8_t *b
         }
     }
     progress_add(x->ds.pr, it->len);
+    if (x->mcrc)
+        note_item_crc(x, di, it, buf, out, changed, stored);
     if (first == SIZE_MAX || x->o->dry_run)
         return 0;
     return write_run(x, d, (unsigned)di, it, buf, out, changed, first, last);
@@ -568,8 +601,12 @@ static int written(const rk *x, size_t i)
  * CRC is the CRC of the change, shifted over the bytes after it; the CRC of the head before
  * the run is in the plan. A file in which the manifest already disagreed with the backup
  * still disagrees, so a file changed since the backup is still named. A file it re-encrypted
- * (each page was checked before) is read again whole. Last, the top-level "prepared" names the
- * plan, so that a run that crashed after writing the manifest does not apply it twice. */
+ * (each page was checked before) gets the CRC of its bytes as written, joined from its items
+ * (note_item_crc: a page re-keyed here by its new checksum, so that the manifest costs no
+ * second pass over the data) and its page 0; ibdata1 when its doublewrite copies were
+ * re-encrypted, and a re-encrypted redo log, are read again. Last, the top-level "prepared"
+ * names the plan, so that a run that crashed after writing the manifest does not apply it
+ * twice. */
 
 /* What the run changed in dataset file i. */
 enum { CH_NONE, CH_HEAD, CH_WHOLE };
@@ -614,6 +651,30 @@ static int plan_heads(rk *x)
     return 0;
 }
 
+/* A re-encrypted file's CRC-32C from the pieces its items left (note_item_crc) and its page 0
+ * as written: 0, or -1 when they do not cover it (the doublewrite area of ibdata1 and the redo
+ * log change after the pages: read again). */
+static int whole_from_pieces(rk *x, size_t i, uint64_t size, uint32_t *crc)
+{
+    ds_file *d = &x->ds.v[i];
+    fc_file *f = x->mcrc ? &x->mcrc[i] : NULL;
+    if (!f || (x->dblwr_ds >= 0 && i == (size_t)x->dblwr_ds) || !f->n)
+        return -1;
+    if (d->first_page == 0) {
+        uint8_t *p0 = malloc(d->unit);
+        int ok = p0 && pread(d->fd, p0, d->unit, 0) == (ssize_t)d->unit;
+        if (ok)
+            fc_note(f, 0, d->unit, ibc_crc32c(x->ds.e, 0, p0, d->unit));
+        free(p0);
+        if (!ok)
+            return -1;
+    }
+    if (!fc_file_complete(f, size))
+        return -1;
+    *crc = fc_file_crc(f);
+    return 0;
+}
+
 static int update_manifest(rk *x, size_t *updated)
 {
     *updated = 0;
@@ -642,7 +703,9 @@ static int update_manifest(rk *x, size_t *updated)
             rc = me ? -1 : 0;
             continue;
         }
-        if (ch == CH_WHOLE) {
+        if (ch == CH_WHOLE && whole_from_pieces(x, i, (uint64_t)st.st_size, &me->crc32c) == 0) {
+            me->bytes = (uint64_t)st.st_size;
+        } else if (ch == CH_WHOLE) {
             rc = fc_read_crc(x->ds.e, d->fd, &me->bytes, &me->crc32c);
         } else if (x->head_len[i] && me->bytes == (uint64_t)st.st_size) {
             /* (a file whose size is not the manifest's stays as it is: verify names it) */
@@ -1111,6 +1174,9 @@ static void free_rk(rk *x)
     free(x->plan_of);
     free(x->head_crc);
     free(x->head_len);
+    for (size_t i = 0; x->mcrc && i < x->nmcrc; i++) /* (the dataset may be closed) */
+        fc_file_free(&x->mcrc[i]);
+    free(x->mcrc);
     ibc_redo_target_free(x->redo_t);
     ibc_keyring_free(x->newkr);
     pthread_mutex_destroy(&x->lock);
@@ -1416,6 +1482,12 @@ int rekey_run(cli_global *g, rekey_opts *o, cli_keys *keys)
     for (size_t i = 0; !rc && i < x.ds.n; i++)
         if (x.plan_of[i] >= 0)
             ibc_journal_add_fd(x.j, (unsigned)i, x.ds.v[i].fd);
+    if (!rc && npf && x.plan_id[0]) {
+        x.mcrc = calloc(x.ds.n + 1, sizeof(fc_file));
+        x.nmcrc = x.mcrc ? x.ds.n : 0;
+        for (size_t i = 0; i < x.nmcrc; i++)
+            fc_file_init(&x.mcrc[i]);
+    }
     if (!rc && npf) {
         unsigned nw = ibc_pool_threads(x.ds.pool);
         x.out = calloc(nw, sizeof(uint8_t *));
