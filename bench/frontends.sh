@@ -12,9 +12,10 @@
 #   backup:  ibdcrypt backup --stream=xbstream > /dev/null with deep verification (keys given)
 #            vs mariadb-backup --backup --stream=xbstream --innodb-flush-method=fsync >
 #            /dev/null on a running server of the same datadir; both with 2 threads
-#   prepare: ibdcrypt prepare --mode=reencrypt and --mode=rewrap of a copy of the datadir vs
-#            cp -r of the datadir to the same file system (and cp -r followed by sync, since
-#            prepare makes every byte durable before it returns)
+#   prepare: ibdcrypt prepare --mode=reencrypt and --mode=rewrap of a copy of a backup of the
+#            datadir (its files and the manifest that prepare updates) vs cp -r of the datadir
+#            to the same file system (and cp -r followed by sync, since prepare makes every
+#            byte durable before it returns)
 #   memory:  peak RSS of each ibdcrypt run (GNU time)
 #
 # Needs a stopped instance: it starts and stops the server around the mariadb-backup runs.
@@ -49,6 +50,8 @@ median() { sort -n | awk '{v[NR]=$1} END {print (NR % 2) ? v[(NR+1)/2] : (v[NR/2
 col() { awk -v c="$1" '{print $c}' "$2"; }
 
 bytes=$(find "$D" -type f ! -name ibtmp1 -printf '%s\n' | awk '{s+=$1} END {print s}')
+# prepare works on a backup: the datadir's files and the manifest it updates
+"$IBDCRYPT" -q --threads=2 backup --datadir="$D" --keyfile="$K" --target-dir="$W/bk"
 echo "datadir: $D, $((bytes / 1048576)) MiB; $(nproc) cores; $REPS repetitions"
 
 for r in $(seq "$REPS"); do
@@ -72,7 +75,7 @@ for r in $(seq "$REPS"); do
   sync
   timed "$W/cpsync.t" bash -c "cp -r '$D' '$W/cp' && sync"
   rm -rf "$W/cp"
-  cp -r "$D" "$W/pr"
+  cp -r "$W/bk" "$W/pr"
   cp "$K" "$W/keys-cur.txt"
   sync
   timed "$W/reenc.t" "$IBDCRYPT" -q --threads=2 prepare --target-dir="$W/pr" \
