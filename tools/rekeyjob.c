@@ -632,6 +632,14 @@ static int plan_heads(rk *x)
     snprintf(path, sizeof(path), "%s/" MANIFEST_NAME, x->o->dir);
     if (strcmp(x->o->command, "prepare") || x->o->dry_run || access(path, F_OK))
         return 0;
+    /* a manifest that does not parse is no reason to leave a backup unprepared */
+    manifest m;
+    char err[600];
+    if (manifest_load(path, &m, err, sizeof(err))) {
+        cli_err("%s: warning: the backup's manifest is left as it is: %s", x->o->command, err);
+        return 0;
+    }
+    manifest_free(&m);
     if (heads_alloc(x))
         return -1;
     uint8_t buf[65536];
@@ -684,8 +692,10 @@ static int update_manifest(rk *x, size_t *updated)
     snprintf(path, sizeof(path), "%s/" MANIFEST_NAME, x->o->dir);
     manifest m;
     if (manifest_load_text(path, &m, err, sizeof(err))) {
-        failure(x, "the backup's manifest cannot be updated: %s", err);
-        return -1;
+        /* (it parsed when the run began: someone changed it since) */
+        cli_err("%s: warning: the backup's manifest is left as it is: %s", x->o->command, err);
+        x->plan_id[0] = 0;
+        return 0;
     }
     if (m.prepared_plan && !strcmp(m.prepared_plan, x->plan_id)) {
         manifest_free(&m); /* written by the run that was interrupted after it */

@@ -106,6 +106,7 @@ fi
   fail "backup of the samples: $(cat "$T/err")"
 cp -a "$T/pb" "$T/pb-crash"
 cp -a "$T/pb" "$T/pb-dmg"
+cp -a "$T/pb" "$T/pb-badmf"
 [[ $(code "$B" prepare --target-dir="$T/pb" --keyfile=$S/keys.txt --to-keyfile=$S/keys-new.txt) == 0 ]] &&
   grep -q "the backup's manifest updated" "$T/err" || fail "prepare (rewrap) of a backup: $(cat "$T/err")"
 [[ $(code "$B" verify --deep --manifest --keyfile=$S/keys-new.txt "$T/pb") == 0 ]] ||
@@ -130,6 +131,13 @@ if [[ -n $PAGETOOL ]]; then
     [[ $(grep -c "changed since" "$T/out") == 1 ]] ||
     fail "a page resealed before prepare must differ from the manifest after it: $(cat "$T/out")"
 fi
+# a manifest that does not parse: prepare warns, leaves it as it is and prepares the backup
+echo '{"command":"backup", "files": [' > "$T/pb-badmf/ibdcrypt-backup.json"
+[[ $(code "$B" prepare --target-dir="$T/pb-badmf" --keyfile=$S/keys.txt --to-keyfile=$S/keys-new.txt) == 0 ]] &&
+  grep -q "warning: the backup's manifest is left as it is: .*ibdcrypt-backup.json" "$T/err" ||
+  fail "prepare with a damaged manifest: $(cat "$T/err")"
+[[ $(code "$B" verify --deep --keyfile=$S/keys-new.txt "$T/pb-badmf") == 0 ]] ||
+  fail "a backup with a damaged manifest, prepared: $(cat "$T/out")"
 # the same backup as a stream, checked without extracting it: as written; with a chunk's bytes
 # changed (its xbstream checksum); cut short; with a file's chunks left out (the manifest
 # still lists it); with a page damaged and every checksum made to match but the manifest's
