@@ -297,6 +297,10 @@ static int run(cli_global *g, int argc, char **argv)
             if (manifest_load(mp, &man, err, sizeof(err))) {
                 cli_err("verify: --manifest: %s", err);
                 rc = access(mp, R_OK) ? EXIT_ENV : EXIT_DATA;
+            } else if (man.prepared_plan) {
+                cli_info(g, "verify: the manifest was updated by ibdcrypt prepare (plan %.16s): "
+                            "files are checked as prepare left them",
+                         man.prepared_plan);
             }
         }
     }

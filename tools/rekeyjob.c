@@ -162,6 +162,7 @@ typedef struct rk {
     char plan_id[17];
     uint32_t *head_crc, *head_len;
     fc_file *mcrc; /* per dataset file: the CRC-32C of its items as written (re-encryption) */
+    const char *mf_state; /* the manifest: NULL none, "updated", "left as it is" */
     size_t nmcrc;
 } rk;
 
@@ -637,6 +638,7 @@ static int plan_heads(rk *x)
     char err[600];
     if (manifest_load(path, &m, err, sizeof(err))) {
         cli_err("%s: warning: the backup's manifest is left as it is: %s", x->o->command, err);
+        x->mf_state = "left as it is";
         return 0;
     }
     manifest_free(&m);
@@ -683,9 +685,9 @@ static int whole_from_pieces(rk *x, size_t i, uint64_t size, uint32_t *crc)
     return 0;
 }
 
-static int update_manifest(rk *x, size_t *updated)
+static int update_manifest(rk *x)
 {
-    *updated = 0;
+    size_t updated = 0;
     if (!x->plan_id[0])
         return 0;
     char path[PATH_MAX], err[600];
@@ -694,12 +696,12 @@ static int update_manifest(rk *x, size_t *updated)
     if (manifest_load_text(path, &m, err, sizeof(err))) {
         /* (it parsed when the run began: someone changed it since) */
         cli_err("%s: warning: the backup's manifest is left as it is: %s", x->o->command, err);
-        x->plan_id[0] = 0;
+        x->mf_state = "left as it is";
         return 0;
     }
+    x->mf_state = "updated";
     if (m.prepared_plan && !strcmp(m.prepared_plan, x->plan_id)) {
         manifest_free(&m); /* written by the run that was interrupted after it */
-        *updated = SIZE_MAX;
         return 0;
     }
     uint8_t buf[512];
@@ -732,7 +734,7 @@ static int update_manifest(rk *x, size_t *updated)
             continue;
         }
         me->update = 1;
-        ++*updated;
+        updated++;
     }
     /* backup-my.cnf, when prepare pointed it at the new keys */
     char cnf[PATH_MAX];
@@ -742,7 +744,7 @@ static int update_manifest(rk *x, size_t *updated)
     if (!rc && fd >= 0) {
         rc = fc_read_crc(x->ds.e, fd, &me->bytes, &me->crc32c);
         me->update = 1;
-        ++*updated;
+        updated++;
     }
     if (fd >= 0)
         close(fd);
@@ -765,7 +767,7 @@ static int update_manifest(rk *x, size_t *updated)
             fprintf(f, "%s{\"key_id\":%u,\"key_version\":%u,\"fingerprint\":\"%s\"}",
                     k ? "," : "", id, ver, fp);
         }
-        fprintf(f, "],\"files_updated\":%zu}", *updated);
+        fprintf(f, "],\"files_updated\":%zu}", updated);
         fclose(f);
     }
     if (!rc && (!json || manifest_write(&m, path, json)))
@@ -1539,8 +1541,7 @@ int rekey_run(cli_global *g, rekey_opts *o, cli_keys *keys)
         rc = fail_rc(&x, EXIT_ENV, "cannot update backup-my.cnf");
     if (!rc && sync_written(&x))
         rc = fail_rc(&x, EXIT_ENV, "fsync failed");
-    size_t mf_updated = 0;
-    if (!rc && update_manifest(&x, &mf_updated))
+    if (!rc && update_manifest(&x))
         rc = fail_rc(&x, EXIT_ENV, x.failure);
     if (!rc) {
         ibc_journal_finish(x.j);
@@ -1556,7 +1557,7 @@ int rekey_run(cli_global *g, rekey_opts *o, cli_keys *keys)
                    (unsigned long long)atomic_load(&x.skipped_done), (unsigned long long)total,
                    secs, resume ? "true" : "false", x.redo_state ? x.redo_state : "absent",
                    (unsigned long long)x.redo_written, dblwr,
-                   x.plan_id[0] ? "updated" : "absent");
+                   x.mf_state ? x.mf_state : "none");
         size_t nre = 0;
         for (size_t i = 0; i < x.nps; i++)
             nre += x.ps[i].reenc;
@@ -1572,7 +1573,9 @@ int rekey_run(cli_global *g, rekey_opts *o, cli_keys *keys)
                  (unsigned long long)atomic_load(&x.changed), dblwr,
                  x.redo_state ? x.redo_state : "absent",
                  !strcmp(x.redo_state ? x.redo_state : "", "already") ? " (re-keyed before)" : "",
-                 x.plan_id[0] ? "; the backup's manifest updated" : "", secs, resume ? " (an interrupted run finished)" : "");
+                 x.mf_state && !strcmp(x.mf_state, "updated") ? "; the backup's manifest updated"
+                                                               : "",
+                 secs, resume ? " (an interrupted run finished)" : "");
     }
 done_pool:
     free(pf);

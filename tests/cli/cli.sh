@@ -107,10 +107,11 @@ fi
 cp -a "$T/pb" "$T/pb-crash"
 cp -a "$T/pb" "$T/pb-dmg"
 cp -a "$T/pb" "$T/pb-badmf"
-[[ $(code "$B" prepare --target-dir="$T/pb" --keyfile=$S/keys.txt --to-keyfile=$S/keys-new.txt) == 0 ]] &&
-  grep -q "the backup's manifest updated" "$T/err" || fail "prepare (rewrap) of a backup: $(cat "$T/err")"
-[[ $(code "$B" verify --deep --manifest --keyfile=$S/keys-new.txt "$T/pb") == 0 ]] ||
-  fail "verify --manifest after prepare --mode=rewrap: $(cat "$T/out")"
+[[ $(code "$B" --json prepare --target-dir="$T/pb" --keyfile=$S/keys.txt --to-keyfile=$S/keys-new.txt) == 0 ]] &&
+  grep -q '"manifest":"updated"' "$T/out" || fail "prepare (rewrap) of a backup: $(cat "$T/out" "$T/err")"
+[[ $(code "$B" verify --deep --manifest --keyfile=$S/keys-new.txt "$T/pb") == 0 ]] &&
+  grep -q "the manifest was updated by ibdcrypt prepare (plan [0-9a-f]\{16\})" "$T/err" ||
+  fail "verify --manifest after prepare --mode=rewrap: $(cat "$T/out" "$T/err")"
 python3 -c "import json,sys; p=json.load(open(sys.argv[1]))['prepared']; assert p['mode']=='rewrap' and p['files_updated']==5 and len(p['keys'])==3, p" \
   "$T/pb/ibdcrypt-backup.json" || fail "the manifest's \"prepared\""
 [[ $(IBDCRYPT_CRASH_POINT=manifest-written:1 code "$B" prepare --target-dir="$T/pb-crash" \
@@ -133,8 +134,9 @@ if [[ -n $PAGETOOL ]]; then
 fi
 # a manifest that does not parse: prepare warns, leaves it as it is and prepares the backup
 echo '{"command":"backup", "files": [' > "$T/pb-badmf/ibdcrypt-backup.json"
-[[ $(code "$B" prepare --target-dir="$T/pb-badmf" --keyfile=$S/keys.txt --to-keyfile=$S/keys-new.txt) == 0 ]] &&
-  grep -q "warning: the backup's manifest is left as it is: .*ibdcrypt-backup.json" "$T/err" ||
+[[ $(code "$B" --json prepare --target-dir="$T/pb-badmf" --keyfile=$S/keys.txt --to-keyfile=$S/keys-new.txt) == 0 ]] &&
+  grep -q "warning: the backup's manifest is left as it is: .*ibdcrypt-backup.json" "$T/err" &&
+  grep -q '"manifest":"left as it is"' "$T/out" ||
   fail "prepare with a damaged manifest: $(cat "$T/err")"
 [[ $(code "$B" verify --deep --keyfile=$S/keys-new.txt "$T/pb-badmf") == 0 ]] ||
   fail "a backup with a damaged manifest, prepared: $(cat "$T/out")"
