@@ -190,5 +190,67 @@ static void test_a_manifest_rewritten(void)
     rmdir(dir);
 }
 
+/* manifest_write on damaged manifests that still parse (with and without a "prepared"
+ * already): what it writes parses again, with every entry, the new values where marked, the
+ * old ones elsewhere, and the new plan */
+static void test_rewritten_manifests_read_back(void)
+{
+    char dir[] = "/tmp/ibc-manifest-XXXXXX", path[64], err[256];
+    TU_CHECK(mkdtemp(dir) != NULL, "mkdtemp");
+    snprintf(path, sizeof(path), "%s/m.json", dir);
+    static const char prep[] = "\"prepared\":{\"plan\":\"aaaaaaaaaaaaaaaa\",\"x\":[1]},";
+    size_t n = strlen(GOOD), np = strlen(prep);
+    char *w = malloc(n + np + 1);
+    int written = 0;
+    for (int t = 0; t < 4000 && written < 150; t++) {
+        size_t len = n;
+        memcpy(w, GOOD, n + 1);
+        if (t % 2) { /* a manifest prepared before */
+            memmove(w + 1 + np, w + 1, n);
+            memcpy(w + 1, prep, np);
+            len += np;
+        }
+        for (int k = (int)tu_rand_below(3); k > 0; k--)
+            w[tu_rand_below(len)] = (char)tu_rand_below(256);
+        manifest m, r;
+        if (manifest_parse(w, len, &m, err, sizeof(err)))
+            continue;
+        m.text = malloc(len + 1);
+        memcpy(m.text, w, len);
+        m.text[len] = 0;
+        m.len = len;
+        uint64_t bytes[8];
+        uint32_t crcs[8];
+        for (size_t i = 0; i < m.n && i < 8; i++) {
+            m.v[i].update = (int)tu_rand_below(2);
+            if (m.v[i].update) {
+                m.v[i].bytes = tu_rand_below(2) ? tu_rand_below(100) : UINT64_MAX - tu_rand_below(9);
+                m.v[i].crc32c = (uint32_t)tu_rand_below(0xffffffffu);
+            }
+            bytes[i] = m.v[i].bytes;
+            crcs[i] = m.v[i].crc32c;
+        }
+        TU_CHECK(manifest_write(&m, path, "{\"plan\":\"0123456789abcdef\"}") == 0, "write");
+        written++;
+        TU_CHECK(manifest_load_text(path, &r, err, sizeof(err)) == 0, "rewritten manifest %d: %s",
+                 t, err);
+        TU_CHECK(r.n == m.n && r.prepared_plan && !strcmp(r.prepared_plan, "0123456789abcdef"),
+                 "manifest %d: %zu entries for %zu, plan %s", t, r.n, m.n,
+                 r.prepared_plan ? r.prepared_plan : "(none)");
+        for (size_t i = 0; i < m.n && i < 8 && r.n == m.n; i++) {
+            mf_entry *e = manifest_find(&r, m.v[i].path);
+            TU_CHECK(e && e->bytes == bytes[i] && e->crc32c == crcs[i],
+                     "manifest %d entry %zu read back", t, i);
+        }
+        manifest_free(&r);
+        manifest_free(&m);
+    }
+    free(w);
+    TU_CHECK(written >= 100, "only %d damaged manifests parsed", written);
+    unlink(path);
+    rmdir(dir);
+}
+
 TU_TESTS(TU_T(test_a_manifest_as_backup_writes_it), TU_T(test_what_is_not_a_manifest),
-         TU_T(test_damaged_manifests_never_crash), TU_T(test_a_manifest_rewritten))
+         TU_T(test_damaged_manifests_never_crash), TU_T(test_a_manifest_rewritten),
+         TU_T(test_rewritten_manifests_read_back))
