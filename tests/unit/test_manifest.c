@@ -119,6 +119,25 @@ static void test_damaged_manifests_never_crash(void)
     TU_CHECK(accepted > 0 && accepted < 20000, "%d of 20000 damaged manifests accepted", accepted);
 }
 
+/* A scratch directory for manifest_write (mkdtemp's template: six X replaced), and the path
+ * of the manifest in it; scratch_done removes both. */
+typedef struct scratch {
+    char dir[32], path[64];
+} scratch;
+
+static void scratch_new(scratch *t)
+{
+    snprintf(t->dir, sizeof(t->dir), "/tmp/ibc-manifest-%s", "XXXXXX");
+    TU_CHECK(mkdtemp(t->dir) != NULL, "mkdtemp");
+    snprintf(t->path, sizeof(t->path), "%s/m.json", t->dir);
+}
+
+static void scratch_done(scratch *t)
+{
+    unlink(t->path);
+    rmdir(t->dir);
+}
+
 static char *slurp(const char *path, size_t *len)
 {
     FILE *f = fopen(path, "rb");
@@ -135,9 +154,9 @@ static char *slurp(const char *path, size_t *len)
  * replaced by a second prepare; every other byte of the text as it was */
 static void test_a_manifest_rewritten(void)
 {
-    char dir[] = "/tmp/ibc-manifest-XXXXXX", path[64], err[256];
-    TU_CHECK(mkdtemp(dir) != NULL, "mkdtemp");
-    snprintf(path, sizeof(path), "%s/m.json", dir);
+    scratch sd;
+    scratch_new(&sd);
+    char *path = sd.path, err[256];
     FILE *f = fopen(path, "w");
     fputs(GOOD, f);
     fclose(f);
@@ -183,11 +202,10 @@ static void test_a_manifest_rewritten(void)
                  !strcmp(m.prepared_plan, "ffffffffffffffff"),
              "reload: %s", err);
     manifest_free(&m);
-    snprintf(path + strlen(path), sizeof(path) - strlen(path), ".ibdcrypt-new");
-    TU_CHECK(access(path, F_OK) != 0, "temporary file left");
-    *strrchr(path, '.') = 0;
-    unlink(path);
-    rmdir(dir);
+    char tmp[96];
+    snprintf(tmp, sizeof(tmp), "%s.ibdcrypt-new", path);
+    TU_CHECK(access(tmp, F_OK) != 0, "temporary file left");
+    scratch_done(&sd);
 }
 
 /* manifest_write on damaged manifests that still parse (with and without a "prepared"
@@ -195,9 +213,9 @@ static void test_a_manifest_rewritten(void)
  * old ones elsewhere, and the new plan */
 static void test_rewritten_manifests_read_back(void)
 {
-    char dir[] = "/tmp/ibc-manifest-XXXXXX", path[64], err[256];
-    TU_CHECK(mkdtemp(dir) != NULL, "mkdtemp");
-    snprintf(path, sizeof(path), "%s/m.json", dir);
+    scratch sd;
+    scratch_new(&sd);
+    char *path = sd.path, err[256];
     static const char prep[] = "\"prepared\":{\"plan\":\"aaaaaaaaaaaaaaaa\",\"x\":[1]},";
     size_t n = strlen(GOOD), np = strlen(prep);
     char *w = malloc(n + np + 1);
@@ -247,8 +265,7 @@ static void test_rewritten_manifests_read_back(void)
     }
     free(w);
     TU_CHECK(written >= 100, "only %d damaged manifests parsed", written);
-    unlink(path);
-    rmdir(dir);
+    scratch_done(&sd);
 }
 
 TU_TESTS(TU_T(test_a_manifest_as_backup_writes_it), TU_T(test_what_is_not_a_manifest),
