@@ -79,8 +79,16 @@ static void *worker_uring(void *arg)
                 break;
             }
             size_t niov = build_iov(run, e->it, e->mem, e->iov, &e->want);
-            struct io_uring_sqe *sqe = io_uring_get_sqe(&ring);
             const ibc_pool_file *f = ibc_pool_run_file(run, e->it->file);
+            if (f->skip_holes) {
+                /* reads around the holes: synchronous (a failure is read again below) */
+                int rc = ibc_pool_run_read(run, e->it, e->mem);
+                e->res = rc ? rc : (int)e->want;
+                e->done = 1;
+                count++;
+                continue;
+            }
+            struct io_uring_sqe *sqe = io_uring_get_sqe(&ring);
             io_uring_prep_readv(sqe, f->fd, e->iov, (unsigned)niov, (off_t)e->it->offset);
             io_uring_sqe_set_data(sqe, e);
             e->done = 0;

@@ -385,7 +385,7 @@ size_t dataset_pool_files(dataset *ds, int (*sel)(const ds_file *), ibc_pool_fil
         ds_file *d = &ds->v[i];
         if (d->fd < 0 || !sel(d))
             continue;
-        out[n] = (ibc_pool_file){d->fd, d->f->size, d->unit};
+        out[n] = (ibc_pool_file){d->fd, d->f->size, d->unit, 0};
         map[n++] = i;
     }
     return n;

@@ -2,11 +2,13 @@
  * test_pool.c - the worker pool: placement on synthetic multi-node topologies (hwloc), and the
  * pipeline itself: every byte of every file reaches the work callback exactly once, in whole
  * units laid out at the stated stride, emit sees items strictly in order, a tiny memory budget
- * only slows it down, a failing callback stops the job with its code, on both read backends.
+ * only slows it down, a failing callback stops the job with its code, on both read backends;
+ * in sparse files whose holes it skips, the same bytes (zeros), without reading the holes.
  */
-#define _DEFAULT_SOURCE
+#define _GNU_SOURCE
 #include <fcntl.h>
 #include <pthread.h>
+#include <sys/mman.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -133,7 +135,7 @@ static void test_pipeline_covers_every_byte_in_order(void)
         TU_CHECK(write(fd, b, sizes[i]) == (ssize_t)sizes[i], "write");
         want[i] = ref_crc32c(0, b, sizes[i]);
         free(b);
-        files[i] = (ibc_pool_file){fd, sizes[i], units[i]};
+        files[i] = (ibc_pool_file){fd, sizes[i], units[i], 0};
         unlink(path);
     }
     rmdir(dir);
@@ -179,5 +181,109 @@ static void test_pipeline_covers_every_byte_in_order(void)
         close(files[i].fd);
 }
 
+/* Pages of fd in [off, off + len) the page cache holds (mincore). */
+static size_t cached_pages(int fd, uint64_t off, uint64_t len)
+{
+    size_t ps = (size_t)sysconf(_SC_PAGESIZE), n = (size_t)(len / ps), held = 0;
+    void *m = mmap(NULL, len, PROT_READ, MAP_SHARED, fd, (off_t)off);
+    unsigned char *v = malloc(n + 1);
+    if (m == MAP_FAILED || !v || mincore(m, len, v)) {
+        free(v);
+        if (m != MAP_FAILED)
+            munmap(m, len);
+        return (size_t)-1;
+    }
+    for (size_t i = 0; i < n; i++)
+        held += v[i] & 1;
+    munmap(m, len);
+    free(v);
+    return held;
+}
+
+static void test_skip_holes_gives_zeros_and_reads_no_hole(void)
+{
+    /* in the working directory: /tmp may be a tmpfs, whose holes read without caching */
+    char dir[] = "ibc-pool-holes.XXXXXX";
+    TU_CHECK(mkdtemp(dir), "mkdtemp");
+    enum { NF = 5 };
+    const uint64_t M = 1048576;
+    /* data pieces [at, at + len) per file; the rest are holes */
+    static const struct {
+        uint64_t size;
+        uint32_t unit;
+        uint64_t piece[3][2];
+    } spec[NF] = {
+        {4 * 1048576 + 5000, 16384, {{0, 65536}, {1572864, 102400}, {0, 0}}},
+        {2 * 1048576, 16384, {{0, 0}, {0, 0}, {0, 0}}},             /* all hole */
+        {3 * 1048576 + 1000, 1024, {{8192, 3000}, {2097152, 1048576 + 1000}, {0, 0}}},
+        {5 * 1048576, 65536, {{3 * 1048576, 2 * 1048576}, {0, 0}, {0, 0}}},
+        {2 * 1048576, 4096, {{0, 4096}, {1048576 - 4096, 8192}, {2 * 1048576 - 4096, 4096}}},
+    };
+    ibc_pool_file files[NF];
+    uint32_t want[NF];
+    for (int i = 0; i < NF; i++) {
+        char path[96];
+        snprintf(path, sizeof(path), "%s/f%d", dir, i);
+        int fd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0600);
+        TU_CHECK(fd >= 0 && ftruncate(fd, (off_t)spec[i].size) == 0, "create %s", path);
+        for (int k = 0; k < 3; k++) {
+            size_t len = (size_t)spec[i].piece[k][1];
+            if (!len)
+                continue;
+            uint8_t *b = malloc(len);
+            tu_rand_bytes(b, len);
+            TU_CHECK(pwrite(fd, b, len, (off_t)spec[i].piece[k][0]) == (ssize_t)len, "write");
+            free(b);
+        }
+        uint8_t *all = malloc(spec[i].size);
+        TU_CHECK(pread(fd, all, spec[i].size, 0) == (ssize_t)spec[i].size, "read back");
+        want[i] = ref_crc32c(0, all, spec[i].size);
+        free(all);
+        files[i] = (ibc_pool_file){fd, spec[i].size, spec[i].unit, 1};
+        unlink(path);
+    }
+    rmdir(dir);
+    /* the filesystem keeps the holes, and they are not in the page cache: file 3 starts with
+     * 3 MiB of hole */
+    int holes = lseek(files[3].fd, 0, SEEK_DATA) == (off_t)(3 * M);
+    if (holes) {
+        posix_fadvise(files[3].fd, 0, 0, POSIX_FADV_DONTNEED);
+        holes = cached_pages(files[3].fd, 0, 3 * M) == 0;
+    }
+    if (!holes)
+        printf("  (no holes kept here, or they are cached: the no-read check is skipped)\n");
+    for (int uring = 0; uring < 2; uring++) {
+        for (unsigned threads = 1; threads <= 3; threads++) {
+            for (int tiny = 0; tiny < 2; tiny++) {
+                ibc_pool_opts o = {.threads = threads, .io_uring = uring,
+                                   .item_bytes = tiny ? 65536 : 0,
+                                   .memory_budget = tiny ? 300000 : 0, .depth = tiny ? 1 : 0};
+                ibc_pool *p = NULL;
+                TU_CHECK(ibc_pool_new(&o, &p) == IBC_OK, "pool");
+                uint32_t crc[NF] = {0};
+                uint64_t bytes[NF] = {0};
+                job_ctx x = {.files = files, .nfiles = NF, .crc = crc, .bytes = bytes,
+                             .order_ok = 1, .layout_ok = 1, .fail_at = ~0ull};
+                pthread_mutex_init(&x.m, NULL);
+                ibc_pool_job job = {files, NF, work, emit, &x};
+                TU_CHECK(ibc_pool_run(p, &job) == 0, "run");
+                TU_CHECK(x.order_ok && x.layout_ok, "order, layout");
+                for (int i = 0; i < NF; i++)
+                    TU_CHECK(bytes[i] == spec[i].size && crc[i] == want[i],
+                             "%s, %u threads, %s items, sparse file %d: content differs",
+                             ibc_pool_backend(p), threads, tiny ? "small" : "1 MiB", i);
+                if (holes)
+                    TU_CHECK(cached_pages(files[3].fd, 0, 3 * M) == 0,
+                             "%s: the leading hole of file 3 was read", ibc_pool_backend(p));
+                pthread_mutex_destroy(&x.m);
+                ibc_pool_free(p);
+            }
+        }
+    }
+    for (int i = 0; i < NF; i++)
+        close(files[i].fd);
+}
+
 TU_TESTS(TU_T(test_placement_spreads_over_numa_nodes_then_cores),
-         TU_T(test_pipeline_covers_every_byte_in_order))
+         TU_T(test_pipeline_covers_every_byte_in_order),
+         TU_T(test_skip_holes_gives_zeros_and_reads_no_hole))

@@ -36,11 +36,15 @@ typedef struct ibc_pool_opts {
 } ibc_pool_opts;
 
 /* One input file. The pool neither opens nor closes fd. unit: items hold whole units, and units
- * of 4 KiB and more are laid out staggered in the buffers (see ibc_pages_alloc). */
+ * of 4 KiB and more are laid out staggered in the buffers (see ibc_pages_alloc). skip_holes:
+ * set it only for a file nothing else changes while the job runs (its caller holds it
+ * exclusively); the ranges the filesystem reports as holes (lseek SEEK_DATA, SEEK_HOLE) are
+ * then zeroed in the buffer instead of read, and get no read-ahead hint. */
 typedef struct ibc_pool_file {
     int fd;
     uint64_t size;
     uint32_t unit;
+    int skip_holes;
 } ibc_pool_file;
 
 typedef struct ibc_pool_item {
