@@ -389,8 +389,11 @@ static void rekey_ctr_page(const ibc_space *s, const ibc_space *t, ibc_page *pg,
 ibc_status ibc_batch_run(const ibc_space *s, const ibc_space *t, ibc_op op, ibc_page *pages,
                          size_t n, ibc_scratch *sc)
 {
-    if (!s || !sc || (n && !pages) || op > IBC_OP_REKEY)
+    if (!s || !sc || (n && !pages) || op > IBC_OP_REKEY_CHECKED)
         return IBC_ERR_INVALID_ARG;
+    sc->checked = op == IBC_OP_REKEY_CHECKED;
+    if (sc->checked)
+        op = IBC_OP_REKEY;
     if (op == IBC_OP_REKEY &&
         (!t || !t->have_key || t->g.physical != s->g.physical || t->space_id != s->space_id))
         return IBC_ERR_INVALID_ARG;

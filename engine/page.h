@@ -14,7 +14,13 @@
 
 struct ibc_scratch {
     uint8_t *buf[IBC_SCRATCH_PAGES]; /* IBC_MAX_PAGE bytes each */
+    int checked; /* the batch is IBC_OP_REKEY_CHECKED (run as IBC_OP_REKEY) */
 };
+
+/* Whether a page_compressed page's stream need not be decompressed: the batch re-keys pages
+ * a deep verify passed, with the algorithm settled (under IBC_ALGO_AUTO, decompressing is
+ * what tells CBC from CTR). */
+#define IBC_TRUSTED_STREAM(s, sc) ((sc)->checked && (s)->algo != IBC_ALGO_AUTO)
 
 /* Is this page (read from disk as page_no) encrypted under s's rules? */
 int ibc_page_is_encrypted(const ibc_space *s, const uint8_t *p, uint32_t page_no);

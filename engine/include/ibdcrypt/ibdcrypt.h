@@ -274,6 +274,10 @@ typedef enum ibc_op {
                            written it unencrypted: key version 0, plaintext checksum) */
     IBC_OP_ENCRYPT,     /* plaintext page -> the server's encrypted form (key version 1) */
     IBC_OP_REKEY,       /* encrypted page under s -> encrypted page under target; one pass */
+    IBC_OP_REKEY_CHECKED, /* IBC_OP_REKEY for pages that passed IBC_OP_VERIFY_DEEP under s
+                             (algorithm settled) and have not changed since: a page_compressed
+                             page is not decompressed again (the re-key keeps its plaintext
+                             as it is, whatever it holds), the rest as IBC_OP_REKEY */
 } ibc_op;
 
 typedef enum ibc_page_status {
