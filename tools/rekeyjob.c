@@ -150,6 +150,7 @@ typedef struct rk {
     /* the redo log */
     int redo_planned;            /* the plan re-keys it (a "redo" line) */
     int redo_done;               /* resume: its header already holds the target crypt_msg */
+    int checked;                 /* this run's deep check passed every page it re-keys */
     size_t redo_ds;              /* its dataset index */
     uint8_t redo_orig[16], redo_target[16]; /* crypt_msg before and after */
     ibc_redo_target *redo_t;
@@ -360,38 +361,21 @@ static int check_work(void *c, unsigned worker, const ibc_pool_item *it, uint8_t
     return 0;
 }
 
-/* Write the new content of pages [first, last] of an item: journal the originals, then
- * overwrite. changed[i] says whether page i takes its new (out) or its original (buf) bytes. */
-static int write_run(rk *x, ds_file *d, unsigned file, const ibc_pool_item *it, uint8_t *buf,
-                     uint8_t *out, const uint8_t *changed, size_t first, size_t last)
+/* Write pages [off, off + total) of a file from iovecs: -errno on failure (named in x). */
+static int write_all(rk *x, ds_file *d, const struct iovec *v, size_t n, uint64_t off,
+                     size_t total)
 {
-    struct iovec old[1024], neu[1024];
-    size_t n = 0;
-    if (last < first || last - first >= 1024)
-        return -EINVAL;
-    for (size_t i = first; i <= last; i++, n++) {
-        old[n] = (struct iovec){buf + i * it->stride, d->unit};
-        neu[n] = (struct iovec){(changed[i] ? out : buf) + i * it->stride, d->unit};
-    }
-    uint64_t off = it->offset + first * d->unit;
-    unsigned slot;
-    ibc_status st = ibc_journal_save(x->j, file, off, old, (int)n, &slot);
-    if (st != IBC_OK) {
-        failure(x, "journal: %s", ibc_strerror(st));
-        return st == IBC_ERR_NOSPACE ? -ENOSPC : -EIO;
-    }
-    ibc_crash_point("rekey-write");
-    size_t done = 0, total = n * d->unit;
+    size_t done = 0;
     while (done < total) {
         struct iovec w[1024];
         int k = 0;
         size_t skip = done;
         for (size_t i = 0; i < n; i++) {
-            if (skip >= neu[i].iov_len) {
-                skip -= neu[i].iov_len;
+            if (skip >= v[i].iov_len) {
+                skip -= v[i].iov_len;
                 continue;
             }
-            w[k++] = (struct iovec){(uint8_t *)neu[i].iov_base + skip, neu[i].iov_len - skip};
+            w[k++] = (struct iovec){(uint8_t *)v[i].iov_base + skip, v[i].iov_len - skip};
             skip = 0;
         }
         ssize_t r = pwritev(d->fd, w, k, (off_t)(off + done));
@@ -404,6 +388,42 @@ static int write_run(rk *x, ds_file *d, unsigned file, const ibc_pool_item *it, 
             return -e;
         }
         done += (size_t)r;
+    }
+    return 0;
+}
+
+/* Write the new content of pages [first, last] of an item: journal the originals of the
+ * whole range, then overwrite the pages that change (changed[i]), run by run: the others keep
+ * their bytes, and a hole the reader skipped (pool.h, skip_holes) stays a hole. */
+static int write_run(rk *x, ds_file *d, unsigned file, const ibc_pool_item *it, uint8_t *buf,
+                     uint8_t *out, const uint8_t *changed, size_t first, size_t last)
+{
+    struct iovec old[1024], neu[1024];
+    size_t n = 0;
+    if (last < first || last - first >= 1024)
+        return -EINVAL;
+    for (size_t i = first; i <= last; i++, n++)
+        old[n] = (struct iovec){buf + i * it->stride, d->unit};
+    uint64_t off = it->offset + first * d->unit;
+    unsigned slot;
+    ibc_status st = ibc_journal_save(x->j, file, off, old, (int)n, &slot);
+    if (st != IBC_OK) {
+        failure(x, "journal: %s", ibc_strerror(st));
+        return st == IBC_ERR_NOSPACE ? -ENOSPC : -EIO;
+    }
+    ibc_crash_point("rekey-write");
+    for (size_t i = first; i <= last;) {
+        if (!changed[i]) {
+            i++;
+            continue;
+        }
+        size_t j = i, k = 0;
+        for (; j <= last && changed[j]; j++)
+            neu[k++] = (struct iovec){out + j * it->stride, d->unit};
+        int rc = write_all(x, d, neu, k, it->offset + i * d->unit, k * d->unit);
+        if (rc)
+            return rc;
+        i = j;
     }
     ibc_journal_release(x->j, slot);
     return 0;
@@ -453,7 +473,8 @@ static int rk_work(void *c, unsigned worker, const ibc_pool_item *it, uint8_t *b
             pg[i] = (ibc_page){.src = buf + (at + i) * it->stride,
                                .dst = out + (at + i) * it->stride,
                                .page_no = (uint32_t)(base + at + i)};
-        ibc_batch_run(p->old, p->target, IBC_OP_REKEY, pg, n, x->ds.scratch[worker]);
+        ibc_batch_run(p->old, p->target, x->checked ? IBC_OP_REKEY_CHECKED : IBC_OP_REKEY, pg, n,
+                      x->ds.scratch[worker]);
         for (size_t i = 0; i < n; i++) {
             size_t u = at + i;
             changed[u] = 0;
@@ -1430,7 +1451,8 @@ int rekey_run(cli_global *g, rekey_opts *o, cli_keys *keys)
     size_t npf = 0;
     for (size_t i = 0; !rc && i < x.ds.n; i++)
         if (x.plan_of[i] >= 0 && x.ps[x.plan_of[i]].reenc && x.ds.v[i].fd >= 0) {
-            pf[npf] = (ibc_pool_file){x.ds.v[i].fd, x.ds.v[i].f->size, x.ds.v[i].unit};
+            /* held exclusively (journal lock, no server): holes need not be read */
+            pf[npf] = (ibc_pool_file){x.ds.v[i].fd, x.ds.v[i].f->size, x.ds.v[i].unit, 1};
             x.ds.pool_map[npf++] = i;
         }
     uint64_t total = 0;
@@ -1458,6 +1480,10 @@ int rekey_run(cli_global *g, rekey_opts *o, cli_keys *keys)
             for (size_t i = 0; i < x.ds.n; i++)
                 report_file_done(&x.rep, x.ds.v[i].rf);
             rc = fail_rc(&x, EXIT_DATA, "bad pages (listed above): nothing written");
+        } else {
+            /* the re-key need not decompress page_compressed pages again (the files are
+             * held: nothing changes them in between) */
+            x.checked = 1;
         }
     }
     if (!rc && o->dry_run) {
