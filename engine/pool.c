@@ -94,14 +94,15 @@ static int read_range(int fd, const ibc_pool_item *it, uint32_t unit, uint8_t *b
     struct iovec iov[MAX_IOV];
     while (a < b) {
         size_t cnt = 0, want = 0, from = a;
+        if (it->stride == unit) { /* not staggered: one piece (units may be single bytes) */
+            iov[cnt++] = (struct iovec){buf + a, b - a};
+            want = b - a;
+            a = b;
+        }
         while (a < b && cnt < MAX_IOV) {
             /* the unit a falls in (or the partial one after the last whole unit) */
             size_t in = a % unit, n = unit - in < b - a ? unit - in : b - a;
-            uint8_t *q = buf + a / unit * it->stride + in;
-            if (cnt && (uint8_t *)iov[cnt - 1].iov_base + iov[cnt - 1].iov_len == q)
-                iov[cnt - 1].iov_len += n;
-            else
-                iov[cnt++] = (struct iovec){q, n};
+            iov[cnt++] = (struct iovec){buf + a / unit * it->stride + in, n};
             want += n;
             a += n;
         }
@@ -154,6 +155,10 @@ static int data_span(int fd, uint64_t off, uint64_t end, uint64_t *from, uint64_
 /* Zero bytes [a, b) of an item in buf, staggered. */
 static void zero_range(const ibc_pool_item *it, uint32_t unit, uint8_t *buf, size_t a, size_t b)
 {
+    if (it->stride == unit && a < b) {
+        memset(buf + a, 0, b - a);
+        return;
+    }
     while (a < b) {
         size_t in = a % unit, n = unit - in < b - a ? unit - in : b - a;
         memset(buf + a / unit * it->stride + in, 0, n);
