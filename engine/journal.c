@@ -31,7 +31,7 @@
 #define HDR 4096
 #define MAX_FILES 65536
 
-enum { FREE = 0, BUSY, RELEASED };
+enum { FREE = 0, BUSY, RELEASED, SYNCING };
 
 struct ibc_journal {
     char *path;
@@ -45,6 +45,7 @@ struct ibc_journal {
     uint64_t seq;                 /* slot writes issued */
     uint64_t synced;              /* slot writes known durable */
     int syncing;
+    int data_syncing;             /* a thread is making the data files durable (sync_data) */
     int *fds;                     /* registered data files */
     unsigned nfds;
 };
@@ -336,42 +337,57 @@ void ibc_journal_add_fd(ibc_journal *j, unsigned file, int fd)
     }
 }
 
-/* Make released slots reusable: fsync every data file. Called with the mutex held. */
-static int sync_data_locked(ibc_journal *j)
+/* Make the released slots reusable: fdatasync every data file. Called with the mutex held,
+ * which it lets go meanwhile: the other threads go on with the free slots (with the mutex
+ * held through the flush, every worker waited for it). A slot released before the flush
+ * starts had its data written before, so the flush covers it. */
+static int sync_data(ibc_journal *j)
 {
-    for (unsigned f = 0; f < j->nfds; f++)
-        if (j->fds[f] >= 0 && fdatasync(j->fds[f]))
-            return -1;
     for (unsigned i = 0; i < j->nslots; i++)
         if (j->state[i] == RELEASED)
-            j->state[i] = FREE;
+            j->state[i] = SYNCING;
+    j->data_syncing = 1;
+    unsigned nfds = j->nfds;
+    pthread_mutex_unlock(&j->m);
+    int err = 0;
+    for (unsigned f = 0; f < nfds && !err; f++)
+        if (j->fds[f] >= 0 && fdatasync(j->fds[f]))
+            err = -1;
+    pthread_mutex_lock(&j->m);
+    j->data_syncing = 0;
+    for (unsigned i = 0; i < j->nslots; i++)
+        if (j->state[i] == SYNCING)
+            j->state[i] = err ? RELEASED : FREE;
     pthread_cond_broadcast(&j->cv);
-    return 0;
+    return err;
 }
 
-/* Take a free slot (reusing released ones once the data files are durable); returns it and
- * the sequence number of its write in *seq, or -1 on an fsync error. */
+/* Take a free slot; returns it and the sequence number of its write in *seq, or -1 on an
+ * fsync error. Released slots are made reusable (sync_data) once half the slots wait for
+ * it, so that a flush runs while free slots remain, or when none is free. */
 static int take_slot(ibc_journal *j, uint64_t *seq)
 {
     pthread_mutex_lock(&j->m);
     unsigned s;
     for (;;) {
-        for (s = 0; s < j->nslots && j->state[s] != FREE; s++)
-            ;
-        if (s < j->nslots)
-            break;
-        int released = 0;
-        for (unsigned i = 0; i < j->nslots; i++)
+        unsigned free = 0, released = 0;
+        for (unsigned i = 0; i < j->nslots; i++) {
+            free += j->state[i] == FREE;
             released += j->state[i] == RELEASED;
-        if (released) {
-            if (sync_data_locked(j)) {
+        }
+        if (!j->data_syncing && released && (!free || 2 * released >= j->nslots)) {
+            if (sync_data(j)) {
                 pthread_mutex_unlock(&j->m);
                 return -1;
             }
             continue;
         }
+        if (free)
+            break;
         pthread_cond_wait(&j->cv, &j->m);
     }
+    for (s = 0; j->state[s] != FREE; s++)
+        ;
     j->state[s] = BUSY;
     *seq = ++j->seq;
     pthread_mutex_unlock(&j->m);
