@@ -41,6 +41,8 @@ typedef struct run {
     const ibc_pool_job *job;
     uint64_t *first; /* first[f] = seq of file f's first item; first[nfiles] = total */
     size_t *upi;     /* units per item, per file */
+    uint64_t (*known)[2]; /* skip_holes files: a range [0] to [1) found all data (under hm) */
+    pthread_mutex_t hm;
     size_t buf_bytes;
     _Atomic uint64_t next_claim;
     _Atomic int stop;
@@ -129,14 +131,24 @@ static int read_range(int fd, const ibc_pool_item *it, uint32_t unit, uint8_t *b
     return 0;
 }
 
-/* The span [*from, *to) of [off, end) that holds its data: without the hole it starts with
- * or ends with, if any (the holes between data stay in: reading them costs less than the
- * calls that would find them all). Returns 0 when [off, end) is all hole. At most three
- * lseeks; where the filesystem cannot tell, all is data. */
-static int data_span(int fd, uint64_t off, uint64_t end, uint64_t *from, uint64_t *to)
+/* The span [*from, *to) of [off, end) of file f that holds its data: without the hole it
+ * starts with or ends with, if any (holes between data stay in: reading one costs less than
+ * the calls that would find them all). Returns 0 when [off, end) is all hole. Files not marked
+ * skip_holes are all data. At most three lseeks, none inside the last data extent found (a
+ * file without holes costs three in all: on a network file system each is a round trip);
+ * where the file system cannot tell, all is data. */
+static int data_span(run *r, size_t f, uint64_t off, uint64_t end, uint64_t *from, uint64_t *to)
 {
     *from = off;
     *to = end;
+    if (!r->job->files[f].skip_holes)
+        return 1;
+    pthread_mutex_lock(&r->hm);
+    int known = off >= r->known[f][0] && end <= r->known[f][1];
+    pthread_mutex_unlock(&r->hm);
+    if (known)
+        return 1;
+    int fd = r->job->files[f].fd;
     off_t d = lseek(fd, (off_t)off, SEEK_DATA);
     if (d < 0)
         return errno != ENXIO; /* ENXIO: no data after off */
@@ -144,6 +156,12 @@ static int data_span(int fd, uint64_t off, uint64_t end, uint64_t *from, uint64_
         return 0;
     *from = (uint64_t)d > off ? (uint64_t)d : off;
     off_t h = lseek(fd, (off_t)*from, SEEK_HOLE);
+    if (h > (off_t)*from) {
+        pthread_mutex_lock(&r->hm);
+        r->known[f][0] = *from;
+        r->known[f][1] = (uint64_t)h;
+        pthread_mutex_unlock(&r->hm);
+    }
     if (h < 0 || (uint64_t)h >= end || (uint64_t)h <= *from)
         return 1;
     off_t d2 = lseek(fd, h, SEEK_DATA);
@@ -170,11 +188,11 @@ static void zero_range(const ibc_pool_item *it, uint32_t unit, uint8_t *buf, siz
  * the item starts or ends with is zeroed in buf instead: reading it has the kernel allocate
  * page-cache pages and clear them (on the test VM, a quarter of a prepare's CPU time on a
  * sparse backup, perf); so would a read-ahead hint over it (claim). */
-static int read_item(const run *r, const ibc_pool_item *it, uint8_t *buf)
+static int read_item(run *r, const ibc_pool_item *it, uint8_t *buf)
 {
     const ibc_pool_file *f = &r->job->files[it->file];
-    uint64_t from = it->offset, to = it->offset + it->len;
-    if (f->skip_holes && !data_span(f->fd, it->offset, it->offset + it->len, &from, &to))
+    uint64_t from, to;
+    if (!data_span(r, it->file, it->offset, it->offset + it->len, &from, &to))
         from = to;
     size_t a = from - it->offset, b = to - it->offset;
     zero_range(it, f->unit, buf, 0, a);
@@ -300,17 +318,12 @@ static int claim(run *r, ibc_pool_item *it)
     if (ahead < total) {
         ibc_pool_item a;
         item_of(r, ahead, &a);
-        const ibc_pool_file *f = &r->job->files[a.file];
-        if (!f->skip_holes) {
-            if (a.len && !seems_cached(f->fd, a.offset, a.len))
-                posix_fadvise(f->fd, (off_t)a.offset, (off_t)a.len, POSIX_FADV_WILLNEED);
-        } else {
-            /* the data only: a hint over a hole would fill the cache with zeroed pages */
-            uint64_t from, to;
-            if (data_span(f->fd, a.offset, a.offset + a.len, &from, &to) &&
-                !seems_cached(f->fd, from, to - from))
-                posix_fadvise(f->fd, (off_t)from, (off_t)(to - from), POSIX_FADV_WILLNEED);
-        }
+        /* the data only: a hint over a hole would fill the cache with zeroed pages */
+        int fd = r->job->files[a.file].fd;
+        uint64_t from, to;
+        if (data_span(r, a.file, a.offset, a.offset + a.len, &from, &to) && from < to &&
+            !seems_cached(fd, from, to - from))
+            posix_fadvise(fd, (off_t)from, (off_t)(to - from), POSIX_FADV_WILLNEED);
     }
     return 1;
 }
@@ -366,9 +379,11 @@ int ibc_pool_run(ibc_pool *p, const ibc_pool_job *job)
     r.job = job;
     r.first = calloc(job->nfiles + 1, sizeof(uint64_t));
     r.upi = calloc(job->nfiles + 1, sizeof(size_t));
-    if (!r.first || !r.upi) {
+    r.known = calloc(job->nfiles + 1, sizeof(*r.known));
+    if (!r.first || !r.upi || !r.known) {
         free(r.first);
         free(r.upi);
+        free(r.known);
         return -ENOMEM;
     }
     size_t bytes = 0;
@@ -398,6 +413,7 @@ int ibc_pool_run(ibc_pool *p, const ibc_pool_job *job)
     }
     r.buf_bytes = bytes;
     pthread_mutex_init(&r.m, NULL);
+    pthread_mutex_init(&r.hm, NULL);
     pthread_cond_init(&r.cv, NULL);
     if (!rc) {
         pthread_t *th = calloc(p->n, sizeof(pthread_t));
@@ -422,11 +438,13 @@ int ibc_pool_run(ibc_pool *p, const ibc_pool_job *job)
     for (size_t i = 0; r.slots && i < r.nslots; i++)
         ibc_pool_free_buf(p, r.slots[i].mem, bytes);
     pthread_mutex_destroy(&r.m);
+    pthread_mutex_destroy(&r.hm);
     pthread_cond_destroy(&r.cv);
     free(r.slots);
     free(r.parked);
     free(r.first);
     free(r.upi);
+    free(r.known);
     return rc;
 }
 

@@ -205,7 +205,7 @@ static void test_skip_holes_gives_zeros_and_reads_no_hole(void)
     /* in the working directory: /tmp may be a tmpfs, whose holes read without caching */
     char dir[] = "ibc-pool-holes.XXXXXX";
     TU_CHECK(mkdtemp(dir), "mkdtemp");
-    enum { NF = 5 };
+    enum { NF = 6 };
     const uint64_t M = 1048576;
     /* data pieces [at, at + len) per file; the rest are holes */
     static const struct {
@@ -218,6 +218,7 @@ static void test_skip_holes_gives_zeros_and_reads_no_hole(void)
         {3 * 1048576 + 1000, 1024, {{8192, 3000}, {2097152, 1048576 + 1000}, {0, 0}}},
         {5 * 1048576, 65536, {{3 * 1048576, 2 * 1048576}, {0, 0}, {0, 0}}},
         {2 * 1048576, 4096, {{0, 4096}, {1048576 - 4096, 8192}, {2 * 1048576 - 4096, 4096}}},
+        {2 * 1048576 + 3000, 16384, {{0, 0}, {0, 0}, {0, 0}}}, /* striped: below */
     };
     ibc_pool_file files[NF];
     uint32_t want[NF];
@@ -226,6 +227,13 @@ static void test_skip_holes_gives_zeros_and_reads_no_hole(void)
         snprintf(path, sizeof(path), "%s/f%d", dir, i);
         int fd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0600);
         TU_CHECK(fd >= 0 && ftruncate(fd, (off_t)spec[i].size) == 0, "create %s", path);
+        /* file 5: 8 KiB of data every 16 KiB, from 4 KiB on (256 extents) */
+        for (uint64_t at = 4096; i == 5 && at < spec[i].size; at += 16384) {
+            uint8_t b[8192];
+            tu_rand_bytes(b, sizeof(b));
+            size_t len = spec[i].size - at < sizeof(b) ? (size_t)(spec[i].size - at) : sizeof(b);
+            TU_CHECK(pwrite(fd, b, len, (off_t)at) == (ssize_t)len, "write");
+        }
         for (int k = 0; k < 3; k++) {
             size_t len = (size_t)spec[i].piece[k][1];
             if (!len)
@@ -244,11 +252,14 @@ static void test_skip_holes_gives_zeros_and_reads_no_hole(void)
     }
     rmdir(dir);
     /* the filesystem keeps the holes, and they are not in the page cache: file 3 starts with
-     * 3 MiB of hole */
-    int holes = lseek(files[3].fd, 0, SEEK_DATA) == (off_t)(3 * M);
+     * 3 MiB of hole, file 0 ends with 2 MiB and more after its data */
+    int holes = lseek(files[3].fd, 0, SEEK_DATA) == (off_t)(3 * M) &&
+                lseek(files[0].fd, 2 * M, SEEK_DATA) < 0;
     if (holes) {
         posix_fadvise(files[3].fd, 0, 0, POSIX_FADV_DONTNEED);
-        holes = cached_pages(files[3].fd, 0, 3 * M) == 0;
+        posix_fadvise(files[0].fd, 0, 0, POSIX_FADV_DONTNEED);
+        holes = cached_pages(files[3].fd, 0, 3 * M) == 0 &&
+                cached_pages(files[0].fd, 2 * M, 2 * M) == 0;
     }
     if (!holes)
         printf("  (no holes kept here, or they are cached: the no-read check is skipped)\n");
@@ -273,8 +284,10 @@ static void test_skip_holes_gives_zeros_and_reads_no_hole(void)
                              "%s, %u threads, %s items, sparse file %d: content differs",
                              ibc_pool_backend(p), threads, tiny ? "small" : "1 MiB", i);
                 if (holes)
-                    TU_CHECK(cached_pages(files[3].fd, 0, 3 * M) == 0,
-                             "%s: the leading hole of file 3 was read", ibc_pool_backend(p));
+                    TU_CHECK(cached_pages(files[3].fd, 0, 3 * M) == 0 &&
+                                 cached_pages(files[0].fd, 2 * M, 2 * M) == 0,
+                             "%s: the leading hole of file 3 or the trailing one of file 0 was "
+                             "read", ibc_pool_backend(p));
                 pthread_mutex_destroy(&x.m);
                 ibc_pool_free(p);
             }

@@ -38,9 +38,10 @@ typedef struct ibc_pool_opts {
 /* One input file. The pool neither opens nor closes fd. unit: items hold whole units, and units
  * of 4 KiB and more are laid out staggered in the buffers (see ibc_pages_alloc). skip_holes:
  * set it only for a file nothing else changes while the job runs (its caller holds it
- * exclusively); the ranges the filesystem reports as holes (lseek SEEK_DATA, SEEK_HOLE) are
- * then zeroed in the buffer instead of read, and get no read-ahead hint. Those lseeks move
- * fd's file offset: use positional I/O (pread, pwrite) on it while the job runs. */
+ * exclusively); the holes an item starts or ends with (lseek SEEK_DATA, SEEK_HOLE: at most
+ * three calls an item, none within the data extent found last) are then zeroed in the buffer
+ * instead of read, and get no read-ahead hint. Those lseeks move fd's file offset: use
+ * positional I/O (pread, pwrite) on it while the job runs. */
 typedef struct ibc_pool_file {
     int fd;
     uint64_t size;
