@@ -116,6 +116,62 @@ static int emit(void *c, const ibc_pool_item *it, uint8_t *buf)
     return 0;
 }
 
+/* Run the job over files with the pool set up each way the tests try (both read backends,
+ * 1 to max_threads workers, the default budget and a tiny one of one small buffer a worker):
+ * it must return 0, emit in order with the stated layout, and hand every file's bytes
+ * (sizes[i], CRC-32C want[i]) to the work exactly once. Then after(p, job, x, arg), if any. */
+static void each_setup(const ibc_pool_file *files, size_t nf, unsigned max_threads,
+                       const uint64_t *sizes, const uint32_t *want,
+                       void (*after)(ibc_pool *, ibc_pool_job *, job_ctx *, void *), void *arg)
+{
+    for (int uring = 0; uring < 2; uring++) {
+        for (unsigned threads = 1; threads <= max_threads; threads++) {
+            for (int tiny = 0; tiny < 2; tiny++) {
+                ibc_pool_opts o = {.threads = threads, .io_uring = uring,
+                                   .item_bytes = tiny ? 65536 : 0,
+                                   .memory_budget = tiny ? 300000 : 0, .depth = tiny ? 1 : 0};
+                ibc_pool *p = NULL;
+                TU_CHECK(ibc_pool_new(&o, &p) == IBC_OK, "pool");
+                uint32_t crc[16] = {0};
+                uint64_t bytes[16] = {0};
+                job_ctx x = {.files = files, .nfiles = nf, .crc = crc, .bytes = bytes,
+                             .order_ok = 1, .layout_ok = 1, .fail_at = ~0ull};
+                pthread_mutex_init(&x.m, NULL);
+                ibc_pool_job job = {files, nf, work, emit, &x};
+                int rc = ibc_pool_run(p, &job);
+                TU_CHECK(rc == 0, "run returned %d", rc);
+                TU_CHECK(x.order_ok && x.layout_ok, "%s, %u threads: order %d layout %d",
+                         ibc_pool_backend(p), threads, x.order_ok, x.layout_ok);
+                for (size_t i = 0; i < nf; i++) {
+                    TU_CHECK(bytes[i] == sizes[i], "file %zu: %llu of %llu bytes", i,
+                             (unsigned long long)bytes[i], (unsigned long long)sizes[i]);
+                    TU_CHECK(crc[i] == want[i], "%s, %u threads, %s items, file %zu: content "
+                             "differs", ibc_pool_backend(p), threads, tiny ? "small" : "1 MiB",
+                             i);
+                }
+                if (after)
+                    after(p, &job, &x, arg);
+                pthread_mutex_destroy(&x.m);
+                ibc_pool_free(p);
+            }
+        }
+    }
+}
+
+/* A failing item stops the job with its code; nothing after it is emitted. */
+static void fails_at_9(ibc_pool *p, ibc_pool_job *job, job_ctx *x, void *arg)
+{
+    (void)arg;
+    memset(x->crc, 0, x->nfiles * sizeof(*x->crc));
+    memset(x->bytes, 0, x->nfiles * sizeof(*x->bytes));
+    x->next_seq = 0;
+    x->fail_at = 9;
+    int rc = ibc_pool_run(p, job);
+    TU_CHECK(rc == 42, "failing job returned %d", rc);
+    TU_CHECK(x->next_seq <= 9, "items after the failed one were emitted (%llu)",
+             (unsigned long long)x->next_seq);
+}
+
 static void test_pipeline_covers_every_byte_in_order(void)
 {
     char dir[] = "/tmp/ibc-pool.XXXXXX";
@@ -139,44 +195,7 @@ static void test_pipeline_covers_every_byte_in_order(void)
         unlink(path);
     }
     rmdir(dir);
-    for (int uring = 0; uring < 2; uring++) {
-        for (unsigned threads = 1; threads <= 4; threads++) {
-            for (int tiny = 0; tiny < 2; tiny++) {
-                ibc_pool_opts o = {.threads = threads, .io_uring = uring,
-                                   .item_bytes = tiny ? 65536 : 0,
-                                   .memory_budget = tiny ? 300000 : 0, .depth = tiny ? 1 : 0};
-                ibc_pool *p = NULL;
-                TU_CHECK(ibc_pool_new(&o, &p) == IBC_OK, "pool");
-                uint32_t crc[NF] = {0};
-                uint64_t bytes[NF] = {0};
-                job_ctx x = {.files = files, .nfiles = NF, .crc = crc, .bytes = bytes,
-                             .order_ok = 1, .layout_ok = 1, .fail_at = ~0ull};
-                pthread_mutex_init(&x.m, NULL);
-                ibc_pool_job job = {files, NF, work, emit, &x};
-                int rc = ibc_pool_run(p, &job);
-                TU_CHECK(rc == 0, "run returned %d", rc);
-                TU_CHECK(x.order_ok && x.layout_ok, "%s, %u threads: order %d layout %d",
-                         ibc_pool_backend(p), threads, x.order_ok, x.layout_ok);
-                for (int i = 0; i < NF; i++) {
-                    TU_CHECK(bytes[i] == sizes[i], "file %d: %llu of %llu bytes", i,
-                             (unsigned long long)bytes[i], (unsigned long long)sizes[i]);
-                    TU_CHECK(crc[i] == want[i], "%s, %u threads, file %d: content differs",
-                             ibc_pool_backend(p), threads, i);
-                }
-                /* a failing item stops the job with its code; nothing after it is emitted */
-                memset(crc, 0, sizeof(crc));
-                memset(bytes, 0, sizeof(bytes));
-                x.next_seq = 0;
-                x.fail_at = 9;
-                rc = ibc_pool_run(p, &job);
-                TU_CHECK(rc == 42, "failing job returned %d", rc);
-                TU_CHECK(x.next_seq <= 9, "items after the failed one were emitted (%llu)",
-                         (unsigned long long)x.next_seq);
-                pthread_mutex_destroy(&x.m);
-                ibc_pool_free(p);
-            }
-        }
-    }
+    each_setup(files, NF, 4, sizes, want, fails_at_9, NULL);
     for (int i = 0; i < NF; i++)
         close(files[i].fd);
 }
@@ -198,6 +217,19 @@ static size_t cached_pages(int fd, uint64_t off, uint64_t len)
     munmap(m, len);
     free(v);
     return held;
+}
+
+/* The leading 3 MiB hole of file 3 and the trailing one of file 0 (from 2 MiB) stayed out of
+ * the page cache: the pool did not read them. */
+static void holes_not_read(ibc_pool *p, ibc_pool_job *job, job_ctx *x, void *arg)
+{
+    const ibc_pool_file *files = arg;
+    (void)job;
+    (void)x;
+    TU_CHECK(cached_pages(files[3].fd, 0, 3u << 20) == 0 &&
+                 cached_pages(files[0].fd, 2u << 20, 2u << 20) == 0,
+             "%s: the leading hole of file 3 or the trailing one of file 0 was read",
+             ibc_pool_backend(p));
 }
 
 static void test_skip_holes_gives_zeros_and_reads_no_hole(void)
@@ -263,36 +295,10 @@ static void test_skip_holes_gives_zeros_and_reads_no_hole(void)
     }
     if (!holes)
         printf("  (no holes kept here, or they are cached: the no-read check is skipped)\n");
-    for (int uring = 0; uring < 2; uring++) {
-        for (unsigned threads = 1; threads <= 3; threads++) {
-            for (int tiny = 0; tiny < 2; tiny++) {
-                ibc_pool_opts o = {.threads = threads, .io_uring = uring,
-                                   .item_bytes = tiny ? 65536 : 0,
-                                   .memory_budget = tiny ? 300000 : 0, .depth = tiny ? 1 : 0};
-                ibc_pool *p = NULL;
-                TU_CHECK(ibc_pool_new(&o, &p) == IBC_OK, "pool");
-                uint32_t crc[NF] = {0};
-                uint64_t bytes[NF] = {0};
-                job_ctx x = {.files = files, .nfiles = NF, .crc = crc, .bytes = bytes,
-                             .order_ok = 1, .layout_ok = 1, .fail_at = ~0ull};
-                pthread_mutex_init(&x.m, NULL);
-                ibc_pool_job job = {files, NF, work, emit, &x};
-                TU_CHECK(ibc_pool_run(p, &job) == 0, "run");
-                TU_CHECK(x.order_ok && x.layout_ok, "order, layout");
-                for (int i = 0; i < NF; i++)
-                    TU_CHECK(bytes[i] == spec[i].size && crc[i] == want[i],
-                             "%s, %u threads, %s items, sparse file %d: content differs",
-                             ibc_pool_backend(p), threads, tiny ? "small" : "1 MiB", i);
-                if (holes)
-                    TU_CHECK(cached_pages(files[3].fd, 0, 3 * M) == 0 &&
-                                 cached_pages(files[0].fd, 2 * M, 2 * M) == 0,
-                             "%s: the leading hole of file 3 or the trailing one of file 0 was "
-                             "read", ibc_pool_backend(p));
-                pthread_mutex_destroy(&x.m);
-                ibc_pool_free(p);
-            }
-        }
-    }
+    uint64_t sizes[NF];
+    for (int i = 0; i < NF; i++)
+        sizes[i] = spec[i].size;
+    each_setup(files, NF, 3, sizes, want, holes ? holes_not_read : NULL, files);
     for (int i = 0; i < NF; i++)
         close(files[i].fd);
 }
