@@ -401,7 +401,11 @@ static void legacy_process(const ibc_space *s, const ibc_space *t, ibc_op op, ib
         ibc_nopad_crypt(k, &s->key, used, 0, iv, p + off, plain + off, len);
         bad = IBC_PAGE_OK;
         if (pcomp && IBC_TRUSTED_STREAM(s, sc)) {
-            /* decompressed by the deep verify before */
+            /* decompressed by the deep verify before; the stream's header still tells keys
+             * apart, as in fcrc32_compressed_check */
+            uint32_t algo = be16(plain + FIL_PAGE_DATA + FIL_PAGE_ENCRYPT_COMP_ALGO);
+            if (!ibc_page_stream_header(algo, plain + off, len, s->g.logical))
+                bad = IBC_PAGE_KEY_MISMATCH;
         } else if (pcomp) {
             /* 37401: algorithm at 40, payload at 42 (fil0pagecompress.cc) */
             uint32_t algo = be16(plain + FIL_PAGE_DATA + FIL_PAGE_ENCRYPT_COMP_ALGO);
