@@ -394,10 +394,11 @@ static int write_all(rk *x, ds_file *d, const struct iovec *v, size_t n, uint64_
 }
 
 /* Write the new content of pages [first, last] of an item: journal the originals of the
- * whole range, then overwrite the pages that change (changed[i]), run by run: the others keep
- * their bytes, and a hole the reader skipped (pool.h, skip_holes) stays a hole. */
+ * whole range, then overwrite the bytes that change, run by run: the first wlen[i] bytes of
+ * page i (0: it keeps its bytes). What is not written keeps its bytes, and a hole the reader
+ * skipped (pool.h, skip_holes) stays a hole. */
 static int write_run(rk *x, ds_file *d, unsigned file, const ibc_pool_item *it, uint8_t *buf,
-                     uint8_t *out, const uint8_t *changed, size_t first, size_t last)
+                     uint8_t *out, const uint32_t *wlen, size_t first, size_t last)
 {
     struct iovec old[1024], neu[1024];
     size_t n = 0;
@@ -414,14 +415,16 @@ static int write_run(rk *x, ds_file *d, unsigned file, const ibc_pool_item *it, 
     }
     ibc_crash_point("rekey-write");
     for (size_t i = first; i <= last;) {
-        if (!changed[i]) {
+        if (!wlen[i]) {
             i++;
             continue;
         }
-        size_t j = i, k = 0;
-        for (; j <= last && changed[j]; j++)
-            neu[k++] = (struct iovec){out + j * it->stride, d->unit};
-        int rc = write_all(x, d, neu, k, it->offset + i * d->unit, k * d->unit);
+        size_t j = i, k = 0, total = 0;
+        do { /* a run ends after a page written only in part */
+            neu[k++] = (struct iovec){out + j * it->stride, wlen[j]};
+            total += wlen[j];
+        } while (wlen[j++] == d->unit && j <= last && wlen[j]);
+        int rc = write_all(x, d, neu, k, it->offset + i * d->unit, total);
         if (rc)
             return rc;
         i = j;
@@ -456,6 +459,20 @@ static void note_item_crc(rk *x, size_t di, const ibc_pool_item *it, const uint8
         fc_note(&x->mcrc[di], it->offset + u0 * unit, it->len - u0 * unit, c);
 }
 
+/* The bytes of a re-keyed page that the re-key changes. A full_crc32 page_compressed page
+ * keeps everything past its stored size (buf0buf.h buf_page_full_crc32_size: FIL_PAGE_TYPE
+ * bit 15 set, the size byte 25 times 256): zeros that fil0pagecompress.cc
+ * fil_page_compress_for_full_crc32 wrote, and that a backup (mbstream -x of a mariadb-backup
+ * stream, cp -r) may keep as a hole. */
+static uint32_t changed_bytes(const ibc_page *pg, uint32_t unit, int fcrc32)
+{
+    uint32_t type = (uint32_t)pg->src[24] << 8 | pg->src[25];
+    if (!fcrc32 || !(pg->flags & IBC_PF_PAGE_COMPRESSED) || !(type & 0x8000))
+        return unit;
+    uint32_t size = (type & 0xff) << 8;
+    return size && size < unit ? size : unit;
+}
+
 static int rk_work(void *c, unsigned worker, const ibc_pool_item *it, uint8_t *buf)
 {
     rk *x = c;
@@ -465,6 +482,10 @@ static int rk_work(void *c, unsigned worker, const ibc_pool_item *it, uint8_t *b
     plan_space *p = &x->ps[pi];
     uint8_t *out = x->out[worker];
     uint8_t changed[1024], stored[1024];
+    uint32_t wlen[1024];
+    ibc_space_info info;
+    ibc_space_get_info(p->old, &info);
+    int fcrc32 = info.format == IBC_FORMAT_FULL_CRC32;
     ibc_page pg[64];
     uint64_t base = d->first_page + it->offset / d->unit;
     size_t first = SIZE_MAX, last = 0;
@@ -504,6 +525,7 @@ static int rk_work(void *c, unsigned worker, const ibc_pool_item *it, uint8_t *b
             /* a page re-keyed by this run: its new full_crc32 checksum is the CRC-32C of
              * all its bytes but the last 4 (the input's was, IBC_PF_CRC_STORED) */
             stored[u] = changed[u] && (pg[i].flags & IBC_PF_CRC_STORED);
+            wlen[u] = changed[u] ? changed_bytes(&pg[i], d->unit, fcrc32) : 0;
             if (changed[u]) {
                 atomic_fetch_add(&x->changed, 1);
                 if (first == SIZE_MAX)
@@ -517,7 +539,7 @@ static int rk_work(void *c, unsigned worker, const ibc_pool_item *it, uint8_t *b
         note_item_crc(x, di, it, buf, out, changed, stored);
     if (first == SIZE_MAX || x->o->dry_run)
         return 0;
-    return write_run(x, d, (unsigned)di, it, buf, out, changed, first, last);
+    return write_run(x, d, (unsigned)di, it, buf, out, wlen, first, last);
 }
 
 /* The heads: page 0 of each planned tablespace with its new crypt data, and for rewrap the
