@@ -116,6 +116,18 @@ static int emit(void *c, const ibc_pool_item *it, uint8_t *buf)
     return 0;
 }
 
+/* File i of a test's scratch directory, open for reading and writing, already unlinked. */
+static int scratch_file(const char *dir, int i)
+{
+    char path[96];
+    snprintf(path, sizeof(path), "%s/f%d", dir, i);
+    int fd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0600);
+    if (fd < 0)
+        tu_fail(__FILE__, __LINE__, "create %s", path);
+    unlink(path);
+    return fd;
+}
+
 /* Run the job over files with the pool set up each way the tests try (both read backends,
  * 1 to max_threads workers, the default budget and a tiny one of one small buffer a worker):
  * it must return 0, emit in order with the stated layout, and hand every file's bytes
@@ -183,16 +195,13 @@ static void test_pipeline_covers_every_byte_in_order(void)
     ibc_pool_file files[NF];
     uint32_t want[NF];
     for (int i = 0; i < NF; i++) {
-        char path[64];
-        snprintf(path, sizeof(path), "%s/f%d", dir, i);
-        int fd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0600);
+        int fd = scratch_file(dir, i);
         uint8_t *b = malloc(sizes[i] + 1);
         tu_rand_bytes(b, sizes[i]);
         TU_CHECK(write(fd, b, sizes[i]) == (ssize_t)sizes[i], "write");
         want[i] = ref_crc32c(0, b, sizes[i]);
         free(b);
         files[i] = (ibc_pool_file){fd, sizes[i], units[i], 0};
-        unlink(path);
     }
     rmdir(dir);
     each_setup(files, NF, 4, sizes, want, fails_at_9, NULL);
@@ -255,10 +264,8 @@ static void test_skip_holes_gives_zeros_and_reads_no_hole(void)
     ibc_pool_file files[NF];
     uint32_t want[NF];
     for (int i = 0; i < NF; i++) {
-        char path[96];
-        snprintf(path, sizeof(path), "%s/f%d", dir, i);
-        int fd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0600);
-        TU_CHECK(fd >= 0 && ftruncate(fd, (off_t)spec[i].size) == 0, "create %s", path);
+        int fd = scratch_file(dir, i);
+        TU_CHECK(ftruncate(fd, (off_t)spec[i].size) == 0, "ftruncate");
         /* file 5: 8 KiB of data every 16 KiB, from 4 KiB on (256 extents) */
         for (uint64_t at = 4096; i == 5 && at < spec[i].size; at += 16384) {
             uint8_t b[8192];
@@ -280,7 +287,6 @@ static void test_skip_holes_gives_zeros_and_reads_no_hole(void)
         want[i] = ref_crc32c(0, all, spec[i].size);
         free(all);
         files[i] = (ibc_pool_file){fd, spec[i].size, spec[i].unit, 1};
-        unlink(path);
     }
     rmdir(dir);
     /* the filesystem keeps the holes, and they are not in the page cache: file 3 starts with
