@@ -40,6 +40,7 @@
 
 #include "aes_x86_crc.h"
 #include "aes_x86_expand.h"
+#include "crc32c_tables.h"
 #include "tiers.h"
 
 #if !defined(IBC_W) || !defined(IBC_SUFFIX) || !defined(IBC_TIER)
@@ -138,6 +139,13 @@ static inline V v_shift_in(V prev, V cur)
     return prev;
 }
 
+static inline V v_clfold(V acc, V k, V c)
+{
+    return _mm_xor_si128(_mm_xor_si128(_mm_clmulepi64_si128(acc, k, 0x00),
+                                       _mm_clmulepi64_si128(acc, k, 0x11)),
+                         c);
+}
+
 #elif IBC_W == 256
 typedef __m256i V;
 #define V_REG "+x"
@@ -201,6 +209,12 @@ static inline void v_scatter(uint8_t *const *pp, size_t off, V v)
 static inline V v_shift_in(V prev, V cur)
 {
     return _mm256_permute2x128_si256(prev, cur, 0x21); /* [prev.hi, cur.lo] */
+}
+static inline V v_clfold(V acc, V k, V c)
+{
+    return _mm256_xor_si256(_mm256_xor_si256(_mm256_clmulepi64_epi128(acc, k, 0x00),
+                                             _mm256_clmulepi64_epi128(acc, k, 0x11)),
+                            c);
 }
 
 #elif IBC_W == 512
@@ -274,6 +288,11 @@ static inline void v_scatter(uint8_t *const *pp, size_t off, V v)
 static inline V v_shift_in(V prev, V cur)
 {
     return _mm512_alignr_epi64(cur, prev, 6); /* qwords [prev6, prev7, cur0 .. cur5] */
+}
+static inline V v_clfold(V acc, V k, V c)
+{
+    return _mm512_ternarylogic_epi64(_mm512_clmulepi64_epi128(acc, k, 0x00),
+                                     _mm512_clmulepi64_epi128(acc, k, 0x11), c, 0x96);
 }
 
 #else
@@ -773,12 +792,36 @@ static ALWAYS_INLINE void mb_crc_reg(uint64_t *cr, uint8_t *const *op, int j, si
     }
 }
 
+/* The vector form (ymm, zmm: MB_ENC_VCRC), for lanes in place: each 16-byte lane of acc[j]
+ * stands for the output of its slot so far, as in the folding CRC (crc32c_vpclmul_template.h).
+ * A step XORs the new ciphertext block into it after two carry-less multiplies that carry the
+ * old value 16 bytes forward (CRC32C_FOLD_128). The block being stored is in a register anyway,
+ * the multiplies go beside the AES rounds, and mb_enc_group takes each slot's CRC from its lane
+ * at the end of the segment. ibc_cbc_rekey_mb in simd.h has the figures. */
+#define MB_ENC_VCRC (LPR > 1)
+
+static ALWAYS_INLINE V mb_vcrc_fold(V acc, V c)
+{
+    /* qword 0 (the earlier bytes) times x^160, qword 1 times x^96 (crc32c_tables.h) */
+    const __m128i k = _mm_set_epi64x((long long)CRC32C_FOLD_128_LO, (long long)CRC32C_FOLD_128_HI);
+#if IBC_W == 512
+    return v_clfold(acc, _mm512_broadcast_i32x4(k), c);
+#elif IBC_W == 256
+    return v_clfold(acc, _mm256_broadcastsi128_si256(k), c);
+#else
+    return v_clfold(acc, k, c);
+#endif
+}
+
 /* One step: block `off` of every slot, x the state after round 0 (on return, that of block
- * `on`). cr: NULL, or the raw CRC32C of every slot's output, which this step carries on over
- * the previous step's output, a register's slots per inner round. */
-static ALWAYS_INLINE void mb_enc_step(const V *ks, const int NR, const int R,
+ * `on`). IP: 0 when the lanes are in place (read through op, ip unused). cr: NULL, or the raw CRC32C of
+ * every slot's output, which this step carries on over the previous step's output, a
+ * register's slots per inner round. acc: NULL, or the vector form's accumulators (first: the
+ * segment's first step, which XORs its block in unfolded). */
+static ALWAYS_INLINE void mb_enc_step(const V *ks, const int NR, const int R, const int IP,
                                       const uint8_t *const *ip, uint8_t *const *op, size_t off,
-                                      size_t on, V *x, V kx, uint64_t *cr)
+                                      size_t on, V *x, V kx, uint64_t *cr, V *acc,
+                                      const int first)
 {
     UNROLL for (int r = 1; r < NR; r++)
     {
@@ -792,9 +835,18 @@ static ALWAYS_INLINE void mb_enc_step(const V *ks, const int NR, const int R,
         V kk = v_key(kx), kl = v_key(ks[NR]);
         UNROLL for (int j = 0; j < R; j++)
         {
-            V t = v_xor(v_gather(ip + j * LPR, on), kk); /* k[nr] ^ k0 ^ P[s+1] */
+            /* In place, one load of each slot's pointer serves the gather and the scatter: a
+             * local copy, which the stores cannot alias. */
+            uint8_t *q[LPR];
+            if (!IP)
+                UNROLL for (int i = 0; i < LPR; i++) q[i] = op[j * LPR + i];
+            V t = v_xor(v_gather(IP ? ip + j * LPR : (const uint8_t *const *)q, on), kk);
+            /* t = k[nr] ^ k0 ^ P[s+1] */
             x[j] = v_enclast(x[j], t);
-            v_scatter(op + j * LPR, off, v_xor(x[j], v_xor(t, kl)));
+            V c = v_xor(x[j], v_xor(t, kl));
+            v_scatter(IP ? op + j * LPR : q, off, c);
+            if (acc)
+                acc[j] = first ? v_xor(acc[j], c) : mb_vcrc_fold(acc[j], c);
         }
     } else {
         V kl = v_key(ks[NR]), k0 = v_key(ks[0]);
@@ -802,24 +854,37 @@ static ALWAYS_INLINE void mb_enc_step(const V *ks, const int NR, const int R,
         {
             V c = v_enclast(x[j], kl);
             v_scatter(op + j * LPR, off, c);
-            x[j] = v_xor(c, v_xor(v_gather(ip + j * LPR, on), k0)); /* C[s] ^ P[s+1] ^ k0 */
+            if (acc)
+                acc[j] = first ? v_xor(acc[j], c) : mb_vcrc_fold(acc[j], c);
+            x[j] = v_xor(c, v_xor(v_gather(IP ? ip + j * LPR : (const uint8_t *const *)op +
+                                                                   j * LPR,
+                                           on),
+                                  k0)); /* C[s] ^ P[s+1] ^ k0 */
         }
     }
 }
 
-/* The segment's first step has no previous output to take the CRC of, so it is peeled off;
- * the last step's output is taken after the loop. */
+/* The segment's first step has no previous output to take the CRC of (cr), so it is peeled
+ * off; the last step's output is taken after the loop. */
 static ALWAYS_INLINE void mb_enc_segment_nr(const V *ks, const int NR, const int R,
-                                            const uint8_t *const *ip, uint8_t *const *op,
-                                            size_t len, V *chain, uint64_t *cr)
+                                            const int IP, const uint8_t *const *ip, uint8_t *const *op,
+                                            size_t len, V *chain, uint64_t *cr, V *acc)
 {
     const V kx = v_xor(ks[NR], ks[0]);
     const size_t end = 16 * len;
-    V x[MB_REGS];
-    UNROLL for (int j = 0; j < R; j++) x[j] = v_xor(v_gather(ip + j * LPR, 0), chain[j]);
-    mb_enc_step(ks, NR, R, ip, op, 0, end > 16 ? 16 : 0, x, kx, NULL);
+    V x[MB_REGS], a[MB_REGS];
+    /* a local copy of the accumulators: the stores through op may alias acc, not a */
+    if (acc)
+        UNROLL for (int j = 0; j < R; j++) a[j] = acc[j];
+    UNROLL for (int j = 0; j < R; j++)
+        x[j] = v_xor(v_gather(IP ? ip + j * LPR : (const uint8_t *const *)op + j * LPR, 0),
+                     chain[j]);
+    mb_enc_step(ks, NR, R, IP, ip, op, 0, end > 16 ? 16 : 0, x, kx, NULL, acc ? a : NULL, 1);
     for (size_t off = 16; off < end; off += 16)
-        mb_enc_step(ks, NR, R, ip, op, off, off + 16 < end ? off + 16 : off, x, kx, cr);
+        mb_enc_step(ks, NR, R, IP, ip, op, off, off + 16 < end ? off + 16 : off, x, kx, cr,
+                    acc ? a : NULL, 0);
+    if (acc)
+        UNROLL for (int j = 0; j < R; j++) acc[j] = a[j];
     const V k0 = ks[0];
     UNROLL for (int j = 0; j < R; j++)
         chain[j] = v_xor(v_gather((const uint8_t *const *)(op + j * LPR), end - 16), k0);
@@ -827,20 +892,28 @@ static ALWAYS_INLINE void mb_enc_segment_nr(const V *ks, const int NR, const int
         UNROLL for (int j = 0; j < R; j++) mb_crc_reg(cr, op, j, end - 16);
 }
 
-/* regs: MB_REGS, or MB_REGS_LO (mb_regs). */
+/* regs: MB_REGS, or MB_REGS_LO (mb_regs). acc (the vector form): lanes in place, ip NULL. */
 static void mb_enc_segment(const V *ks, unsigned nr, int regs, const uint8_t *const *ip,
-                           uint8_t *const *op, size_t len, V *chain, uint64_t *cr)
+                           uint8_t *const *op, size_t len, V *chain, uint64_t *cr, V *acc)
 {
     if (MB_ENC_CRC && cr) {
-#define CALL(n) mb_enc_segment_nr(ks, n, MB_REGS, ip, op, len, chain, cr)
+#define CALL(n) mb_enc_segment_nr(ks, n, MB_REGS, 1, ip, op, len, chain, cr, NULL)
+        NR_SWITCH(nr, CALL);
+#undef CALL
+    } else if (MB_ENC_VCRC && acc && MB_REGS_LO != MB_REGS && regs == MB_REGS_LO) {
+#define CALL(n) mb_enc_segment_nr(ks, n, MB_REGS_LO, 0, NULL, op, len, chain, NULL, acc)
+        NR_SWITCH(nr, CALL);
+#undef CALL
+    } else if (MB_ENC_VCRC && acc) {
+#define CALL(n) mb_enc_segment_nr(ks, n, MB_REGS, 0, NULL, op, len, chain, NULL, acc)
         NR_SWITCH(nr, CALL);
 #undef CALL
     } else if (MB_REGS_LO != MB_REGS && regs == MB_REGS_LO) {
-#define CALL(n) mb_enc_segment_nr(ks, n, MB_REGS_LO, ip, op, len, chain, NULL)
+#define CALL(n) mb_enc_segment_nr(ks, n, MB_REGS_LO, 1, ip, op, len, chain, NULL, NULL)
         NR_SWITCH(nr, CALL);
 #undef CALL
     } else {
-#define CALL(n) mb_enc_segment_nr(ks, n, MB_REGS, ip, op, len, chain, NULL)
+#define CALL(n) mb_enc_segment_nr(ks, n, MB_REGS, 1, ip, op, len, chain, NULL, NULL)
         NR_SWITCH(nr, CALL);
 #undef CALL
     }
@@ -858,19 +931,44 @@ static void mb_enc_group(const V *ks, unsigned nr, ibc_cbc_lane *lanes, size_t m
         uint8_t *op[MB_SLOTS];
         uint8_t blk[MB_SLOTS * 16];
         uint64_t cr[MB_SLOTS];
-        V chain[MB_REGS];
+        V chain[MB_REGS], acc[MB_REGS];
+        int inplace = 1;
         for (size_t s = 0; s < MB_SLOTS; s++) {
             size_t l = mb_lane(&p, s);
             ip[s] = lanes[l].in + 16 * done[l];
             op[s] = lanes[l].out + 16 * done[l];
+            inplace &= ip[s] == op[s];
             memcpy(blk + 16 * s, lanes[l].iv, 16);
             cr[s] = crc ? (uint32_t)~crc[l] : 0;
         }
         for (int j = 0; j < MB_REGS; j++)
             chain[j] = v_xor(v_load(blk + j * VB), ks[0]);
-        mb_enc_segment(ks, nr, mb_regs(&p), ip, op, p.len, chain, crc ? cr : NULL);
+        /* The vector form takes lanes in place (the CBC re-key's); others get a CRC pass. */
+        const int vcrc = MB_ENC_VCRC && crc && inplace;
+        uint8_t lanecrc[MB_SLOTS * 16];
+        if (vcrc) {
+            /* the raw CRC goes into the first 4 bytes of the slot's first block */
+            memset(lanecrc, 0, sizeof(lanecrc));
+            for (size_t s = 0; s < MB_SLOTS; s++)
+                memcpy(lanecrc + 16 * s, &(uint32_t){(uint32_t)cr[s]}, 4);
+            for (int j = 0; j < MB_REGS; j++)
+                acc[j] = v_load(lanecrc + j * VB);
+        }
+        mb_enc_segment(ks, nr, mb_regs(&p), vcrc ? NULL : ip, op, p.len, chain,
+                       MB_ENC_CRC && crc ? cr : NULL, vcrc ? acc : NULL);
         for (int j = 0; j < MB_REGS; j++)
             v_store(blk + j * VB, v_xor(chain[j], ks[0]));
+        if (vcrc) {
+            /* a lane is a 16-byte stand-in for its slot's output: its CRC from state 0 */
+            for (int j = 0; j < MB_REGS; j++)
+                v_store(lanecrc + j * VB, acc[j]);
+            for (size_t s = 0; s < p.nact; s++)
+                cr[s] = _mm_crc32_u64(_mm_crc32_u64(0, crcx_ld(lanecrc + 16 * s)),
+                                      crcx_ld(lanecrc + 16 * s + 8));
+        } else if (MB_ENC_VCRC && crc) {
+            for (size_t s = 0; s < p.nact; s++)
+                cr[s] = crcx_raw((uint32_t)cr[s], op[s], 16 * p.len);
+        }
         for (size_t s = 0; s < p.nact; s++) {
             size_t l = p.act[s];
             memcpy(lanes[l].iv, blk + 16 * s, 16);
@@ -889,6 +987,15 @@ void FN(aes_cbc_enc_mb)(const ibc_aes_key *k, ibc_cbc_lane *lanes, size_t n)
     load_keys(ks, k->enc, k->rounds);
     for (size_t b = 0; b < n; b += MB_SLOTS)
         mb_enc_group(ks, k->rounds, lanes + b, n - b < MB_SLOTS ? n - b : MB_SLOTS, NULL);
+}
+
+void FN(aes_cbc_enc_mb_crc)(const ibc_aes_key *k, ibc_cbc_lane *lanes, size_t n, uint32_t *crc)
+{
+    IBC_KERNEL_HIT(IBC_KOP_AES_CBC_ENC_MB, IBC_TIER);
+    V ks[IBC_AES_MAX_ROUNDS + 1];
+    load_keys(ks, k->enc, k->rounds);
+    for (size_t b = 0; b < n; b += MB_SLOTS)
+        mb_enc_group(ks, k->rounds, lanes + b, n - b < MB_SLOTS ? n - b : MB_SLOTS, crc + b);
 }
 
 #include "aes_x86_fused_template.h"

@@ -9,12 +9,14 @@
  * 2026-11-23, before the composition's encryption took 32 lanes). It was designed for Zen 4,
  * whose one VAES zmm per cycle four registers keep busy, and stays, tested, for such a CPU.
  *
- * xmm (MB_ENC_CRC): a composition in which the multi-buffer encryption also takes the CRC of
- * its output, with crc32 instructions on the integer pipes between its AES rounds (at the end
- * of this file). The AES-NI tier's separate CRC pass is its slowest part: kernel/
- * aes128_cbc_rekey_x16/ibdcrypt.aesni ran 10-18 % faster than the generic composition and 27 %
- * faster than the fused kernel (Zen 3, 2026-11-23, medians of 7 interleaved runs). On ymm the
- * same thing ran 5 % slower than the generic composition, whose VPCLMULQDQ CRC pass is fast.
+ * xmm (MB_ENC_CRC): the composition ibc_generic_cbc_rekey_mb over the tier's own table (at the
+ * end of this file), whose aes_cbc_enc_mb_crc takes the CRC of its output with crc32
+ * instructions on the integer pipes between its AES rounds. The AES-NI tier's separate CRC pass
+ * is its slowest part: kernel/aes128_cbc_rekey_x16/ibdcrypt.aesni ran 10-18 % faster than with
+ * that pass and 27 % faster than the fused kernel (Zen 3, 2026-11-23, medians of 7 interleaved
+ * runs). The ymm and zmm tables have an aes_cbc_enc_mb_crc too, which folds the CRC with
+ * VPCLMULQDQ in the vector registers (MB_ENC_VCRC in aes_vaes_template.h; ibc_cbc_rekey_mb in
+ * simd.h has the figures); the crc32-instruction form had run 5 % slower on ymm (Zen 3).
  *
  * The fused kernel.
  *
@@ -304,54 +306,13 @@ void FN(aes_cbc_rekey_mb)(const ibc_aes_key *dk, const ibc_aes_key *ek, ibc_reke
 
 #else /* MB_ENC_CRC: xmm */
 
-/* Per group of lanes and 16 KiB chunk: each lane's chunk decrypted into its output with the CRC
- * of the input on the way (aes_cbc_dec_crc), then the chunks of all lanes encrypted together in
- * place with the CRC of the output on the way (mb_enc_group). The plaintext lies in the output
- * buffers between the two passes of a chunk, as in ibc_generic_cbc_rekey_mb. */
-#define RC_CHUNK_BLOCKS 1024
-
-static void rekey_composed(const ibc_aes_key *dk, const V *ke, unsigned nr,
-                           ibc_rekey_lane *lanes, size_t m)
-{
-    ibc_cbc_lane mb[MB_SLOTS];
-    uint32_t crc[MB_SLOTS];
-    ibc_rekey_lane *at[MB_SLOTS];
-    for (size_t done = 0;; done += RC_CHUNK_BLOCKS) {
-        size_t active = 0;
-        for (size_t i = 0; i < m; i++) {
-            ibc_rekey_lane *l = &lanes[i];
-            if (l->nblocks <= done)
-                continue;
-            size_t nb = l->nblocks - done;
-            nb = nb < RC_CHUNK_BLOCKS ? nb : RC_CHUNK_BLOCKS;
-            uint8_t *dst = l->out + 16 * done;
-            FN(aes_cbc_dec_crc)(dk, l->iv_in, l->in + 16 * done, dst, nb, &l->crc_in);
-            mb[active].in = dst;
-            mb[active].out = dst;
-            mb[active].nblocks = nb;
-            memcpy(mb[active].iv, l->iv_out, 16);
-            crc[active] = l->crc_out;
-            at[active++] = l;
-        }
-        if (!active)
-            return;
-        mb_enc_group(ke, nr, mb, active, crc);
-        for (size_t a = 0; a < active; a++) {
-            memcpy(at[a]->iv_out, mb[a].iv, 16);
-            at[a]->crc_out = crc[a];
-        }
-    }
-}
-
+/* The composition (ibc_generic_cbc_rekey_mb) over this tier's table, whose multi-buffer
+ * encryption takes the CRC of its output on the way (aes_cbc_enc_mb_crc). */
 void FN(aes_cbc_rekey_mb)(const ibc_aes_key *dk, const ibc_aes_key *ek, ibc_rekey_lane *lanes,
                           size_t n)
 {
     IBC_KERNEL_HIT(IBC_KOP_AES_CBC_REKEY_MB, IBC_TIER);
-    V ke[IBC_AES_MAX_ROUNDS + 1];
-    load_keys(ke, ek->enc, ek->rounds);
-    for (size_t b = 0; b < n; b += MB_SLOTS)
-        rekey_composed(dk, ke, ek->rounds, lanes + b, n - b < MB_SLOTS ? n - b : MB_SLOTS);
-    wipe(ke, sizeof(ke));
+    ibc_generic_cbc_rekey_mb(&TIER_TABLE, dk, ek, lanes, n);
 }
 
 #endif /* MB_ENC_CRC */

@@ -16,7 +16,7 @@ void ibc_kernel_hits_reset(void)
     memset(ibc_kernel_hits, 0, sizeof(ibc_kernel_hits));
 }
 
-#define IBC_TIER_TABLE(t, id, lanes, composed)                                                \
+#define IBC_TIER_TABLE(t, id, lanes, composed, enc_mb_crc)                                     \
     const ibc_kernels ibc_kernels_##t = {                                                      \
         .tier = (id),                                                                          \
         .name = #t,                                                                            \
@@ -26,6 +26,7 @@ void ibc_kernel_hits_reset(void)
         .aes_cbc_enc = aes_cbc_enc_##t,                                                        \
         .aes_cbc_dec = aes_cbc_dec_##t,                                                        \
         .aes_cbc_enc_mb = aes_cbc_enc_mb_##t,                                                  \
+        .aes_cbc_enc_mb_crc = (enc_mb_crc),                                                    \
         .aes_ctr = aes_ctr_##t,                                                                \
         .crc32c = crc32c_##t,                                                                  \
         .crc32c_mb = crc32c_mb_##t,                                                            \
@@ -41,19 +42,20 @@ void ibc_kernel_hits_reset(void)
     }
 
 /* (t, id, preferred lanes, cbc_rekey_composed: 1 where the composed CBC re-key measured faster
- * than the tier's own kernel, see ibc_cbc_rekey_mb in simd.h) */
-IBC_TIER_TABLE(portable, IBC_TIER_PORTABLE, 4, 0); /* its fused kernel is the composition */
+ * than the tier's own kernel, see ibc_cbc_rekey_mb in simd.h; aes_cbc_enc_mb_crc or NULL: the
+ * x86 tiers have one, the others take a CRC pass) */
+IBC_TIER_TABLE(portable, IBC_TIER_PORTABLE, 4, 0, NULL); /* its fused kernel is the composition */
 #if defined(IBC_HAVE_TIER_AESNI)
-IBC_TIER_TABLE(aesni, IBC_TIER_AESNI, 8, 0);
+IBC_TIER_TABLE(aesni, IBC_TIER_AESNI, 8, 0, aes_cbc_enc_mb_crc_aesni);
 #endif
 #if defined(IBC_HAVE_TIER_VAES256)
-IBC_TIER_TABLE(vaes256, IBC_TIER_VAES256, 16, 1);
+IBC_TIER_TABLE(vaes256, IBC_TIER_VAES256, 16, 1, aes_cbc_enc_mb_crc_vaes256);
 #endif
 #if defined(IBC_HAVE_TIER_VAES512)
-IBC_TIER_TABLE(vaes512, IBC_TIER_VAES512, 32, 1);
+IBC_TIER_TABLE(vaes512, IBC_TIER_VAES512, 32, 1, aes_cbc_enc_mb_crc_vaes512);
 #endif
 #if defined(IBC_HAVE_TIER_ARMCE)
-IBC_TIER_TABLE(armce, IBC_TIER_ARMCE, 8, 0);
+IBC_TIER_TABLE(armce, IBC_TIER_ARMCE, 8, 0, NULL);
 #endif
 
 static const char *const tier_names[IBC_TIER_COUNT] = {

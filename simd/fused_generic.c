@@ -76,13 +76,15 @@ void ibc_generic_cbc_rekey_mb(const ibc_kernels *kt, const ibc_aes_key *dk,
 {
     /* Per step: decrypt a chunk of each lane into its output with the CRC of the input taken on
      * the way (aes_cbc_dec_crc), encrypt the chunks of all lanes together in place through the
-     * multi-buffer kernel, then the CRC of the output. The plaintext lies in the output buffers
+     * multi-buffer kernel, then the CRC of the output (or that kernel takes it on the way:
+     * aes_cbc_enc_mb_crc, where the table has one). The plaintext lies in the output buffers
      * between the two passes of one step. A chunk is a whole page: smaller chunks lost more to
      * the calls than they gained in cache (measured on Zen 3; ibc_cbc_rekey_mb in simd.h says
      * where this composition is the engine's re-key). */
     for (; n > IBC_MB_MAX_LANES; n -= IBC_MB_MAX_LANES, lanes += IBC_MB_MAX_LANES)
         ibc_generic_cbc_rekey_mb(kt, dk, ek, lanes, IBC_MB_MAX_LANES);
     ibc_cbc_lane mb[IBC_MB_MAX_LANES];
+    uint32_t crc[IBC_MB_MAX_LANES];
     size_t done = 0;
     for (;;) {
         size_t active = 0;
@@ -97,18 +99,24 @@ void ibc_generic_cbc_rekey_mb(const ibc_kernels *kt, const ibc_aes_key *dk,
             mb[active].out = dst;
             mb[active].nblocks = nb;
             memcpy(mb[active].iv, l->iv_out, IBC_AES_BLOCK);
+            crc[active] = l->crc_out;
             active++;
         }
         if (!active)
             break;
-        kt->aes_cbc_enc_mb(ek, mb, active);
+        if (kt->aes_cbc_enc_mb_crc)
+            kt->aes_cbc_enc_mb_crc(ek, mb, active, crc);
+        else
+            kt->aes_cbc_enc_mb(ek, mb, active);
         active = 0;
         for (size_t i = 0; i < n; i++) {
             ibc_rekey_lane *l = &lanes[i];
             if (l->nblocks <= done)
                 continue;
             memcpy(l->iv_out, mb[active].iv, IBC_AES_BLOCK);
-            l->crc_out = kt->crc32c(l->crc_out, mb[active].out, mb[active].nblocks * 16);
+            l->crc_out = kt->aes_cbc_enc_mb_crc
+                             ? crc[active]
+                             : kt->crc32c(l->crc_out, mb[active].out, mb[active].nblocks * 16);
             active++;
         }
         done += REKEY_CHUNK / 16;

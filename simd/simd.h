@@ -153,6 +153,9 @@ typedef void (*ibc_aes_ctr2_crc_fn)(const ibc_aes_key *k1, const uint8_t ctr1[IB
 
 /* n independent fused CBC re-keys (decrypt with dk, encrypt with ek), 0 <= n <=
  * IBC_MB_MAX_LANES, unequal lengths allowed, lanes do not overlap each other. */
+typedef void (*ibc_aes_cbc_mb_crc_fn)(const ibc_aes_key *k, ibc_cbc_lane *lanes, size_t n,
+                                      uint32_t *crc);
+
 typedef void (*ibc_aes_cbc_rekey_mb_fn)(const ibc_aes_key *dk, const ibc_aes_key *ek,
                                         ibc_rekey_lane *lanes, size_t n);
 
@@ -207,6 +210,9 @@ typedef struct ibc_kernels {
     ibc_aes_cbc_fn aes_cbc_enc;
     ibc_aes_cbc_fn aes_cbc_dec;
     ibc_aes_cbc_mb_fn aes_cbc_enc_mb;
+    /* aes_cbc_enc_mb that also carries on crc[i], the CRC32C (zlib-style) of lane i's output:
+     * the tiers where that beats a separate CRC pass in ibc_generic_cbc_rekey_mb; else NULL. */
+    ibc_aes_cbc_mb_crc_fn aes_cbc_enc_mb_crc;
     ibc_aes_ctr_fn aes_ctr;
     ibc_crc32c_fn crc32c;
     ibc_crc32c_mb_fn crc32c_mb;
@@ -322,8 +328,13 @@ void ibc_generic_ctr2_short(const ibc_kernels *kt, const ibc_aes_key *k1, const 
  * 3.2-3.55 against 2.9-3.0 for the generic one (seven interleaved runs, twice). On Zen 5
  * (vaes512, 2026-11-23) the composition won too: 8.9 against 7.4 GB/s on 16 lanes with the
  * fused kernel's four registers, 12.0-12.6 on 32 lanes (aes128_cbc_rekey_x32) against 9.5-11.5
- * for a composition whose encryption takes the output CRC. The fused kernel stays for
- * vaes512 on Zen 4, where it was designed for one VAES zmm per cycle; that benchmark tells. */
+ * for a composition whose encryption takes the output CRC with crc32 instructions. Folded
+ * with VPCLMULQDQ in the vector registers instead (aes_cbc_enc_mb_crc, 2026-11-24, Zen 5,
+ * three interleaved runs): page/rekey_cbc vaes512 966-971 against 871-887 thousand pages/s,
+ * kernel/aes128_cbc_rekey_x32/ibdcrypt_composed.vaes512 16.1-16.3 against 14.8-15.1 GB/s;
+ * the vaes256 tier on the same Zen 5 621-627 against 595-602 thousand pages/s (not measured on
+ * Zen 3). The fused kernel stays for vaes512 on Zen 4, where it was designed for one VAES zmm
+ * per cycle; that benchmark tells. */
 static inline void ibc_cbc_rekey_mb(const ibc_kernels *k, const ibc_aes_key *dk,
                                     const ibc_aes_key *ek, ibc_rekey_lane *lanes, size_t n)
 {

@@ -38,15 +38,23 @@
                             ibc_short_lane *lanes, size_t n);                                  \
     uint32_t crc32z_##t(uint32_t crc, const void *buf, size_t len)
 
+/* The x86 tiers also have aes_cbc_enc_mb_crc (NULL in the other tables). */
+#define IBC_DECLARE_ENC_MB_CRC(t)                                                              \
+    void aes_cbc_enc_mb_crc_##t(const ibc_aes_key *k, ibc_cbc_lane *lanes, size_t n,           \
+                                uint32_t *crc)
+
 IBC_DECLARE_TIER(portable);
 #if defined(IBC_HAVE_TIER_AESNI)
 IBC_DECLARE_TIER(aesni);
+IBC_DECLARE_ENC_MB_CRC(aesni);
 #endif
 #if defined(IBC_HAVE_TIER_VAES256)
 IBC_DECLARE_TIER(vaes256);
+IBC_DECLARE_ENC_MB_CRC(vaes256);
 #endif
 #if defined(IBC_HAVE_TIER_VAES512)
 IBC_DECLARE_TIER(vaes512);
+IBC_DECLARE_ENC_MB_CRC(vaes512);
 #endif
 #if defined(IBC_HAVE_TIER_ARMCE)
 IBC_DECLARE_TIER(armce);
