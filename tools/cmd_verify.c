@@ -298,9 +298,12 @@ static int run(cli_global *g, int argc, char **argv)
                 cli_err("verify: --manifest: %s", err);
                 rc = access(mp, R_OK) ? EXIT_ENV : EXIT_DATA;
             } else if (man.prepared_plan) {
-                cli_info(g, "verify: the manifest was updated by ibdcrypt prepare (plan %.16s): "
-                            "files are checked as prepare left them",
-                         man.prepared_plan);
+                const char *by = man.prepared_by && !strcmp(man.prepared_by, "rekey")
+                                     ? "rekey"
+                                     : "prepare";
+                cli_info(g, "verify: the manifest was updated by ibdcrypt %s (plan %.16s): "
+                            "files are checked as %s left them",
+                         by, man.prepared_plan, by);
             }
         }
     }

@@ -363,11 +363,16 @@ static int file_entry(jp *j, manifest *m, size_t *cap)
     return 0;
 }
 
-/* The value of the top-level "prepared" (ibdcrypt prepare): its "plan" is kept. */
+/* The value of the top-level "prepared" (ibdcrypt prepare or rekey): its "plan" and
+ * "command" are kept. */
 static int prepared_member(jp *j, const char *key, void *ctx)
 {
     manifest *m = ctx;
-    return !strcmp(key, "plan") && !m->prepared_plan ? str(j, &m->prepared_plan) : skip(j, 2);
+    if (!strcmp(key, "plan") && !m->prepared_plan)
+        return str(j, &m->prepared_plan);
+    if (!strcmp(key, "command") && !m->prepared_by)
+        return str(j, &m->prepared_by);
+    return skip(j, 2);
 }
 
 typedef struct top_st {
@@ -630,6 +635,7 @@ void manifest_free(manifest *m)
         free(m->v[i].path);
     free(m->v);
     free(m->prepared_plan);
+    free(m->prepared_by);
     free(m->text);
     memset(m, 0, sizeof(*m));
 }

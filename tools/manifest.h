@@ -22,7 +22,8 @@ typedef struct mf_entry {
 typedef struct manifest {
     mf_entry *v; /* sorted by path */
     size_t n;
-    char *prepared_plan; /* "prepared":{"plan": ...} (ibdcrypt prepare), or NULL */
+    char *prepared_plan; /* "prepared":{"plan": ...} (ibdcrypt prepare or rekey), or NULL */
+    char *prepared_by;   /* its "command": "prepare" or "rekey", or NULL */
     char *text;          /* manifest_load_text: the text, NUL-terminated */
     size_t len;
     size_t prep_at, prep_end; /* the value of "prepared" in the text (prep_end 0: none) */

@@ -159,7 +159,7 @@ typedef struct rk {
     const char *redo_state;      /* what happened to it, for the summary */
     int redo_scanned;            /* redo_prescan read it to its end (deep) */
     ssize_t dblwr_ds;            /* ibdata1 when its doublewrite copies were re-keyed, else -1 */
-    /* prepare of a backup with a manifest: the plan's id, and per dataset file the CRC-32C
+    /* a backup with a manifest: the plan's id, and per dataset file the CRC-32C
      * (from ~0) of its first head_len bytes before the run changed them (update_manifest) */
     char plan_id[17];
     uint32_t *head_crc, *head_len;
@@ -641,7 +641,7 @@ static int written(const rk *x, size_t i)
  *
  * A backup ends with a manifest of every file's size and whole-file CRC-32C (cmd_backup.c),
  * which verify --manifest checks it against. prepare changes files, so it brings the manifest
- * along: for a file of which it changed only the head (page 0 of a re-wrapped tablespace, the
+ * along (and so does rekey, should it be run on a backup's directory): for a file of which it changed only the head (page 0 of a re-wrapped tablespace, the
  * redo log's header), by what it changed: the CRC is linear, so the change of the whole file's
  * CRC is the CRC of the change, shifted over the bytes after it; the CRC of the head before
  * the run is in the plan. A file in which the manifest already disagreed with the backup
@@ -675,7 +675,7 @@ static int plan_heads(rk *x)
 {
     char path[PATH_MAX];
     snprintf(path, sizeof(path), "%s/" MANIFEST_NAME, x->o->dir);
-    if (strcmp(x->o->command, "prepare") || x->o->dry_run || access(path, F_OK))
+    if (x->o->dry_run || access(path, F_OK))
         return 0;
     /* a manifest that does not parse is no reason to leave a backup unprepared */
     manifest m;

@@ -108,6 +108,7 @@ cp -a "$T/pb" "$T/pb-crash"
 cp -a "$T/pb" "$T/pb-dmg"
 cp -a "$T/pb" "$T/pb-badmf"
 cp -a "$T/pb" "$T/pb-hole"
+cp -a "$T/pb" "$T/pb-rekey"
 [[ $(code "$B" --json prepare --target-dir="$T/pb" --keyfile=$S/keys.txt --to-keyfile=$S/keys-new.txt) == 0 ]] &&
   grep -q '"manifest":"updated"' "$T/out" || fail "prepare (rewrap) of a backup: $(cat "$T/out" "$T/err")"
 [[ $(code "$B" verify --deep --manifest --keyfile=$S/keys-new.txt "$T/pb") == 0 ]] &&
@@ -125,6 +126,12 @@ diff -r "$T/pb" "$T/pb-crash" > /dev/null || fail "prepare after a crash differs
   --mode=reencrypt) == 0 ]] || fail "prepare (reencrypt) of a prepared backup: $(cat "$T/err")"
 [[ $(code "$B" verify --deep --manifest --keyfile=$S/keys.txt "$T/pb") == 0 ]] ||
   fail "verify --manifest after prepare --mode=reencrypt: $(cat "$T/out")"
+# rekey run on a backup's directory brings its manifest along too (it names itself there)
+[[ $(code "$B" --json rekey --datadir="$T/pb-rekey" --keyfile=$S/keys.txt --to-keyfile=$S/keys-new.txt) == 0 ]] &&
+  grep -q '"manifest":"updated"' "$T/out" || fail "rekey of a backup's directory: $(cat "$T/out" "$T/err")"
+[[ $(code "$B" verify --deep --manifest --keyfile=$S/keys-new.txt "$T/pb-rekey") == 0 ]] &&
+  grep -q "the manifest was updated by ibdcrypt rekey (plan [0-9a-f]\{16\}): files are checked as rekey left them" "$T/err" ||
+  fail "verify --manifest after rekey: $(cat "$T/out" "$T/err")"
 if [[ -n $PAGETOOL ]]; then
   "$PAGETOOL" flip "$T/pb-dmg/t_k1.ibd" 6 5000 reseal
   [[ $(code "$B" prepare --target-dir="$T/pb-dmg" --keyfile=$S/keys.txt --to-keyfile=$S/keys-new.txt) == 0 ]] ||

@@ -166,9 +166,6 @@ for i in 1 2 3 4 5 6; do
       cp -a --sparse=always "$T/bk" "$w"; args=(prepare --target-dir="$w")
     else
       cp -a --sparse=always "$D" "$w"; args=(rekey --datadir="$w")
-      # the same file set as the prepared backup: its manifest, as prepare updated it (rekey
-      # works on a datadir and leaves a manifest alone)
-      cp "$T/ref/ibdcrypt-backup.json" "$w/"
     fi
     args+=(--keyfile="$K" --to-keyfile="$NEWK" --mode=reencrypt --deterministic-iv=crash-$SEED)
     if (( i % 2 )); then
@@ -185,7 +182,9 @@ for i in 1 2 3 4 5 6; do
     fi
     expect 0 "$IBDCRYPT" -q "${args[@]}"
     [[ ! -e "$w/.ibdcrypt-journal" ]] || fail "journal left in $w"
-    diff -r "$T/ref" "$w" > /dev/null || fail "$cmd after a crash (round $i) differs from an uninterrupted run"
+    # (a datadir has no manifest: the prepared backup's is the one file rekey does not make)
+    x=(); [[ $cmd == rekey ]] && x=(-x ibdcrypt-backup.json)
+    diff -r "${x[@]}" "$T/ref" "$w" > /dev/null || fail "$cmd after a crash (round $i) differs from an uninterrupted run"
   done
 done
 server_on crash "$T/crash-rekey-2" "$NEWK"

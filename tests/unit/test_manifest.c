@@ -188,18 +188,23 @@ static void test_a_manifest_rewritten(void)
              "the text before the first change");
     free(t);
     TU_CHECK(manifest_load_text(path, &m, err, sizeof(err)) == 0, "reload: %s", err);
-    TU_CHECK(m.prepared_plan && !strcmp(m.prepared_plan, "0123456789abcdef"), "plan read back");
+    TU_CHECK(m.prepared_plan && !strcmp(m.prepared_plan, "0123456789abcdef") && !m.prepared_by,
+             "plan read back, no command");
     e = manifest_find(&m, "db/q\"uote\\back\001ctl");
     TU_CHECK(e && e->bytes == 123456789012ull && e->crc32c == 0xfedcba98, "values read back");
-    TU_CHECK(manifest_write(&m, path, "{\"plan\":\"ffffffffffffffff\"}") == 0, "write again");
+    TU_CHECK(manifest_write(&m, path, "{\"command\":\"rekey\",\"plan\":\"ffffffffffffffff\"}") ==
+                 0,
+             "write again");
     manifest_free(&m);
     t = slurp(path, &len);
-    TU_CHECK(t && strstr(t, ",\"prepared\":{\"plan\":\"ffffffffffffffff\"}}\n") &&
+    TU_CHECK(t &&
+                 strstr(t, ",\"prepared\":{\"command\":\"rekey\",\"plan\":\"ffffffffffffffff\"}}\n") &&
                  !strstr(t, "0123456789abcdef"),
              "\"prepared\" replaced: %s", t);
     free(t);
     TU_CHECK(manifest_load_text(path, &m, err, sizeof(err)) == 0 && m.n == 3 &&
-                 !strcmp(m.prepared_plan, "ffffffffffffffff"),
+                 !strcmp(m.prepared_plan, "ffffffffffffffff") && m.prepared_by &&
+                 !strcmp(m.prepared_by, "rekey"),
              "reload: %s", err);
     manifest_free(&m);
     char tmp[96];
