@@ -327,7 +327,8 @@ static ibc_status rekey_pass(ibc_redo *r, rk_ctx *c, char *err, size_t errlen)
             avail = (size_t)(r->win.lsn + r->win.len - lsn);
         if (avail > end - lsn)
             avail = (size_t)(end - lsn);
-        redo_frame_status fs = redo_walk(r, redo_win_at(r, lsn), avail, lsn, &m);
+        /* (no pointer into the window where it does not hold lsn: the window may lie after it) */
+        redo_frame_status fs = redo_walk(r, avail ? redo_win_at(r, lsn) : NULL, avail, lsn, &m);
         /* cut short: finish what the window holds before it moves, and read on */
         while (fs == REDO_FRAME_SHORT && lsn + avail < end && avail < REDO_MTR_BYTES) {
             size_t had = avail;
