@@ -98,7 +98,8 @@ int ibc_xbs_write_payload_crc(int fd, const char *path, uint64_t offset, const s
     put_le32(h + hl + 16, crc);
     struct iovec v[4097];
     v[0] = (struct iovec){h, hl + 20};
-    memcpy(v + 1, iov, (size_t)n * sizeof(*iov));
+    if (n) /* (an empty payload may come with no iov at all) */
+        memcpy(v + 1, iov, (size_t)n * sizeof(*iov));
     return write_all(fd, v, n + 1);
 }
 
