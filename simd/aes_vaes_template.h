@@ -814,10 +814,10 @@ static ALWAYS_INLINE V mb_vcrc_fold(V acc, V c)
 }
 
 /* One step: block `off` of every slot, x the state after round 0 (on return, that of block
- * `on`). IP: 0 when the lanes are in place (read through op, ip unused). cr: NULL, or the raw CRC32C of
- * every slot's output, which this step carries on over the previous step's output, a
- * register's slots per inner round. acc: NULL, or the vector form's accumulators (first: the
- * segment's first step, which XORs its block in unfolded). */
+ * `on`). IP: 0 when the lanes are in place (read through op, ip unused). cr: NULL, or the raw
+ * CRC32C of every slot's output, which this step carries on over the previous step's output,
+ * a register's slots per inner round. acc: NULL, or the vector form's accumulators (first:
+ * the segment's first step, which XORs its block in unfolded). */
 static ALWAYS_INLINE void mb_enc_step(const V *ks, const int NR, const int R, const int IP,
                                       const uint8_t *const *ip, uint8_t *const *op, size_t off,
                                       size_t on, V *x, V kx, uint64_t *cr, V *acc,
@@ -867,8 +867,9 @@ static ALWAYS_INLINE void mb_enc_step(const V *ks, const int NR, const int R, co
 /* The segment's first step has no previous output to take the CRC of (cr), so it is peeled
  * off; the last step's output is taken after the loop. */
 static ALWAYS_INLINE void mb_enc_segment_nr(const V *ks, const int NR, const int R,
-                                            const int IP, const uint8_t *const *ip, uint8_t *const *op,
-                                            size_t len, V *chain, uint64_t *cr, V *acc)
+                                            const int IP, const uint8_t *const *ip,
+                                            uint8_t *const *op, size_t len, V *chain,
+                                            uint64_t *cr, V *acc)
 {
     const V kx = v_xor(ks[NR], ks[0]);
     const size_t end = 16 * len;

@@ -641,17 +641,17 @@ static int written(const rk *x, size_t i)
  *
  * A backup ends with a manifest of every file's size and whole-file CRC-32C (cmd_backup.c),
  * which verify --manifest checks it against. prepare changes files, so it brings the manifest
- * along (and so does rekey, should it be run on a backup's directory): for a file of which it changed only the head (page 0 of a re-wrapped tablespace, the
- * redo log's header), by what it changed: the CRC is linear, so the change of the whole file's
- * CRC is the CRC of the change, shifted over the bytes after it; the CRC of the head before
- * the run is in the plan. A file in which the manifest already disagreed with the backup
- * still disagrees, so a file changed since the backup is still named. A file it re-encrypted
- * (each page was checked before) gets the CRC of its bytes as written, joined from its items
- * (note_item_crc: a page re-keyed here by its new checksum, so that the manifest costs no
- * second pass over the data) and its page 0; ibdata1 when its doublewrite copies were
- * re-encrypted, and a re-encrypted redo log, are read again. Last, the top-level "prepared"
- * names the plan, so that a run that crashed after writing the manifest does not apply it
- * twice. */
+ * along (and so does rekey, should it be run on a backup's directory): for a file of which it
+ * changed only the head (page 0 of a re-wrapped tablespace, the redo log's header), by what it
+ * changed: the CRC is linear, so the change of the whole file's CRC is the CRC of the change,
+ * shifted over the bytes after it; the CRC of the head before the run is in the plan. A file
+ * in which the manifest already disagreed with the backup still disagrees, so a file changed
+ * since the backup is still named. A file it re-encrypted (each page was checked before) gets
+ * the CRC of its bytes as written, joined from its items (note_item_crc: a page re-keyed here
+ * by its new checksum, so that the manifest costs no second pass over the data) and its page
+ * 0; ibdata1 when its doublewrite copies were re-encrypted, and a re-encrypted redo log, are
+ * read again. Last, the top-level "prepared" names the plan and the command, so that a run
+ * that crashed after writing the manifest does not apply it twice. */
 
 /* What the run changed in dataset file i. */
 enum { CH_NONE, CH_HEAD, CH_WHOLE };

@@ -198,7 +198,8 @@ static void test_a_manifest_rewritten(void)
     manifest_free(&m);
     t = slurp(path, &len);
     TU_CHECK(t &&
-                 strstr(t, ",\"prepared\":{\"command\":\"rekey\",\"plan\":\"ffffffffffffffff\"}}\n") &&
+                 strstr(t, ",\"prepared\":{\"command\":\"rekey\","
+                           "\"plan\":\"ffffffffffffffff\"}}\n") &&
                  !strstr(t, "0123456789abcdef"),
              "\"prepared\" replaced: %s", t);
     free(t);
