@@ -988,6 +988,7 @@ void FN(aes_cbc_enc_mb)(const ibc_aes_key *k, ibc_cbc_lane *lanes, size_t n)
     load_keys(ks, k->enc, k->rounds);
     for (size_t b = 0; b < n; b += MB_SLOTS)
         mb_enc_group(ks, k->rounds, lanes + b, n - b < MB_SLOTS ? n - b : MB_SLOTS, NULL);
+    wipe(ks, sizeof(ks)); /* the round keys */
 }
 
 void FN(aes_cbc_enc_mb_crc)(const ibc_aes_key *k, ibc_cbc_lane *lanes, size_t n, uint32_t *crc)
@@ -997,6 +998,7 @@ void FN(aes_cbc_enc_mb_crc)(const ibc_aes_key *k, ibc_cbc_lane *lanes, size_t n,
     load_keys(ks, k->enc, k->rounds);
     for (size_t b = 0; b < n; b += MB_SLOTS)
         mb_enc_group(ks, k->rounds, lanes + b, n - b < MB_SLOTS ? n - b : MB_SLOTS, crc + b);
+    wipe(ks, sizeof(ks)); /* the round keys */
 }
 
 #include "aes_x86_fused_template.h"
