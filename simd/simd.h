@@ -324,8 +324,9 @@ void ibc_generic_ctr2_short(const ibc_kernels *kt, const ibc_aes_key *k1, const 
  * kernels where that is faster (cbc_rekey_composed). Measured on Zen 3 (2026-11-23, bench
  * kernel/aes128_cbc_rekey_x16/{ibdcrypt,ibdcrypt_composed}.<tier>/16384, medians): vaes256
  * composed 4.32-4.58 GB/s against its fused kernel 3.34-3.41 (two runs); aesni's own kernel,
- * a composition whose encryption takes the output CRC on the way (aes_x86_rekey_template.h),
- * 3.2-3.55 against 2.9-3.0 for the generic one (seven interleaved runs, twice). On Zen 5
+ * a composition whose encryption takes the output CRC on the way (now the generic composition
+ * over aes_cbc_enc_mb_crc), 3.2-3.55 against 2.9-3.0 with a separate CRC pass (seven
+ * interleaved runs, twice). On Zen 5
  * (vaes512, 2026-11-23) the composition won too: 8.9 against 7.4 GB/s on 16 lanes with the
  * fused kernel's four registers, 12.0-12.6 on 32 lanes (aes128_cbc_rekey_x32) against 9.5-11.5
  * for a composition whose encryption takes the output CRC with crc32 instructions. Folded
