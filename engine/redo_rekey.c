@@ -153,8 +153,10 @@ typedef struct rk_ctx {
     size_t nlong;                /* long CBC streams waiting */
     uint8_t *lp[RK_LONG_POOL];
     redo_mtr lm[RK_LONG_POOL];
-    uint8_t *lg[RK_LONG_POOL];   /* the stream of a long mtr of several records, gathered */
-    size_t lgcap[RK_LONG_POOL];
+    /* the streams of the waiting long mtrs of several records, gathered one after another:
+     * lgneed bytes of lgcap (at most RK_EMIT_BYTES and an mtr: a flush takes them) */
+    uint8_t *lg;
+    size_t lgcap, lgneed;
     size_t nslow;                /* the per-mtr path */
     uint8_t **sp;
     redo_mtr *sm;
@@ -226,13 +228,15 @@ static void run_long_group(ibc_redo *r, rk_ctx *c, const uint32_t *at, size_t n)
     const ibc_kernels *k = r->k;
     ibc_rekey_lane lanes[IBC_MB_MAX_LANES];
     uint8_t iv[IBC_MB_MAX_LANES][16], m1[IBC_MB_MAX_LANES][16], m2[IBC_MB_MAX_LANES][16];
+    size_t g = 0; /* the group's gathered streams, one after another in c->lg */
     for (size_t i = 0; i < n; i++) {
         const size_t l = at[i];
         const redo_mtr *m = &c->lm[l];
         redo_enc11_iv(c->lp[l], m, iv[i]);
         uint8_t *s = c->lp[l] + m->t1len;
         if (m->nrec > 1) {
-            s = c->lg[l];
+            s = c->lg + g;
+            g += m->body;
             long_pieces(c->lp[l], m, s, 0);
         }
         lanes[i].in = lanes[i].out = s;
@@ -287,6 +291,7 @@ static void run_long(ibc_redo *r, rk_ctx *c)
     }
     c->mtrs += c->nlong;
     c->nlong = 0;
+    c->lgneed = 0;
 }
 
 /* The per-mtr path (FORMAT_10_8, or a change of mode): decrypt, then encrypt. */
@@ -357,18 +362,18 @@ static ibc_status add_mtr(ibc_redo *r, rk_ctx *c, uint8_t *p, const redo_mtr *m,
         return IBC_OK;
     }
     if (c->to == IBC_ALGO_CBC && m->body / 16 > RK_LONG_BLOCKS) {
-        size_t l = c->nlong;
-        if (m->nrec > 1 && m->body > c->lgcap[l]) { /* room for the stream */
-            size_t cap = m->body + (size_t)m->body / 2;
+        c->lgneed += m->nrec > 1 ? m->body : 0;
+        if (c->lgneed > c->lgcap) { /* room for its stream */
+            size_t cap = c->lgneed + c->lgneed / 2;
             uint8_t *q = malloc(cap);
             if (!q)
                 return IBC_ERR_NOMEM;
-            if (c->lg[l]) {
-                explicit_bzero(c->lg[l], c->lgcap[l]);
-                free(c->lg[l]);
+            if (c->lg) {
+                explicit_bzero(c->lg, c->lgcap);
+                free(c->lg);
             }
-            c->lg[l] = q;
-            c->lgcap[l] = cap;
+            c->lg = q;
+            c->lgcap = cap;
         }
         c->lp[c->nlong] = p;
         c->lm[c->nlong++] = *m;
@@ -454,11 +459,9 @@ static void rk_free(rk_ctx *c)
         explicit_bzero(c->tmp, c->tmp_cap); /* plaintext */
         free(c->tmp);
     }
-    for (size_t l = 0; l < RK_LONG_POOL; l++) {
-        if (c->lg[l]) {
-            explicit_bzero(c->lg[l], c->lgcap[l]); /* plaintext between the kernel's passes */
-            free(c->lg[l]);
-        }
+    if (c->lg) {
+        explicit_bzero(c->lg, c->lgcap); /* plaintext between the kernel's passes */
+        free(c->lg);
     }
 }
 
