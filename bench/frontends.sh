@@ -36,6 +36,10 @@ mdb_make_keys "bench-new" "$(_mdb_get "$I" key_ids)" "$W/keys-new.txt"
 NEWK=$W/keys-new.txt
 
 warm() { find "$1" -type f -print0 | xargs -0 cat > /dev/null; }
+# Before each of the two backups: the previous repetition's copies were just removed (freeing
+# and discarding 2 GB goes on in the kernel for a while), and mariadb-backup's run came after
+# a server start; the same pause before both, then the same warming
+settle() { sync; sleep 2; }
 # timed OUT CMD...: run CMD, append "seconds max_rss_kib" to OUT
 # (seconds to the microsecond: GNU time's own %e has 10 ms steps, as long as a whole rewrap)
 timed() {
@@ -56,13 +60,15 @@ echo "datadir: $D, $((bytes / 1048576)) MiB; $(nproc) cores; $REPS repetitions"
 
 for r in $(seq "$REPS"); do
   # ours on the stopped datadir
+  settle
   warm "$D"
   timed "$W/ours.t" "$IBDCRYPT" -q --threads=2 backup --datadir="$D" --keyfile="$K" \
     --stream=xbstream > /dev/null
   # mariadb-backup on a running server of the same datadir
   mdb_start "$I" > /dev/null
-  warm "$D"
   rm -rf "$W/mb"
+  settle
+  warm "$D"
   timed "$W/mb.t" mariadb-backup --defaults-file="$I/my.cnf" --backup --stream=xbstream \
     --parallel=2 --innodb-flush-method=fsync --target-dir="$W/mb" > /dev/null 2> "$W/mb.log" ||
     { tail "$W/mb.log" >&2; exit 1; }
