@@ -27,27 +27,32 @@ void redo_enc11_iv(const uint8_t *mtr, const redo_mtr *m, uint8_t iv[16])
     memcpy(iv + 8, mtr, m->t1len);
 }
 
-static void crypt_enc11(const ibc_redo *r, const ibc_aes_key *key, ibc_algo algo, int encrypt,
-                        const uint8_t *p, const redo_mtr *m, uint8_t *out, uint8_t *tmp)
+uint32_t redo_pieces(uint8_t *p, const redo_mtr *m, uint8_t *s, int back)
 {
     uint32_t pos = 0, g = 0, hl;
-    while (pos < m->len) {
+    for (uint32_t i = 0; i < m->nrec && pos < m->len; i++) {
         uint32_t size = redo_rec_size(p + pos, &hl);
-        memcpy(tmp + g, p + pos + hl, size - hl);
+        if (back)
+            memcpy(p + pos + hl, s + g, size - hl);
+        else
+            memcpy(s + g, p + pos + hl, size - hl);
         g += size - hl;
         pos += size;
     }
+    return g;
+}
+
+static void crypt_enc11(const ibc_redo *r, const ibc_aes_key *key, ibc_algo algo, int encrypt,
+                        const uint8_t *p, const redo_mtr *m, uint8_t *out, uint8_t *tmp)
+{
+    /* (redo_pieces only reads the records when gathering) */
+    uint32_t g = redo_pieces((uint8_t *)(uintptr_t)p, m, tmp, 0);
     uint8_t iv[16];
     redo_enc11_iv(p, m, iv);
     ibc_nopad_crypt(r->k, key, algo, encrypt, iv, tmp, tmp, g);
     if (out != p)
         memcpy(out, p, m->len);
-    for (pos = 0, g = 0; pos < m->len;) {
-        uint32_t size = redo_rec_size(p + pos, &hl);
-        memcpy(out + pos + hl, tmp + g, size - hl);
-        g += size - hl;
-        pos += size;
-    }
+    redo_pieces(out, m, tmp, 1);
 }
 
 static void crypt_enc108(const ibc_redo *r, const ibc_aes_key *key, ibc_algo algo, int encrypt,
@@ -113,8 +118,12 @@ static void wipe_free(void *p, size_t n)
     }
 }
 
-/* Grow a buffer (old content dropped and wiped). */
-static ibc_status grow(uint8_t **p, size_t *cap, size_t need, size_t unit)
+void redo_grow_free(uint8_t *p, size_t cap, size_t unit)
+{
+    wipe_free(p, cap * unit + REDO_WIN_SLACK);
+}
+
+ibc_status redo_grow(uint8_t **p, size_t *cap, size_t need, size_t unit)
 {
     if (need <= *cap)
         return IBC_OK;
@@ -123,7 +132,7 @@ static ibc_status grow(uint8_t **p, size_t *cap, size_t need, size_t unit)
     if (!q)
         return IBC_ERR_NOMEM;
     memset(q + c * unit, 0, REDO_WIN_SLACK);
-    wipe_free(*p, *cap * unit + REDO_WIN_SLACK);
+    redo_grow_free(*p, *cap, unit);
     *p = q;
     *cap = c;
     return IBC_OK;
@@ -141,7 +150,7 @@ static ibc_status grow_keep(uint8_t **p, size_t *cap, size_t need, size_t keep)
     memset(q + c, 0, REDO_WIN_SLACK);
     if (keep)
         memcpy(q, *p, keep);
-    wipe_free(*p, *cap + REDO_WIN_SLACK);
+    redo_grow_free(*p, *cap, 1);
     *p = q;
     *cap = c;
     return IBC_OK;
@@ -162,7 +171,7 @@ ibc_status redo_batch_init(redo_batch *b, ibc_algo algo, int decrypt)
      * batch whose bodies are all shorter than a block */
     size_t ca = 0, cb = 0;
     if (!b->m || !b->iv || !b->m1 || !b->m2 || !b->sp || !b->sl ||
-        grow(&b->a, &ca, 64, 16) != IBC_OK || grow(&b->b, &cb, 64, 16) != IBC_OK) {
+        redo_grow(&b->a, &ca, 64, 16) != IBC_OK || redo_grow(&b->b, &cb, 64, 16) != IBC_OK) {
         redo_batch_free(b);
         return IBC_ERR_NOMEM;
     }
@@ -179,10 +188,8 @@ void redo_batch_free(redo_batch *b)
     free(b->sp);
     free(b->sl);
     free(b->pcs);
-    if (b->a)
-        wipe_free(b->a, 16 * b->bcap + REDO_WIN_SLACK); /* keystream, plaintext */
-    if (b->b)
-        wipe_free(b->b, 16 * b->bcap + REDO_WIN_SLACK);
+    redo_grow_free(b->a, b->bcap, 16); /* keystream, plaintext */
+    redo_grow_free(b->b, b->bcap, 16);
     if (b->g)
         wipe_free(b->g, b->gcap + REDO_WIN_SLACK);
     memset(b, 0, sizeof(*b));
@@ -194,10 +201,10 @@ ibc_status redo_batch_add(redo_batch *b, uint8_t *p, const redo_mtr *m)
     size_t nblk = !b->decrypt ? 0 : b->algo == IBC_ALGO_CTR ? (m->body + 15) / 16 : m->body / 16;
     if (b->blocks + nblk > b->bcap) {
         size_t need = b->blocks + nblk, cap = b->bcap;
-        if ((st = grow(&b->a, &cap, need, 16)) != IBC_OK)
+        if ((st = redo_grow(&b->a, &cap, need, 16)) != IBC_OK)
             return st;
         cap = b->bcap;
-        if ((st = grow(&b->b, &cap, need, 16)) != IBC_OK)
+        if ((st = redo_grow(&b->b, &cap, need, 16)) != IBC_OK)
             return st;
         b->bcap = cap;
     }

@@ -430,6 +430,16 @@ typedef struct redo_batch {
 
 /* decrypt: the batch is for redo_batch_decrypt (which needs block buffers), else for
  * redo_batch_rekey. */
+/* A buffer of cap units of unit bytes (and REDO_WIN_SLACK zero bytes after them), grown to at
+ * least need units: the old content is dropped and wiped. redo_grow_free wipes and frees one. */
+ibc_status redo_grow(uint8_t **p, size_t *cap, size_t need, size_t unit);
+void redo_grow_free(uint8_t *p, size_t cap, size_t unit);
+
+/* The bodies of the records of the mtr p (m->nrec records, framed) copied one after another
+ * into the stream s (back 0), or from s back into the records (back 1); returns the stream's
+ * length. */
+uint32_t redo_pieces(uint8_t *p, const redo_mtr *m, uint8_t *s, int back);
+
 ibc_status redo_batch_init(redo_batch *b, ibc_algo algo, int decrypt);
 void redo_batch_free(redo_batch *b); /* wipes */
 /* Add the mtr at p (framed as m). IBC_ERR_NOMEM. */

@@ -204,22 +204,6 @@ static void run_batch(ibc_redo *r, rk_ctx *c)
     redo_batch_clear(b);
 }
 
-/* The bodies of the records of mtr p (of m->nrec records) copied into the stream s (back 0),
- * or from it back into the records (back 1). */
-static void long_pieces(uint8_t *p, const redo_mtr *m, uint8_t *s, int back)
-{
-    uint32_t pos = 0, hl;
-    for (uint32_t i = 0; i < m->nrec && pos < m->len; i++) {
-        uint32_t size = redo_rec_size(p + pos, &hl);
-        if (back)
-            memcpy(p + pos + hl, s, size - hl);
-        else
-            memcpy(s, p + pos + hl, size - hl);
-        s += size - hl;
-        pos += size;
-    }
-}
-
 /* A group of n <= IBC_MB_MAX_LANES long CBC streams (the waiting ones at indexes at[]): whole
  * blocks in place through the multi-buffer re-key, the tails XORed with AES-ECB(L, IV) ^
  * AES-ECB(L', IV). A stream of several records is gathered first and scattered back after. */
@@ -237,7 +221,7 @@ static void run_long_group(ibc_redo *r, rk_ctx *c, const uint32_t *at, size_t n)
         if (m->nrec > 1) {
             s = c->lg + g;
             g += m->body;
-            long_pieces(c->lp[l], m, s, 0);
+            redo_pieces(c->lp[l], m, s, 0);
         }
         lanes[i].in = lanes[i].out = s;
         lanes[i].nblocks = m->body / 16;
@@ -255,7 +239,7 @@ static void run_long_group(ibc_redo *r, rk_ctx *c, const uint32_t *at, size_t n)
         for (uint32_t q = 0; q < m->body % 16; q++)
             tail[q] ^= m1[i][q] ^ m2[i][q];
         if (m->nrec > 1)
-            long_pieces(c->lp[l], m, s, 1);
+            redo_pieces(c->lp[l], m, s, 1);
         crc_msg(c, i, c->lp[l], m->len);
     }
     put_crcs(k, c, n);
@@ -344,17 +328,8 @@ static ibc_status add_mtr(ibc_redo *r, rk_ctx *c, uint8_t *p, const redo_mtr *m,
     }
     c->framed = m->lsn + m->size;
     if (!c->fast) {
-        if (m->len > c->tmp_cap) { /* room for one mtr's stream */
-            uint8_t *q = malloc(m->len + (size_t)m->len / 2);
-            if (!q)
-                return IBC_ERR_NOMEM;
-            if (c->tmp) {
-                explicit_bzero(c->tmp, c->tmp_cap);
-                free(c->tmp);
-            }
-            c->tmp = q;
-            c->tmp_cap = m->len + (size_t)m->len / 2;
-        }
+        if ((st = redo_grow(&c->tmp, &c->tmp_cap, m->len, 1)) != IBC_OK)
+            return st; /* room for one mtr's stream */
         c->sp[c->nslow] = p;
         c->sm[c->nslow++] = *m;
         if (c->nslow == RK_SLOW_MTRS)
@@ -363,18 +338,8 @@ static ibc_status add_mtr(ibc_redo *r, rk_ctx *c, uint8_t *p, const redo_mtr *m,
     }
     if (c->to == IBC_ALGO_CBC && m->body / 16 > RK_LONG_BLOCKS) {
         c->lgneed += m->nrec > 1 ? m->body : 0;
-        if (c->lgneed > c->lgcap) { /* room for its stream */
-            size_t cap = c->lgneed + c->lgneed / 2;
-            uint8_t *q = malloc(cap);
-            if (!q)
-                return IBC_ERR_NOMEM;
-            if (c->lg) {
-                explicit_bzero(c->lg, c->lgcap);
-                free(c->lg);
-            }
-            c->lg = q;
-            c->lgcap = cap;
-        }
+        if ((st = redo_grow(&c->lg, &c->lgcap, c->lgneed, 1)) != IBC_OK)
+            return st; /* room for its stream */
         c->lp[c->nlong] = p;
         c->lm[c->nlong++] = *m;
         if (c->nlong == RK_LONG_POOL)
@@ -455,14 +420,8 @@ static void rk_free(rk_ctx *c)
     free(c->sp);
     free(c->sm);
     free(c->cm);
-    if (c->tmp) {
-        explicit_bzero(c->tmp, c->tmp_cap); /* plaintext */
-        free(c->tmp);
-    }
-    if (c->lg) {
-        explicit_bzero(c->lg, c->lgcap); /* plaintext between the kernel's passes */
-        free(c->lg);
-    }
+    redo_grow_free(c->tmp, c->tmp_cap, 1); /* plaintext */
+    redo_grow_free(c->lg, c->lgcap, 1);    /* plaintext between the kernel's passes */
 }
 
 ibc_status ibc_redo_rekey(ibc_redo *r, const ibc_redo_target *t, ibc_redo_write_fn write, void *ctx,
