@@ -280,9 +280,8 @@ static int run(cli_global *g, int argc, char **argv)
     report rep;
     report_init(&rep, g, deep ? "backup --deep" : "backup", ibc_engine_isa(e), 1);
     report_set_keyring(&rep, keys.kr);
-    if (x.o.stream)
-        rep.out = stderr;
-    else if (!g->json)
+    /* the report goes to stdout only as JSON, and never onto a stdout that carries a stream */
+    if (x.o.stream || !g->json)
         rep.out = stderr;
     char *paths[1] = {(char *)(uintptr_t)x.o.datadir};
     rc = dataset_open(&x.ds, g, e, &keys, paths, 1, DS_ALL | DS_RETRY | (deep ? DS_DEEP : 0),
@@ -365,7 +364,7 @@ static int run(cli_global *g, int argc, char **argv)
             x.out[i].fd = open(p, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
             if (x.out[i].fd < 0 || ftruncate(x.out[i].fd, (off_t)d->f->size)) {
                 cli_err("backup: cannot create %s: %s", p, strerror(errno));
-                rc = errno == ENOSPC ? EXIT_ENV : EXIT_ENV;
+                rc = EXIT_ENV;
             }
         }
     }
