@@ -13,7 +13,8 @@
 #      reencrypt every encrypted page differs; the backup's manifest, updated by prepare,
 #      passes verify --manifest with the new keys;
 #   3. kill -9 of prepare and of rekey at random moments (crash points and timed kills,
-#      several seeds), then the same command again: byte-identical to an uninterrupted run;
+#      several seeds; in two rounds a second crash during the resume), then the same command
+#      again: byte-identical to an uninterrupted run;
 #   4. a missing or a wrong key, a running server, an unreadable file, a full target file
 #      system, garbage instead of a datadir: a clear message, the exit code of the design,
 #      the source untouched;
@@ -158,7 +159,9 @@ cp -a --sparse=always "$T/bk" "$T/ref"
 expect 0 "$IBDCRYPT" prepare --target-dir="$T/ref" --keyfile="$K" --to-keyfile="$NEWK" \
   --mode=reencrypt --deterministic-iv=crash-$SEED
 points=(journal-save journal-saved rekey-write rekey-page0 redo-undo-saved redo-write manifest-written)
-for i in 1 2 3 4 5 6; do
+# rounds 1-6: one crash, then the command again; rounds 7-8: a second crash during that resume
+# (it replays the journal first), then the command a third time
+for i in 1 2 3 4 5 6 7 8; do
   for cmd in prepare rekey; do
     w=$T/crash-$cmd-$i
     rm -rf "$w"
@@ -179,6 +182,10 @@ for i in 1 2 3 4 5 6; do
       sleep "0.$((RANDOM % 9))$((RANDOM % 10))"
       kill -9 $pid 2>/dev/null || true
       wait $pid 2>/dev/null || true
+    fi
+    if (( i > 6 )); then
+      p=${points[RANDOM % ${#points[@]}]}
+      IBDCRYPT_CRASH_POINT="$p:$((1 + RANDOM % 3))" "$IBDCRYPT" -q "${args[@]}" 2>/dev/null || true
     fi
     expect 0 "$IBDCRYPT" -q "${args[@]}"
     [[ ! -e "$w/.ibdcrypt-journal" ]] || fail "journal left in $w"
