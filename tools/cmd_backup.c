@@ -491,6 +491,8 @@ static int run(cli_global *g, int argc, char **argv)
     }
     if (staging[0])
         nftw(staging, rm_entry, 16, FTW_DEPTH | FTW_PHYS); /* nothing left behind */
+    if (rc == EXIT_ENV)
+        report_failed(&rep);
     int data_rc = report_finish(&rep, ~0ull);
     if (!rc && bad)
         rc = EXIT_DATA;

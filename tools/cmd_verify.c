@@ -417,6 +417,8 @@ static int run(cli_global *g, int argc, char **argv)
             abort(); /* the CLI: out of memory for report lines */
         for (size_t i = listed; i < rep.n; i++)
             report_file_done(&rep, rep.files[i]);
+        if (env_rc)
+            report_failed(&rep);
         rc = report_finish(&rep, (uint64_t)o.allow_mismatches);
         if (env_rc && rc != EXIT_DATA)
             rc = env_rc;

@@ -404,7 +404,7 @@ static const char *overall(const report *r, const totals *t, uint64_t allow_bad,
         *rc = EXIT_DATA;
         return "error";
     }
-    if (t->env_errors) {
+    if (t->env_errors || r->failed) {
         *rc = EXIT_ENV;
         return "error";
     }
@@ -464,6 +464,11 @@ void report_json(const report *r, FILE *o, uint64_t allow_bad, const char *extra
             (unsigned long long)t.plain, (unsigned long long)t.zero, (unsigned long long)t.dbl,
             (unsigned long long)t.bad, (unsigned long long)t.unv, (unsigned long long)t.bytes,
             secs, r->isa, r->threads, v);
+}
+
+void report_failed(report *r)
+{
+    r->failed = 1;
 }
 
 int report_finish(report *r, uint64_t allow_bad)

@@ -63,6 +63,7 @@ typedef struct report {
     int64_t start_ns;
     uint64_t bytes;
     FILE *out; /* where the report goes: stdout, or stderr when stdout carries data */
+    int failed; /* the run stopped for a reason of the environment (report_failed) */
 } report;
 
 void report_init(report *r, const cli_global *g, const char *mode, const char *isa,
@@ -80,6 +81,10 @@ void rep_error(rep_file *rf, const char *fmt, ...) __attribute__((format(printf,
 /* The same, for an I/O problem (exit status 3 rather than 1). */
 void rep_io_error(rep_file *rf, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void report_file_done(report *r, rep_file *rf);
+/* The run stopped short for a reason of the environment that the command has already named
+ * (a file it could not create, a reader that went away): the summary's verdict is then
+ * "error" and report_finish returns 3 unless the data's own verdict is worse. */
+void report_failed(report *r);
 /* Summary (text) or the whole JSON document; returns the exit code for the data: 0, or 1 when
  * bad pages exceed allow_bad or a key is wrong; 3 when encrypted pages could not be checked
  * for lack of a key. */

@@ -236,6 +236,13 @@ mkdir -p "$T/qp/db" && cp $S/t_k1.ibd "$T/qp/db/t.ibd.qp"
 [[ $(code "$B" verify "$T/qp") == 0 ]] && grep -q "1 InnoDB file compressed by mariadb-backup --compress (.qp): its pages are not checked" "$T/err" ||
   fail "a mariadb-backup --compress file must be named as unchecked: $(cat "$T/err")"
 [[ $(code "$B" verify /nonexistent/x) == 3 ]] && grep -q "/nonexistent/x" "$T/err" || fail "missing path"
+# a run that stops for a reason of the environment must not end with "all good"
+[[ $(code "$B" backup --datadir=/nonexistent/x --target-dir="$T/nobk") == 3 ]] &&
+  grep -q -- "-- error$" "$T/err" && ! grep -q "all good" "$T/err" && [[ ! -e "$T/nobk" ]] ||
+  fail "backup of a missing datadir: $(cat "$T/err")"
+rc=0; "$B" backup --datadir=$S --stream=xbstream 2> "$T/err" | head -c 0 || rc=${PIPESTATUS[0]}
+[[ $rc == 3 ]] && grep -q "reader went away" "$T/err" && ! grep -q "all good" "$T/err" ||
+  fail "backup whose stream's reader went away (rc $rc): $(cat "$T/err")"
 [[ $(code "$B" inspect --json $S) == 0 ]] && python3 -m json.tool "$T/out" > /dev/null || fail "inspect --json"
 
 # the redo log (tests/data/redo: logs of a killed 10.11.19 server, AES_CBC, and their keys)
