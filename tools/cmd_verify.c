@@ -355,6 +355,20 @@ static int run(cli_global *g, int argc, char **argv)
         cli_err("verify: --page/--start-page/--end-page need exactly one tablespace file");
         rc = EXIT_USAGE;
     }
+    if (!rc && o.start_page >= 0 && o.end_page >= 0 && o.start_page > o.end_page) {
+        cli_err("verify: --start-page %lld is after --end-page %lld", o.start_page, o.end_page);
+        rc = EXIT_USAGE;
+    }
+    for (size_t i = 0; !rc && o.start_page >= 0 && i < ds.n; i++) {
+        /* a range that starts past the end would check nothing and call that good */
+        uint64_t np = ds.v[i].innodb && ds.v[i].unit ? ds.v[i].f->size / ds.v[i].unit : 0;
+        if (ds.v[i].innodb && ds.v[i].unit && (uint64_t)o.start_page >= np) {
+            cli_err("verify: page %lld is past the end of %s (%llu pages: 0 to %llu)",
+                    o.start_page, ds.v[i].f->rel, (unsigned long long)np,
+                    (unsigned long long)(np ? np - 1 : 0));
+            rc = EXIT_USAGE;
+        }
+    }
     size_t nredo = 0;
     for (size_t i = 0; !rc && i < ds.n; i++)
         nredo += ds.v[i].f->kind == DF_REDO;

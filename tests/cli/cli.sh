@@ -55,6 +55,10 @@ python3 -c "import sys; f=open(sys.argv[1],'r+b'); f.seek(16384*3+500); b=f.read
 [[ $(code "$B" verify --page=3 "$T/bad.ibd") == 1 ]] || fail "--page=3"
 [[ $(code "$B" verify --start-page=4 "$T/bad.ibd") == 0 ]] || fail "--start-page=4 skips page 3"
 [[ $(code "$B" verify --page=3 $S) == 2 ]] || fail "--page on a directory must be a usage error"
+[[ $(code "$B" verify --page=8 $S/t_k1.ibd) == 2 ]] && grep -q "page 8 is past the end of .*(8 pages" "$T/err" ||
+  fail "--page past the end must be a usage error, not a check of nothing: $(cat "$T/err")"
+[[ $(code "$B" verify --start-page=5 --end-page=2 $S/t_k1.ibd) == 2 ]] || fail "--start-page after --end-page"
+[[ $(code "$B" verify --page=7 $S/t_k1.ibd) == 0 ]] || fail "--page=7, the last page: $(cat "$T/err")"
 # a copy cut short at a page boundary: every page left is sound, page 0 says how many are gone
 head -c $((16384 * 5)) $S/t_k1.ibd > "$T/short.ibd"
 [[ $(code "$B" verify --deep --keyfile=$S/keys.txt "$T/short.ibd") == 1 ]] &&
