@@ -124,8 +124,8 @@ int ibc_xbs_write_eof(int fd, const char *path)
 
 long long ibc_xbs_parse(const uint8_t *buf, size_t len, ibc_xbs_chunk *c)
 {
-    if (len < 14)
-        return 0;
+    if (len < 14) /* more bytes needed, unless those there already differ from the magic */
+        return memcmp(buf, MAGIC, len < MAGIC_LEN ? len : MAGIC_LEN) ? -1 : 0;
     if (memcmp(buf, MAGIC, MAGIC_LEN))
         return -1;
     c->flags = buf[8];

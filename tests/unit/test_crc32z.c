@@ -266,6 +266,13 @@ static void test_xbstream_chunk_checksum_is_zlib_crc32(void)
     at += n > 0 ? (size_t)n : 0;
     if (!fail && ibc_xbs_parse(s + at, len - at, &c) != -1)
         tu_fail(__FILE__, __LINE__, "a chunk with a wrong checksum was accepted");
+    /* a chunk's first bytes alone ask for more; bytes that cannot start a chunk are refused */
+    for (size_t k = 0; k < 14; k++)
+        if (ibc_xbs_parse(s, k, &c) != 0)
+            tu_fail(__FILE__, __LINE__, "the first %zu bytes of a chunk were not 'need more'", k);
+    if (ibc_xbs_parse((const uint8_t *)"garbage\n", 8, &c) != -1 ||
+        ibc_xbs_parse((const uint8_t *)"XBSTCX", 6, &c) != -1)
+        tu_fail(__FILE__, __LINE__, "a short non-chunk was taken for the start of one");
     free(s);
 }
 
