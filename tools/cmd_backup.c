@@ -293,6 +293,13 @@ static int run(cli_global *g, int argc, char **argv)
                 pid, x.o.datadir);
         rc = EXIT_ENV;
     }
+    char jcmd[32];
+    if (!rc && dataset_interrupted(&x.ds, jcmd, sizeof(jcmd))) {
+        cli_err("backup: %s is in the middle of an interrupted `ibdcrypt %s`: run that command "
+                "again to finish it, then back up",
+                x.o.datadir, jcmd);
+        rc = EXIT_ENV;
+    }
     /* the redo log first (it is small next to the data): a backup whose log recovery cannot
      * read does not restore, so nothing is written for it without --keep-going */
     int redo_bad = 0;

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "dataset.h"
+#include "ibdcrypt/journal.h"
 
 #define RETRIES 3 /* re-reads of a page whose checksum fails, 100 ms apart */
 #define BATCH 64
@@ -338,6 +339,14 @@ int dataset_open(dataset *ds, const cli_global *g, const ibc_engine *e, cli_keys
     for (size_t i = 0; i < ds->n; i++)
         if (ds->v[i].f->kind == DF_REDO && ds->v[i].fd >= 0)
             open_redo(ds, &ds->v[i], sys && sys->space ? sys->unit : 0);
+    /* a half re-keyed directory reads as pages under the wrong key: say why first (prepare
+     * and rekey, which open it writable, resume from the journal themselves) */
+    char cmd[32];
+    const df_file *jf = flags & DS_WRITABLE ? NULL : dataset_interrupted(ds, cmd, sizeof(cmd));
+    if (jf)
+        cli_err("%s: an interrupted `ibdcrypt %s` left this journal: its files are part re-keyed "
+                "until the same command is run again to finish it",
+                jf->path, cmd);
     return 0;
 }
 
@@ -436,6 +445,32 @@ void ds_work_pages(dataset *ds, unsigned worker, ds_file *d, const ibc_pool_item
     if (it->len > it->nunits * d->unit && it->offset + it->len == d->f->size)
         rep_note(d->rf, "%llu trailing bytes after the last whole page",
                  (unsigned long long)(it->len - it->nunits * d->unit));
+}
+
+const df_file *dataset_interrupted(const dataset *ds, char *cmd, size_t n)
+{
+    for (size_t i = 0; i < ds->files.n; i++) {
+        const df_file *f = &ds->files.v[i];
+        const char *base = strrchr(f->rel, '/');
+        if (strcmp(base ? base + 1 : f->rel, DS_JOURNAL_NAME))
+            continue;
+        snprintf(cmd, n, "prepare or rekey");
+        ibc_journal *j = NULL;
+        void *blob = NULL;
+        size_t len = 0;
+        if (ibc_journal_open(f->path, &j, &blob, &len) == IBC_OK) {
+            /* the plan rekeyjob.c writes names its command on a line "command NAME" */
+            char *t = strndup(blob, len), *c = t ? strstr(t, "\ncommand ") : NULL;
+            char w[32];
+            if (c && sscanf(c + 9, "%31s", w) == 1 && (!strcmp(w, "prepare") || !strcmp(w, "rekey")))
+                snprintf(cmd, n, "%s", w);
+            free(t);
+            free(blob);
+            ibc_journal_close(j);
+        }
+        return f;
+    }
+    return NULL;
 }
 
 long dataset_server_pid(const dataset *ds)

@@ -41,7 +41,7 @@
 #include "redojob.h"
 #include "rekeyjob.h"
 
-#define JOURNAL_NAME ".ibdcrypt-journal"
+#define JOURNAL_NAME DS_JOURNAL_NAME
 #define PLAN_MAGIC "ibdcrypt-rekey-plan 1"
 
 const char rekey_help_common[] =

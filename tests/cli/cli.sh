@@ -123,6 +123,13 @@ python3 -c "import json,sys; p=json.load(open(sys.argv[1]))['prepared']; assert 
 [[ $(IBDCRYPT_CRASH_POINT=manifest-written:1 code "$B" prepare --target-dir="$T/pb-crash" \
   --keyfile=$S/keys.txt --to-keyfile=$S/keys-new.txt) == 137 ]] || fail "crash point manifest-written"
 [[ -e "$T/pb-crash/.ibdcrypt-journal" ]] || fail "no journal left by the crash"
+# the interrupted directory: verify says why its pages may not open, backup refuses it
+code "$B" verify --deep --keyfile=$S/keys.txt "$T/pb-crash" > /dev/null
+grep -q "an interrupted \`ibdcrypt prepare\` left this journal" "$T/err" ||
+  fail "verify of an interrupted prepare's directory does not say so: $(cat "$T/err")"
+[[ $(code "$B" backup --datadir="$T/pb-crash" --keyfile=$S/keys.txt --target-dir="$T/pb-crash-bk") == 3 ]] &&
+  grep -q "in the middle of an interrupted \`ibdcrypt prepare\`" "$T/err" && [[ ! -e "$T/pb-crash-bk" ]] ||
+  fail "backup of an interrupted prepare's directory: $(cat "$T/err")"
 [[ $(code "$B" prepare --target-dir="$T/pb-crash" --keyfile=$S/keys.txt --to-keyfile=$S/keys-new.txt) == 0 ]] ||
   fail "prepare after a crash: $(cat "$T/err")"
 diff -r "$T/pb" "$T/pb-crash" > /dev/null || fail "prepare after a crash differs from an uninterrupted run"
