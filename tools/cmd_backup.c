@@ -294,10 +294,13 @@ static int run(cli_global *g, int argc, char **argv)
         rc = EXIT_ENV;
     }
     char jcmd[32];
-    if (!rc && dataset_interrupted(&x.ds, jcmd, sizeof(jcmd))) {
-        cli_err("backup: %s is in the middle of an interrupted `ibdcrypt %s`: run that command "
-                "again to finish it, then back up",
-                x.o.datadir, jcmd);
+    int jrun = 0;
+    if (!rc && dataset_interrupted(&x.ds, jcmd, sizeof(jcmd), &jrun)) {
+        cli_err(jrun ? "backup: an `ibdcrypt %s` is re-keying %s right now: back up when it "
+                       "has finished"
+                     : "backup: %s is in the middle of an interrupted `ibdcrypt %s`: run that "
+                       "command again to finish it, then back up",
+                jrun ? jcmd : x.o.datadir, jrun ? x.o.datadir : jcmd);
         rc = EXIT_ENV;
     }
     /* the redo log first (it is small next to the data): a backup whose log recovery cannot

@@ -29,7 +29,7 @@ static void help(FILE *out)
             "\n"
             "Exit status: 0 done; 1 a key does not open a tablespace, or bad pages (nothing\n"
             "written); 2 usage error, or a journal from a different interrupted run; 3\n"
-            "environment error (missing key, I/O, no space).\n"
+            "environment error (another run on the directory, missing key, I/O, no space).\n"
             "\n"
             "Example:\n"
             "  ibdcrypt prepare --target-dir=/backup/mon --keyfile=/etc/mysql/keys.txt \\\n"

@@ -4,8 +4,10 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -342,8 +344,14 @@ int dataset_open(dataset *ds, const cli_global *g, const ibc_engine *e, cli_keys
     /* a half re-keyed directory reads as pages under the wrong key: say why first (prepare
      * and rekey, which open it writable, resume from the journal themselves) */
     char cmd[32];
-    const df_file *jf = flags & DS_WRITABLE ? NULL : dataset_interrupted(ds, cmd, sizeof(cmd));
-    if (jf)
+    int running = 0;
+    const df_file *jf =
+        flags & DS_WRITABLE ? NULL : dataset_interrupted(ds, cmd, sizeof(cmd), &running);
+    if (jf && running)
+        cli_err("%s: an `ibdcrypt %s` is re-keying this directory right now: its files are "
+                "part re-keyed until it finishes",
+                jf->path, cmd);
+    else if (jf)
         cli_err("%s: an interrupted `ibdcrypt %s` left this journal: its files are part re-keyed "
                 "until the same command is run again to finish it",
                 jf->path, cmd);
@@ -447,7 +455,7 @@ void ds_work_pages(dataset *ds, unsigned worker, ds_file *d, const ibc_pool_item
                  (unsigned long long)(it->len - it->nunits * d->unit));
 }
 
-const df_file *dataset_interrupted(const dataset *ds, char *cmd, size_t n)
+const df_file *dataset_interrupted(const dataset *ds, char *cmd, size_t n, int *running)
 {
     for (size_t i = 0; i < ds->files.n; i++) {
         const df_file *f = &ds->files.v[i];
@@ -455,6 +463,15 @@ const df_file *dataset_interrupted(const dataset *ds, char *cmd, size_t n)
         if (strcmp(base ? base + 1 : f->rel, DS_JOURNAL_NAME))
             continue;
         snprintf(cmd, n, "prepare or rekey");
+        /* a live run holds an exclusive flock on the directory (rekeyjob.c) */
+        char dir[PATH_MAX] = ".";
+        const char *sl = strrchr(f->path, '/');
+        if (sl)
+            snprintf(dir, sizeof(dir), "%.*s", sl == f->path ? 1 : (int)(sl - f->path), f->path);
+        int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        *running = dfd >= 0 && flock(dfd, LOCK_SH | LOCK_NB) != 0 && errno == EWOULDBLOCK;
+        if (dfd >= 0)
+            close(dfd);
         ibc_journal *j = NULL;
         void *blob = NULL;
         size_t len = 0;

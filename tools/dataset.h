@@ -99,10 +99,11 @@ ibc_status ds_redo_verify(dataset *ds, ds_file *d, int deep);
  * (rekeyjob.c); one left behind means a run stopped before it finished. */
 #define DS_JOURNAL_NAME ".ibdcrypt-journal"
 
-/* A journal left by an interrupted prepare or rekey among the files: its file (and in cmd the
- * command that left it, "prepare" or "rekey", or "prepare or rekey" when the journal cannot
- * be read), or NULL. */
-const df_file *dataset_interrupted(const dataset *ds, char *cmd, size_t n);
+/* A journal of prepare or rekey among the files: its file (and in cmd the command it belongs
+ * to, "prepare" or "rekey", or "prepare or rekey" when the journal cannot be read; *running:
+ * that command still runs, holding the directory's lock, rather than having been
+ * interrupted), or NULL. */
+const df_file *dataset_interrupted(const dataset *ds, char *cmd, size_t n, int *running);
 
 /* Does a running server hold this datadir? (InnoDB takes fcntl write locks on ibdata1 and
  * ib_logfile0: os_file_lock.) Returns the pid holding a lock, or 0. */

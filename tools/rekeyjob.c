@@ -29,6 +29,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -77,7 +78,9 @@ const char rekey_help_common[] =
     "new key file must hold every key id needed. Changes go through a journal\n"
     "(" JOURNAL_NAME ") and, for the log, an undo copy (" REDO_UNDO_NAME ") in the\n"
     "directory: after a crash, run the same command again; it finishes the job with the\n"
-    "same result as an uninterrupted run.\n";
+    "same result as an uninterrupted run. One run at a time per directory: a second one\n"
+    "started while the first runs is refused (exit 3), and verify, inspect and backup say\n"
+    "when a directory is being, or was left half, re-keyed.\n";
 
 int rekey_option(rekey_opts *o, cli_keys *keys, int argc, char **argv, int *i)
 {
@@ -1282,6 +1285,23 @@ int rekey_run(cli_global *g, rekey_opts *o, cli_keys *keys)
     snprintf(label, sizeof(label), "%s --mode=%s", o->command, modename);
     report_init(&x.rep, g, label, ibc_engine_isa(e), 1);
     x.rep.out = stderr;
+    /* One run per directory: a second one started beside it would take the first's journal for
+     * an interrupted run's (or, caught while it is being created, for a torn one, and remove
+     * it) and roll back what the first is writing. An advisory lock on the directory, held
+     * until the run ends (the process's exit releases it, kill -9 included). */
+    int lockfd = open(o->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (lockfd >= 0 && flock(lockfd, LOCK_EX | LOCK_NB) != 0) {
+        rc = errno == EWOULDBLOCK
+                 ? fail_rc(&x, EXIT_ENV, "another ibdcrypt prepare or rekey is running on the "
+                                         "directory; let it finish (or stop it, then run the "
+                                         "command again to resume)")
+                 : fail_rc(&x, EXIT_ENV, "cannot lock the directory");
+        close(lockfd);
+        report_free(&x.rep);
+        free_rk(&x);
+        ibc_engine_free(e);
+        return rc;
+    }
     char *paths[1] = {(char *)(uintptr_t)o->dir};
     rc = dataset_open(&x.ds, g, e, keys, paths, 1, DS_WRITABLE | DS_DEEP, &x.rep);
     snprintf(jpath, sizeof(jpath), "%s/" JOURNAL_NAME, o->dir);
@@ -1635,5 +1655,7 @@ done:
     dataset_close(&x.ds);
     free_rk(&x);
     ibc_engine_free(e);
+    if (lockfd >= 0)
+        close(lockfd); /* releases the directory */
     return rc;
 }

@@ -130,6 +130,21 @@ grep -q "an interrupted \`ibdcrypt prepare\` left this journal" "$T/err" ||
 [[ $(code "$B" backup --datadir="$T/pb-crash" --keyfile=$S/keys.txt --target-dir="$T/pb-crash-bk") == 3 ]] &&
   grep -q "in the middle of an interrupted \`ibdcrypt prepare\`" "$T/err" && [[ ! -e "$T/pb-crash-bk" ]] ||
   fail "backup of an interrupted prepare's directory: $(cat "$T/err")"
+# one run per directory: while another holds the directory's lock (here this script, as a
+# running prepare does), prepare refuses and changes nothing, and verify says a run is under way
+exec {lockfd}< "$T/pb-crash"
+flock -x $lockfd
+(cd "$T/pb-crash" && find . -type f -exec cksum {} + | sort) > "$T/locked.sums"
+[[ $(code "$B" prepare --target-dir="$T/pb-crash" --keyfile=$S/keys.txt --to-keyfile=$S/keys-new.txt) == 3 ]] &&
+  grep -q "another ibdcrypt prepare or rekey is running on the directory" "$T/err" ||
+  fail "prepare beside a running one: $(cat "$T/err")"
+(cd "$T/pb-crash" && find . -type f -exec cksum {} + | sort) | diff -q - "$T/locked.sums" > /dev/null ||
+  fail "prepare beside a running one changed files"
+code "$B" verify "$T/pb-crash" > /dev/null
+grep -q "an \`ibdcrypt prepare\` is re-keying this directory right now" "$T/err" ||
+  fail "verify beside a running prepare does not say so: $(cat "$T/err")"
+flock -u $lockfd
+exec {lockfd}<&-
 [[ $(code "$B" prepare --target-dir="$T/pb-crash" --keyfile=$S/keys.txt --to-keyfile=$S/keys-new.txt) == 0 ]] ||
   fail "prepare after a crash: $(cat "$T/err")"
 diff -r "$T/pb" "$T/pb-crash" > /dev/null || fail "prepare after a crash differs from an uninterrupted run"
