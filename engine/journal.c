@@ -130,13 +130,24 @@ static void fsync_dir_of(const char *path)
 
 static char crash_name[64];
 static long crash_at;
+static int crash_sig = SIGKILL;
 static _Atomic long crash_count;
 static pthread_once_t crash_once = PTHREAD_ONCE_INIT;
 
 static void crash_init(void)
 {
-    const char *e = getenv("IBDCRYPT_CRASH_POINT");
-    const char *c = e ? strrchr(e, ':') : NULL;
+    static char v[96];
+    const char *env = getenv("IBDCRYPT_CRASH_POINT");
+    if (!env || strlen(env) >= sizeof(v))
+        return;
+    strcpy(v, env);
+    size_t l = strlen(v);
+    if (l > 5 && !strcmp(v + l - 5, ":stop")) { /* stop there instead (SIGSTOP) */
+        v[l - 5] = 0;
+        crash_sig = SIGSTOP;
+    }
+    const char *e = v;
+    const char *c = strrchr(e, ':');
     if (c && (size_t)(c - e) < sizeof(crash_name)) {
         memcpy(crash_name, e, (size_t)(c - e));
         crash_name[c - e] = 0;
@@ -149,7 +160,7 @@ void ibc_crash_point(const char *name)
     pthread_once(&crash_once, crash_init);
     if (crash_at > 0 && !strcmp(name, crash_name) &&
         atomic_fetch_add(&crash_count, 1) + 1 == crash_at)
-        raise(SIGKILL);
+        raise(crash_sig);
 }
 
 static ibc_journal *alloc_journal(const char *path, int fd, unsigned nslots, size_t slot_bytes,

@@ -79,7 +79,8 @@ const char rekey_help_common[] =
     "(" JOURNAL_NAME ") and, for the log, an undo copy (" REDO_UNDO_NAME ") in the\n"
     "directory: after a crash, run the same command again; it finishes the job with the\n"
     "same result as an uninterrupted run. One run at a time per directory: a second one\n"
-    "started while the first runs is refused (exit 3), and verify, inspect and backup say\n"
+    "started while the first runs is refused (exit 3), and so is a server (the run holds\n"
+    "the locks InnoDB takes on ibdata1 and ib_logfile0); verify, inspect and backup say\n"
     "when a directory is being, or was left half, re-keyed.\n";
 
 int rekey_option(rekey_opts *o, cli_keys *keys, int argc, char **argv, int *i)
@@ -169,6 +170,7 @@ typedef struct rk {
     fc_file *mcrc; /* per dataset file: the CRC-32C of its items as written (re-encryption) */
     const char *mf_state; /* the manifest: NULL none, "updated", "left as it is" */
     size_t nmcrc;
+    int srvlock[2]; /* hold_server_locks: ibdata1 and ib_logfile0, or -1 */
 } rk;
 
 static void hex(char *out, const uint8_t *b, size_t n)
@@ -1037,6 +1039,32 @@ static int fail_rc(rk *x, int rc, const char *msg)
     return rc;
 }
 
+/* A server started on the directory while the run changes it would read half re-keyed files
+ * and write pages of its own among them. InnoDB takes an fcntl write lock on ibdata1 and
+ * ib_logfile0 at its start (os0file.cc os_file_lock) and refuses to start when it cannot
+ * ("Unable to lock"); the run holds the same locks (open-file-description locks, which
+ * conflict with the server's and, unlike process-owned ones, survive the run closing its other
+ * descriptors of those files) until it ends. Returns -1 if a server holds one already. */
+static int hold_server_locks(rk *x)
+{
+    size_t k = 0;
+    for (size_t i = 0; i < x->ds.files.n && k < 2; i++) {
+        const df_file *f = &x->ds.files.v[i];
+        if (!(f->kind == DF_SYSTEM && f->sys_no == 1) && f->kind != DF_REDO)
+            continue;
+        int fd = open(f->path, O_RDWR | O_CLOEXEC);
+        if (fd < 0)
+            continue; /* (unwritable: the run stops at its first write anyway) */
+        struct flock fl = {.l_type = F_WRLCK, .l_whence = SEEK_SET};
+        if (fcntl(fd, F_OFD_SETLK, &fl) != 0) {
+            close(fd);
+            return -1;
+        }
+        x->srvlock[k++] = fd;
+    }
+    return 0;
+}
+
 /* Does key 1 of kr open the redo log of d (its known-plaintext check)? */
 static int log_opens_with(const rk *x, const ds_file *d, const ibc_keyring *kr)
 {
@@ -1246,6 +1274,7 @@ int rekey_run(cli_global *g, rekey_opts *o, cli_keys *keys)
     rk x;
     memset(&x, 0, sizeof(x));
     x.dblwr_ds = -1;
+    x.srvlock[0] = x.srvlock[1] = -1;
     x.g = g;
     x.o = o;
     x.keys = keys;
@@ -1306,7 +1335,7 @@ int rekey_run(cli_global *g, rekey_opts *o, cli_keys *keys)
     rc = dataset_open(&x.ds, g, e, keys, paths, 1, DS_WRITABLE | DS_DEEP, &x.rep);
     snprintf(jpath, sizeof(jpath), "%s/" JOURNAL_NAME, o->dir);
     long pid = rc ? 0 : dataset_server_pid(&x.ds);
-    if (pid)
+    if (pid || (!rc && hold_server_locks(&x)))
         rc = fail_rc(&x, EXIT_ENV, "a server is running on the directory (it holds ibdata1 or "
                                    "ib_logfile0); stop it first");
     if (!rc && !x.ds.n)
@@ -1655,6 +1684,9 @@ done:
     dataset_close(&x.ds);
     free_rk(&x);
     ibc_engine_free(e);
+    for (int i = 0; i < 2; i++)
+        if (x.srvlock[i] >= 0)
+            close(x.srvlock[i]); /* a server may start on it now */
     if (lockfd >= 0)
         close(lockfd); /* releases the directory */
     return rc;

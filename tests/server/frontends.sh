@@ -14,7 +14,8 @@
 #      passes verify --manifest with the new keys;
 #   3. kill -9 of prepare and of rekey at random moments (crash points and timed kills,
 #      several seeds; in two rounds a second crash during the resume), then the same command
-#      again: byte-identical to an uninterrupted run;
+#      again: byte-identical to an uninterrupted run; while a rekey runs, a server start and a
+#      second rekey are refused;
 #   4. a missing or a wrong key, a running server, an unreadable file, a full target file
 #      system, garbage instead of a datadir: a clear message, the exit code of the design,
 #      the source untouched;
@@ -30,7 +31,8 @@ IBDCRYPT=$1 PAGETOOL=$2
 shift 2
 test_begin frontends
 MNT=""
-TEST_ON_EXIT='[[ -z "$MNT" ]] || umount "$MNT" 2> /dev/null'
+busy=""
+TEST_ON_EXIT='[[ -z "$MNT" ]] || umount "$MNT" 2> /dev/null; [[ -z "$busy" ]] || kill -9 "$busy" 2> /dev/null'
 SEED=${IBC_TEST_SEED:-$RANDOM}
 RANDOM=$SEED
 echo "frontends: seed $SEED (set IBC_TEST_SEED to replay)"
@@ -195,6 +197,22 @@ for i in 1 2 3 4 5 6 7 8; do
   done
 done
 server_on crash "$T/crash-rekey-2" "$NEWK"
+# a server started while rekey runs is refused (the run holds InnoDB's own locks on ibdata1
+# and ib_logfile0), and so is a second run; the stopped run, killed, then finishes
+mdb_clone "$T/a" "$T/busy" keyfile="$K" datadir_from="$D" > /dev/null
+IBDCRYPT_CRASH_POINT=rekey-write:1:stop "$IBDCRYPT" -q rekey --datadir="$T/busy/data" \
+  --keyfile="$K" --to-keyfile="$NEWK" > /dev/null 2>&1 &
+busy=$!
+for _ in $(seq 100); do [[ $(ps -o stat= -p $busy) == T* ]] && break; sleep 0.1; done
+[[ $(ps -o stat= -p $busy) == T* ]] || fail "rekey did not stop at its first write"
+! mdb_start "$T/busy" > /dev/null 2>&1 || fail "a server started on a datadir that rekey is changing"
+grep -q "Unable to lock ./ibdata1" "$T/busy/log/error.log" || fail "the server did not fail on the lock"
+expect 3 "$IBDCRYPT" rekey --datadir="$T/busy/data" --keyfile="$K" --to-keyfile="$NEWK"
+grep -q "another ibdcrypt prepare or rekey is running" "$T/err" || fail "a second rekey: $(cat "$T/err")"
+kill -9 $busy; wait $busy 2>/dev/null || true
+busy=""
+expect 0 "$IBDCRYPT" -q rekey --datadir="$T/busy/data" --keyfile="$K" --to-keyfile="$NEWK"
+server_on busy "$T/busy/data" "$NEWK"
 
 step "4. errors: nothing changed, clear messages"
 check_untouched() { sums "$D" | diff -q - "$T/src.sums" > /dev/null || fail "the source changed ($1)"; }

@@ -78,7 +78,8 @@ IBC_API ibc_status ibc_journal_finish(ibc_journal *j);
 IBC_API void ibc_journal_close(ibc_journal *j);
 
 /* Testing hook: when the environment variable IBDCRYPT_CRASH_POINT is "NAME:N", the N-th call
- * of ibc_crash_point("NAME") kills the process with SIGKILL (a crash at a chosen instant). The
+ * of ibc_crash_point("NAME") kills the process with SIGKILL (a crash at a chosen instant);
+ * "NAME:N:stop" stops it there instead (SIGSTOP), for a test to look at it mid-run. The
  * journal's own points: "journal-save" (slot written, not yet fsynced), "journal-saved". */
 IBC_API void ibc_crash_point(const char *name);
 
