@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "dataset.h"
+#include "ibdcrypt/journal.h"
 #include "filecrc.h"
 #include "manifest.h"
 
@@ -65,7 +66,9 @@ static void help(FILE *out)
             "keys are given, the plaintext of every encrypted page (verify --deep). Torn pages\n"
             "are read again a few times before they are reported. The redo log is checked as\n"
             "verify does (with keys: decrypted and parsed) before anything is written. Other\n"
-            "files (.frm, Aria, ...) are copied as they are; ibtmp1 is left out.\n"
+            "files (.frm, Aria, ...) are copied as they are; ibtmp1 is left out. A file whose\n"
+            "size or modification time changes while it is copied (a server started on the\n"
+            "datadir meanwhile) fails the backup: exit 3, and no target directory.\n"
             "\n"
             "  --datadir=DIR        the source (default: datadir of --defaults-file)\n"
             "  --target-dir=DIR     write the backup here (must not exist, or be empty); it is\n"
@@ -378,6 +381,12 @@ static int run(cli_global *g, int argc, char **argv)
             }
         }
     }
+    /* a stopped server's files, or a snapshot's, do not change while they are copied: their
+     * sizes and modification times now, to compare at the end */
+    struct stat *st0 = rc ? NULL : calloc(x.ds.n + 1, sizeof(struct stat));
+    for (size_t i = 0; st0 && i < x.ds.n; i++)
+        if (x.ds.v[i].fd < 0 || fstat(x.ds.v[i].fd, &st0[i]))
+            st0[i].st_nlink = 0; /* (not compared) */
     progress pr;
     int job_rc = 0;
     if (!rc) {
@@ -424,6 +433,21 @@ static int run(cli_global *g, int argc, char **argv)
                                                    : "stopped");
         rc = EXIT_ENV;
     }
+    ibc_crash_point("backup-copied"); /* (tests: a file changed here must be caught) */
+    for (size_t i = 0; !rc && st0 && i < x.ds.n; i++) {
+        struct stat s1;
+        if (!st0[i].st_nlink || fstat(x.ds.v[i].fd, &s1))
+            continue;
+        if (s1.st_size != st0[i].st_size || s1.st_mtim.tv_sec != st0[i].st_mtim.tv_sec ||
+            s1.st_mtim.tv_nsec != st0[i].st_mtim.tv_nsec) {
+            cli_err("backup: %s changed while it was copied%s: the copy is not consistent; "
+                    "back up a stopped server or a snapshot",
+                    x.ds.v[i].f->rel,
+                    dataset_server_pid(&x.ds) ? " (a server started on the datadir)" : "");
+            rc = EXIT_ENV;
+        }
+    }
+    free(st0);
     int commit = !rc && (!bad || x.o.keep_going);
     /* the manifest: the report, the source, and the whole-file CRC-32C of every copied file */
     char *extra = NULL;

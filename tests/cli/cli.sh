@@ -262,6 +262,18 @@ mkdir -p "$T/qp/db" && cp $S/t_k1.ibd "$T/qp/db/t.ibd.qp"
 [[ $(code "$B" verify "$T/qp") == 0 ]] && grep -q "1 InnoDB file compressed by mariadb-backup --compress (.qp): its pages are not checked" "$T/err" ||
   fail "a mariadb-backup --compress file must be named as unchecked: $(cat "$T/err")"
 [[ $(code "$B" verify /nonexistent/x) == 3 ]] && grep -q "/nonexistent/x" "$T/err" || fail "missing path"
+# a source file that changes while it is copied (here while the run is stopped after the copy)
+# fails the backup: nothing written
+cp -a $S "$T/chg"
+IBDCRYPT_CRASH_POINT=backup-copied:1:stop "$B" backup --datadir="$T/chg" --keyfile=$S/keys.txt \
+  --target-dir="$T/chg-bk" > /dev/null 2> "$T/err" &
+pid=$!
+for _ in $(seq 100); do [[ $(ps -o stat= -p $pid) == T* ]] && break; sleep 0.05; done
+touch "$T/chg/t_k1.ibd"
+kill -CONT $pid
+rc=0; wait $pid || rc=$?
+[[ $rc == 3 ]] && grep -q "t_k1.ibd changed while it was copied" "$T/err" && [[ ! -e "$T/chg-bk" ]] ||
+  fail "backup of a file that changed while it was copied (rc $rc): $(cat "$T/err")"
 # a run that stops for a reason of the environment must not end with "all good"
 [[ $(code "$B" backup --datadir=/nonexistent/x --target-dir="$T/nobk") == 3 ]] &&
   grep -q -- "-- error$" "$T/err" && ! grep -q "all good" "$T/err" && [[ ! -e "$T/nobk" ]] ||
