@@ -45,11 +45,11 @@ if [[ "${IBC_TEST_QUICK:-0}" != 1 ]]; then
   (cd build-asan && ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
      ctest -j "$jobs" -L unit --output-on-failure)
   # the real-server tests of the front-ends and the redo log (crashes, resumes, streams, the
-  # log's window) under the sanitizers too: they found two undefined behaviours the unit tests
-  # had not reached
+  # log's window, linked tablespaces) under the sanitizers too: they found two undefined
+  # behaviours the unit tests had not reached
   step "ASan+UBSan: front-end and redo server tests"
   (cd build-asan && ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
-     ctest -j "$jobs" -R '^server[.](frontends|redo)[.]' --output-on-failure)
+     ctest -j "$jobs" -R '^server[.](frontends[.]|redo[.]|linked$)' --output-on-failure)
 
   step "libFuzzer targets (bounded)"
   IBC_FUZZ_SECONDS=${IBC_FUZZ_SECONDS:-20} bash ci/fuzz.sh

@@ -1,6 +1,7 @@
 /*
  * datadir.c - walk a datadir and classify its files by name, as the server names them:
- * ibdataN (innodb_data_file_path), undoNNN (srv0start.cc), *.ibd, ib_logfile0, ibtmp1.
+ * ibdataN (innodb_data_file_path), undoNNN (srv0start.cc), *.ibd, ib_logfile0, ibtmp1; with
+ * the tablespaces that .isl files point to (DATA DIRECTORY), and through symbolic links.
  */
 #define _DEFAULT_SOURCE
 #include <dirent.h>
@@ -76,7 +77,58 @@ static int add(df_list *l, const char *path, const char *rel, uint64_t size)
     return 0;
 }
 
-static int walk(df_list *l, const char *root, const char *sub, char *err, size_t errlen)
+/* The directories from the root down to the one being walked, to refuse a symbolic link
+ * back up the tree. */
+typedef struct walk_dir {
+    dev_t dev;
+    ino_t ino;
+    const struct walk_dir *up;
+} walk_dir;
+
+/* A tablespace created with DATA DIRECTORY lives elsewhere: the datadir holds db/t.isl, a
+ * text file with its path (fil0fil.cc RemoteDatafile::create_link_file, read back by
+ * RemoteDatafile::read_link_file: the path, trailing whitespace ignored). Add the tablespace
+ * under the name db/t.ibd, unless a db/t.ibd sits beside the .isl: then that one is the
+ * tablespace (a backup holds remote tablespaces as copies beside their .isl, and the path in
+ * the .isl is the source server's, which a re-key of the backup must never touch). */
+static int add_isl(df_list *l, const char *root, const char *path, const char *rel, char *err,
+                   size_t errlen)
+{
+    char ibd[8192], irel[4096], target[4096];
+    size_t pl = strlen(path) - 4, rl = strlen(rel) - 4;
+    snprintf(ibd, sizeof(ibd), "%.*s.ibd", (int)pl, path);
+    snprintf(irel, sizeof(irel), "%.*s.ibd", (int)rl, rel);
+    struct stat st;
+    if (!lstat(ibd, &st))
+        return 0; /* the local file is the tablespace (and the walk adds it) */
+    FILE *f = fopen(path, "r");
+    size_t n = f ? fread(target, 1, sizeof(target) - 1, f) : 0;
+    if (f)
+        fclose(f);
+    target[n] = 0;
+    while (n && (target[n - 1] == '\n' || target[n - 1] == '\r' || target[n - 1] == ' '))
+        target[--n] = 0;
+    char full[8192];
+    if (target[0] == '/' || !n)
+        snprintf(full, sizeof(full), "%s", target);
+    else /* relative: to the datadir, the server's working directory */
+        snprintf(full, sizeof(full), "%s/%s", root, target);
+    int serr = !n ? 0 : stat(full, &st) ? errno : 0;
+    if (!n || serr || !S_ISREG(st.st_mode)) {
+        snprintf(err, errlen, "%s: the tablespace it points to (DATA DIRECTORY) %s%s%s", path,
+                 n ? full : "is not named", !n ? "" : ": ",
+                 !n ? "" : serr ? strerror(serr) : "not a file");
+        return -1;
+    }
+    if (add(l, full, irel, (uint64_t)st.st_size)) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    return 0;
+}
+
+static int walk(df_list *l, const char *root, const char *sub, const walk_dir *up, char *err,
+                size_t errlen)
 {
     char dir[4096];
     snprintf(dir, sizeof(dir), "%s%s%s", root, *sub ? "/" : "", sub);
@@ -94,15 +146,29 @@ static int walk(df_list *l, const char *root, const char *sub, char *err, size_t
         snprintf(rel, sizeof(rel), "%s%s%s", sub, *sub ? "/" : "", e->d_name);
         snprintf(path, sizeof(path), "%s/%s", root, rel);
         struct stat st;
-        if (lstat(path, &st)) {
-            snprintf(err, errlen, "%s: %s", path, strerror(errno));
-            rc = -1;
+        /* symbolic links are followed (a database directory or a file moved to another disk
+         * and linked back is part of the datadir); sockets, FIFOs and dangling links are not
+         * data */
+        if (stat(path, &st)) {
+            struct stat ls;
+            if (lstat(path, &ls) || !S_ISLNK(ls.st_mode)) {
+                snprintf(err, errlen, "%s: %s", path, strerror(errno));
+                rc = -1;
+            }
         } else if (S_ISDIR(st.st_mode)) {
-            rc = walk(l, root, rel, err, errlen);
+            int loop = 0;
+            for (const walk_dir *w = up; w && !loop; w = w->up)
+                loop = w->dev == st.st_dev && w->ino == st.st_ino;
+            walk_dir here = {st.st_dev, st.st_ino, up};
+            if (!loop)
+                rc = walk(l, root, rel, &here, err, errlen);
         } else if (S_ISREG(st.st_mode)) {
+            size_t nl = strlen(e->d_name);
             if (add(l, path, rel, (uint64_t)st.st_size)) {
                 snprintf(err, errlen, "out of memory");
                 rc = -1;
+            } else if (nl > 4 && !strcmp(e->d_name + nl - 4, ".isl")) {
+                rc = add_isl(l, root, path, rel, err, errlen);
             }
         }
     }
@@ -136,7 +202,8 @@ int datadir_scan(char *const *paths, size_t n, df_list *out, char *err, size_t e
             datadir_free(out);
             return -1;
         }
-        int rc = S_ISDIR(st.st_mode) ? walk(out, p, "", err, errlen)
+        walk_dir top = {st.st_dev, st.st_ino, NULL};
+        int rc = S_ISDIR(st.st_mode) ? walk(out, p, "", &top, err, errlen)
                                      : add(out, p, p, (uint64_t)st.st_size);
         if (rc) {
             if (!S_ISDIR(st.st_mode))

@@ -81,7 +81,9 @@ const char rekey_help_common[] =
     "same result as an uninterrupted run. One run at a time per directory: a second one\n"
     "started while the first runs is refused (exit 3), and so is a server (the run holds\n"
     "the locks InnoDB takes on ibdata1 and ib_logfile0); verify, inspect and backup say\n"
-    "when a directory is being, or was left half, re-keyed.\n";
+    "when a directory is being, or was left half, re-keyed. A table created with DATA\n"
+    "DIRECTORY is re-keyed where its .isl file points, unless a db/t.ibd lies beside the\n"
+    "db/t.isl (a backup's copy): then that copy, and never the file the .isl names.\n";
 
 int rekey_option(rekey_opts *o, cli_keys *keys, int argc, char **argv, int *i)
 {
