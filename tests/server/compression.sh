@@ -20,8 +20,6 @@
 #      providers) passes CHECK TABLE with the CHECKSUM TABLE values of before.
 set -euo pipefail
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-# shellcheck source=mdb.sh
-. "$HERE/mdb.sh"
 # shellcheck source=testlib.sh
 . "$HERE/testlib.sh"
 IBDCRYPT=$1 PAGETOOL=$2

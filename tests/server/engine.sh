@@ -18,8 +18,6 @@
 #      holds only the new keys: CHECK TABLE passes and CHECKSUM TABLE equals the values before.
 set -euo pipefail
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-# shellcheck source=mdb.sh
-. "$HERE/mdb.sh"
 # shellcheck source=testlib.sh
 . "$HERE/testlib.sh"
 IBDCRYPT=$1 PAGETOOL=$2

@@ -23,8 +23,6 @@
 #      --keep-going, whose manifest lists them.
 set -euo pipefail
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-# shellcheck source=mdb.sh
-. "$HERE/mdb.sh"
 # shellcheck source=testlib.sh
 . "$HERE/testlib.sh"
 IBDCRYPT=$1 PAGETOOL=$2

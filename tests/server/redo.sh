@@ -21,8 +21,6 @@
 #      instead, and the server recovers with only the new keys and starts again.
 set -euo pipefail
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-# shellcheck source=mdb.sh
-. "$HERE/mdb.sh"
 # shellcheck source=testlib.sh
 . "$HERE/testlib.sh"
 IBDCRYPT=$1

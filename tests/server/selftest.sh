@@ -12,8 +12,6 @@
 # server must match it. Exit 77 (CTest skip) without MariaDB 10.11.
 set -euo pipefail
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-# shellcheck source=mdb.sh
-. "$HERE/mdb.sh"
 # shellcheck source=testlib.sh
 . "$HERE/testlib.sh"
 test_begin selftest

@@ -9,8 +9,6 @@
 # comparison is not vacuous. Exit 77 (CTest skip) when no MariaDB 10.11 is installed.
 set -euo pipefail
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-# shellcheck source=mdb.sh
-. "$HERE/mdb.sh"
 # shellcheck source=testlib.sh
 . "$HERE/testlib.sh"
 test_begin smoke

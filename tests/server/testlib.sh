@@ -1,5 +1,11 @@
 # shellcheck shell=bash
-# testlib.sh: what the real-server test scripts share. Source it after mdb.sh, then
+# testlib.sh: what the real-server test scripts share (it loads mdb.sh). A script starts with
+#
+#   set -euo pipefail
+#   HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+#   . "$HERE/testlib.sh"
+#
+# then
 #
 #   test_begin NAME     exit 77 (CTest skip) without a MariaDB 10.11 server; T = a fresh
 #                       temporary root, removed at exit (kept with MDB_KEEP=1) after every
@@ -13,6 +19,9 @@
 #                       CHECK TABLE passes, CHECKSUM TABLE equals $T/before.txt; started
 #                       twice, so that what its first start wrote (page 0s, the log) is read
 #                       back too
+
+# shellcheck source=mdb.sh
+. "$(dirname "${BASH_SOURCE[0]}")/mdb.sh"
 
 test_begin() {
   TEST_NAME=$1
