@@ -217,6 +217,64 @@ int datadir_scan(char *const *paths, size_t n, df_list *out, char *err, size_t e
     return 0;
 }
 
+int datadir_add_homes(df_list *l, const char *datadir, const char *data_home,
+                      const char *undo_dir, const char *log_dir, char *err, size_t errlen)
+{
+    const char *dirs[3] = {data_home, undo_dir, log_dir};
+    const df_kind kinds[3] = {DF_SYSTEM, DF_UNDO, DF_REDO};
+    struct stat ds;
+    if (stat(datadir, &ds)) {
+        snprintf(err, errlen, "%s: %s", datadir, strerror(errno));
+        return -1;
+    }
+    for (int k = 0; k < 3; k++) {
+        if (!dirs[k] || !*dirs[k])
+            continue;
+        char dir[4096];
+        snprintf(dir, sizeof(dir), "%s%s%s", dirs[k][0] == '/' ? "" : datadir,
+                 dirs[k][0] == '/' ? "" : "/", dirs[k]);
+        struct stat st;
+        if (stat(dir, &st)) {
+            snprintf(err, errlen, "%s (%s): %s", dir,
+                     k == 0 ? "innodb_data_home_dir" : k == 1 ? "innodb_undo_directory"
+                                                              : "innodb_log_group_home_dir",
+                     strerror(errno));
+            return -1;
+        }
+        if (st.st_dev == ds.st_dev && st.st_ino == ds.st_ino)
+            continue; /* the datadir itself: walked already */
+        DIR *d = opendir(dir);
+        if (!d) {
+            snprintf(err, errlen, "%s: %s", dir, strerror(errno));
+            return -1;
+        }
+        struct dirent *e;
+        while ((e = readdir(d))) {
+            unsigned no;
+            char path[8192];
+            snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
+            if (df_classify(e->d_name, &no) != kinds[k] || stat(path, &st) || !S_ISREG(st.st_mode))
+                continue;
+            for (size_t i = 0; i < l->n; i++) /* the datadir's own copy is not the server's */
+                if (!strcmp(l->v[i].rel, e->d_name)) {
+                    free(l->v[i].path);
+                    free(l->v[i].rel);
+                    l->v[i] = l->v[--l->n];
+                    break;
+                }
+            if (add(l, path, e->d_name, (uint64_t)st.st_size)) {
+                closedir(d);
+                snprintf(err, errlen, "out of memory");
+                return -1;
+            }
+        }
+        closedir(d);
+    }
+    if (l->n > 1)
+        qsort(l->v, l->n, sizeof(df_file), order);
+    return 0;
+}
+
 void datadir_free(df_list *l)
 {
     for (size_t i = 0; i < l->n; i++) {

@@ -34,6 +34,14 @@ typedef struct df_list {
  * ordered: system tablespace files by number, undo, then the rest by relative path.
  * Returns 0, or -1 with a message naming the path. */
 int datadir_scan(char *const *paths, size_t n, df_list *out, char *err, size_t errlen);
+/* The server's own files that its options put outside the datadir (innodb_data_home_dir:
+ * ibdataN, innodb_undo_directory: undoNNN, innodb_log_group_home_dir: ib_logfile0; NULL or
+ * empty: the datadir), added to l under their base names (where a backup keeps them, as
+ * mariadb-backup does) in place of any file of that name in the datadir itself, which the
+ * server does not use. Relative directories are the datadir's (the server's working
+ * directory). Returns 0, or -1 with a message naming the directory. */
+int datadir_add_homes(df_list *l, const char *datadir, const char *data_home,
+                      const char *undo_dir, const char *log_dir, char *err, size_t errlen);
 void datadir_free(df_list *l);
 const char *df_kind_name(df_kind k);
 /* The kind of a file by its name (base: without directories), as the server names them;

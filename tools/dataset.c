@@ -249,6 +249,17 @@ int dataset_open(dataset *ds, const cli_global *g, const ibc_engine *e, cli_keys
         cli_err("%s", err);
         return EXIT_ENV;
     }
+    /* the server's datadir, as --defaults-file describes it: its system tablespace, undo
+     * tablespaces and redo log may live in directories of their own */
+    const mycnf *c = keys ? &keys->cnf : NULL;
+    struct stat st_p, st_c;
+    if (c && c->datadir && npaths == 1 && !stat(paths[0], &st_p) && !stat(c->datadir, &st_c) &&
+        st_p.st_dev == st_c.st_dev && st_p.st_ino == st_c.st_ino &&
+        datadir_add_homes(&ds->files, c->datadir, c->data_home_dir, c->undo_directory,
+                          c->log_dir, err, sizeof(err))) {
+        cli_err("%s", err);
+        return EXIT_ENV;
+    }
     ds->v = calloc(ds->files.n ? ds->files.n : 1, sizeof(ds_file));
     if (!ds->v)
         return EXIT_ENV;

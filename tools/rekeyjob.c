@@ -83,7 +83,9 @@ const char rekey_help_common[] =
     "the locks InnoDB takes on ibdata1 and ib_logfile0); verify, inspect and backup say\n"
     "when a directory is being, or was left half, re-keyed. A table created with DATA\n"
     "DIRECTORY is re-keyed where its .isl file points, unless a db/t.ibd lies beside the\n"
-    "db/t.isl (a backup's copy): then that copy, and never the file the .isl names.\n";
+    "db/t.isl (a backup's copy): then that copy, and never the file the .isl names.\n"
+    "With --defaults-file, innodb_data_home_dir, innodb_undo_directory and\n"
+    "innodb_log_group_home_dir are honoured.\n";
 
 int rekey_option(rekey_opts *o, cli_keys *keys, int argc, char **argv, int *i)
 {

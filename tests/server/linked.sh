@@ -4,15 +4,17 @@
 #   linked.sh IBDCRYPT [mdb_new options...]
 #
 # A table created with DATA DIRECTORY (its .ibd elsewhere; the datadir holds an .isl file that
-# names it) and a database directory moved to another disk and linked back (a symbolic link):
-#   1. verify --deep checks the pages of both;
-#   2. backup copies them as regular files (the remote one as db/t.ibd beside its .isl),
-#      byte-identical; so does mariadb-backup (db/t.ibd beside db/t.isl);
-#   3. prepare of either backup re-keys the copies and never the originals the .isl files
-#      name; the prepared backup deep-verifies with the new keys;
+# names it), a database directory moved to another disk and linked back (a symbolic link),
+# and the redo log and undo tablespaces in directories of their own
+# (innodb_log_group_home_dir, innodb_undo_directory; the commands given --defaults-file):
+#   1. verify --deep checks all of them;
+#   2. backup copies them as regular files (the remote table as db/t.ibd beside its .isl, the
+#      log and undo files at the top, as mariadb-backup does), byte-identical;
+#   3. prepare of that backup and of a mariadb-backup one re-keys the copies and never the
+#      originals; the prepared backups deep-verify with the new keys;
 #   4. rekey in place re-keys them where they are: a server holding only the new keys passes
 #      CHECK TABLE with the CHECKSUM TABLE values recorded before.
-# Before these were followed, all four skipped both tables without a word.
+# Before, all four skipped every one of them without a word.
 set -euo pipefail
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 # shellcheck source=testlib.sh
@@ -22,7 +24,11 @@ shift
 test_begin linked
 
 step "server: $*"
-mdb_new "$T/a" encrypt_tables=ON encrypt_log=ON "$@"
+mkdir -p "$T/logdir" "$T/undodir"
+mdb_new "$T/a" encrypt_tables=ON encrypt_log=ON "mysqld:innodb_log_group_home_dir=$T/logdir" \
+  "mysqld:innodb_undo_directory=$T/undodir" "mysqld:innodb_undo_tablespaces=2" "$@"
+[[ -f "$T/logdir/ib_logfile0" && -f "$T/undodir/undo002" && ! -e "$T/a/data/ib_logfile0" ]] ||
+  fail "the log and undo tablespaces are not in their own directories"
 mdb_start "$T/a"
 mdb_wait_encrypted "$T/a"
 mkdir -p "$T/remote" "$T/disk2"
@@ -52,21 +58,28 @@ D=$T/a/data
 K=$T/a/keys/keys.txt
 NEWK=$T/keys-new.txt
 mdb_make_keys "linked-new" "$(_mdb_get "$T/a" key_ids)" "$NEWK"
-outside() { sums "$T/remote"; sums "$T/disk2"; }
+CNF=$T/a/my.cnf
+outside() { sums "$T/remote"; sums "$T/disk2"; sums "$T/logdir"; sums "$T/undodir"; }
 outside > "$T/outside.sums"
+cp "$T/logdir/ib_logfile0" "$T/undodir/undo001" "$T/"
 
-step "1. verify --deep checks both"
-expect 0 "$IBDCRYPT" --json verify --deep --keyfile="$K" "$D"
-python3 - "$T/out" <<'EOF' || fail "verify does not check the linked tablespaces: $(cat "$T/out" | head -c 600)"
+step "1. verify --deep checks all of them"
+expect 0 "$IBDCRYPT" --json verify --deep --defaults-file="$CNF"
+python3 - "$T/out" <<'EOF' || fail "verify does not check the linked files: $(cat "$T/out" | head -c 600)"
 import json, sys
 files = {f['path']: f for f in json.load(open(sys.argv[1]))['files']}
-for p in ('ld/t_remote.ibd', 'moved/t.ibd'):
+for p in ('ld/t_remote.ibd', 'moved/t.ibd', 'undo001', 'undo002'):
     f = files[p]
     assert f['encrypted'] and f['pages']['encrypted'] > 0 and f['verdict'] == 'ok', (p, f)
+r = files['ib_logfile0']['redo']
+assert r['encrypted'] and r['mtrs'] >= 1, r
 EOF
 
 step "2. backup copies them"
-expect 0 "$IBDCRYPT" backup --datadir="$D" --keyfile="$K" --target-dir="$T/bk"
+expect 0 "$IBDCRYPT" backup --defaults-file="$CNF" --target-dir="$T/bk"
+for f in logdir/ib_logfile0 undodir/undo001 undodir/undo002; do
+  cmp "$T/$f" "$T/bk/${f#*/}" || fail "$f was not copied to the top of the backup"
+done
 cmp "$REMOTE" "$T/bk/ld/t_remote.ibd" || fail "the remote tablespace's copy differs"
 cmp "$D/ld/t_remote.isl" "$T/bk/ld/t_remote.isl" || fail "the .isl was not copied"
 [[ -f "$T/bk/moved/t.ibd" && ! -L "$T/bk/moved" ]] && cmp "$T/disk2/moved/t.ibd" "$T/bk/moved/t.ibd" ||
@@ -82,7 +95,9 @@ for b in bk mb; do
 done
 
 step "4. rekey in place re-keys them where they are"
-expect 0 "$IBDCRYPT" rekey --datadir="$D" --keyfile="$K" --to-keyfile="$NEWK"
-expect 0 "$IBDCRYPT" -q verify --deep --keyfile="$NEWK" "$D"
+expect 0 "$IBDCRYPT" rekey --defaults-file="$CNF" --to-keyfile="$NEWK"
+cmp -s "$T/logdir/ib_logfile0" "$T/ib_logfile0" && fail "rekey left the redo log as it was"
+cmp -s "$T/undodir/undo001" "$T/undo001" && fail "rekey left undo001 as it was"
+expect 0 "$IBDCRYPT" -q verify --deep --defaults-file="$CNF" --keyfile="$NEWK"
 server_on rekey "$D" "$NEWK"
 echo "linked: all checks passed"

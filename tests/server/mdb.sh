@@ -386,7 +386,10 @@ mdb_new() {
     _mdb_tail "$d"
     return 1
   fi
-  [[ -f "$d/data/ibdata1" && -f "$d/data/ib_logfile0" ]] || {
+  # (the log may have a directory of its own: mysqld:innodb_log_group_home_dir=DIR)
+  local logdir="$d/data"
+  [[ "|$extra|" =~ \|innodb_log_group_home_dir=([^|]*)\| ]] && logdir=${BASH_REMATCH[1]}
+  [[ -f "$d/data/ibdata1" && -f "$logdir/ib_logfile0" ]] || {
     _mdb_fail "$d" "mdb_new: bootstrap left no ibdata1/ib_logfile0"; return 1; }
   _mdb_note "created $d (page=$page checksum=$checksum algo=$algo tables=$enc_tables" \
             "log=$enc_log keyfile=$keyfile) in $((SECONDS - t0))s"
