@@ -386,10 +386,12 @@ mdb_new() {
     _mdb_tail "$d"
     return 1
   fi
-  # (the log may have a directory of its own: mysqld:innodb_log_group_home_dir=DIR)
-  local logdir="$d/data"
+  # (the log and the system tablespace may have directories of their own:
+  # mysqld:innodb_log_group_home_dir=DIR, mysqld:innodb_data_home_dir=DIR)
+  local logdir="$d/data" datahome="$d/data"
   [[ "|$extra|" =~ \|innodb_log_group_home_dir=([^|]*)\| ]] && logdir=${BASH_REMATCH[1]}
-  [[ -f "$d/data/ibdata1" && -f "$logdir/ib_logfile0" ]] || {
+  [[ "|$extra|" =~ \|innodb_data_home_dir=([^|]*)\| ]] && datahome=${BASH_REMATCH[1]}
+  [[ -f "$datahome/ibdata1" && -f "$logdir/ib_logfile0" ]] || {
     _mdb_fail "$d" "mdb_new: bootstrap left no ibdata1/ib_logfile0"; return 1; }
   _mdb_note "created $d (page=$page checksum=$checksum algo=$algo tables=$enc_tables" \
             "log=$enc_log keyfile=$keyfile) in $((SECONDS - t0))s"
