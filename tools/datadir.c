@@ -6,6 +6,7 @@
 #define _DEFAULT_SOURCE
 #include <dirent.h>
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -91,8 +92,8 @@ typedef struct walk_dir {
  * under the name db/t.ibd, unless a db/t.ibd sits beside the .isl: then that one is the
  * tablespace (a backup holds remote tablespaces as copies beside their .isl, and the path in
  * the .isl is the source server's, which a re-key of the backup must never touch). */
-static int add_isl(df_list *l, const char *root, const char *path, const char *rel, char *err,
-                   size_t errlen)
+static int add_isl(df_list *l, const char *root, const char *path, const char *rel, int inside,
+                   char *err, size_t errlen)
 {
     char ibd[8192], irel[4096], target[4096];
     size_t pl = strlen(path) - 4, rl = strlen(rel) - 4;
@@ -101,6 +102,12 @@ static int add_isl(df_list *l, const char *root, const char *path, const char *r
     struct stat st;
     if (!lstat(ibd, &st))
         return 0; /* the local file is the tablespace (and the walk adds it) */
+    if (inside) {
+        snprintf(err, errlen, "%s: a table created with DATA DIRECTORY, and no %s beside it: "
+                 "the backup lacks that tablespace (its .isl names the source server's file, "
+                 "which is not the backup's to change)", path, irel);
+        return -1;
+    }
     FILE *f = fopen(path, "r");
     size_t n = f ? fread(target, 1, sizeof(target) - 1, f) : 0;
     if (f)
@@ -127,8 +134,18 @@ static int add_isl(df_list *l, const char *root, const char *path, const char *r
     return 0;
 }
 
-static int walk(df_list *l, const char *root, const char *sub, const walk_dir *up, char *err,
-                size_t errlen)
+/* With `inside`: is the symbolic link at path one whose target stays under root? */
+static int link_inside(const char *root, const char *path)
+{
+    char r[PATH_MAX], t[PATH_MAX];
+    if (!realpath(root, r) || !realpath(path, t))
+        return 0;
+    size_t n = strlen(r);
+    return !strncmp(r, t, n) && (t[n] == '/' || t[n] == 0);
+}
+
+static int walk(df_list *l, const char *root, const char *sub, const walk_dir *up, int inside,
+                char *err, size_t errlen)
 {
     char dir[4096];
     snprintf(dir, sizeof(dir), "%s%s%s", root, *sub ? "/" : "", sub);
@@ -145,12 +162,17 @@ static int walk(df_list *l, const char *root, const char *sub, const walk_dir *u
         char rel[4096], path[8192];
         snprintf(rel, sizeof(rel), "%s%s%s", sub, *sub ? "/" : "", e->d_name);
         snprintf(path, sizeof(path), "%s/%s", root, rel);
-        struct stat st;
+        struct stat st, ls;
         /* symbolic links are followed (a database directory or a file moved to another disk
          * and linked back is part of the datadir); sockets, FIFOs and dangling links are not
          * data */
-        if (stat(path, &st)) {
-            struct stat ls;
+        if (inside && !lstat(path, &ls) && S_ISLNK(ls.st_mode) && !stat(path, &st) &&
+            (S_ISDIR(st.st_mode) || S_ISREG(st.st_mode)) && !link_inside(root, path)) {
+            snprintf(err, errlen, "%s: a symbolic link out of the backup: a backup holds its "
+                     "files itself (copy them in, or prepare a backup made by ibdcrypt backup "
+                     "or mariadb-backup)", path);
+            rc = -1;
+        } else if (stat(path, &st)) {
             if (lstat(path, &ls) || !S_ISLNK(ls.st_mode)) {
                 snprintf(err, errlen, "%s: %s", path, strerror(errno));
                 rc = -1;
@@ -161,14 +183,14 @@ static int walk(df_list *l, const char *root, const char *sub, const walk_dir *u
                 loop = w->dev == st.st_dev && w->ino == st.st_ino;
             walk_dir here = {st.st_dev, st.st_ino, up};
             if (!loop)
-                rc = walk(l, root, rel, &here, err, errlen);
+                rc = walk(l, root, rel, &here, inside, err, errlen);
         } else if (S_ISREG(st.st_mode)) {
             size_t nl = strlen(e->d_name);
             if (add(l, path, rel, (uint64_t)st.st_size)) {
                 snprintf(err, errlen, "out of memory");
                 rc = -1;
             } else if (nl > 4 && !strcmp(e->d_name + nl - 4, ".isl")) {
-                rc = add_isl(l, root, path, rel, err, errlen);
+                rc = add_isl(l, root, path, rel, inside, err, errlen);
             }
         }
     }
@@ -188,7 +210,8 @@ static int order(const void *a, const void *b)
     return strcmp(x->rel, y->rel);
 }
 
-int datadir_scan(char *const *paths, size_t n, df_list *out, char *err, size_t errlen)
+int datadir_scan(char *const *paths, size_t n, int inside, df_list *out, char *err,
+                 size_t errlen)
 {
     memset(out, 0, sizeof(*out));
     for (size_t i = 0; i < n; i++) {
@@ -203,7 +226,7 @@ int datadir_scan(char *const *paths, size_t n, df_list *out, char *err, size_t e
             return -1;
         }
         walk_dir top = {st.st_dev, st.st_ino, NULL};
-        int rc = S_ISDIR(st.st_mode) ? walk(out, p, "", &top, err, errlen)
+        int rc = S_ISDIR(st.st_mode) ? walk(out, p, "", &top, inside, err, errlen)
                                      : add(out, p, p, (uint64_t)st.st_size);
         if (rc) {
             if (!S_ISDIR(st.st_mode))

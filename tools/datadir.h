@@ -31,9 +31,12 @@ typedef struct df_list {
 } df_list;
 
 /* Expand each path: a directory is walked recursively, a file is taken as it is. The list is
- * ordered: system tablespace files by number, undo, then the rest by relative path.
- * Returns 0, or -1 with a message naming the path. */
-int datadir_scan(char *const *paths, size_t n, df_list *out, char *err, size_t errlen);
+ * ordered: system tablespace files by number, undo, then the rest by relative path. Symbolic
+ * links are followed, and so are .isl files (DATA DIRECTORY) without a db/t.ibd beside them;
+ * with `inside` (a backup: prepare changes it in place) neither may lead out of the directory,
+ * which is an error instead. Returns 0, or -1 with a message naming the path. */
+int datadir_scan(char *const *paths, size_t n, int inside, df_list *out, char *err,
+                 size_t errlen);
 /* The server's own files that its options put outside the datadir (innodb_data_home_dir:
  * ibdataN, innodb_undo_directory: undoNNN, innodb_log_group_home_dir: ib_logfile0; NULL or
  * empty: the datadir), added to l under their base names (where a backup keeps them, as

@@ -245,7 +245,7 @@ int dataset_open(dataset *ds, const cli_global *g, const ibc_engine *e, cli_keys
     ds->keys = keys;
     ds->flags = flags;
     ds->rep = rep;
-    if (datadir_scan(paths, npaths, &ds->files, err, sizeof(err))) {
+    if (datadir_scan(paths, npaths, (flags & DS_INSIDE) != 0, &ds->files, err, sizeof(err))) {
         cli_err("%s", err);
         return EXIT_ENV;
     }

@@ -34,6 +34,7 @@ enum {
     DS_WRITABLE = 2, /* open the files read-write (in-place commands) */
     DS_ALL = 4,      /* include every file, not only InnoDB ones (backup) */
     DS_RETRY = 8,    /* re-read pages that fail a checksum (a live or torn source) */
+    DS_INSIDE = 16,  /* a backup changed in place: no symbolic link or .isl may lead out of it */
 };
 
 typedef struct dataset {

@@ -81,9 +81,11 @@ const char rekey_help_common[] =
     "same result as an uninterrupted run. One run at a time per directory: a second one\n"
     "started while the first runs is refused (exit 3), and so is a server (the run holds\n"
     "the locks InnoDB takes on ibdata1 and ib_logfile0); verify, inspect and backup say\n"
-    "when a directory is being, or was left half, re-keyed. A table created with DATA\n"
-    "DIRECTORY is re-keyed where its .isl file points, unless a db/t.ibd lies beside the\n"
-    "db/t.isl (a backup's copy): then that copy, and never the file the .isl names.\n"
+    "when a directory is being, or was left half, re-keyed. rekey follows symbolic links\n"
+    "and re-keys a table created with DATA DIRECTORY where its .isl file points (so run it\n"
+    "on the server's datadir, not on a copy, whose links still name the server's files);\n"
+    "prepare changes nothing outside the backup: a db/t.ibd beside its db/t.isl is the\n"
+    "tablespace, and a link or an .isl leading out of the backup is an error.\n"
     "With --defaults-file, innodb_data_home_dir, innodb_undo_directory and\n"
     "innodb_log_group_home_dir are honoured.\n";
 
@@ -1336,7 +1338,10 @@ int rekey_run(cli_global *g, rekey_opts *o, cli_keys *keys)
         return rc;
     }
     char *paths[1] = {(char *)(uintptr_t)o->dir};
-    rc = dataset_open(&x.ds, g, e, keys, paths, 1, DS_WRITABLE | DS_DEEP, &x.rep);
+    /* prepare changes a backup: nothing outside it (rekey: a datadir, links and all) */
+    rc = dataset_open(&x.ds, g, e, keys, paths, 1,
+                      DS_WRITABLE | DS_DEEP | (!strcmp(o->command, "prepare") ? DS_INSIDE : 0),
+                      &x.rep);
     snprintf(jpath, sizeof(jpath), "%s/" JOURNAL_NAME, o->dir);
     long pid = rc ? 0 : dataset_server_pid(&x.ds);
     if (pid || (!rc && hold_server_locks(&x)))

@@ -123,6 +123,24 @@ python3 -c "import json,sys; p=json.load(open(sys.argv[1]))['prepared']; assert 
 [[ $(IBDCRYPT_CRASH_POINT=manifest-written:1 code "$B" prepare --target-dir="$T/pb-crash" \
   --keyfile=$S/keys.txt --to-keyfile=$S/keys-new.txt) == 137 ]] || fail "crash point manifest-written"
 [[ -e "$T/pb-crash/.ibdcrypt-journal" ]] || fail "no journal left by the crash"
+# prepare changes a backup in place: a symbolic link or an .isl (DATA DIRECTORY) leading out
+# of it is refused, and nothing is written; verify follows them
+[[ $(code "$B" backup --datadir=$S --keyfile=$S/keys.txt --target-dir="$T/pl") == 0 ]] || fail "backup for pl"
+mkdir -p "$T/outside" && mv "$T/pl/t_pc.ibd" "$T/outside/" && ln -s "$T/outside/t_pc.ibd" "$T/pl/t_pc.ibd"
+sums_pl() { (cd "$T" && find pl outside -type f -exec cksum {} + | sort); }
+sums_pl > "$T/pl.sums"
+[[ $(code "$B" prepare --target-dir="$T/pl" --keyfile=$S/keys.txt --to-keyfile=$S/keys-new.txt) == 3 ]] &&
+  grep -q "t_pc.ibd: a symbolic link out of the backup" "$T/err" ||
+  fail "prepare of a backup with a link out of it: $(cat "$T/err")"
+rm "$T/pl/t_pc.ibd" && echo "$T/outside/t_pc.ibd" > "$T/pl/t_pc.isl"
+[[ $(code "$B" verify --deep --keyfile=$S/keys.txt "$T/pl") == 0 ]] && grep -q "t_pc.ibd" "$T/out" ||
+  fail "verify does not follow an .isl: $(cat "$T/out" "$T/err")"
+[[ $(code "$B" prepare --target-dir="$T/pl" --keyfile=$S/keys.txt --to-keyfile=$S/keys-new.txt) == 3 ]] &&
+  grep -q "t_pc.isl: a table created with DATA DIRECTORY, and no t_pc.ibd beside it" "$T/err" ||
+  fail "prepare of a backup whose .isl leads out of it: $(cat "$T/err")"
+rm "$T/pl/t_pc.isl"
+sums_pl | grep -v "pl/t_pc" | diff -q - <(grep -v "pl/t_pc" "$T/pl.sums") > /dev/null ||
+  fail "a refused prepare changed files"
 # the interrupted directory: verify says why its pages may not open, backup refuses it
 code "$B" verify --deep --keyfile=$S/keys.txt "$T/pb-crash" > /dev/null
 grep -q "an interrupted \`ibdcrypt prepare\` left this journal" "$T/err" ||
