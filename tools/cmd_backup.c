@@ -77,8 +77,9 @@ static void help(FILE *out)
             "datadir meanwhile) fails the backup: exit 3, and no target directory.\n"
             "\n"
             "  --datadir=DIR        the source (default: datadir of --defaults-file)\n"
-            "  --target-dir=DIR     write the backup here (must not exist, or be empty); it is\n"
-            "                       built next to it and renamed into place when complete\n"
+            "  --target-dir=DIR     write the backup here (must not exist, or be empty, and be\n"
+            "                       outside the datadir); it is built next to it and renamed\n"
+            "                       into place when complete\n"
             "  --stream=xbstream    write an xbstream to stdout instead (extract with\n"
             "                       mbstream -x -C DIR); logs and progress go to stderr\n"
             "  --checksums-only     do not decrypt, even when keys are given\n"
@@ -214,6 +215,39 @@ static int mkdirs(const char *dir)
 
 /* ---- the command ------------------------------------------------------------------------- */
 
+/* Is path (which may not exist yet) dir or under it? Both resolved: links, "..". */
+static int inside_dir(const char *path, const char *dir)
+{
+    char d[PATH_MAX], p[PATH_MAX], rest[PATH_MAX] = "";
+    if (!realpath(dir, d))
+        return 0;
+    snprintf(p, sizeof(p), "%s", path);
+    char r[PATH_MAX];
+    while (!realpath(p, r)) { /* the nearest existing ancestor, and what follows it */
+        char *s = strrchr(p, '/');
+        const char *last = s ? s + 1 : p;
+        size_t ll = strlen(last), rl = strlen(rest);
+        if (ll + 1 + rl >= sizeof(rest))
+            return 0;
+        memmove(rest + ll + 1, rest, rl + 1); /* rest = "/" last rest */
+        rest[0] = '/';
+        memcpy(rest + 1, last, ll);
+        if (!s) {
+            snprintf(p, sizeof(p), ".");
+        } else if (s == p) {
+            snprintf(p, sizeof(p), "/");
+        } else {
+            *s = 0;
+        }
+        if (!strcmp(p, ".") && !realpath(p, r))
+            return 0;
+    }
+    size_t n = strlen(d);
+    char full[2 * PATH_MAX];
+    snprintf(full, sizeof(full), "%s%s", strcmp(r, "/") ? r : "", rest);
+    return !strncmp(full, d, n) && (full[n] == '/' || full[n] == 0);
+}
+
 static int run(cli_global *g, int argc, char **argv)
 {
     bk_ctx x;
@@ -274,6 +308,11 @@ static int run(cli_global *g, int argc, char **argv)
                 cli_err("backup: target %s exists and is not an empty directory", x.o.target);
                 rc = EXIT_USAGE;
             }
+        }
+        if (!rc && inside_dir(x.o.target, x.o.datadir)) {
+            cli_err("backup: target %s is inside the datadir %s (the server would take it for "
+                    "a database)", x.o.target, x.o.datadir);
+            rc = EXIT_USAGE;
         }
     }
     ibc_engine *e = NULL;

@@ -292,6 +292,11 @@ kill -CONT $pid
 rc=0; wait $pid || rc=$?
 [[ $rc == 3 ]] && grep -q "t_k1.ibd changed while it was copied" "$T/err" && [[ ! -e "$T/chg-bk" ]] ||
   fail "backup of a file that changed while it was copied (rc $rc): $(cat "$T/err")"
+# a target inside the datadir (the server would take it for a database) is a usage error
+cp -a $S "$T/in"
+[[ $(code "$B" backup --datadir="$T/in" --keyfile=$S/keys.txt --target-dir="$T/in/sub/../bk") == 2 ]] &&
+  grep -q "is inside the datadir" "$T/err" && [[ ! -e "$T/in/bk" && ! -e "$T/in/sub" ]] ||
+  fail "a backup target inside the datadir: $(cat "$T/err")"
 # a run that stops for a reason of the environment must not end with "all good"
 [[ $(code "$B" backup --datadir=/nonexistent/x --target-dir="$T/nobk") == 3 ]] &&
   grep -q -- "-- error$" "$T/err" && ! grep -q "all good" "$T/err" && [[ ! -e "$T/nobk" ]] ||
