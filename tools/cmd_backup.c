@@ -79,7 +79,8 @@ static void help(FILE *out)
             "  --datadir=DIR        the source (default: datadir of --defaults-file)\n"
             "  --target-dir=DIR     write the backup here (must not exist, or be empty, and be\n"
             "                       outside the datadir); it is built next to it and renamed\n"
-            "                       into place when complete\n"
+            "                       into place when complete (what a backup stopped before\n"
+            "                       its end left there, the next one removes)\n"
             "  --stream=xbstream    write an xbstream to stdout instead (extract with\n"
             "                       mbstream -x -C DIR); logs and progress go to stderr\n"
             "  --checksums-only     do not decrypt, even when keys are given\n"
@@ -214,6 +215,45 @@ static int mkdirs(const char *dir)
 }
 
 /* ---- the command ------------------------------------------------------------------------- */
+
+/* The staging directories TARGET.ibdcrypt-partial-PID that backups to this target killed
+ * before their end left behind (a partial copy of a datadir can be terabytes): removed, with
+ * a word. One whose process still runs is another backup to the same target: refused. */
+static int clear_partials(const cli_global *g, const char *target)
+{
+    char dir[PATH_MAX], prefix[PATH_MAX];
+    const char *sl = strrchr(target, '/');
+    snprintf(dir, sizeof(dir), "%.*s", sl ? (sl == target ? 1 : (int)(sl - target)) : 1,
+             sl ? target : ".");
+    snprintf(prefix, sizeof(prefix), "%s.ibdcrypt-partial-", sl ? sl + 1 : target);
+    DIR *d = opendir(dir);
+    if (!d)
+        return 0; /* (a parent that does not exist yet holds none) */
+    struct dirent *e;
+    int rc = 0;
+    size_t pl = strlen(prefix);
+    while (!rc && (e = readdir(d))) {
+        char *end;
+        if (strncmp(e->d_name, prefix, pl))
+            continue;
+        long pid = strtol(e->d_name + pl, &end, 10);
+        if (*end || pid <= 0)
+            continue;
+        char p[PATH_MAX + 256];
+        snprintf(p, sizeof(p), "%s/%s", dir, e->d_name);
+        if (kill((pid_t)pid, 0) == 0 || errno != ESRCH) {
+            cli_err("backup: another backup to %s is running (pid %ld, writing %s)", target, pid,
+                    p);
+            rc = EXIT_ENV;
+        } else {
+            cli_info(g, "backup: removing %s, the partial copy of a backup that was stopped",
+                     p);
+            nftw(p, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+        }
+    }
+    closedir(d);
+    return rc;
+}
 
 /* Is path (which may not exist yet) dir or under it? Both resolved: links, "..". */
 static int inside_dir(const char *path, const char *dir)
@@ -399,8 +439,9 @@ static int run(cli_global *g, int argc, char **argv)
         snprintf(tmp, sizeof(tmp), "%s", x.o.target);
         for (size_t l = strlen(tmp); l > 1 && tmp[l - 1] == '/'; l--)
             tmp[l - 1] = 0;
+        rc = clear_partials(g, tmp);
         snprintf(staging, sizeof(staging), "%s.ibdcrypt-partial-%ld", tmp, (long)getpid());
-        if (mkdirs(staging)) {
+        if (!rc && mkdirs(staging)) {
             cli_err("backup: cannot create %s: %s", staging, strerror(errno));
             staging[0] = 0;
             rc = EXIT_ENV;

@@ -292,6 +292,17 @@ kill -CONT $pid
 rc=0; wait $pid || rc=$?
 [[ $rc == 3 ]] && grep -q "t_k1.ibd changed while it was copied" "$T/err" && [[ ! -e "$T/chg-bk" ]] ||
   fail "backup of a file that changed while it was copied (rc $rc): $(cat "$T/err")"
+# what a backup killed before its end left next to its target is removed by the next one to
+# that target; one whose process still runs (here: this shell's pid) is another backup
+mkdir -p "$T/kb.ibdcrypt-partial-4194999/db" && echo x > "$T/kb.ibdcrypt-partial-4194999/db/t.ibd"
+[[ $(code "$B" backup --datadir=$S --keyfile=$S/keys.txt --target-dir="$T/kb") == 0 ]] &&
+  grep -q "removing .*kb.ibdcrypt-partial-4194999, the partial copy of a backup that was stopped" "$T/err" &&
+  [[ ! -e "$T/kb.ibdcrypt-partial-4194999" && -f "$T/kb/t_k1.ibd" ]] ||
+  fail "a stopped backup's partial copy: $(cat "$T/err")"
+mkdir -p "$T/kb2.ibdcrypt-partial-$$"
+[[ $(code "$B" backup --datadir=$S --keyfile=$S/keys.txt --target-dir="$T/kb2") == 3 ]] &&
+  grep -q "another backup to .*kb2 is running (pid $$" "$T/err" && [[ -d "$T/kb2.ibdcrypt-partial-$$" && ! -e "$T/kb2" ]] ||
+  fail "a backup beside another to the same target: $(cat "$T/err")"
 # a target inside the datadir (the server would take it for a database) is a usage error
 cp -a $S "$T/in"
 [[ $(code "$B" backup --datadir="$T/in" --keyfile=$S/keys.txt --target-dir="$T/in/sub/../bk") == 2 ]] &&
