@@ -474,7 +474,7 @@ static int run(cli_global *g, int argc, char **argv)
         if (x.ds.v[i].fd < 0 || fstat(x.ds.v[i].fd, &st0[i]))
             st0[i].st_nlink = 0; /* (not compared) */
     progress pr;
-    int job_rc = 0;
+    int job_rc = 0, unreadable = 0;
     if (!rc) {
         signal(SIGPIPE, SIG_IGN);
         x.out_fd = STDOUT_FILENO;
@@ -493,11 +493,15 @@ static int run(cli_global *g, int argc, char **argv)
         free(x.chunk_crc);
         progress_end(&pr);
         for (size_t i = 0; i < x.ds.n; i++) {
-            if (x.ds.v[i].fd < 0)
-                job_rc = job_rc ? job_rc : -EIO; /* an unreadable source file */
-            else if (x.o.stream && x.ds.v[i].f->size == 0 && !job_rc)
+            if (x.ds.v[i].fd < 0 && !job_rc) {
+                /* an unreadable source file (its report line says why) */
+                cli_err("backup: %s could not be read (its report line says why): the backup "
+                        "is not complete",
+                        x.ds.v[i].f->rel);
+                job_rc = -EIO;
+                unreadable = 1;
+            } else if (x.o.stream && x.ds.v[i].f->size == 0 && !job_rc) {
                 /* empty files have no item: one empty chunk creates them */
-            {
                 job_rc = ibc_xbs_write_payload(x.out_fd, x.ds.v[i].f->rel, 0, NULL, 0);
                 if (!job_rc)
                     job_rc = ibc_xbs_write_eof(x.out_fd, x.ds.v[i].f->rel);
@@ -513,10 +517,11 @@ static int run(cli_global *g, int argc, char **argv)
         report_file_done(&rep, rf);
     }
     if (!rc && job_rc && !(job_rc == 1 && bad)) {
-        cli_err("backup: %s", job_rc == -EPIPE     ? "the stream's reader went away"
-                              : job_rc == -ENOSPC  ? "no space left on the target"
-                              : job_rc < 0         ? strerror(-job_rc)
-                                                   : "stopped");
+        if (!unreadable)
+            cli_err("backup: %s", job_rc == -EPIPE    ? "the stream's reader went away"
+                                  : job_rc == -ENOSPC ? "no space left on the target"
+                                  : job_rc < 0        ? strerror(-job_rc)
+                                                      : "stopped");
         rc = EXIT_ENV;
     }
     ibc_crash_point("backup-copied"); /* (tests: a file changed here must be caught) */

@@ -490,7 +490,8 @@ const df_file *dataset_interrupted(const dataset *ds, char *cmd, size_t n, int *
             /* the plan rekeyjob.c writes names its command on a line "command NAME" */
             char *t = strndup(blob, len), *c = t ? strstr(t, "\ncommand ") : NULL;
             char w[32];
-            if (c && sscanf(c + 9, "%31s", w) == 1 && (!strcmp(w, "prepare") || !strcmp(w, "rekey")))
+            if (c && sscanf(c + 9, "%31s", w) == 1 &&
+                (!strcmp(w, "prepare") || !strcmp(w, "rekey")))
                 snprintf(cmd, n, "%s", w);
             free(t);
             free(blob);
