@@ -240,6 +240,11 @@ if command -v setpriv > /dev/null; then
   chmod 000 "$T/perm/ibc/t_k1.ibd"
   expect 3 setpriv --reuid=nobody --regid=nogroup --clear-groups "$IBDCRYPT" verify "$T/perm"
   grep -q "t_k1.ibd.*cannot open: Permission denied" "$T/out" || fail "unreadable file not named"
+  mkdir -p "$T/permout" && chown nobody "$T/permout"
+  expect 3 setpriv --reuid=nobody --regid=nogroup --clear-groups "$IBDCRYPT" backup \
+    --datadir="$T/perm" --target-dir="$T/permout/bk"
+  grep -q "backup: ibc/t_k1.ibd could not be read" "$T/err" && [[ -z "$(ls -A "$T/permout")" ]] ||
+    fail "backup of an unreadable file: $(cat "$T/err")"
 fi
 # a full target file system
 mkdir -p "$T/small"
