@@ -1687,6 +1687,11 @@ int rekey_run(cli_global *g, rekey_opts *o, cli_keys *keys)
 done_pool:
     free(pf);
 done:
+    if (x.j && rc && rc != EXIT_USAGE && access(jpath, F_OK) == 0)
+        cli_err("%s: stopped part-way; %s keeps what is needed: once the cause is removed, run "
+                "the same command again to finish (the result is the same as an uninterrupted "
+                "run's)",
+                o->command, jpath);
     if (x.j)
         ibc_journal_close(x.j); /* a re-run resumes */
     report_free(&x.rep);

@@ -254,6 +254,18 @@ if mount -t tmpfs -o size=4m tmpfs "$T/small" 2> /dev/null; then
   grep -qi "no space" "$T/err" || fail "full target not named: $(cat "$T/err")"
   [[ -z "$(ls -A "$T/small")" ]] || fail "a partial backup was left on the full file system: $(ls -A "$T/small")"
   umount "$T/small"; MNT=""
+  # rekey on a file system that fills up while it runs: exit 3, saying how to finish; once
+  # there is room, the same command finishes it
+  mb=$(du -s --block-size=1M "$D" | cut -f1)
+  mount -t tmpfs -o size=$((mb + 1))m tmpfs "$T/small" && MNT=$T/small
+  cp -a "$D" "$T/small/d"
+  expect 3 "$IBDCRYPT" rekey --datadir="$T/small/d" --keyfile="$K" --to-keyfile="$NEWK"
+  grep -qi "no space" "$T/err" && grep -q "stopped part-way; .*run the same command again" "$T/err" ||
+    fail "rekey on a full file system: $(cat "$T/err")"
+  mount -o remount,size=$((3 * mb))m "$T/small"
+  expect 0 "$IBDCRYPT" rekey --datadir="$T/small/d" --keyfile="$K" --to-keyfile="$NEWK"
+  expect 0 "$IBDCRYPT" verify --deep --keyfile="$NEWK" "$T/small/d"
+  umount "$T/small"; MNT=""
 else
   echo "frontends: cannot mount a tmpfs here; full-target check skipped"
 fi
