@@ -2,6 +2,7 @@
  * dataset.c - see dataset.h.
  */
 #define _GNU_SOURCE
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -500,6 +501,75 @@ const df_file *dataset_interrupted(const dataset *ds, char *cmd, size_t n, int *
         return f;
     }
     return NULL;
+}
+
+typedef struct devino {
+    dev_t dev;
+    ino_t ino;
+    size_t i; /* dataset index */
+} devino;
+
+static int devino_cmp(const void *a, const void *b)
+{
+    const devino *x = a, *y = b;
+    if (x->dev != y->dev)
+        return x->dev < y->dev ? -1 : 1;
+    return x->ino < y->ino ? -1 : x->ino > y->ino;
+}
+
+long dataset_open_elsewhere(const dataset *ds, char *who, size_t n)
+{
+    devino *set = calloc(ds->n + 1, sizeof(devino));
+    size_t m = 0;
+    for (size_t i = 0; set && i < ds->n; i++) {
+        struct stat st;
+        if ((ds->v[i].innodb || ds->v[i].f->kind == DF_REDO) && !stat(ds->v[i].f->path, &st))
+            set[m++] = (devino){st.st_dev, st.st_ino, i};
+    }
+    DIR *proc = m ? opendir("/proc") : NULL;
+    long found = 0;
+    if (m)
+        qsort(set, m, sizeof(devino), devino_cmp);
+    struct dirent *e;
+    while (proc && !found && (e = readdir(proc))) {
+        char *end;
+        long pid = strtol(e->d_name, &end, 10);
+        if (*end || pid <= 0 || pid == (long)getpid())
+            continue;
+        char fdd[64];
+        snprintf(fdd, sizeof(fdd), "/proc/%ld/fd", pid);
+        DIR *fds = opendir(fdd);
+        struct dirent *f;
+        while (fds && !found && (f = readdir(fds))) {
+            char p[sizeof(fdd) + 260];
+            struct stat st;
+            if (f->d_name[0] == '.')
+                continue;
+            snprintf(p, sizeof(p), "%s/%s", fdd, f->d_name);
+            if (stat(p, &st) || !S_ISREG(st.st_mode))
+                continue;
+            devino k = {st.st_dev, st.st_ino, 0};
+            const devino *hit = bsearch(&k, set, m, sizeof(devino), devino_cmp);
+            if (hit) {
+                char comm[64] = "?", cp[64];
+                snprintf(cp, sizeof(cp), "/proc/%ld/comm", pid);
+                FILE *c = fopen(cp, "r");
+                if (c && fgets(comm, sizeof(comm), c))
+                    comm[strcspn(comm, "\n")] = 0;
+                if (c)
+                    fclose(c);
+                snprintf(who, n, "process %ld (%s) has %s open", pid, comm,
+                         ds->v[hit->i].f->rel);
+                found = pid;
+            }
+        }
+        if (fds)
+            closedir(fds);
+    }
+    if (proc)
+        closedir(proc);
+    free(set);
+    return found;
 }
 
 long dataset_server_pid(const dataset *ds)

@@ -106,6 +106,12 @@ ibc_status ds_redo_verify(dataset *ds, ds_file *d, int deep);
  * interrupted), or NULL. */
 const df_file *dataset_interrupted(const dataset *ds, char *cmd, size_t n, int *running);
 
+/* Does another process have one of the InnoDB files or the redo log open (a server whose
+ * ibdata1 and log live elsewhere, which dataset_server_pid cannot see, or any other tool)?
+ * Its pid (who: "process PID (NAME) has FILE open"), or 0. Reads /proc (Linux); what this user may
+ * not read there is not seen. */
+long dataset_open_elsewhere(const dataset *ds, char *who, size_t n);
+
 /* Does a running server hold this datadir? (InnoDB takes fcntl write locks on ibdata1 and
  * ib_logfile0: os_file_lock.) Returns the pid holding a lock, or 0. */
 long dataset_server_pid(const dataset *ds);

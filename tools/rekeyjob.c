@@ -1347,6 +1347,12 @@ int rekey_run(cli_global *g, rekey_opts *o, cli_keys *keys)
     if (pid || (!rc && hold_server_locks(&x)))
         rc = fail_rc(&x, EXIT_ENV, "a server is running on the directory (it holds ibdata1 or "
                                    "ib_logfile0); stop it first");
+    char who[PATH_MAX + 64];
+    if (!rc && (pid = dataset_open_elsewhere(&x.ds, who, sizeof(who))) != 0) {
+        /* (a server whose ibdata1 and log live elsewhere holds no lock here) */
+        snprintf(err, sizeof(err), "%.440s: stop it first", who);
+        rc = fail_rc(&x, EXIT_ENV, err);
+    }
     if (!rc && !x.ds.n)
         rc = fail_rc(&x, EXIT_DATA, "no InnoDB files in the directory");
     for (size_t i = 0; !rc && i < x.ds.n; i++)
