@@ -72,9 +72,10 @@ static void help(FILE *out)
             "backup holds such a tablespace as db/t.ibd beside its .isl (as mariadb-backup\n"
             "does; put it back where the .isl points when restoring). With --defaults-file,\n"
             "innodb_data_home_dir, innodb_undo_directory and innodb_log_group_home_dir are\n"
-            "honoured: those files go to the top of the backup. A file whose\n"
-            "size or modification time changes while it is copied (a server started on the\n"
-            "datadir meanwhile) fails the backup: exit 3, and no target directory.\n"
+            "honoured: those files go to the top of the backup. A datadir whose InnoDB files\n"
+            "another process has open (a server) is refused, and a file whose size or\n"
+            "modification time changes while it is copied (a server started on the datadir\n"
+            "meanwhile) fails the backup: exit 3, and no target directory.\n"
             "\n"
             "  --datadir=DIR        the source (default: datadir of --defaults-file)\n"
             "  --target-dir=DIR     write the backup here (must not exist, or be empty, and be\n"
@@ -379,6 +380,12 @@ static int run(cli_global *g, int argc, char **argv)
         cli_err("backup: a server (pid %ld) is running on %s: stop it, or back up a filesystem "
                 "snapshot (or use mariadb-backup for a live server)",
                 pid, x.o.datadir);
+        rc = EXIT_ENV;
+    }
+    char who[PATH_MAX + 64];
+    if (!rc && !pid && dataset_open_elsewhere(&x.ds, who, sizeof(who))) {
+        /* (a server whose ibdata1 and log live elsewhere holds no lock here) */
+        cli_err("backup: %s: stop it, or back up a filesystem snapshot", who);
         rc = EXIT_ENV;
     }
     char jcmd[32];

@@ -142,13 +142,16 @@ rm "$T/pl/t_pc.isl"
 sums_pl | grep -v "pl/t_pc" | diff -q - <(grep -v "pl/t_pc" "$T/pl.sums") > /dev/null ||
   fail "a refused prepare changed files"
 # a file of the directory open in another process (a server whose ibdata1 and log live
-# elsewhere holds no lock here): rekey refuses, nothing written
+# elsewhere holds no lock here): rekey and backup refuse, nothing written
 cp -a $S "$T/held"
 exec {heldfd}< "$T/held/t_k1.ibd"
 [[ $(code "$B" rekey --datadir="$T/held" --keyfile=$S/keys.txt --to-keyfile=$S/keys-new.txt) == 3 ]] &&
   grep -q "rekey: process $$ (.*) has t_k1.ibd open: stop it first" "$T/err" &&
   diff -r -q $S "$T/held" > /dev/null ||
   fail "rekey of a directory whose file another process holds: $(cat "$T/err")"
+[[ $(code "$B" backup --datadir="$T/held" --keyfile=$S/keys.txt --target-dir="$T/held-bk") == 3 ]] &&
+  grep -q "backup: process $$ (.*) has t_k1.ibd open: stop it" "$T/err" && [[ ! -e "$T/held-bk" ]] ||
+  fail "backup of a directory whose file another process holds: $(cat "$T/err")"
 exec {heldfd}<&-
 # the interrupted directory: verify says why its pages may not open, backup refuses it
 code "$B" verify --deep --keyfile=$S/keys.txt "$T/pb-crash" > /dev/null
