@@ -256,39 +256,6 @@ static int clear_partials(const cli_global *g, const char *target)
     return rc;
 }
 
-/* Is path (which may not exist yet) dir or under it? Both resolved: links, "..". */
-static int inside_dir(const char *path, const char *dir)
-{
-    char d[PATH_MAX], p[PATH_MAX], rest[PATH_MAX] = "";
-    if (!realpath(dir, d))
-        return 0;
-    snprintf(p, sizeof(p), "%s", path);
-    char r[PATH_MAX];
-    while (!realpath(p, r)) { /* the nearest existing ancestor, and what follows it */
-        char *s = strrchr(p, '/');
-        const char *last = s ? s + 1 : p;
-        size_t ll = strlen(last), rl = strlen(rest);
-        if (ll + 1 + rl >= sizeof(rest))
-            return 0;
-        memmove(rest + ll + 1, rest, rl + 1); /* rest = "/" last rest */
-        rest[0] = '/';
-        memcpy(rest + 1, last, ll);
-        if (!s) {
-            snprintf(p, sizeof(p), ".");
-        } else if (s == p) {
-            snprintf(p, sizeof(p), "/");
-        } else {
-            *s = 0;
-        }
-        if (!strcmp(p, ".") && !realpath(p, r))
-            return 0;
-    }
-    size_t n = strlen(d);
-    char full[2 * PATH_MAX];
-    snprintf(full, sizeof(full), "%s%s", strcmp(r, "/") ? r : "", rest);
-    return !strncmp(full, d, n) && (full[n] == '/' || full[n] == 0);
-}
-
 static int run(cli_global *g, int argc, char **argv)
 {
     bk_ctx x;
@@ -350,7 +317,7 @@ static int run(cli_global *g, int argc, char **argv)
                 rc = EXIT_USAGE;
             }
         }
-        if (!rc && inside_dir(x.o.target, x.o.datadir)) {
+        if (!rc && datadir_contains(x.o.datadir, x.o.target)) {
             cli_err("backup: target %s is inside the datadir %s (the server would take it for "
                     "a database)", x.o.target, x.o.datadir);
             rc = EXIT_USAGE;

@@ -134,14 +134,36 @@ static int add_isl(df_list *l, const char *root, const char *path, const char *r
     return 0;
 }
 
-/* With `inside`: is the symbolic link at path one whose target stays under root? */
-static int link_inside(const char *root, const char *path)
+int datadir_contains(const char *dir, const char *path)
 {
-    char r[PATH_MAX], t[PATH_MAX];
-    if (!realpath(root, r) || !realpath(path, t))
+    char d[PATH_MAX], p[PATH_MAX], rest[PATH_MAX] = "";
+    if (!realpath(dir, d))
         return 0;
-    size_t n = strlen(r);
-    return !strncmp(r, t, n) && (t[n] == '/' || t[n] == 0);
+    snprintf(p, sizeof(p), "%s", path);
+    char r[PATH_MAX];
+    while (!realpath(p, r)) { /* the nearest existing ancestor, and what follows it */
+        char *s = strrchr(p, '/');
+        const char *last = s ? s + 1 : p;
+        size_t ll = strlen(last), rl = strlen(rest);
+        if (ll + 1 + rl >= sizeof(rest))
+            return 0;
+        memmove(rest + ll + 1, rest, rl + 1); /* rest = "/" last rest */
+        rest[0] = '/';
+        memcpy(rest + 1, last, ll);
+        if (!s) {
+            snprintf(p, sizeof(p), ".");
+        } else if (s == p) {
+            snprintf(p, sizeof(p), "/");
+        } else {
+            *s = 0;
+        }
+        if (!strcmp(p, ".") && !realpath(p, r))
+            return 0;
+    }
+    size_t n = strlen(d);
+    char full[2 * PATH_MAX];
+    snprintf(full, sizeof(full), "%s%s", strcmp(r, "/") ? r : "", rest);
+    return !strncmp(full, d, n) && (full[n] == '/' || full[n] == 0);
 }
 
 static int walk(df_list *l, const char *root, const char *sub, const walk_dir *up, int inside,
@@ -167,7 +189,7 @@ static int walk(df_list *l, const char *root, const char *sub, const walk_dir *u
          * and linked back is part of the datadir); sockets, FIFOs and dangling links are not
          * data */
         if (inside && !lstat(path, &ls) && S_ISLNK(ls.st_mode) && !stat(path, &st) &&
-            (S_ISDIR(st.st_mode) || S_ISREG(st.st_mode)) && !link_inside(root, path)) {
+            (S_ISDIR(st.st_mode) || S_ISREG(st.st_mode)) && !datadir_contains(root, path)) {
             snprintf(err, errlen, "%s: a symbolic link out of the backup: a backup holds its "
                      "files itself (copy them in, or prepare a backup made by ibdcrypt backup "
                      "or mariadb-backup)", path);

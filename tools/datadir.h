@@ -45,6 +45,9 @@ int datadir_scan(char *const *paths, size_t n, int inside, df_list *out, char *e
  * directory). Returns 0, or -1 with a message naming the directory. */
 int datadir_add_homes(df_list *l, const char *datadir, const char *data_home,
                       const char *undo_dir, const char *log_dir, char *err, size_t errlen);
+/* Is path, or where it leads (symbolic links and ".." resolved; parts that do not exist yet
+ * taken as written), dir itself or under it? */
+int datadir_contains(const char *dir, const char *path);
 void datadir_free(df_list *l);
 const char *df_kind_name(df_kind k);
 /* The kind of a file by its name (base: without directories), as the server names them;
