@@ -10,12 +10,14 @@
  *
  *   rewrap:    only page 0 changes: IV' = AES-ECB-Decrypt(new file key, page key), so the new
  *              key wraps the same page key (format sheet, key result 10);
- *   reencrypt: every encrypted page re-encrypted under the page key AES-ECB(new file key, IV),
- *              then page 0 last. The crypt-data IV stays: the pending redo may hold writes of
- *              the crypt data to page 0 (fil_space_crypt_t::write_page0), which recovery
- *              applies again and takes the IV from (fil_crypt_parse). For the same reason a
- *              rewrap re-encrypts, instead of re-wrapping, a tablespace whose crypt data the
- *              pending redo writes (redo_prescan).
+ *   reencrypt: a fresh crypt-data IV (random, or from --deterministic-iv), so a new page key
+ *              AES-ECB(new file key, IV') even where the file key is the same; every encrypted
+ *              page re-encrypted under it, then page 0 last.
+ * The pending redo may hold writes of the crypt data to page 0 (fil_space_crypt_t::write_page0),
+ * which recovery applies again and takes the IV from (fil_crypt_parse): a tablespace whose
+ * crypt data it writes keeps its IV, so rewrap re-encrypts it instead of re-wrapping, and
+ * reencrypt changes its page key through the new file key only (redo_prescan). Copies of page
+ * 0 in the doublewrite area that hold the old IV get the new one (rekey_doublewrite).
  * The redo log (innodb_encrypt_log=ON) follows the same mode: rewrap writes a header whose
  * crypt_msg makes the new key 1 yield the same log key; reencrypt a new crypt_msg and every
  * mini-transaction from the checkpoint to the end re-encrypted. Its bytes go through an undo
@@ -59,13 +61,17 @@ const char rekey_help_common[] =
     "                          (A tablespace whose crypt data the log's pending redo\n"
     "                          writes again is re-encrypted instead: recovery would put\n"
     "                          its old IV back.)\n"
-    "  --mode=reencrypt        every encrypted page re-encrypted under page keys derived\n"
-    "                          from the new keys: a real rotation (reads every page and\n"
-    "                          rewrites each encrypted one; holes in the files, ranges\n"
-    "                          never written, stay holes)\n"
+    "  --mode=reencrypt        a fresh random crypt-data IV for each tablespace, so a new\n"
+    "                          page key (even for a key id whose key is the same in both\n"
+    "                          files), and every encrypted page re-encrypted under it: a\n"
+    "                          real rotation (reads every page and rewrites each encrypted\n"
+    "                          one; holes in the files, ranges never written, stay holes).\n"
+    "                          (A tablespace whose crypt data the log's pending redo writes\n"
+    "                          again keeps its IV: its page key changes with its key only.)\n"
     "  --dry-run               check everything, change nothing\n"
-    "  --deterministic-iv=SEED derive the redo log's new crypt_msg from SEED instead of at\n"
-    "                          random (testing: reproducible results)\n"
+    "  --deterministic-iv=SEED derive the new crypt-data IVs and the redo log's new\n"
+    "                          crypt_msg from SEED instead of at random (testing:\n"
+    "                          reproducible results)\n"
     "\n"
     "\n"
     "The redo log (ib_logfile0, innodb_encrypt_log=ON) is re-keyed with the pages, so the\n"
@@ -139,6 +145,7 @@ typedef struct plan_space {
     uint8_t orig_iv[16];
     uint8_t target_iv[16];
     int reenc;             /* its pages are re-encrypted (reencrypt, or see redo_prescan) */
+    int keep_iv;           /* the pending redo writes its crypt-data IV (redo_prescan) */
     ibc_space *old, *target;
 } plan_space;
 
@@ -334,8 +341,8 @@ static int plan_parse(rk *x, const char *text, size_t len, char *why, size_t why
     return rc;
 }
 
-/* The redo log's new crypt_msg (id UINT32_MAX) from the --deterministic-iv seed: the first 16
- * bytes of SHA-256(seed | id). */
+/* A tablespace's new crypt-data IV (id = space id), or the redo log's new crypt_msg (id
+ * UINT32_MAX), from the --deterministic-iv seed: the first 16 bytes of SHA-256(seed | id). */
 static void derive_iv(const char *seed, uint32_t space_id, uint8_t iv[16])
 {
     uint8_t msg[512], md[32];
@@ -867,6 +874,37 @@ static int sync_written(rk *x)
     return 0;
 }
 
+/* A copy of a page 0 in the doublewrite area (page 0 is never encrypted: its space id is
+ * plain): if it holds the old crypt-data IV of a planned tablespace whose IV changes, and
+ * passes its checks (recovery takes no torn copy), its re-keyed form goes into neu: the
+ * target's crypt data (fil0crypt.cc fil_space_crypt_t::write_page0) and checksum. Recovery
+ * writing an old-IV copy back over page 0 would leave the tablespace under a page key nobody
+ * has. Returns 1 when neu is to be written. */
+static int dblwr_page0(rk *x, const uint8_t *o, uint8_t *neu, uint32_t unit, ibc_scratch *sc)
+{
+    uint32_t space_id = (uint32_t)o[34] << 24 | (uint32_t)o[35] << 16 | (uint32_t)o[36] << 8 |
+                        o[37]; /* FIL_PAGE_SPACE_ID */
+    for (size_t c = 0; c < x->nps; c++) {
+        plan_space *p = &x->ps[c];
+        if (p->space_id != space_id)
+            continue;
+        ibc_space_info pi;
+        ibc_space_get_info(p->old, &pi);
+        if (!memcmp(p->orig_iv, p->target_iv, 16) || pi.page_size > unit ||
+            pi.crypt_offset + 8 + 16 > pi.page_size ||
+            memcmp(o + pi.crypt_offset + 8, p->orig_iv, 16))
+            return 0; /* the IV stays, or the copy does not hold the old one (older, or
+                       * re-keyed before an interruption) */
+        ibc_page pg = {.src = o, .page_no = 0};
+        ibc_batch_run(p->old, NULL, IBC_OP_VERIFY, &pg, 1, sc);
+        if (pg.status != IBC_PAGE_PLAIN && pg.status != IBC_PAGE_OK)
+            return 0;
+        memcpy(neu, o, unit); /* the zero padding after a smaller page stays */
+        return ibc_space_write_page0(p->target, neu) == IBC_OK;
+    }
+    return 0;
+}
+
 /* The doublewrite area of ibdata1 holds copies of other tablespaces' pages, encrypted as their
  * home pages are (format sheet §9.3). Recovery writes a copy back over a data page that is all
  * zero or fails its checks (buf0dblwr.cc buf_dblwr_t::recover, recv_dblwr_t::find_page) and
@@ -875,7 +913,8 @@ static int sync_written(rk *x)
  * number (bytes 4..7, plain); its space id is encrypted in full_crc32, so the owner is found
  * by trial: the tablespace whose current page key decrypts it to a page that passes every
  * plaintext check (one that the target key opens was re-keyed by an interrupted run). Copies
- * no tablespace of the plan opens (unencrypted, stale, torn) are left as they are. */
+ * no tablespace of the plan opens (unencrypted, stale, torn) are left as they are; copies of
+ * a page 0 get the new crypt-data IV (dblwr_page0). */
 static int rekey_doublewrite(rk *x, size_t *rekeyed)
 {
     *rekeyed = 0;
@@ -910,6 +949,11 @@ static int rekey_doublewrite(rk *x, size_t *rekeyed)
                 continue;
             uint32_t page_no = (uint32_t)o[4] << 24 | (uint32_t)o[5] << 16 |
                                (uint32_t)o[6] << 8 | o[7];
+            if (page_no == 0) {
+                if (dblwr_page0(x, o, w, unit, sc))
+                    at[n++] = pno;
+                continue;
+            }
             for (size_t c = 0; c < x->nps; c++) {
                 plan_space *p = &x->ps[c];
                 ds_file *d = &x->ds.v[p->ds];
@@ -1100,18 +1144,18 @@ static void page0_write(void *ctx, uint32_t space_id, uint32_t page_no, uint32_t
         ibc_space_get_info(x->ds.v[p->ds].space, &info);
         uint32_t iv = info.crypt_offset + 8; /* magic (6), type, IV length */
         if (offset < iv + 16 && offset + len > iv)
-            p->reenc = 1;
+            p->keep_iv = 1;
     }
 }
 
 /* Before the plan's targets: read every record of the pending redo (decrypted: deep verify)
- * for crypt-data writes (page0_write). Only rewrap needs it; a log the current keys do not
- * open is left to plan_redo, which says why. Returns 0 or an exit code. */
+ * for crypt-data writes (page0_write): the tablespaces they name keep their crypt-data IV, so
+ * rewrap re-encrypts them and reencrypt gives them no fresh IV. A log the current keys do not
+ * open is left to plan_redo, which says why (and writes nothing). For reencrypt this is the
+ * deep check of the log plan_redo would make. Returns 0 or an exit code. */
 static int redo_prescan(rk *x)
 {
     x->redo_scanned = 0;
-    if (x->o->mode != IBC_REKEY_REWRAP)
-        return 0;
     for (size_t i = 0; i < x->ds.n; i++) {
         ds_file *d = &x->ds.v[i];
         if (!d->redo)
@@ -1132,11 +1176,16 @@ static int redo_prescan(rk *x)
         x->redo_scanned = 1;
         size_t n = 0;
         for (size_t k = 0; k < x->nps; k++)
-            n += x->ps[k].reenc;
-        if (n)
+            n += x->ps[k].keep_iv;
+        if (n && x->o->mode == IBC_REKEY_REWRAP)
             cli_info(x->g, "%s: the pending redo rewrites the crypt data of %zu tablespace%s: "
                            "%s re-encrypted instead of re-wrapped", x->o->command, n,
                      n == 1 ? "" : "s", n == 1 ? "it is" : "they are");
+        else if (n)
+            cli_info(x->g, "%s: the pending redo rewrites the crypt data of %zu tablespace%s: "
+                           "%s crypt-data IV, only the new key changes the page key",
+                     x->o->command, n, n == 1 ? "" : "s",
+                     n == 1 ? "it keeps its" : "they keep their");
     }
     return 0;
 }
@@ -1457,7 +1506,8 @@ int rekey_run(cli_global *g, rekey_opts *o, cli_keys *keys)
             p->key_id = info.key_id;
         }
     }
-    /* rewrap: tablespaces whose crypt data the pending redo writes are re-encrypted instead */
+    /* tablespaces whose crypt data the pending redo writes keep their IV (rewrap: they are
+     * re-encrypted instead) */
     if (!rc && !resume)
         rc = redo_prescan(&x);
     /* every key id must be in the new keys; then the old and target twins of each space */
@@ -1481,14 +1531,19 @@ int rekey_run(cli_global *g, rekey_opts *o, cli_keys *keys)
         }
         ibc_status st = ibc_space_derive(d->space, keys->kr, IBC_REKEY_REENCRYPT, p->algo,
                                          p->orig_iv, &p->old);
-        /* re-encryption keeps the crypt-data IV: the page key AES-ECB(new key, IV) is new with
-         * the new key, and the pending redo may write that IV into page 0 again (above) */
+        /* re-encryption takes a fresh crypt-data IV, hence a page key new even where the key
+         * is not; one the pending redo writes into page 0 again stays (redo_prescan) */
         if (!resume)
-            p->reenc = p->reenc || o->mode == IBC_REKEY_REENCRYPT;
+            p->reenc = p->keep_iv || o->mode == IBC_REKEY_REENCRYPT;
         else
             p->reenc = o->mode == IBC_REKEY_REENCRYPT || !memcmp(p->orig_iv, p->target_iv, 16);
-        if (st == IBC_OK && !resume && p->reenc)
+        if (st == IBC_OK && !resume && p->reenc && p->keep_iv)
             memcpy(p->target_iv, p->orig_iv, 16);
+        else if (st == IBC_OK && !resume && p->reenc && o->iv_seed)
+            derive_iv(o->iv_seed, p->space_id, p->target_iv);
+        else if (st == IBC_OK && !resume && p->reenc &&
+                 getrandom(p->target_iv, 16, 0) != 16)
+            st = IBC_ERR_IO;
         if (st == IBC_OK && !resume && !p->reenc)
             st = ibc_space_derive(p->old, x.newkr, IBC_REKEY_REWRAP, IBC_ALGO_AUTO, NULL,
                                   &p->target);
@@ -1631,9 +1686,10 @@ int rekey_run(cli_global *g, rekey_opts *o, cli_keys *keys)
                          x.failure);
         }
     }
-    /* the doublewrite copies follow their re-encrypted pages (rewrap keeps the page keys) */
+    /* the doublewrite copies follow their re-encrypted pages (rewrap keeps the page keys),
+     * and the copies of page 0 their new IVs */
     size_t dblwr = 0;
-    if (!rc && npf && rekey_doublewrite(&x, &dblwr))
+    if (!rc && rekey_doublewrite(&x, &dblwr))
         rc = fail_rc(&x, EXIT_ENV, x.failure[0] ? x.failure : "doublewrite copies: out of memory");
     /* reencrypt: the log, whole or not at all (redojob.h), before the page 0s; rewrap changes
      * only its header, which goes with the page 0s */

@@ -99,13 +99,20 @@ rm -rf "$T/mb" "$T/mb.xb"
 
 # changed_pages MODE OLD NEW: for every tablespace file, check which pages changed. rewrap:
 # page 0 of encrypted tablespaces only; reencrypt: every encrypted page (key version set), and
-# not page 0 (the crypt-data IV stays). The doublewrite area of ibdata1 holds copies of other
-# tablespaces' pages: rewrap leaves it, reencrypt re-encrypts the copies it can place.
+# page 0 (a fresh crypt-data IV). The doublewrite area of ibdata1 holds copies of other
+# tablespaces' pages: reencrypt re-encrypts the copies it can place; both modes give the
+# copies of a page 0 (type FSP_HDR, page number 0) the new IV, rewrap changes no other: a copy
+# that held its tablespace's old IV must hold the new one (recovery may write it back).
 changed_pages() {
   python3 - "$@" <<'EOF'
 import os, sys
 mode, old, new = sys.argv[1:4]
 bad = 0
+MAGIC = bytes([0x73, 0x0e, 0x0c, 0x52, 0x45, 0x74])  # fil0crypt.cc CRYPT_MAGIC
+def iv_of(page0):
+    at = page0.find(MAGIC)
+    return page0[at + 8:at + 24] if at >= 0 else None
+ivs, copies = {}, []  # space id -> (IV before, IV after); ibdata1's page 0 copies before/after
 for root, _, files in os.walk(old):
     for name in files:
         if not (name.endswith('.ibd') or name.startswith('ibdata')):
@@ -121,18 +128,32 @@ for root, _, files in os.walk(old):
         extent = 1048576 // logical if logical <= 16384 else 64
         dblwr = range(extent, 3 * extent) if rel == 'ibdata1' else range(0)
         enc, changed = [], []
+        ivs[int.from_bytes(a[34:38], 'big')] = (iv_of(a[:ps]), iv_of(b[:ps]))
         for p in range(len(a) // ps):
             x, y = a[p*ps:(p+1)*ps], b[p*ps:(p+1)*ps]
             t = int.from_bytes(x[24:26], 'big')
             kv = int.from_bytes(x[0:4] if fc32 else x[26:30], 'big')
             if p and kv and p not in dblwr and (fc32 or t not in (8, 9, 17854)):
                 enc.append(p)
-            if x != y and not (mode == 'reencrypt' and p in dblwr):
+            page0copy = x[4:8] == bytes(4) and t == 8
+            if p in dblwr and page0copy:
+                copies.append((p, int.from_bytes(x[34:38], 'big'), iv_of(x), iv_of(y)))
+            if x != y and not (p in dblwr and (mode == 'reencrypt' or page0copy)):
                 changed.append(p)
-        want = enc if mode == 'reencrypt' else ([0] if enc else [])
+        want = ([0] + enc if mode == 'reencrypt' else [0]) if enc else []
         if changed != want:
             print('%s: changed %s, expected %s' % (rel, changed[:20], want[:20]))
             bad = 1
+moved = 0
+for p, space, before, after in copies:
+    home = ivs.get(space)
+    if home and before and home[0] != home[1] and before == home[0]:
+        moved += 1
+        if after != home[1]:
+            print('ibdata1: the doublewrite copy of page 0 of space %d (page %d) kept its old IV'
+                  % (space, p))
+            bad = 1
+print('%s: %d doublewrite copies of a page 0 took their new IV' % (mode, moved))
 sys.exit(bad)
 EOF
 }
@@ -153,6 +174,13 @@ cp -a --sparse=always "$D" "$T/rk"
 expect 0 "$IBDCRYPT" rekey --datadir="$T/rk" --keyfile="$K" --to-keyfile="$NEWK"
 expect 0 "$IBDCRYPT" verify --deep --keyfile="$NEWK" "$T/rk"
 server_on rekey "$T/rk" "$NEWK"
+# reencrypt gives fresh page keys even where the key stays: the same key file as the target
+# still re-encrypts every encrypted page (under a new crypt-data IV)
+cp -a --sparse=always "$D" "$T/rk-same"
+expect 0 "$IBDCRYPT" rekey --datadir="$T/rk-same" --keyfile="$K" --to-keyfile="$K"
+changed_pages reencrypt "$D" "$T/rk-same" || fail "rekey to the same keys kept page keys"
+expect 0 "$IBDCRYPT" verify --deep --keyfile="$K" "$T/rk-same"
+rm -rf "$T/rk-same"
 
 step "3. kill -9 at random moments, then the same command again"
 cp -a --sparse=always "$T/bk" "$T/ref"

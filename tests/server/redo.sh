@@ -18,7 +18,8 @@
 #      is a clear error; re-keying any of them writes nothing;
 #   4. encryption turned on for a running server, killed after the rotation threads logged
 #      the crypt data of the tablespaces they finished: rewrap re-encrypts those tablespaces
-#      instead, and the server recovers with only the new keys and starts again.
+#      instead, reencrypt keeps their crypt-data IV, and the server recovers with only the new
+#      keys and starts again.
 set -euo pipefail
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 # shellcheck source=testlib.sh
@@ -330,5 +331,14 @@ grep -q "ibc/t_rot .* ok" <("$IBDCRYPT" inspect --keyfile="$RK" "$T/rot" 2>&1) |
 on rot-old "$T/rot" "$RK"
 on rot-rewrap "$T/rot-rw" "$RNEWK"
 same rot-old rot-rewrap
+# reencrypt keeps the crypt-data IV of the tablespaces whose crypt data the pending redo
+# writes (those the rotation finished), and gives the others a fresh one
+cp -a --sparse=always "$T/rot" "$T/rot-re"
+expect 0 "$IBDCRYPT" rekey --datadir="$T/rot-re" --keyfile="$RK" --to-keyfile="$RNEWK" \
+  --mode=reencrypt
+grep -q "pending redo rewrites the crypt data of [0-9]* tablespaces\?: \(it keeps its\|they keep their\) crypt-data IV" \
+  "$T/err" || fail "reencrypt did not keep the IVs the pending redo writes: $(cat "$T/err")"
+on rot-reencrypt "$T/rot-re" "$RNEWK"
+same rot-old rot-reencrypt
 
 step "all checks passed"
