@@ -320,6 +320,76 @@ int datadir_add_homes(df_list *l, const char *datadir, const char *data_home,
     return 0;
 }
 
+int df_id_cmp(const void *a, const void *b)
+{
+    const df_id *x = a, *y = b;
+    if (x->dev != y->dev)
+        return x->dev < y->dev ? -1 : 1;
+    return x->ino < y->ino ? -1 : x->ino > y->ino;
+}
+
+/* Is entry a a better name for the file than entry b (datadir_dedupe)? */
+static int better_name(const df_file *a, const df_file *b)
+{
+    int ra = a->kind == DF_OTHER || a->kind == DF_TEMP, rb = b->kind == DF_OTHER ||
+                                                             b->kind == DF_TEMP;
+    if (ra != rb)
+        return ra < rb;
+    size_t la = strlen(a->rel), lb = strlen(b->rel);
+    if (la != lb)
+        return la < lb;
+    return strcmp(a->rel, b->rel) < 0;
+}
+
+size_t datadir_dedupe(df_list *l, char *note, size_t notelen)
+{
+    if (notelen)
+        note[0] = 0;
+    df_id *id = l->n > 1 ? malloc(l->n * sizeof(*id)) : NULL;
+    if (!id)
+        return 0; /* nothing to compare (or no memory: the list stays as it is) */
+    size_t m = 0;
+    for (size_t i = 0; i < l->n; i++) {
+        struct stat st;
+        if (!stat(l->v[i].path, &st))
+            id[m++] = (df_id){st.st_dev, st.st_ino, i};
+    }
+    qsort(id, m, sizeof(*id), df_id_cmp);
+    unsigned char *drop = calloc(l->n, 1);
+    size_t dropped = 0;
+    for (size_t a = 0; drop && a < m;) {
+        size_t b = a + 1, keep = id[a].i;
+        while (b < m && id[b].dev == id[a].dev && id[b].ino == id[a].ino) {
+            if (better_name(&l->v[id[b].i], &l->v[keep]))
+                keep = id[b].i;
+            b++;
+        }
+        for (size_t k = a; k < b; k++) {
+            if (id[k].i == keep)
+                continue;
+            if (!dropped++ && notelen)
+                snprintf(note, notelen, "%s is the same file as %s", l->v[id[k].i].rel,
+                         l->v[keep].rel);
+            drop[id[k].i] = 1;
+        }
+        a = b;
+    }
+    size_t n = 0;
+    for (size_t i = 0; drop && i < l->n; i++) {
+        if (drop[i]) {
+            free(l->v[i].path);
+            free(l->v[i].rel);
+        } else {
+            l->v[n++] = l->v[i];
+        }
+    }
+    if (drop)
+        l->n = n;
+    free(drop);
+    free(id);
+    return dropped;
+}
+
 void datadir_free(df_list *l)
 {
     for (size_t i = 0; i < l->n; i++) {

@@ -7,6 +7,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 typedef enum df_kind {
     DF_SYSTEM,     /* ibdata1, ibdata2, ...: the system tablespace, in order */
@@ -45,6 +46,22 @@ int datadir_scan(char *const *paths, size_t n, int inside, df_list *out, char *e
  * directory). Returns 0, or -1 with a message naming the directory. */
 int datadir_add_homes(df_list *l, const char *datadir, const char *data_home,
                       const char *undo_dir, const char *log_dir, char *err, size_t errlen);
+/* A file's identity (device, inode) and an index of the caller's; df_id_cmp orders by the
+ * identity alone (for qsort and bsearch). */
+typedef struct df_id {
+    dev_t dev;
+    ino_t ino;
+    size_t i;
+} df_id;
+int df_id_cmp(const void *a, const void *b);
+/* One entry per file: two names that reach the same file (two symbolic links to one
+ * directory, a link back into the datadir, a home directory of --defaults-file inside it)
+ * would have it copied twice or, worse, re-keyed twice at once. Of each such group the entry
+ * kept is the one with an InnoDB role (system, undo, redo, tablespace before any other
+ * file), then the shortest relative path, then the first by name; the order of the list
+ * stays. Returns how many entries were dropped; note names the first one dropped and the
+ * one kept. */
+size_t datadir_dedupe(df_list *l, char *note, size_t notelen);
 /* Is path, or where it leads (symbolic links and ".." resolved; parts that do not exist yet
  * taken as written), dir itself or under it? */
 int datadir_contains(const char *dir, const char *path);

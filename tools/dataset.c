@@ -261,6 +261,12 @@ int dataset_open(dataset *ds, const cli_global *g, const ibc_engine *e, cli_keys
         cli_err("%s", err);
         return EXIT_ENV;
     }
+    size_t dup = datadir_dedupe(&ds->files, err, sizeof(err));
+    if (dup == 1)
+        cli_err("warning: %s: it is taken once, under the shorter name", err);
+    else if (dup)
+        cli_err("warning: %zu names lead to files listed already (%s): each file is taken "
+                "once, under its shortest name", dup, err);
     ds->v = calloc(ds->files.n ? ds->files.n : 1, sizeof(ds_file));
     if (!ds->v)
         return EXIT_ENV;
@@ -503,33 +509,19 @@ const df_file *dataset_interrupted(const dataset *ds, char *cmd, size_t n, int *
     return NULL;
 }
 
-typedef struct devino {
-    dev_t dev;
-    ino_t ino;
-    size_t i; /* dataset index */
-} devino;
-
-static int devino_cmp(const void *a, const void *b)
-{
-    const devino *x = a, *y = b;
-    if (x->dev != y->dev)
-        return x->dev < y->dev ? -1 : 1;
-    return x->ino < y->ino ? -1 : x->ino > y->ino;
-}
-
 long dataset_open_elsewhere(const dataset *ds, char *who, size_t n)
 {
-    devino *set = calloc(ds->n + 1, sizeof(devino));
+    df_id *set = calloc(ds->n + 1, sizeof(df_id));
     size_t m = 0;
     for (size_t i = 0; set && i < ds->n; i++) {
         struct stat st;
         if ((ds->v[i].innodb || ds->v[i].f->kind == DF_REDO) && !stat(ds->v[i].f->path, &st))
-            set[m++] = (devino){st.st_dev, st.st_ino, i};
+            set[m++] = (df_id){st.st_dev, st.st_ino, i};
     }
     DIR *proc = m ? opendir("/proc") : NULL;
     long found = 0;
     if (m)
-        qsort(set, m, sizeof(devino), devino_cmp);
+        qsort(set, m, sizeof(df_id), df_id_cmp);
     struct dirent *e;
     while (proc && !found && (e = readdir(proc))) {
         char *end;
@@ -548,8 +540,8 @@ long dataset_open_elsewhere(const dataset *ds, char *who, size_t n)
             snprintf(p, sizeof(p), "%s/%s", fdd, f->d_name);
             if (stat(p, &st) || !S_ISREG(st.st_mode))
                 continue;
-            devino k = {st.st_dev, st.st_ino, 0};
-            const devino *hit = bsearch(&k, set, m, sizeof(devino), devino_cmp);
+            df_id k = {st.st_dev, st.st_ino, 0};
+            const df_id *hit = bsearch(&k, set, m, sizeof(df_id), df_id_cmp);
             if (hit) {
                 char comm[64] = "?", cp[64];
                 snprintf(cp, sizeof(cp), "/proc/%ld/comm", pid);
