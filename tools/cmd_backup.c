@@ -38,6 +38,7 @@ typedef struct bk_opts {
 
 typedef struct bk_file {
     int fd;     /* output (directory mode) */
+    size_t blk;  /* its file system's block size (a power of two) */
     fc_file crc; /* the items' CRC-32C, joined for the manifest */
 } bk_file;
 
@@ -81,7 +82,9 @@ static void help(FILE *out)
             "  --target-dir=DIR     write the backup here (must not exist, or be empty, and be\n"
             "                       outside the datadir); it is built next to it and renamed\n"
             "                       into place when complete (what a backup stopped before\n"
-            "                       its end left there, the next one removes)\n"
+            "                       its end left there, the next one removes); its files\n"
+            "                       are sparse where the source is (zero pages, the\n"
+            "                       padding of page_compressed pages)\n"
             "  --stream=xbstream    write an xbstream to stdout instead (extract with\n"
             "                       mbstream -x -C DIR); logs and progress go to stderr\n"
             "  --checksums-only     do not decrypt, even when keys are given\n"
@@ -142,6 +145,28 @@ static uint32_t get_chunk_crc(bk_ctx *x, uint64_t seq)
     return crc;
 }
 
+/* How much of an InnoDB page of l bytes a directory backup writes: up to its last non-zero
+ * byte, rounded up to a whole block of blk bytes (the zero bytes after it stay a hole of the
+ * pre-sized file); 0 for a zero page. The end of a page is its checksum, so on all but zero
+ * and page_compressed pages this looks at 8 bytes. */
+static size_t written_part(const uint8_t *p, size_t l, size_t blk)
+{
+    size_t e = l;
+    while (e % 8 && !p[e - 1])
+        e--;
+    if (e % 8 == 0) {
+        uint64_t v = 0;
+        while (e >= 8 && (memcpy(&v, p + e - 8, 8), !v))
+            e -= 8;
+        while (e && !p[e - 1])
+            e--;
+    }
+    if (!e)
+        return 0;
+    size_t w = (e + blk - 1) / blk * blk;
+    return w < l ? w : l;
+}
+
 static int work(void *c, unsigned worker, const ibc_pool_item *it, uint8_t *buf)
 {
     bk_ctx *x = c;
@@ -160,14 +185,22 @@ static int work(void *c, unsigned worker, const ibc_pool_item *it, uint8_t *buf)
         return put_chunk_crc(x, it->seq, crc_z);
     struct iovec iov[1100];
     int n = fc_item_iov(d, it, buf, iov, 1100);
-    /* directory: positional writes; zero pages are left as holes of the pre-sized file */
+    /* directory: positional writes into the pre-sized file; the zero bytes at the end of an
+     * InnoDB page (all of a zero page, the padding after a page_compressed page's payload,
+     * which the server punches out: fil0pagecompress.cc, os_file_punch_hole) are left as
+     * holes, whole file system blocks of them, so that the copy takes no more disk than the
+     * source */
     off_t at = (off_t)it->offset;
     for (int k = 0; k < n; k++) {
         const uint8_t *p = iov[k].iov_base;
         size_t l = iov[k].iov_len;
-        int zero = d->innodb && l == d->unit && p[0] == 0 && !memcmp(p, p + 1, l - 1);
-        if (!zero && cli_pwrite_all(x->out[i].fd, p, l, (uint64_t)at))
-            return errno == ENOSPC ? -ENOSPC : -(errno ? errno : EIO);
+        for (size_t o = 0; o < l;) {
+            size_t pl = d->innodb && l - o >= d->unit ? d->unit : l - o;
+            size_t w = d->innodb ? written_part(p + o, pl, x->out[i].blk) : pl;
+            if (w && cli_pwrite_all(x->out[i].fd, p + o, w, (uint64_t)at + o))
+                return errno == ENOSPC ? -ENOSPC : -(errno ? errno : EIO);
+            o += pl;
+        }
         at += (off_t)l;
     }
     return 0;
@@ -439,6 +472,11 @@ static int run(cli_global *g, int argc, char **argv)
                 cli_err("backup: cannot create %s: %s", p, strerror(errno));
                 rc = EXIT_ENV;
             }
+            struct stat ost;
+            x.out[i].blk = 4096;
+            if (!rc && !fstat(x.out[i].fd, &ost) && ost.st_blksize >= 512 &&
+                ost.st_blksize <= 65536 && !(ost.st_blksize & (ost.st_blksize - 1)))
+                x.out[i].blk = (size_t)ost.st_blksize;
         }
     }
     /* a stopped server's files, or a snapshot's, do not change while they are copied: their
