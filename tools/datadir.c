@@ -262,8 +262,101 @@ int datadir_scan(char *const *paths, size_t n, int inside, df_list *out, char *e
     return 0;
 }
 
+/* Drop the entry of l named rel (the datadir's own copy of a file the server keeps
+ * elsewhere, which it does not use). */
+static void drop_rel(df_list *l, const char *rel)
+{
+    for (size_t i = 0; i < l->n; i++)
+        if (!strcmp(l->v[i].rel, rel)) {
+            free(l->v[i].path);
+            free(l->v[i].rel);
+            l->v[i] = l->v[--l->n];
+            return;
+        }
+}
+
+int datadir_set_system(df_list *l, char *const *paths, size_t n, const char *what,
+                       char *err, size_t errlen)
+{
+    for (size_t i = 0; i < l->n; i++)
+        if (l->v[i].kind == DF_SYSTEM) {
+            l->v[i].kind = DF_OTHER;
+            l->v[i].sys_no = 0;
+        }
+    for (size_t k = 0; k < n; k++) {
+        struct stat st;
+        int bad = stat(paths[k], &st) ? errno : !S_ISREG(st.st_mode) ? EINVAL : 0;
+        if (bad) {
+            snprintf(err, errlen, "%s (file %zu of the system tablespace, from %s): %s",
+                     paths[k], k + 1, what, bad == EINVAL ? "not a regular file" : strerror(bad));
+            return -1;
+        }
+        const char *base = strrchr(paths[k], '/');
+        base = base ? base + 1 : paths[k];
+        drop_rel(l, base);
+        if (add(l, paths[k], base, (uint64_t)st.st_size)) {
+            snprintf(err, errlen, "out of memory");
+            return -1;
+        }
+        l->v[l->n - 1].kind = DF_SYSTEM;
+        l->v[l->n - 1].sys_no = (unsigned)k + 1;
+    }
+    if (l->n > 1)
+        qsort(l->v, l->n, sizeof(df_file), order);
+    return 0;
+}
+
+/* The files of innodb_data_file_path, "name:size[:autoextend[:max:size]];..." in order
+ * (fsp0sysspace.cc SysTablespace::parse_params: a name is the text before the first ':'; a
+ * relative one is under innodb_data_home_dir, else the datadir, Tablespace::make_filepath;
+ * an absolute one, with innodb_data_home_dir empty, is where it says). */
+static int add_data_files(df_list *l, const char *datadir, const char *data_home,
+                          const char *spec, char *err, size_t errlen)
+{
+    char *paths[64];
+    size_t n = 0;
+    int rc = 0;
+    for (const char *s = spec; *s && !rc;) {
+        size_t len = strcspn(s, ";");
+        char ent[4096], path[8192];
+        snprintf(ent, sizeof(ent), "%.*s", (int)(len < sizeof(ent) ? len : sizeof(ent) - 1), s);
+        s += len + (s[len] == ';');
+        char *colon = strchr(ent, ':');
+        if (!colon || colon == ent || n == 64) {
+            snprintf(err, errlen, "innodb_data_file_path: \"%s\" is not name:size%s", ent,
+                     n == 64 ? " (or one file too many: 64 at most)" : "");
+            rc = -1;
+            break;
+        }
+        *colon = 0;
+        if (strstr(colon + 1, "raw")) {
+            snprintf(err, errlen, "innodb_data_file_path: %s is a raw partition (not supported)",
+                     ent);
+            rc = -1;
+            break;
+        }
+        const char *home = data_home && *data_home ? data_home : datadir;
+        if (ent[0] == '/')
+            snprintf(path, sizeof(path), "%s", ent);
+        else if (home[0] == '/' || home == datadir)
+            snprintf(path, sizeof(path), "%s/%s", home, ent);
+        else
+            snprintf(path, sizeof(path), "%s/%s/%s", datadir, home, ent);
+        if (!(paths[n++] = strdup(path))) {
+            snprintf(err, errlen, "out of memory");
+            rc = -1;
+        }
+    }
+    if (!rc)
+        rc = datadir_set_system(l, paths, n, "innodb_data_file_path", err, errlen);
+    for (size_t k = 0; k < n; k++)
+        free(paths[k]);
+    return rc;
+}
+
 int datadir_add_homes(df_list *l, const char *datadir, const char *data_home,
-                      const char *undo_dir, const char *log_dir, char *err, size_t errlen)
+                      const char *data_file_path, const char *undo_dir, const char *log_dir,
+                      char *err, size_t errlen)
 {
     const char *dirs[3] = {data_home, undo_dir, log_dir};
     const df_kind kinds[3] = {DF_SYSTEM, DF_UNDO, DF_REDO};
@@ -272,8 +365,11 @@ int datadir_add_homes(df_list *l, const char *datadir, const char *data_home,
         snprintf(err, errlen, "%s: %s", datadir, strerror(errno));
         return -1;
     }
+    if (data_file_path && *data_file_path &&
+        add_data_files(l, datadir, data_home, data_file_path, err, errlen))
+        return -1;
     for (int k = 0; k < 3; k++) {
-        if (!dirs[k] || !*dirs[k])
+        if (!dirs[k] || !*dirs[k] || (k == 0 && data_file_path && *data_file_path))
             continue;
         char dir[4096];
         snprintf(dir, sizeof(dir), "%s%s%s", dirs[k][0] == '/' ? "" : datadir,
@@ -300,13 +396,7 @@ int datadir_add_homes(df_list *l, const char *datadir, const char *data_home,
             snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
             if (df_classify(e->d_name, &no) != kinds[k] || stat(path, &st) || !S_ISREG(st.st_mode))
                 continue;
-            for (size_t i = 0; i < l->n; i++) /* the datadir's own copy is not the server's */
-                if (!strcmp(l->v[i].rel, e->d_name)) {
-                    free(l->v[i].path);
-                    free(l->v[i].rel);
-                    l->v[i] = l->v[--l->n];
-                    break;
-                }
+            drop_rel(l, e->d_name);
             if (add(l, path, e->d_name, (uint64_t)st.st_size)) {
                 closedir(d);
                 snprintf(err, errlen, "out of memory");

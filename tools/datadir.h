@@ -43,9 +43,19 @@ int datadir_scan(char *const *paths, size_t n, int inside, df_list *out, char *e
  * empty: the datadir), added to l under their base names (where a backup keeps them, as
  * mariadb-backup does) in place of any file of that name in the datadir itself, which the
  * server does not use. Relative directories are the datadir's (the server's working
- * directory). Returns 0, or -1 with a message naming the directory. */
+ * directory). innodb_data_file_path (NULL: ibdata1, ibdata2, ... as found) names the files
+ * of the system tablespace, in order, whatever their names and wherever they are. Returns
+ * 0, or -1 with a message naming the directory or file. */
 int datadir_add_homes(df_list *l, const char *datadir, const char *data_home,
-                      const char *undo_dir, const char *log_dir, char *err, size_t errlen);
+                      const char *data_file_path, const char *undo_dir, const char *log_dir,
+                      char *err, size_t errlen);
+/* Make the files at paths[0..n) files 1..n of the system tablespace, under their base names
+ * (where a backup keeps them: mariadb-backup writes the names alone into backup-my.cnf,
+ * xtrabackup.cc make_local_paths), in place of any entry of that name; a file named like one
+ * (ibdataN) that the list does not name is not one. what names the list's source for errors.
+ * Returns 0, or -1 with a message naming the file. */
+int datadir_set_system(df_list *l, char *const *paths, size_t n, const char *what,
+                       char *err, size_t errlen);
 /* A file's identity (device, inode) and an index of the caller's; df_id_cmp orders by the
  * identity alone (for qsort and bsearch). */
 typedef struct df_id {

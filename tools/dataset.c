@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "dataset.h"
+#include "manifest.h"
 #include "ibdcrypt/journal.h"
 
 #define RETRIES 3 /* re-reads of a page whose checksum fails, 100 ms apart */
@@ -236,6 +237,43 @@ ibc_status ds_redo_verify(dataset *ds, ds_file *d, int deep)
     return st;
 }
 
+/* An ibdcrypt backup of a server whose innodb_data_file_path names its files otherwise than
+ * ibdata1, ibdata2, ...: the manifest lists them as "system", in order. Returns -1 (message
+ * printed) if one of them is missing. */
+static int system_from_manifest(dataset *ds, const char *dir)
+{
+    char path[PATH_MAX], err[600];
+    manifest m;
+    if (snprintf(path, sizeof(path), "%s/%s", dir, MANIFEST_NAME) >= (int)sizeof(path) ||
+        access(path, R_OK) || manifest_load(path, &m, err, sizeof(err)))
+        return 0; /* (verify --manifest says what is wrong with one) */
+    char **paths = calloc(m.nsys + 1, sizeof(char *));
+    int custom = 0, rc = 0;
+    for (size_t i = 0; paths && i < m.n; i++) {
+        unsigned k = m.v[i].sys_no;
+        char std[32];
+        if (!k)
+            continue;
+        snprintf(std, sizeof(std), "ibdata%u", k);
+        custom |= strcmp(m.v[i].path, std) != 0;
+        if (asprintf(&paths[k - 1], "%s/%s", dir, m.v[i].path) < 0)
+            paths[k - 1] = NULL;
+    }
+    for (unsigned k = 0; paths && k < m.nsys; k++)
+        custom &= paths[k] != NULL; /* (out of memory: the names as they are) */
+    if (custom && paths) {
+        rc = datadir_set_system(&ds->files, paths, m.nsys, "the backup's manifest", err,
+                                sizeof(err));
+        if (rc)
+            cli_err("%s", err);
+    }
+    for (unsigned k = 0; paths && k < m.nsys; k++)
+        free(paths[k]);
+    free(paths);
+    manifest_free(&m);
+    return rc;
+}
+
 int dataset_open(dataset *ds, const cli_global *g, const ibc_engine *e, cli_keys *keys,
                  char *const *paths, size_t npaths, int flags, report *rep)
 {
@@ -254,13 +292,42 @@ int dataset_open(dataset *ds, const cli_global *g, const ibc_engine *e, cli_keys
      * tablespaces and redo log may live in directories of their own */
     const mycnf *c = keys ? &keys->cnf : NULL;
     struct stat st_p, st_c;
-    if (c && c->datadir && npaths == 1 && !stat(paths[0], &st_p) && !stat(c->datadir, &st_c) &&
-        st_p.st_dev == st_c.st_dev && st_p.st_ino == st_c.st_ino &&
-        datadir_add_homes(&ds->files, c->datadir, c->data_home_dir, c->undo_directory,
-                          c->log_dir, err, sizeof(err))) {
+    int homes = c && c->datadir && npaths == 1 && !stat(paths[0], &st_p) &&
+                !stat(c->datadir, &st_c) && st_p.st_dev == st_c.st_dev &&
+                st_p.st_ino == st_c.st_ino;
+    if (homes && datadir_add_homes(&ds->files, c->datadir, c->data_home_dir, c->data_file_path,
+                                   c->undo_directory, c->log_dir, err, sizeof(err))) {
         cli_err("%s", err);
         return EXIT_ENV;
     }
+    /* a backup: mariadb-backup's backup-my.cnf, or ibdcrypt's manifest, names the files of
+     * its system tablespace */
+    char bcnf[PATH_MAX];
+    mycnf b;
+    if (!homes && npaths == 1 && system_from_manifest(ds, paths[0]))
+        return EXIT_ENV;
+    if (!homes && npaths == 1 &&
+        snprintf(bcnf, sizeof(bcnf), "%s/backup-my.cnf", paths[0]) < (int)sizeof(bcnf) &&
+        !access(bcnf, R_OK)) {
+        int rc = 0;
+        if (mycnf_read(&b, bcnf, err, sizeof(err)))
+            cli_err("warning: %s: the system tablespace is taken as ibdata1, ibdata2, ...", err);
+        else
+            rc = datadir_add_homes(&ds->files, paths[0], NULL, b.data_file_path, NULL, NULL,
+                                   err, sizeof(err));
+        mycnf_free(&b);
+        if (rc) {
+            cli_err("%s (from %s)", err, bcnf);
+            return EXIT_ENV;
+        }
+    }
+    /* prepare changes a backup in place: nothing its options name may lie outside it */
+    for (size_t i = 0; (flags & DS_INSIDE) && npaths == 1 && i < ds->files.n; i++)
+        if (!datadir_contains(paths[0], ds->files.v[i].path)) {
+            cli_err("%s: outside %s, which is changed in place: a backup holds its files "
+                    "itself", ds->files.v[i].path, paths[0]);
+            return EXIT_ENV;
+        }
     size_t dup = datadir_dedupe(&ds->files, err, sizeof(err));
     if (dup == 1)
         cli_err("warning: %s: it is taken once, under the shorter name", err);

@@ -304,7 +304,7 @@ static int object(jp *j, member_fn fn, void *ctx)
 
 typedef struct file_st {
     mf_entry e;
-    int have_bytes, have_crc;
+    int have_bytes, have_crc, system;
 } file_st;
 
 static int file_member(jp *j, const char *key, void *ctx)
@@ -312,6 +312,13 @@ static int file_member(jp *j, const char *key, void *ctx)
     file_st *f = ctx;
     if (!strcmp(key, "path") && !f->e.path)
         return str(j, &f->e.path);
+    if (!strcmp(key, "kind")) {
+        char *k = NULL;
+        int rc = str(j, &k);
+        f->system = !rc && !strcmp(k, "system");
+        free(k);
+        return rc;
+    }
     if (!strcmp(key, "bytes")) {
         int is_uint;
         ws(j);
@@ -340,7 +347,7 @@ static int file_member(jp *j, const char *key, void *ctx)
 /* One element of "files". */
 static int file_entry(jp *j, manifest *m, size_t *cap)
 {
-    file_st f = {{0}, 0, 0};
+    file_st f = {{0}, 0, 0, 0};
     if (object(j, file_member, &f)) {
         free(f.e.path);
         return -1;
@@ -359,6 +366,8 @@ static int file_entry(jp *j, manifest *m, size_t *cap)
         m->v = v;
         *cap = nc;
     }
+    if (f.system)
+        f.e.sys_no = ++m->nsys;
     m->v[m->n++] = f.e;
     return 0;
 }

@@ -14,6 +14,8 @@ typedef struct mf_entry {
     char *path;      /* relative to the backup's root, as the report names files */
     uint64_t bytes;  /* the file's size as copied (or as prepare left it) */
     uint32_t crc32c; /* of the whole file as copied (or as prepare left it) */
+    unsigned sys_no; /* "kind":"system": file N of the system tablespace (the report lists
+                      * them first, in order), else 0 */
     int matched;     /* set by the caller */
     int update;      /* set by the caller: manifest_write writes bytes and crc32c */
     size_t bytes_at, bytes_end, crc_at, crc_end; /* where their values are in the text */
@@ -22,6 +24,7 @@ typedef struct mf_entry {
 typedef struct manifest {
     mf_entry *v; /* sorted by path */
     size_t n;
+    unsigned nsys; /* entries of the system tablespace */
     char *prepared_plan; /* "prepared":{"plan": ...} (ibdcrypt prepare or rekey), or NULL */
     char *prepared_by;   /* its "command": "prepare" or "rekey", or NULL */
     char *text;          /* manifest_load_text: the text, NUL-terminated */

@@ -147,6 +147,8 @@ static int read_file(mycnf *c, const char *path, int depth, char *err, size_t er
             set(&c->undo_directory, val);
         else if (!strcmp(name, "innodb_log_group_home_dir"))
             set(&c->log_dir, val);
+        else if (!strcmp(name, "innodb_data_file_path"))
+            set(&c->data_file_path, val);
         else if (!strcmp(name, "innodb_page_size"))
             set(&c->page_size, val);
     }
@@ -172,5 +174,6 @@ void mycnf_free(mycnf *c)
     free(c->undo_directory);
     free(c->log_dir);
     free(c->page_size);
+    free(c->data_file_path);
     memset(c, 0, sizeof(*c));
 }

@@ -12,6 +12,7 @@ typedef struct mycnf {
     char *filekey;   /* file_key_management_filekey: FILE:path or a literal secret */
     char *algorithm; /* file_key_management_encryption_algorithm */
     char *data_home_dir, *undo_directory, *log_dir, *page_size;
+    char *data_file_path; /* innodb_data_file_path: the system tablespace's files */
 } mycnf;
 
 /* Read path (and its !include files). Returns 0, or -1 with a message naming file and line. */

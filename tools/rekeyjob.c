@@ -92,8 +92,10 @@ const char rekey_help_common[] =
     "on the server's datadir, not on a copy, whose links still name the server's files);\n"
     "prepare changes nothing outside the backup: a db/t.ibd beside its db/t.isl is the\n"
     "tablespace, and a link or an .isl leading out of the backup is an error.\n"
-    "With --defaults-file, innodb_data_home_dir, innodb_undo_directory and\n"
-    "innodb_log_group_home_dir are honoured.\n";
+    "With --defaults-file, innodb_data_home_dir, innodb_data_file_path,\n"
+    "innodb_undo_directory and innodb_log_group_home_dir are honoured; in a backup, the\n"
+    "system tablespace's files are those its backup-my.cnf (mariadb-backup) or its\n"
+    "manifest (ibdcrypt backup) name.\n";
 
 int rekey_option(rekey_opts *o, cli_keys *keys, int argc, char **argv, int *i)
 {

@@ -154,6 +154,17 @@ mkdir -p "$T/tw/db" && cp $S/*.ibd "$T/tw/db/" && ln -s db "$T/tw/db2" && ln -s 
 [[ $(code "$B" rekey --datadir="$T/tw" --keyfile=$S/keys.txt --to-keyfile=$S/keys-new.txt) == 0 ]] &&
   [[ $(code "$B" verify --deep --keyfile=$S/keys-new.txt "$T/tw/db") == 0 ]] ||
   fail "rekey of a directory reached under three names: $(cat "$T/out" "$T/err")"
+# innodb_data_file_path names the system tablespace's files: one missing, or a raw partition,
+# is an error naming it
+mkdir -p "$T/dfp/d" && cp $S/t_k1.ibd "$T/dfp/d/" && : > "$T/dfp/d/sys1"
+printf '[mysqld]\ndatadir=%s\ninnodb_data_file_path=sys1:12M;%s:4M:autoextend\n' "$T/dfp/d" "$T/dfp/nope" > "$T/dfp/my.cnf"
+[[ $(code "$B" verify --defaults-file="$T/dfp/my.cnf") == 3 ]] &&
+  grep -q "$T/dfp/nope (file 2 of the system tablespace, from innodb_data_file_path): No such file" "$T/err" ||
+  fail "a missing file of innodb_data_file_path: $(cat "$T/err")"
+printf '[mysqld]\ndatadir=%s\ninnodb_data_file_path=/dev/sdb:10Gnewraw\n' "$T/dfp/d" > "$T/dfp/my.cnf"
+[[ $(code "$B" verify --defaults-file="$T/dfp/my.cnf") == 3 ]] &&
+  grep -q "innodb_data_file_path: /dev/sdb is a raw partition (not supported)" "$T/err" ||
+  fail "a raw partition in innodb_data_file_path: $(cat "$T/err")"
 # a file of the directory open in another process (a server whose ibdata1 and log live
 # elsewhere holds no lock here): rekey and backup refuse, nothing written
 cp -a $S "$T/held"

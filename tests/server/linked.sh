@@ -5,9 +5,10 @@
 #
 # A table created with DATA DIRECTORY (its .ibd elsewhere; the datadir holds an .isl file that
 # names it), a database directory moved to another disk and linked back (a symbolic link),
-# and the system tablespace (two files), the redo log and the undo tablespaces in
-# directories of their own (innodb_data_home_dir, innodb_data_file_path,
-# innodb_log_group_home_dir, innodb_undo_directory; the commands given --defaults-file):
+# the system tablespace as two files of names and directories of their own (absolute paths in
+# innodb_data_file_path), the redo log and the undo tablespaces in directories of their own
+# (innodb_log_group_home_dir, innodb_undo_directory; the commands given --defaults-file, or
+# for mariadb-backup's backup its backup-my.cnf):
 #   1. verify --deep checks all of them;
 #   2. backup copies them as regular files (the remote table as db/t.ibd beside its .isl, the
 #      log and undo files at the top, as mariadb-backup does), byte-identical;
@@ -25,13 +26,13 @@ shift
 test_begin linked
 
 step "server: $*"
-mkdir -p "$T/logdir" "$T/undodir" "$T/datahome"
+mkdir -p "$T/logdir" "$T/undodir" "$T/datahome" "$T/datahome2"
 mdb_new "$T/a" encrypt_tables=ON encrypt_log=ON "mysqld:innodb_log_group_home_dir=$T/logdir" \
   "mysqld:innodb_undo_directory=$T/undodir" "mysqld:innodb_undo_tablespaces=2" \
-  "mysqld:innodb_data_home_dir=$T/datahome" \
-  "mysqld:innodb_data_file_path=ibdata1:4M;ibdata2:8M:autoextend" "$@"
-[[ -f "$T/logdir/ib_logfile0" && -f "$T/undodir/undo002" && -f "$T/datahome/ibdata2" &&
-   ! -e "$T/a/data/ib_logfile0" && ! -e "$T/a/data/ibdata1" ]] ||
+  "mysqld:innodb_data_home_dir=" \
+  "mysqld:innodb_data_file_path=$T/datahome/sysa:4M;$T/datahome2/sysb:8M:autoextend" "$@"
+[[ -f "$T/logdir/ib_logfile0" && -f "$T/undodir/undo002" && -f "$T/datahome/sysa" &&
+   -f "$T/datahome2/sysb" && ! -e "$T/a/data/ib_logfile0" && ! -e "$T/a/data/ibdata1" ]] ||
   fail "the log, undo and system tablespaces are not in their own directories"
 mdb_start "$T/a"
 mdb_wait_encrypted "$T/a"
@@ -63,20 +64,21 @@ K=$T/a/keys/keys.txt
 NEWK=$T/keys-new.txt
 mdb_make_keys "linked-new" "$(_mdb_get "$T/a" key_ids)" "$NEWK"
 CNF=$T/a/my.cnf
-outside() { for o in remote disk2 logdir undodir datahome; do sums "$T/$o"; done; }
+outside() { for o in remote disk2 logdir undodir datahome datahome2; do sums "$T/$o"; done; }
 outside > "$T/outside.sums"
-cp "$T/logdir/ib_logfile0" "$T/undodir/undo001" "$T/datahome/ibdata1" "$T/"
+cp "$T/logdir/ib_logfile0" "$T/undodir/undo001" "$T/datahome/sysa" "$T/"
 
 step "1. verify --deep checks all of them"
 expect 0 "$IBDCRYPT" --json verify --deep --defaults-file="$CNF"
 python3 - "$T/out" <<'EOF' || fail "verify does not check the linked files: $(cat "$T/out" | head -c 600)"
 import json, sys
 files = {f['path']: f for f in json.load(open(sys.argv[1]))['files']}
-for p in ('ld/t_remote.ibd', 'moved/t.ibd', 'undo001', 'undo002', 'ibdata1'):
+for p in ('ld/t_remote.ibd', 'moved/t.ibd', 'undo001', 'undo002', 'sysa'):
     f = files[p]
     assert f['encrypted'] and f['pages']['encrypted'] > 0 and f['verdict'] == 'ok', (p, f)
-# (the second file of the system tablespace: its pages continue ibdata1's; unused here)
-f = files['ibdata2']
+assert files['sysa']['kind'] == 'system', files['sysa']
+# (the second file of the system tablespace: its pages continue the first's; unused here)
+f = files['sysb']
 assert f['kind'] == 'system' and f['pages']['total'] == 512 and f['verdict'] == 'ok', f
 r = files['ib_logfile0']['redo']
 assert r['encrypted'] and r['mtrs'] >= 1, r
@@ -84,7 +86,7 @@ EOF
 
 step "2. backup copies them"
 expect 0 "$IBDCRYPT" backup --defaults-file="$CNF" --target-dir="$T/bk"
-for f in logdir/ib_logfile0 undodir/undo001 undodir/undo002 datahome/ibdata1 datahome/ibdata2; do
+for f in logdir/ib_logfile0 undodir/undo001 undodir/undo002 datahome/sysa datahome2/sysb; do
   cmp "$T/$f" "$T/bk/${f#*/}" || fail "$f was not copied to the top of the backup"
 done
 cmp "$REMOTE" "$T/bk/ld/t_remote.ibd" || fail "the remote tablespace's copy differs"
@@ -98,14 +100,17 @@ for b in bk mb; do
   expect 0 "$IBDCRYPT" prepare --target-dir="$T/$b" --keyfile="$K" --to-keyfile="$NEWK" --mode=reencrypt
   outside | diff -q - "$T/outside.sums" > /dev/null || fail "prepare of $b changed files outside it"
   cmp -s "$REMOTE" "$T/$b/ld/t_remote.ibd" && fail "prepare of $b left the remote tablespace's copy as it was"
-  expect 0 "$IBDCRYPT" verify --deep --keyfile="$NEWK" "$T/$b"
+  cmp -s "$T/sysa" "$T/$b/sysa" && fail "prepare of $b left the system tablespace (sysa) as it was"
+  expect 0 "$IBDCRYPT" --json verify --deep --keyfile="$NEWK" "$T/$b"
+  python3 -c "import json,sys; f={f['path']: f for f in json.load(open(sys.argv[1]))['files']}['sysa']; assert f['kind'] == 'system' and f['pages']['encrypted'] > 0, f" \
+    "$T/out" || fail "verify of $b does not take sysa as the system tablespace"
 done
 
 step "4. rekey in place re-keys them where they are"
 expect 0 "$IBDCRYPT" rekey --defaults-file="$CNF" --to-keyfile="$NEWK"
 cmp -s "$T/logdir/ib_logfile0" "$T/ib_logfile0" && fail "rekey left the redo log as it was"
 cmp -s "$T/undodir/undo001" "$T/undo001" && fail "rekey left undo001 as it was"
-cmp -s "$T/datahome/ibdata1" "$T/ibdata1" && fail "rekey left ibdata1 as it was"
+cmp -s "$T/datahome/sysa" "$T/sysa" && fail "rekey left the system tablespace (sysa) as it was"
 expect 0 "$IBDCRYPT" -q verify --deep --defaults-file="$CNF" --keyfile="$NEWK"
 server_on rekey "$D" "$NEWK"
 echo "linked: all checks passed"

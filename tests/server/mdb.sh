@@ -387,12 +387,18 @@ mdb_new() {
     return 1
   fi
   # (the log and the system tablespace may have directories of their own:
-  # mysqld:innodb_log_group_home_dir=DIR, mysqld:innodb_data_home_dir=DIR)
-  local logdir="$d/data" datahome="$d/data"
+  # mysqld:innodb_log_group_home_dir=DIR, mysqld:innodb_data_home_dir=DIR, and the system
+  # tablespace's files names of their own: mysqld:innodb_data_file_path=NAME:SIZE;...)
+  local logdir="$d/data" datahome="$d/data" sys1
   [[ "|$extra|" =~ \|innodb_log_group_home_dir=([^|]*)\| ]] && logdir=${BASH_REMATCH[1]}
-  [[ "|$extra|" =~ \|innodb_data_home_dir=([^|]*)\| ]] && datahome=${BASH_REMATCH[1]}
-  [[ -f "$datahome/ibdata1" && -f "$logdir/ib_logfile0" ]] || {
-    _mdb_fail "$d" "mdb_new: bootstrap left no ibdata1/ib_logfile0"; return 1; }
+  [[ "|$extra|" =~ \|innodb_data_home_dir=([^|]*)\| ]] && datahome=${BASH_REMATCH[1]:-$d/data}
+  sys1=$datahome/ibdata1
+  if [[ "|$extra|" =~ \|innodb_data_file_path=([^|:]*): ]]; then
+    sys1=${BASH_REMATCH[1]}
+    [[ $sys1 == /* ]] || sys1=$datahome/$sys1
+  fi
+  [[ -f "$sys1" && -f "$logdir/ib_logfile0" ]] || {
+    _mdb_fail "$d" "mdb_new: bootstrap left no $sys1 or ib_logfile0"; return 1; }
   _mdb_note "created $d (page=$page checksum=$checksum algo=$algo tables=$enc_tables" \
             "log=$enc_log keyfile=$keyfile) in $((SECONDS - t0))s"
 }
