@@ -410,6 +410,16 @@ int datadir_add_homes(df_list *l, const char *datadir, const char *data_home,
     return 0;
 }
 
+const char *datadir_delta(const df_list *l)
+{
+    for (size_t i = 0; i < l->n; i++) {
+        size_t n = strlen(l->v[i].rel);
+        if (n > 6 && !strcmp(l->v[i].rel + n - 6, ".delta"))
+            return l->v[i].rel;
+    }
+    return NULL;
+}
+
 int df_id_cmp(const void *a, const void *b)
 {
     const df_id *x = a, *y = b;

@@ -56,6 +56,9 @@ int datadir_add_homes(df_list *l, const char *datadir, const char *data_home,
  * Returns 0, or -1 with a message naming the file. */
 int datadir_set_system(df_list *l, char *const *paths, size_t n, const char *what,
                        char *err, size_t errlen);
+/* The first file of l that an incremental backup of mariadb-backup holds (db/t.ibd.delta:
+ * the pages changed since its base, xtrabackup.cc xtrabackup_backup_func), or NULL. */
+const char *datadir_delta(const df_list *l);
 /* A file's identity (device, inode) and an index of the caller's; df_id_cmp orders by the
  * identity alone (for qsort and bsearch). */
 typedef struct df_id {

@@ -306,7 +306,8 @@ int dataset_open(dataset *ds, const cli_global *g, const ibc_engine *e, cli_keys
     mycnf b;
     if (!homes && npaths == 1 && system_from_manifest(ds, paths[0]))
         return EXIT_ENV;
-    if (!homes && npaths == 1 &&
+    /* (an incremental backup holds ibdata1.delta, not ibdata1: prepare refuses it) */
+    if (!homes && !datadir_delta(&ds->files) && npaths == 1 &&
         snprintf(bcnf, sizeof(bcnf), "%s/backup-my.cnf", paths[0]) < (int)sizeof(bcnf) &&
         !access(bcnf, R_OK)) {
         int rc = 0;

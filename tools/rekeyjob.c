@@ -1091,6 +1091,26 @@ static int fail_rc(rk *x, int rc, const char *msg)
     return rc;
 }
 
+/* An incremental backup of mariadb-backup (--incremental-basedir): its db/t.ibd.delta files
+ * hold the pages changed since the base backup, encrypted as the server wrote them (with its
+ * .meta: xtrabackup.cc write_delta_metadata; "backup_type = incremental" in
+ * xtrabackup_checkpoints, xtrabackup_write_metadata). Those pages are not re-keyed here, and
+ * applied to a re-keyed base they would be under keys the target does not have: the way is
+ * to apply the incremental to its base with the current keys first. Returns 1 (message in
+ * err) for such a directory. */
+static int incremental(const dataset *ds, char *err, size_t errlen)
+{
+    const char *delta = datadir_delta(&ds->files);
+    if (!delta)
+        return 0;
+    snprintf(err, errlen, "an incremental backup (%s holds pages changed since its base "
+                          "backup, under the current keys, which are not re-keyed): apply it "
+                          "to its base first, with the current keys (mariadb-backup --prepare "
+                          "of the base, then --prepare --incremental-dir=THIS), then prepare "
+                          "the base; nothing written", delta);
+    return 1;
+}
+
 /* A server started on the directory while the run changes it would read half re-keyed files
  * and write pages of its own among them. InnoDB takes an fcntl write lock on ibdata1 and
  * ib_logfile0 at its start (os0file.cc os_file_lock) and refuses to start when it cannot
@@ -1404,6 +1424,8 @@ int rekey_run(cli_global *g, rekey_opts *o, cli_keys *keys)
         snprintf(err, sizeof(err), "%.440s: stop it first", who);
         rc = fail_rc(&x, EXIT_ENV, err);
     }
+    if (!rc && incremental(&x.ds, err, sizeof(err)))
+        rc = fail_rc(&x, EXIT_ENV, err);
     if (!rc && !x.ds.n)
         rc = fail_rc(&x, EXIT_DATA, "no InnoDB files in the directory");
     for (size_t i = 0; !rc && i < x.ds.n; i++)

@@ -7,7 +7,9 @@
 #      (and the stream checked by verify --stream=xbstream, as is a mariadb-backup stream):
 #      files byte-identical to the source, the manifests' CRC-32C of every file equal to the
 #      reference's; a server started on the copy gives equal CHECKSUM TABLE;
-#   2. prepare for a new key file, --mode=rewrap and --mode=reencrypt, and rekey in place:
+#   2. prepare for a new key file, --mode=rewrap and --mode=reencrypt, and rekey in place
+#      (and of a mariadb-backup incremental backup: refused, as its .delta pages would stay
+#      under the old keys; applied to its base by mariadb-backup, then prepared):
 #      a server holding only the new keys passes CHECK TABLE with the CHECKSUM TABLE values
 #      recorded before; after rewrap only page 0 of each encrypted tablespace differs, after
 #      reencrypt every encrypted page differs; the backup's manifest, updated by prepare,
@@ -82,6 +84,11 @@ server_on backup "$T/bk" "$K"
 # a mariadb-backup stream of a running server (its copy threads interleave the files' chunks),
 # checked without extracting it, then extracted and checked as a directory
 mdb_start "$T/srv-backup"
+# and a full backup, then writes, then an incremental one (step 2)
+mdb_backup "$T/srv-backup" "$T/mbf" || fail "mariadb-backup (full)"
+mdb_workload "$T/srv-backup" 12 > /dev/null
+mdb_backup "$T/srv-backup" "$T/mbi" --incremental-basedir="$T/mbf" || fail "mariadb-backup --incremental-basedir"
+mdb_checksums "$T/srv-backup" > "$T/inc.txt"
 mdb_backup "$T/srv-backup" "$T/mb" --stream --parallel=2 || fail "mariadb-backup --stream"
 mdb_stop "$T/srv-backup"
 expect 0 "$IBDCRYPT" verify --stream=xbstream --deep --json --keyfile="$K" < "$T/mb.xb"
@@ -168,6 +175,19 @@ for mode in rewrap reencrypt; do
   expect 0 "$IBDCRYPT" verify --deep --manifest --keyfile="$NEWK" "$T/pr-$mode"
   server_on "prepare-$mode" "$T/pr-$mode" "$NEWK"
 done
+
+step "2. an incremental backup: refused; applied to its base first, then prepared"
+sums "$T/mbi" > "$T/mbi.sums"
+expect 3 "$IBDCRYPT" prepare --target-dir="$T/mbi" --keyfile="$K" --to-keyfile="$NEWK"
+grep -q "an incremental backup (.*\.delta holds pages changed since its base backup" "$T/err" &&
+  sums "$T/mbi" | diff -q - "$T/mbi.sums" > /dev/null ||
+  fail "prepare of an incremental backup: $(cat "$T/err")"
+mdb_prepare "$T/mbf" || fail "mariadb-backup --prepare of the base"
+mdb_prepare "$T/mbf" --incremental-dir="$T/mbi" || fail "mariadb-backup --prepare --incremental-dir"
+expect 0 "$IBDCRYPT" prepare --target-dir="$T/mbf" --keyfile="$K" --to-keyfile="$NEWK" \
+  --mode=reencrypt
+server_on incremental "$T/mbf" "$NEWK" "$T/inc.txt"
+rm -rf "$T/mbf" "$T/mbi"
 
 step "2. rekey in place"
 cp -a --sparse=always "$D" "$T/rk"

@@ -14,9 +14,9 @@
 #   step MSG, fail MSG  progress line / failure (exit 1), prefixed with NAME
 #   expect CODE CMD...  run CMD, require exit code CODE; its stdout in $T/out, stderr in $T/err
 #   sums DIR            a sha256 line per file (to prove a directory untouched)
-#   server_on NAME DATADIR KEYS
+#   server_on NAME DATADIR KEYS [REF]
 #                       a server of $T/a's variant on a copy of DATADIR holding only KEYS:
-#                       CHECK TABLE passes, CHECKSUM TABLE equals $T/before.txt; started
+#                       CHECK TABLE passes, CHECKSUM TABLE equals REF ($T/before.txt); started
 #                       twice, so that what its first start wrote (page 0s, the log) is read
 #                       back too
 
@@ -60,5 +60,5 @@ server_on() {
   mdb_start "$T/srv-$1" || fail "the server on $1 does not start a second time"
   mdb_check "$T/srv-$1"
   mdb_stop "$T/srv-$1"
-  diff -u "$T/before.txt" "$T/after-$1.txt" || fail "CHECKSUM TABLE differs on $1"
+  diff -u "${4:-$T/before.txt}" "$T/after-$1.txt" || fail "CHECKSUM TABLE differs on $1"
 }
