@@ -455,37 +455,38 @@ size_t datadir_dedupe(df_list *l, char *note, size_t notelen)
             id[m++] = (df_id){st.st_dev, st.st_ino, i};
     }
     qsort(id, m, sizeof(*id), df_id_cmp);
-    unsigned char *drop = calloc(l->n, 1);
+    size_t *keep = malloc(l->n * sizeof(*keep)); /* of a dropped entry: the one kept */
     size_t dropped = 0;
-    for (size_t a = 0; drop && a < m;) {
-        size_t b = a + 1, keep = id[a].i;
+    for (size_t i = 0; keep && i < l->n; i++)
+        keep[i] = SIZE_MAX;
+    for (size_t a = 0; keep && a < m;) {
+        size_t b = a + 1, k = id[a].i;
         while (b < m && id[b].dev == id[a].dev && id[b].ino == id[a].ino) {
-            if (better_name(&l->v[id[b].i], &l->v[keep]))
-                keep = id[b].i;
+            if (better_name(&l->v[id[b].i], &l->v[k]))
+                k = id[b].i;
             b++;
         }
-        for (size_t k = a; k < b; k++) {
-            if (id[k].i == keep)
-                continue;
-            if (!dropped++ && notelen)
-                snprintf(note, notelen, "%s is the same file as %s", l->v[id[k].i].rel,
-                         l->v[keep].rel);
-            drop[id[k].i] = 1;
-        }
+        for (size_t j = a; j < b; j++)
+            if (id[j].i != k)
+                keep[id[j].i] = k;
         a = b;
     }
+    for (size_t i = 0; keep && i < l->n; i++) /* named: the first in the list's order */
+        if (keep[i] != SIZE_MAX && !dropped++ && notelen)
+            snprintf(note, notelen, "%s is the same file as %s", l->v[i].rel,
+                     l->v[keep[i]].rel);
     size_t n = 0;
-    for (size_t i = 0; drop && i < l->n; i++) {
-        if (drop[i]) {
+    for (size_t i = 0; keep && i < l->n; i++) {
+        if (keep[i] == SIZE_MAX) {
+            l->v[n++] = l->v[i];
+        } else {
             free(l->v[i].path);
             free(l->v[i].rel);
-        } else {
-            l->v[n++] = l->v[i];
         }
     }
-    if (drop)
+    if (keep)
         l->n = n;
-    free(drop);
+    free(keep);
     free(id);
     return dropped;
 }
