@@ -381,6 +381,11 @@ static int run(cli_global *g, int argc, char **argv)
         cli_info(g, "verify: %zu InnoDB file%s compressed by mariadb-backup --compress (.qp): "
                     "%s pages are not checked (mariadb-backup --decompress, then verify)",
                  nqp, nqp > 1 ? "s" : "", nqp > 1 ? "their" : "its");
+    const char *delta = rc ? NULL : datadir_delta(&ds.files);
+    if (delta)
+        cli_info(g, "verify: an incremental backup of mariadb-backup (%s, ...): the pages of its "
+                    ".delta files are not checked (mariadb-backup --prepare --incremental-dir "
+                    "applies them to the base, which verify then checks)", delta);
     if (!rc && !ninnodb && !nredo && !o.manifest)
         cli_info(g, "verify: no InnoDB files under the given paths");
     if (!rc)

@@ -182,6 +182,9 @@ expect 3 "$IBDCRYPT" prepare --target-dir="$T/mbi" --keyfile="$K" --to-keyfile="
 grep -q "an incremental backup (.*\.delta holds pages changed since its base backup" "$T/err" &&
   sums "$T/mbi" | diff -q - "$T/mbi.sums" > /dev/null ||
   fail "prepare of an incremental backup: $(cat "$T/err")"
+"$IBDCRYPT" verify --keyfile="$K" "$T/mbi" > "$T/out" 2> "$T/err" || true
+grep -q "verify: an incremental backup of mariadb-backup (.*\.delta, ...): the pages of its .delta files are not checked" "$T/err" ||
+  fail "verify of an incremental backup does not say its .delta pages are not checked: $(cat "$T/err")"
 mdb_prepare "$T/mbf" || fail "mariadb-backup --prepare of the base"
 mdb_prepare "$T/mbf" --incremental-dir="$T/mbi" || fail "mariadb-backup --prepare --incremental-dir"
 expect 0 "$IBDCRYPT" prepare --target-dir="$T/mbf" --keyfile="$K" --to-keyfile="$NEWK" \
