@@ -192,18 +192,25 @@ static int work(void *c, unsigned worker, const ibc_pool_item *it, uint8_t *buf)
      * which the server punches out: fil0pagecompress.cc, os_file_punch_hole) are left as
      * holes, whole file system blocks of them, so that the copy takes no more disk than the
      * source */
-    off_t at = (off_t)it->offset;
+    uint64_t at = it->offset;
     for (int k = 0; k < n; k++) {
         const uint8_t *p = iov[k].iov_base;
-        size_t l = iov[k].iov_len;
-        for (size_t o = 0; o < l;) {
-            size_t pl = d->innodb && l - o >= d->unit ? d->unit : l - o;
+        size_t l = iov[k].iov_len, from = 0, to = 0; /* [from, to) of p: written together */
+        for (size_t o = 0, pl; o < l; o += pl) {
+            pl = d->innodb && l - o >= d->unit ? d->unit : l - o;
             size_t w = d->innodb ? written_part(p + o, pl, x->out[i].blk) : pl;
-            if (w && cli_pwrite_all(x->out[i].fd, p + o, w, (uint64_t)at + o))
-                return errno == ENOSPC ? -ENOSPC : -(errno ? errno : EIO);
-            o += pl;
+            if (!w)
+                continue;
+            if (to != o) { /* a hole before this page: write what came before it */
+                if (to > from && cli_pwrite_all(x->out[i].fd, p + from, to - from, at + from))
+                    return errno == ENOSPC ? -ENOSPC : -(errno ? errno : EIO);
+                from = o;
+            }
+            to = o + w;
         }
-        at += (off_t)l;
+        if (to > from && cli_pwrite_all(x->out[i].fd, p + from, to - from, at + from))
+            return errno == ENOSPC ? -ENOSPC : -(errno ? errno : EIO);
+        at += l;
     }
     return 0;
 }
