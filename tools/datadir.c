@@ -6,11 +6,13 @@
 #define _DEFAULT_SOURCE
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "datadir.h"
 
@@ -408,6 +410,58 @@ int datadir_add_homes(df_list *l, const char *datadir, const char *data_home,
     if (l->n > 1)
         qsort(l->v, l->n, sizeof(df_file), order);
     return 0;
+}
+
+/* The head of a file: n bytes, or -1. */
+static int read_head(const char *path, uint8_t *buf, size_t n)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return -1;
+    ssize_t r = pread(fd, buf, n, 0);
+    close(fd);
+    return r == (ssize_t)n ? 0 : -1;
+}
+
+int df_aria_encrypted(const char *path)
+{
+    size_t l = strlen(path);
+    uint8_t h[4096];
+    if (l < 4 || strcmp(path + l - 4, ".MAI") || read_head(path, h, 14))
+        return 0;
+    /* the state header (maria_def.h MARIA_STATE_INFO.header): file_version[4] = fe fe 09 ..
+     * (ma_static.c maria_file_magic), options[2], header_length[2], state_info_length[2],
+     * base_info_length[2], base_pos[2], all high byte first; the base info at base_pos holds
+     * extra_options 90 bytes in (ma_open.c _ma_base_info_read: uuid 16, five 8-byte and six
+     * 4-byte fields, then fields, fixed_not_null_fields, fixed_not_null_fields_length,
+     * max_field_lengths, pack_fields), bit 0 MA_EXTRA_OPTIONS_ENCRYPTED (ma_backup.c
+     * aria_get_capabilities). Confirmed on 10.11.19: the crypt data (ma_crypt.c
+     * ma_crypt_write: 01, 20, space, IV) is the last 22 bytes of the header. */
+    if (h[0] != 0xfe || h[1] != 0xfe || h[2] != 0x09)
+        return 0;
+    unsigned base = (unsigned)h[12] << 8 | h[13];
+    if (base + 92 > sizeof(h) || read_head(path, h, base + 92))
+        return 0;
+    return (((unsigned)h[base + 90] << 8 | h[base + 91]) & 1) != 0;
+}
+
+int df_binlog_encrypted(const char *path)
+{
+    /* BINLOG_MAGIC fe 'b' 'i' 'n', then the format description event, then, with
+     * encrypt_binlog=ON, a START_ENCRYPTION_EVENT (164): log_event.h; each event header is
+     * timestamp 4, type 1, server id 4, size 4 (little-endian), ... (confirmed on 10.11.19) */
+    uint8_t h[32];
+    if (read_head(path, h, 17) || memcmp(h, "\xfe" "bin", 4) || h[8] != 15)
+        return 0;
+    uint32_t size = (uint32_t)h[13] | (uint32_t)h[14] << 8 | (uint32_t)h[15] << 16 |
+                    (uint32_t)h[16] << 24;
+    uint8_t e[8];
+    int fd = size < (1u << 20) ? open(path, O_RDONLY | O_CLOEXEC) : -1;
+    if (fd < 0)
+        return 0;
+    ssize_t r = pread(fd, e, sizeof(e), (off_t)4 + size);
+    close(fd);
+    return r == (ssize_t)sizeof(e) && e[4] == 164;
 }
 
 const char *datadir_delta(const df_list *l)

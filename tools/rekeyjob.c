@@ -95,7 +95,14 @@ const char rekey_help_common[] =
     "With --defaults-file, innodb_data_home_dir, innodb_data_file_path,\n"
     "innodb_undo_directory and innodb_log_group_home_dir are honoured; in a backup, the\n"
     "system tablespace's files are those its backup-my.cnf (mariadb-backup) or its\n"
-    "manifest (ibdcrypt backup) name.\n";
+    "manifest (ibdcrypt backup) name.\n"
+    "ibdcrypt re-keys InnoDB files only. Aria tables encrypted with key id 1\n"
+    "(aria_encrypt_tables=ON: the mysql.* system tables too, when it was on at install)\n"
+    "stop the run if the new key 1 differs from the current one (a server holding only\n"
+    "the new keys could not open them: no logins); keep key id 1 as it is in the new\n"
+    "key file (reencrypt still gives every InnoDB tablespace a new page key). Binary logs\n"
+    "encrypted with key id 1 (encrypt_binlog=ON) are a warning: keep the current key file\n"
+    "to read them.\n";
 
 int rekey_option(rekey_opts *o, cli_keys *keys, int argc, char **argv, int *i)
 {
@@ -1111,6 +1118,55 @@ static int incremental(const dataset *ds, char *err, size_t errlen)
     return 1;
 }
 
+/* The server encrypts more than InnoDB's files with key id 1 (encryption_key_id 1 is
+ * ENCRYPTION_KEY_SYSTEM_DATA): Aria tables with aria_encrypt_tables=ON (ma_crypt.c
+ * get_encryption_key_id), the mysql.* system tables among them when it was on at install,
+ * and binary logs with encrypt_binlog=ON. ibdcrypt re-keys neither, so with a different key
+ * 1 in the new keys a server holding only those could not open those tables (no logins, when
+ * mysql.global_priv is one) and could not read those logs. Such Aria tables stop the run,
+ * with what to do; such logs are a warning (the server does not need old logs to run).
+ * Returns 1 (message in err) to stop. */
+static int key1_files(rk *x, char *err, size_t errlen)
+{
+    char a[IBC_FINGERPRINT_LEN + 1], b[IBC_FINGERPRINT_LEN + 1];
+    if (ibc_keyring_fingerprint(x->keys->kr, 1, 1, a) == IBC_OK &&
+        ibc_keyring_fingerprint(x->newkr, 1, 1, b) == IBC_OK && !strcmp(a, b))
+        return 0; /* key 1 stays: they stay readable */
+    size_t naria = 0, nbin = 0;
+    const char *aria = NULL, *bin = NULL;
+    int sys = 0; /* among them, mysql.* system tables */
+    for (size_t i = 0; i < x->ds.files.n; i++) {
+        const df_file *f = &x->ds.files.v[i];
+        if (f->kind != DF_OTHER)
+            continue;
+        if (df_aria_encrypted(f->path)) {
+            sys |= !strncmp(f->rel, "mysql/", 6);
+            if (!naria++)
+                aria = f->rel;
+        }
+        else if (df_binlog_encrypted(f->path) && !nbin++)
+            bin = f->rel;
+    }
+    if (nbin)
+        cli_err("%s: warning: %zu binary log%s encrypted with key id 1 (encrypt_binlog=ON; %s%s) "
+                "stay%s under the current key 1: a server holding only the new keys cannot "
+                "read %s (replicas still reading %s, point-in-time recovery): keep the current "
+                "key file for %s", x->o->command, nbin, nbin == 1 ? "" : "s", bin,
+                nbin == 1 ? "" : ", ...", nbin == 1 ? "s" : "", nbin == 1 ? "it" : "them",
+                nbin == 1 ? "it" : "them", nbin == 1 ? "it" : "them");
+    if (!naria)
+        return 0;
+    snprintf(err, errlen, "%zu Aria table%s encrypted with key id 1 (aria_encrypt_tables=ON; "
+                          "%s%s), which ibdcrypt does not re-key: a server holding only the "
+                          "new keys could not open %s%s. Keep key id 1 as it is in the new key "
+                          "file (reencrypt still gives every InnoDB tablespace a new page key), "
+                          "or make those tables plain first (SET GLOBAL aria_encrypt_tables=OFF, "
+                          "then ALTER TABLE ... FORCE on each); nothing written",
+             naria, naria == 1 ? " is" : "s are", aria, naria == 1 ? "" : ", ...",
+             naria == 1 ? "it" : "them", sys ? " (mysql.* system tables among them: no logins)" : "");
+    return 1;
+}
+
 /* A server started on the directory while the run changes it would read half re-keyed files
  * and write pages of its own among them. InnoDB takes an fcntl write lock on ibdata1 and
  * ib_logfile0 at its start (os0file.cc os_file_lock) and refuses to start when it cannot
@@ -1425,6 +1481,8 @@ int rekey_run(cli_global *g, rekey_opts *o, cli_keys *keys)
         rc = fail_rc(&x, EXIT_ENV, err);
     }
     if (!rc && incremental(&x.ds, err, sizeof(err)))
+        rc = fail_rc(&x, EXIT_ENV, err);
+    if (!rc && key1_files(&x, err, sizeof(err)))
         rc = fail_rc(&x, EXIT_ENV, err);
     if (!rc && !x.ds.n)
         rc = fail_rc(&x, EXIT_DATA, "no InnoDB files in the directory");

@@ -22,7 +22,10 @@
 #      system, garbage instead of a datadir: a clear message, the exit code of the design,
 #      the source untouched;
 #   5. bad pages in the source: named with file and page, exit 1, no backup unless
-#      --keep-going, whose manifest lists them.
+#      --keep-going, whose manifest lists them;
+#   6. Aria tables (the mysql.* system tables among them) and binary logs encrypted with key
+#      id 1: rekey to another key 1 refuses (the server would lock everyone out), writing
+#      nothing; with key 1 kept it re-keys the rest and the server reads every table.
 set -euo pipefail
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 # shellcheck source=testlib.sh
@@ -348,4 +351,39 @@ m = json.load(open(sys.argv[1]))
 f = [f for f in m['files'] if f['path'] == 'ibc/t_k2.ibd'][0]
 sys.exit(not (m['summary']['verdict'] == 'bad' and f['bad_pages'] == [{'page': 3, 'problem': 'bad-checksum'}]))
 EOF
+
+step "6. Aria tables and binary logs encrypted with key id 1"
+# aria_encrypt_tables=ON encrypts Aria tables with key id 1, the mysql.* system tables too;
+# encrypt_binlog=ON the binary logs. ibdcrypt re-keys neither: with another key 1, a server
+# holding only the new keys could not open mysql.global_priv (seen: "Access denied" for
+# root, "Read page with wrong checksum" for mysql/tables_priv.MAI). rekey refuses, writing
+# nothing; with key 1 kept, it re-keys the rest and the server reads every table.
+mdb_new "$T/ar" encrypt_tables=ON encrypt_log=ON "mysqld:aria_encrypt_tables=ON" \
+  "mysqld:encrypt_binlog=ON" "mysqld:log_bin=binlog" "mysqld:server_id=1" "$@"
+mdb_start "$T/ar"
+mdb_sql "$T/ar" "CREATE DATABASE ar; USE ar; CREATE TABLE t (id INT PRIMARY KEY, v VARCHAR(100))
+  ENGINE=Aria ROW_FORMAT=PAGE; INSERT INTO t SELECT seq, REPEAT('a', 90) FROM seq_1_to_2000;
+  CREATE TABLE i (id INT PRIMARY KEY, v VARCHAR(100)) ENGINE=InnoDB;
+  INSERT INTO i SELECT seq, REPEAT('i', 90) FROM seq_1_to_2000" > /dev/null
+ar_sums() { mdb_sql "$1" "CHECKSUM TABLE ar.t, ar.i; SELECT COUNT(*) FROM mysql.global_priv"; }
+ar_sums "$T/ar" > "$T/ar-before.txt"
+mdb_stop "$T/ar"
+ARK=$T/ar/keys/keys.txt
+ARNEW=$T/keys-ar-new.txt
+mdb_make_keys "aria-new-$SEED" "$(_mdb_get "$T/ar" key_ids)" "$ARNEW"
+cp -a --sparse=always "$T/ar/data" "$T/ar-rk"
+sums "$T/ar-rk" > "$T/ar-rk.sums"
+expect 3 "$IBDCRYPT" rekey --datadir="$T/ar-rk" --keyfile="$ARK" --to-keyfile="$ARNEW"
+grep -q "Aria tables are encrypted with key id 1 (aria_encrypt_tables=ON; .*mysql.\* system tables among them: no logins)" "$T/err" &&
+  grep -q "warning: 1 binary log encrypted with key id 1 (encrypt_binlog=ON; binlog.000001) stays under the current key 1" "$T/err" &&
+  sums "$T/ar-rk" | diff -q - "$T/ar-rk.sums" > /dev/null ||
+  fail "rekey of a datadir with Aria tables encrypted with key 1: $(cat "$T/err")"
+{ grep -v '^1;' "$ARNEW"; grep '^1;' "$ARK"; } > "$T/keys-ar-k1.txt"
+expect 0 "$IBDCRYPT" rekey --datadir="$T/ar-rk" --keyfile="$ARK" --to-keyfile="$T/keys-ar-k1.txt"
+grep -q "binary log" "$T/err" && fail "a warning about binary logs with key 1 kept: $(cat "$T/err")"
+mdb_clone "$T/ar" "$T/srv-ar" keyfile="$T/keys-ar-k1.txt" datadir_from="$T/ar-rk"
+mdb_start "$T/srv-ar"
+ar_sums "$T/srv-ar" > "$T/ar-after.txt"
+mdb_stop "$T/srv-ar"
+diff -u "$T/ar-before.txt" "$T/ar-after.txt" || fail "the tables differ after rekey with key 1 kept"
 step "all checks passed"
