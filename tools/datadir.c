@@ -423,28 +423,6 @@ static int read_head(const char *path, uint8_t *buf, size_t n)
     return r == (ssize_t)n ? 0 : -1;
 }
 
-int df_aria_encrypted(const char *path)
-{
-    size_t l = strlen(path);
-    uint8_t h[4096];
-    if (l < 4 || strcmp(path + l - 4, ".MAI") || read_head(path, h, 14))
-        return 0;
-    /* the state header (maria_def.h MARIA_STATE_INFO.header): file_version[4] = fe fe 09 ..
-     * (ma_static.c maria_file_magic), options[2], header_length[2], state_info_length[2],
-     * base_info_length[2], base_pos[2], all high byte first; the base info at base_pos holds
-     * extra_options 90 bytes in (ma_open.c _ma_base_info_read: uuid 16, five 8-byte and six
-     * 4-byte fields, then fields, fixed_not_null_fields, fixed_not_null_fields_length,
-     * max_field_lengths, pack_fields), bit 0 MA_EXTRA_OPTIONS_ENCRYPTED (ma_backup.c
-     * aria_get_capabilities). Confirmed on 10.11.19: the crypt data (ma_crypt.c
-     * ma_crypt_write: 01, 20, space, IV) is the last 22 bytes of the header. */
-    if (h[0] != 0xfe || h[1] != 0xfe || h[2] != 0x09)
-        return 0;
-    unsigned base = (unsigned)h[12] << 8 | h[13];
-    if (base + 92 > sizeof(h) || read_head(path, h, base + 92))
-        return 0;
-    return (((unsigned)h[base + 90] << 8 | h[base + 91]) & 1) != 0;
-}
-
 int df_binlog_encrypted(const char *path)
 {
     /* BINLOG_MAGIC fe 'b' 'i' 'n', then the format description event, then, with

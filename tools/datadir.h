@@ -59,11 +59,8 @@ int datadir_set_system(df_list *l, char *const *paths, size_t n, const char *wha
 /* The first file of l that an incremental backup of mariadb-backup holds (db/t.ibd.delta:
  * the pages changed since its base, xtrabackup.cc xtrabackup_backup_func), or NULL. */
 const char *datadir_delta(const df_list *l);
-/* Files of the server that are encrypted with its keys but are not InnoDB's, which ibdcrypt
- * does not re-key: an Aria table's index file (.MAI) created with aria_encrypt_tables=ON (the
- * mysql.* system tables too, when it was on at install), and a binary log written with
- * encrypt_binlog=ON. Each reads the head of the file at path; 0 for anything else. */
-int df_aria_encrypted(const char *path);
+/* A binary log written with encrypt_binlog=ON (encrypted with key id 1 itself, which ibdcrypt
+ * does not re-key): reads the head of the file at path; 0 for anything else. */
 int df_binlog_encrypted(const char *path);
 /* A file's identity (device, inode) and an index of the caller's; df_id_cmp orders by the
  * identity alone (for qsort and bsearch). */

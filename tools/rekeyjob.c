@@ -96,13 +96,12 @@ const char rekey_help_common[] =
     "innodb_undo_directory and innodb_log_group_home_dir are honoured; in a backup, the\n"
     "system tablespace's files are those its backup-my.cnf (mariadb-backup) or its\n"
     "manifest (ibdcrypt backup) name.\n"
-    "ibdcrypt re-keys InnoDB files only. Aria tables encrypted with key id 1\n"
-    "(aria_encrypt_tables=ON: the mysql.* system tables too, when it was on at install)\n"
-    "stop the run if the new key 1 differs from the current one (a server holding only\n"
-    "the new keys could not open them: no logins); keep key id 1 as it is in the new\n"
-    "key file (reencrypt still gives every InnoDB tablespace a new page key). Binary logs\n"
-    "encrypted with key id 1 (encrypt_binlog=ON) are a warning: keep the current key file\n"
-    "to read them.\n";
+    "Aria tables encrypted with key id 1 (aria_encrypt_tables=ON: the mysql.* system\n"
+    "tables too, when it was on at install) are re-wrapped in both modes: the IV in the\n"
+    "header of their .MAI file, so that the new key 1 yields the same page key (their\n"
+    "pages are not re-encrypted). Binary logs encrypted with key id 1 (encrypt_binlog=ON)\n"
+    "use the key itself and stay under it: a warning says so (keep the current key file\n"
+    "to read them).\n";
 
 int rekey_option(rekey_opts *o, cli_keys *keys, int argc, char **argv, int *i)
 {
@@ -158,6 +157,16 @@ typedef struct plan_space {
     ibc_space *old, *target;
 } plan_space;
 
+/* An Aria table encrypted with key id 1 (aria_scan): its index file, re-wrapped with the
+ * InnoDB files (plan_aria). Journal slots name it by ds.n + its index here. */
+typedef struct aria_file {
+    const df_file *f;
+    int fd;
+    ibc_aria a;
+    uint8_t target_iv[16];
+    int planned;
+} aria_file;
+
 typedef struct rk {
     cli_global *g;
     rekey_opts *o;
@@ -185,6 +194,8 @@ typedef struct rk {
     const char *redo_state;      /* what happened to it, for the summary */
     int redo_scanned;            /* redo_prescan read it to its end (deep) */
     ssize_t dblwr_ds;            /* ibdata1 when its doublewrite copies were re-keyed, else -1 */
+    aria_file *aria;             /* encrypted Aria tables */
+    size_t naria, aria_planned;
     /* a backup with a manifest: the plan's id, and per dataset file the CRC-32C
      * (from ~0) of its first head_len bytes before the run changed them (update_manifest) */
     char plan_id[17];
@@ -232,6 +243,14 @@ static char *plan_text(rk *x, size_t *len)
         fprintf(f, "space %u %s %s %s %s\n", x->ps[i].space_id,
                 x->ps[i].algo == IBC_ALGO_CTR ? "AES_CTR" : "AES_CBC", a, b,
                 x->ds.v[x->ps[i].ds].f->rel);
+    }
+    for (size_t i = 0; i < x->naria; i++) {
+        char a[33], b[33];
+        if (!x->aria[i].planned)
+            continue;
+        hex(a, x->aria[i].a.iv, 16);
+        hex(b, x->aria[i].target_iv, 16);
+        fprintf(f, "aria %s %s %s\n", a, b, x->aria[i].f->rel);
     }
     if (x->redo_planned) {
         char a[33], b[33];
@@ -318,6 +337,28 @@ static int plan_parse(rk *x, const char *text, size_t len, char *why, size_t why
             p->algo = !strcmp(al, "AES_CTR") ? IBC_ALGO_CTR : IBC_ALGO_CBC;
             if (unhex(p->orig_iv, a, 16) || unhex(p->target_iv, b, 16))
                 rc = snprintf(why, whylen, "damaged plan line '%s'", line) > 0;
+        } else if (sscanf(line, "aria %39s %39s %4095[^\n]", a, b, path) == 3) {
+            aria_file *af = NULL;
+            uint8_t orig[16];
+            for (size_t k = 0; k < x->naria && !af; k++)
+                if (!strcmp(x->aria[k].f->rel, path))
+                    af = &x->aria[k];
+            if (!af) {
+                rc = snprintf(why, whylen, "the Aria table %s of the plan is gone", path) > 0;
+                break;
+            }
+            if (unhex(orig, a, 16) || unhex(af->target_iv, b, 16)) {
+                rc = snprintf(why, whylen, "damaged plan line '%s'", line) > 0;
+                break;
+            }
+            /* its header holds the original IV, or the target (written before the crash) */
+            if (memcmp(af->a.iv, orig, 16) && memcmp(af->a.iv, af->target_iv, 16)) {
+                rc = snprintf(why, whylen, "%s changed since the interrupted run", path) > 0;
+                break;
+            }
+            memcpy(af->a.iv, orig, 16);
+            af->planned = 1;
+            x->aria_planned++;
         } else if (sscanf(line, "head %8x %u %4095[^\n]", &id, &ver, path) == 3) {
             size_t k = ds_index(x, path, why, whylen);
             if (k == SIZE_MAX) {
@@ -569,17 +610,21 @@ static int rk_work(void *c, unsigned worker, const ibc_pool_item *it, uint8_t *b
     return write_run(x, d, (unsigned)di, it, buf, out, wlen, first, last);
 }
 
-/* The heads: page 0 of each planned tablespace with its new crypt data, and for rewrap the
- * redo log's header block. Journaled in batches (one fdatasync per batch), then written. */
+/* The heads: page 0 of each planned tablespace with its new crypt data, for rewrap the redo
+ * log's header block, and the IV in the header of each planned Aria table. Journaled in
+ * batches (one fdatasync per batch), then written. */
 typedef struct head {
-    size_t ds;
+    size_t ds;      /* the file's journal index: in the dataset, or ds.n + its Aria index */
+    int fd;
+    uint64_t off;
     uint8_t *old, *neu;
     size_t len;
+    const char *rel, *what;
 } head;
 
 static int write_heads(rk *x)
 {
-    size_t nh = 0, cap = x->nps + 1;
+    size_t nh = 0, cap = x->nps + x->naria + 1;
     head *h = calloc(cap, sizeof(*h));
     int rc = h ? 0 : -ENOMEM;
     for (size_t i = 0; !rc && i < x->nps; i++) {
@@ -587,6 +632,9 @@ static int write_heads(rk *x)
         ds_file *d = &x->ds.v[p->ds];
         head *e = &h[nh];
         e->ds = p->ds;
+        e->fd = d->fd;
+        e->rel = d->f->rel;
+        e->what = "page 0";
         e->len = d->unit;
         e->old = malloc(d->unit);
         e->neu = malloc(d->unit);
@@ -605,6 +653,9 @@ static int write_heads(rk *x)
         ds_file *d = &x->ds.v[x->redo_ds];
         head *e = &h[nh++];
         e->ds = x->redo_ds;
+        e->fd = d->fd;
+        e->rel = d->f->rel;
+        e->what = "its header";
         e->len = 512;
         e->old = malloc(512);
         e->neu = malloc(512);
@@ -614,6 +665,26 @@ static int write_heads(rk *x)
         } else {
             ibc_redo_target_header(x->redo_t, e->neu);
             x->redo_written = 512;
+        }
+    }
+    for (size_t i = 0; !rc && i < x->naria; i++) {
+        aria_file *af = &x->aria[i];
+        if (!af->planned)
+            continue;
+        head *e = &h[nh++];
+        e->ds = x->ds.n + i;
+        e->fd = af->fd;
+        e->off = af->a.crypt_off + 6;
+        e->rel = af->f->rel;
+        e->what = "its crypt data";
+        e->len = 16;
+        e->old = malloc(16);
+        e->neu = malloc(16);
+        if (!e->old || !e->neu || pread(af->fd, e->old, 16, (off_t)e->off) != 16) {
+            failure(x, "%s: cannot read its header", af->f->rel);
+            rc = -EIO;
+        } else {
+            memcpy(e->neu, af->target_iv, 16);
         }
     }
     /* only the heads that change, in batches of as many slots as the journal has */
@@ -626,7 +697,7 @@ static int write_heads(rk *x)
         unsigned cap_n = ibc_journal_nslots(x->j);
         for (; at < nh && n < 256 && n < cap_n; at++)
             if (memcmp(h[at].old, h[at].neu, h[at].len))
-                r[n++] = (ibc_journal_range){(unsigned)h[at].ds, 0, h[at].old, h[at].len};
+                r[n++] = (ibc_journal_range){(unsigned)h[at].ds, h[at].off, h[at].old, h[at].len};
         if (!n)
             continue;
         if (ibc_journal_save_many(x->j, r, n, slots) != IBC_OK) {
@@ -639,10 +710,8 @@ static int write_heads(rk *x)
         for (size_t i = from; i < at && !rc; i++) {
             if (!memcmp(h[i].old, h[i].neu, h[i].len))
                 continue;
-            ds_file *d = &x->ds.v[h[i].ds];
-            if (pwrite(d->fd, h[i].neu, h[i].len, 0) != (ssize_t)h[i].len) {
-                failure(x, "%s: writing %s failed: %s", d->f->rel,
-                        d->f->kind == DF_REDO ? "its header" : "page 0", strerror(errno));
+            if (pwrite(h[i].fd, h[i].neu, h[i].len, (off_t)h[i].off) != (ssize_t)h[i].len) {
+                failure(x, "%s: writing %s failed: %s", h[i].rel, h[i].what, strerror(errno));
                 rc = -EIO;
                 break;
             }
@@ -807,6 +876,15 @@ static int update_manifest(rk *x)
         me->update = 1;
         updated++;
     }
+    /* the re-wrapped Aria tables: read again */
+    for (size_t i = 0; !rc && i < x->naria; i++) {
+        mf_entry *ae = x->aria[i].planned ? manifest_find(&m, x->aria[i].f->rel) : NULL;
+        if (ae) {
+            rc = fc_read_crc(x->ds.e, x->aria[i].fd, &ae->bytes, &ae->crc32c);
+            ae->update = 1;
+            updated++;
+        }
+    }
     /* backup-my.cnf, when prepare pointed it at the new keys */
     char cnf[PATH_MAX];
     snprintf(cnf, sizeof(cnf), "%s/backup-my.cnf", x->o->dir);
@@ -880,6 +958,9 @@ static int sync_written(rk *x)
         if (fdatasync(d->fd))
             return -1;
     }
+    for (size_t i = 0; i < x->naria; i++)
+        if (x->aria[i].planned && fdatasync(x->aria[i].fd))
+            return -1;
     return 0;
 }
 
@@ -1118,53 +1199,147 @@ static int incremental(const dataset *ds, char *err, size_t errlen)
     return 1;
 }
 
-/* The server encrypts more than InnoDB's files with key id 1 (encryption_key_id 1 is
- * ENCRYPTION_KEY_SYSTEM_DATA): Aria tables with aria_encrypt_tables=ON (ma_crypt.c
- * get_encryption_key_id), the mysql.* system tables among them when it was on at install,
- * and binary logs with encrypt_binlog=ON. ibdcrypt re-keys neither, so with a different key
- * 1 in the new keys a server holding only those could not open those tables (no logins, when
- * mysql.global_priv is one) and could not read those logs. Such Aria tables stop the run,
- * with what to do; such logs are a warning (the server does not need old logs to run).
- * Returns 1 (message in err) to stop. */
-static int key1_files(rk *x, char *err, size_t errlen)
+/* Is key 1 the same in the current and the new keys? */
+static int key1_kept(const rk *x)
 {
     char a[IBC_FINGERPRINT_LEN + 1], b[IBC_FINGERPRINT_LEN + 1];
-    if (ibc_keyring_fingerprint(x->keys->kr, 1, 1, a) == IBC_OK &&
-        ibc_keyring_fingerprint(x->newkr, 1, 1, b) == IBC_OK && !strcmp(a, b))
-        return 0; /* key 1 stays: they stay readable */
-    size_t naria = 0, nbin = 0;
-    const char *aria = NULL, *bin = NULL;
-    int sys = 0; /* among them, mysql.* system tables */
-    for (size_t i = 0; i < x->ds.files.n; i++) {
-        const df_file *f = &x->ds.files.v[i];
-        if (f->kind != DF_OTHER)
-            continue;
-        if (df_aria_encrypted(f->path)) {
-            sys |= !strncmp(f->rel, "mysql/", 6);
-            if (!naria++)
-                aria = f->rel;
-        }
-        else if (df_binlog_encrypted(f->path) && !nbin++)
-            bin = f->rel;
-    }
-    if (nbin)
+    return ibc_keyring_fingerprint(x->keys->kr, 1, 1, a) == IBC_OK &&
+           ibc_keyring_fingerprint(x->newkr, 1, 1, b) == IBC_OK && !strcmp(a, b);
+}
+
+/* Binary logs written with encrypt_binlog=ON are encrypted with key id 1 itself
+ * (ENCRYPTION_KEY_SYSTEM_DATA; no wrapped key to re-wrap): with another key 1 a server holding
+ * only the new keys cannot read them. A warning: the server runs without its old logs. */
+static void warn_binlogs(const rk *x)
+{
+    size_t nbin = 0;
+    const char *bin = NULL;
+    for (size_t i = 0; i < x->ds.files.n; i++)
+        if (x->ds.files.v[i].kind == DF_OTHER && df_binlog_encrypted(x->ds.files.v[i].path) &&
+            !nbin++)
+            bin = x->ds.files.v[i].rel;
+    if (nbin && !key1_kept(x))
         cli_err("%s: warning: %zu binary log%s encrypted with key id 1 (encrypt_binlog=ON; %s%s) "
                 "stay%s under the current key 1: a server holding only the new keys cannot "
                 "read %s (replicas still reading %s, point-in-time recovery): keep the current "
                 "key file for %s", x->o->command, nbin, nbin == 1 ? "" : "s", bin,
                 nbin == 1 ? "" : ", ...", nbin == 1 ? "s" : "", nbin == 1 ? "it" : "them",
                 nbin == 1 ? "it" : "them", nbin == 1 ? "it" : "them");
-    if (!naria)
+}
+
+/* The Aria tables encrypted with key id 1 (aria_encrypt_tables=ON; ma_crypt.c
+ * get_encryption_key_id: 1 for every table that is not an internal temporary one), the
+ * mysql.* system tables among them when it was on at install: a server holding only another
+ * key 1 could not open them (tried: "Access denied" for root, "Read page with wrong checksum"
+ * for mysql/tables_priv.MAI). Their index files are opened (read-write unless a dry run) for
+ * the re-wrap of their headers. Returns 0 or -1 (out of memory). */
+static int aria_scan(rk *x)
+{
+    x->aria = calloc(x->ds.files.n + 1, sizeof(aria_file));
+    if (!x->aria)
+        return -1;
+    uint8_t *buf = malloc(65536);
+    for (size_t i = 0; buf && i < x->ds.files.n; i++) {
+        const df_file *f = &x->ds.files.v[i];
+        size_t l = strlen(f->rel);
+        if (f->kind != DF_OTHER || l < 4 || strcmp(f->rel + l - 4, ".MAI"))
+            continue;
+        int fd = open(f->path, (x->o->dry_run ? O_RDONLY : O_RDWR) | O_CLOEXEC);
+        ssize_t n = fd < 0 ? -1 : pread(fd, buf, 65536, 0);
+        aria_file *af = &x->aria[x->naria];
+        if (n > 0 && ibc_aria_parse(buf, (size_t)n, &af->a) == 1) {
+            af->f = f;
+            af->fd = fd;
+            x->naria++;
+        } else if (fd >= 0) {
+            close(fd);
+        }
+    }
+    int rc = buf ? 0 : -1;
+    free(buf);
+    return rc;
+}
+
+/* Which key 1 opens Aria table af: 1 the current one, 2 the new one, 0 neither, -1 its index
+ * pages tell nothing (none in use: an empty table). Up to 8 index pages are tried. */
+static int aria_key_state(rk *x, aria_file *af)
+{
+    uint32_t bs = af->a.block_size;
+    uint8_t *page = malloc(bs);
+    int state = -1;
+    ibc_algo algos[2] = {IBC_ALGO_CBC, IBC_ALGO_CTR};
+    int nalgo = x->keys->algo == IBC_ALGO_AUTO ? 2 : 1;
+    if (x->keys->algo != IBC_ALGO_AUTO)
+        algos[0] = x->keys->algo;
+    uint64_t first = af->a.keystart / bs;
+    for (uint64_t pno = first; page && pno < first + 8 && state <= 0; pno++) {
+        if (pread(af->fd, page, bs, (off_t)(pno * bs)) != (ssize_t)bs)
+            break;
+        for (int a = 0; a < nalgo && state <= 0; a++) {
+            int o = ibc_aria_page_opens(x->ds.e, &af->a, x->keys->kr, algos[a], page, pno);
+            int n = o == 1 ? 0 : ibc_aria_page_opens(x->ds.e, &af->a, x->newkr, algos[a], page,
+                                                     pno);
+            if (o == 1 || n == 1)
+                state = o == 1 ? 1 : 2;
+            else if (o == 0)
+                state = 0;
+        }
+    }
+    free(page);
+    return state;
+}
+
+/* The Aria part of the plan (a fresh run; key 1 changes): a table the current key 1 opens is
+ * re-wrapped, one the new key 1 opens was by an earlier run. An empty table (whose pages tell
+ * nothing) goes with the others, or, when there is none to tell, with the InnoDB files (a
+ * run that re-keys them re-wraps it; else an earlier run did). Returns 0 or an exit code. */
+static int plan_aria(rk *x, int others_todo)
+{
+    char m[800];
+    if (!x->naria || key1_kept(x))
         return 0;
-    snprintf(err, errlen, "%zu Aria table%s encrypted with key id 1 (aria_encrypt_tables=ON; "
-                          "%s%s), which ibdcrypt does not re-key: a server holding only the "
-                          "new keys could not open %s%s. Keep key id 1 as it is in the new key "
-                          "file (reencrypt still gives every InnoDB tablespace a new page key), "
-                          "or make those tables plain first (SET GLOBAL aria_encrypt_tables=OFF, "
-                          "then ALTER TABLE ... FORCE on each); nothing written",
-             naria, naria == 1 ? " is" : "s are", aria, naria == 1 ? "" : ", ...",
-             naria == 1 ? "it" : "them", sys ? " (mysql.* system tables among them: no logins)" : "");
-    return 1;
+    uint8_t probe[IBC_KEY_MAX];
+    size_t plen;
+    int cur = ibc_keyring_get(x->keys->kr, 1, 1, probe, &plen) == IBC_OK;
+    int neu = ibc_keyring_get(x->newkr, 1, 1, probe, &plen) == IBC_OK;
+    explicit_bzero(probe, sizeof(probe));
+    if (!cur || !neu) {
+        snprintf(m, sizeof(m), "key id 1 (needed by the Aria table %s, aria_encrypt_tables=ON) "
+                               "is not in %s: nothing written", x->aria[0].f->rel,
+                 !cur ? "the current keys" : x->o->to_keyfile);
+        return fail_rc(x, EXIT_ENV, m);
+    }
+    int *st = calloc(x->naria, sizeof(int));
+    size_t nold = 0, nnew = 0;
+    for (size_t i = 0; st && i < x->naria; i++) {
+        st[i] = aria_key_state(x, &x->aria[i]);
+        if (st[i] == 0) {
+            snprintf(m, sizeof(m), "neither the current nor the new key 1 opens the Aria table "
+                                   "%s: nothing written", x->aria[i].f->rel);
+            free(st);
+            return fail_rc(x, EXIT_DATA, m);
+        }
+        nold += st[i] == 1;
+        nnew += st[i] == 2;
+    }
+    for (size_t i = 0; st && i < x->naria; i++) {
+        if (st[i] == -1 && nold && nnew) {
+            snprintf(m, sizeof(m), "the Aria tables are under both the current and the new key "
+                                   "1, and %s tells not which: nothing written",
+                     x->aria[i].f->rel);
+            free(st);
+            return fail_rc(x, EXIT_DATA, m);
+        }
+        aria_file *af = &x->aria[i];
+        af->planned = st[i] == 1 || (st[i] == -1 && (nold || (!nnew && others_todo)));
+        if (af->planned && ibc_aria_rewrap(x->ds.e, &af->a, x->keys->kr, x->newkr,
+                                           af->target_iv) != IBC_OK)
+            af->planned = 0;
+        x->aria_planned += af->planned;
+    }
+    int ok = st != NULL;
+    free(st);
+    return ok ? 0 : fail_rc(x, EXIT_ENV, "out of memory");
 }
 
 /* A server started on the directory while the run changes it would read half re-keyed files
@@ -1399,6 +1574,9 @@ static void free_rk(rk *x)
     free(x->mcrc);
     ibc_redo_target_free(x->redo_t);
     ibc_keyring_free(x->newkr);
+    for (size_t i = 0; i < x->naria; i++)
+        close(x->aria[i].fd);
+    free(x->aria);
     pthread_mutex_destroy(&x->lock);
 }
 
@@ -1482,8 +1660,10 @@ int rekey_run(cli_global *g, rekey_opts *o, cli_keys *keys)
     }
     if (!rc && incremental(&x.ds, err, sizeof(err)))
         rc = fail_rc(&x, EXIT_ENV, err);
-    if (!rc && key1_files(&x, err, sizeof(err)))
-        rc = fail_rc(&x, EXIT_ENV, err);
+    if (!rc && aria_scan(&x))
+        rc = fail_rc(&x, EXIT_ENV, "out of memory");
+    if (!rc)
+        warn_binlogs(&x);
     if (!rc && !x.ds.n)
         rc = fail_rc(&x, EXIT_DATA, "no InnoDB files in the directory");
     for (size_t i = 0; !rc && i < x.ds.n; i++)
@@ -1516,11 +1696,13 @@ int rekey_run(cli_global *g, rekey_opts *o, cli_keys *keys)
         } else {
             resume = 1;
             /* journal slots name files by their index in the dataset */
-            int *fds = calloc(x.ds.n + 1, sizeof(int));
+            int *fds = calloc(x.ds.n + x.naria + 1, sizeof(int));
             for (size_t i = 0; fds && i < x.ds.n; i++)
                 fds[i] = x.ds.v[i].fd;
+            for (size_t i = 0; fds && i < x.naria; i++)
+                fds[x.ds.n + i] = x.aria[i].fd;
             unsigned restored = 0;
-            if (!fds || ibc_journal_rollback(x.j, fds, x.ds.n, &restored) != IBC_OK)
+            if (!fds || ibc_journal_rollback(x.j, fds, x.ds.n + x.naria, &restored) != IBC_OK)
                 rc = fail_rc(&x, EXIT_ENV, "rolling back the interrupted run failed");
             else
                 cli_info(g, "%s: resuming an interrupted run (%u ranges rolled back)",
@@ -1646,6 +1828,9 @@ int rekey_run(cli_global *g, rekey_opts *o, cli_keys *keys)
     if (!rc)
         rc = plan_redo(&x, resume, &already);
     int redo_todo = x.redo_planned && !x.redo_done;
+    /* the Aria tables encrypted with key 1: re-wrapped in the same run */
+    if (!rc && !resume)
+        rc = plan_aria(&x, x.nps > 0 || redo_todo);
     /* continuation files of the system tablespace follow ibdata1's plan */
     for (size_t i = 0; !rc && i < x.ds.n; i++) {
         ds_file *d = &x.ds.v[i];
@@ -1653,7 +1838,7 @@ int rekey_run(cli_global *g, rekey_opts *o, cli_keys *keys)
             if (x.ds.v[x.ps[k].ds].space == d->space && d->innodb)
                 x.plan_of[i] = (int)k;
     }
-    if (!rc && !x.nps && !redo_todo && !resume) {
+    if (!rc && !x.nps && !redo_todo && !x.aria_planned && !resume) {
         if (already)
             cli_info(g, "%s: the %zu encrypted files in %s already open with the keys in "
                         "%s: nothing to do", o->command, already, o->dir, o->to_keyfile);
@@ -1661,7 +1846,7 @@ int rekey_run(cli_global *g, rekey_opts *o, cli_keys *keys)
             cli_info(g, "%s: no encrypted tablespace in %s: nothing to do", o->command, o->dir);
         goto done;
     }
-    if (!rc && already) {
+    if (!rc && already && (x.nps || redo_todo)) {
         snprintf(err, sizeof(err), "%zu files already open with the new keys and %zu "
                                    "with the current ones, with no interrupted run to finish: "
                                    "nothing written", already, x.nps + (size_t)redo_todo);
@@ -1718,9 +1903,12 @@ int rekey_run(cli_global *g, rekey_opts *o, cli_keys *keys)
             rc = fail_rc(&x, EXIT_DATA, err);
             goto done_pool;
         }
-        cli_info(g, "%s --dry-run: %zu encrypted tablespaces%s would be %s for %s; nothing "
+        char ar[64] = "";
+        if (x.aria_planned)
+            snprintf(ar, sizeof(ar), " (and %zu Aria tables re-wrapped)", x.aria_planned);
+        cli_info(g, "%s --dry-run: %zu encrypted tablespaces%s would be %s%s for %s; nothing "
                     "written", o->command, x.nps, redo_todo ? " and the redo log" : "",
-                 o->mode == IBC_REKEY_REWRAP ? "re-wrapped" : "re-encrypted", o->to_keyfile);
+                 o->mode == IBC_REKEY_REWRAP ? "re-wrapped" : "re-encrypted", ar, o->to_keyfile);
         goto done_pool;
     }
     if (!rc && !resume && plan_heads(&x))
@@ -1744,6 +1932,9 @@ int rekey_run(cli_global *g, rekey_opts *o, cli_keys *keys)
     for (size_t i = 0; !rc && i < x.ds.n; i++)
         if (x.plan_of[i] >= 0)
             ibc_journal_add_fd(x.j, (unsigned)i, x.ds.v[i].fd);
+    for (size_t i = 0; !rc && i < x.naria; i++)
+        if (x.aria[i].planned)
+            ibc_journal_add_fd(x.j, (unsigned)(x.ds.n + i), x.aria[i].fd);
     if (!rc && npf && x.plan_id[0]) {
         x.mcrc = calloc(x.ds.n + 1, sizeof(fc_file));
         x.nmcrc = x.mcrc ? x.ds.n : 0;
@@ -1803,11 +1994,11 @@ int rekey_run(cli_global *g, rekey_opts *o, cli_keys *keys)
                    "\"pages_rewritten\":%llu,\"pages_already_done\":%llu,\"bytes\":%llu,"
                    "\"seconds\":%.3f,\"resumed\":%s,\"redo_log\":\"%s\","
                    "\"redo_bytes_rewritten\":%llu,\"doublewrite_copies_rewritten\":%zu,"
-                   "\"manifest\":\"%s\",\"verdict\":\"ok\"}\n",
+                   "\"aria_tables_rewrapped\":%zu,\"manifest\":\"%s\",\"verdict\":\"ok\"}\n",
                    o->command, modename, x.nps, (unsigned long long)atomic_load(&x.changed),
                    (unsigned long long)atomic_load(&x.skipped_done), (unsigned long long)total,
                    secs, resume ? "true" : "false", x.redo_state ? x.redo_state : "absent",
-                   (unsigned long long)x.redo_written, dblwr,
+                   (unsigned long long)x.redo_written, dblwr, x.aria_planned,
                    x.mf_state ? x.mf_state : "none");
         size_t nre = 0;
         for (size_t i = 0; i < x.nps; i++)
@@ -1817,11 +2008,15 @@ int rekey_run(cli_global *g, rekey_opts *o, cli_keys *keys)
             snprintf(what, sizeof(what), "re-wrapped (%zu re-encrypted)", nre);
         else
             snprintf(what, sizeof(what), "%s", nre ? "re-encrypted" : "re-wrapped");
+        char ar[96] = "";
+        if (x.aria_planned)
+            snprintf(ar, sizeof(ar), "; %zu Aria tables re-wrapped (their pages keep their "
+                                     "page key)", x.aria_planned);
         cli_info(g, "%s: %zu encrypted tablespaces %s for the keys in %s (%llu pages "
-                    "rewritten, page 0 of each, %zu doublewrite copies); redo log: %s%s%s in "
+                    "rewritten, page 0 of each, %zu doublewrite copies)%s; redo log: %s%s%s in "
                     "%.2f s%s",
                  o->command, x.nps, what, o->to_keyfile,
-                 (unsigned long long)atomic_load(&x.changed), dblwr,
+                 (unsigned long long)atomic_load(&x.changed), dblwr, ar,
                  x.redo_state ? x.redo_state : "absent",
                  !strcmp(x.redo_state ? x.redo_state : "", "already") ? " (re-keyed before)" : "",
                  x.mf_state && !strcmp(x.mf_state, "updated") ? "; the backup's manifest updated"

@@ -24,8 +24,8 @@
 #   5. bad pages in the source: named with file and page, exit 1, no backup unless
 #      --keep-going, whose manifest lists them;
 #   6. Aria tables (the mysql.* system tables among them) and binary logs encrypted with key
-#      id 1: rekey to another key 1 refuses (the server would lock everyone out), writing
-#      nothing; with key 1 kept it re-keys the rest and the server reads every table.
+#      id 1: rekey to another key 1 re-wraps the Aria tables (also killed and run again) and
+#      warns about the logs; a server holding only the new keys reads every table.
 set -euo pipefail
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 # shellcheck source=testlib.sh
@@ -354,36 +354,50 @@ EOF
 
 step "6. Aria tables and binary logs encrypted with key id 1"
 # aria_encrypt_tables=ON encrypts Aria tables with key id 1, the mysql.* system tables too;
-# encrypt_binlog=ON the binary logs. ibdcrypt re-keys neither: with another key 1, a server
-# holding only the new keys could not open mysql.global_priv (seen: "Access denied" for
-# root, "Read page with wrong checksum" for mysql/tables_priv.MAI). rekey refuses, writing
-# nothing; with key 1 kept, it re-keys the rest and the server reads every table.
+# encrypt_binlog=ON the binary logs. Re-keyed to another key 1 without them, a server holding
+# only the new keys could not open mysql.global_priv (seen: "Access denied" for root, "Read
+# page with wrong checksum" for mysql/tables_priv.MAI). rekey re-wraps the Aria tables' IVs
+# (also when killed before its writes and run again: the same bytes), says that the binary
+# logs stay under the old key 1, and the server reads every table with only the new keys.
 mdb_new "$T/ar" encrypt_tables=ON encrypt_log=ON "mysqld:aria_encrypt_tables=ON" \
   "mysqld:encrypt_binlog=ON" "mysqld:log_bin=binlog" "mysqld:server_id=1" "$@"
 mdb_start "$T/ar"
 mdb_sql "$T/ar" "CREATE DATABASE ar; USE ar; CREATE TABLE t (id INT PRIMARY KEY, v VARCHAR(100))
   ENGINE=Aria ROW_FORMAT=PAGE; INSERT INTO t SELECT seq, REPEAT('a', 90) FROM seq_1_to_2000;
+  CREATE TABLE n (id INT PRIMARY KEY, v VARCHAR(100)) ENGINE=Aria TRANSACTIONAL=0;
+  INSERT INTO n SELECT seq, REPEAT('n', 90) FROM seq_1_to_2000;
   CREATE TABLE i (id INT PRIMARY KEY, v VARCHAR(100)) ENGINE=InnoDB;
   INSERT INTO i SELECT seq, REPEAT('i', 90) FROM seq_1_to_2000" > /dev/null
-ar_sums() { mdb_sql "$1" "CHECKSUM TABLE ar.t, ar.i; SELECT COUNT(*) FROM mysql.global_priv"; }
+ar_sums() { mdb_sql "$1" "CHECKSUM TABLE ar.t, ar.n, ar.i; SELECT COUNT(*) FROM mysql.global_priv"; }
 ar_sums "$T/ar" > "$T/ar-before.txt"
 mdb_stop "$T/ar"
 ARK=$T/ar/keys/keys.txt
 ARNEW=$T/keys-ar-new.txt
 mdb_make_keys "aria-new-$SEED" "$(_mdb_get "$T/ar" key_ids)" "$ARNEW"
-cp -a --sparse=always "$T/ar/data" "$T/ar-rk"
-sums "$T/ar-rk" > "$T/ar-rk.sums"
-expect 3 "$IBDCRYPT" rekey --datadir="$T/ar-rk" --keyfile="$ARK" --to-keyfile="$ARNEW"
-grep -q "Aria tables are encrypted with key id 1 (aria_encrypt_tables=ON; .*mysql.\* system tables among them: no logins)" "$T/err" &&
-  grep -q "warning: 1 binary log encrypted with key id 1 (encrypt_binlog=ON; binlog.000001) stays under the current key 1" "$T/err" &&
-  sums "$T/ar-rk" | diff -q - "$T/ar-rk.sums" > /dev/null ||
-  fail "rekey of a datadir with Aria tables encrypted with key 1: $(cat "$T/err")"
+# key 1 kept: nothing to re-wrap, nothing to warn about
 { grep -v '^1;' "$ARNEW"; grep '^1;' "$ARK"; } > "$T/keys-ar-k1.txt"
-expect 0 "$IBDCRYPT" rekey --datadir="$T/ar-rk" --keyfile="$ARK" --to-keyfile="$T/keys-ar-k1.txt"
-grep -q "binary log" "$T/err" && fail "a warning about binary logs with key 1 kept: $(cat "$T/err")"
-mdb_clone "$T/ar" "$T/srv-ar" keyfile="$T/keys-ar-k1.txt" datadir_from="$T/ar-rk"
+cp -a --sparse=always "$T/ar/data" "$T/ar-k1"
+expect 0 "$IBDCRYPT" rekey --datadir="$T/ar-k1" --keyfile="$ARK" --to-keyfile="$T/keys-ar-k1.txt"
+grep -q "Aria\|binary log" "$T/err" && fail "rekey with key 1 kept: $(cat "$T/err")"
+rm -rf "$T/ar-k1"
+cp -a --sparse=always "$T/ar/data" "$T/ar-rk"
+cp -a --sparse=always "$T/ar/data" "$T/ar-crash"
+expect 0 "$IBDCRYPT" rekey --datadir="$T/ar-rk" --keyfile="$ARK" --to-keyfile="$ARNEW" \
+  --deterministic-iv=ar-$SEED
+grep -q "; [0-9]* Aria tables re-wrapped (their pages keep their page key)" "$T/err" &&
+  grep -q "warning: 1 binary log encrypted with key id 1 (encrypt_binlog=ON; binlog.000001) stays under the current key 1" "$T/err" ||
+  fail "rekey of a datadir with Aria tables and a binary log encrypted with key 1: $(cat "$T/err")"
+expect 137 env IBDCRYPT_CRASH_POINT=rekey-page0:1 "$IBDCRYPT" rekey --datadir="$T/ar-crash" \
+  --keyfile="$ARK" --to-keyfile="$ARNEW" --deterministic-iv=ar-$SEED
+expect 0 "$IBDCRYPT" rekey --datadir="$T/ar-crash" --keyfile="$ARK" --to-keyfile="$ARNEW" \
+  --deterministic-iv=ar-$SEED
+diff -r "$T/ar-rk" "$T/ar-crash" > /dev/null || fail "rekey killed before its heads and run again differs"
+expect 0 "$IBDCRYPT" rekey --datadir="$T/ar-rk" --keyfile="$ARK" --to-keyfile="$ARNEW"
+grep -q "nothing to do" "$T/err" || fail "a second rekey did not find the Aria tables done: $(cat "$T/err")"
+mdb_clone "$T/ar" "$T/srv-ar" keyfile="$ARNEW" datadir_from="$T/ar-rk"
 mdb_start "$T/srv-ar"
 ar_sums "$T/srv-ar" > "$T/ar-after.txt"
+mdb_check "$T/srv-ar"
 mdb_stop "$T/srv-ar"
-diff -u "$T/ar-before.txt" "$T/ar-after.txt" || fail "the tables differ after rekey with key 1 kept"
+diff -u "$T/ar-before.txt" "$T/ar-after.txt" || fail "the tables differ after rekey"
 step "all checks passed"

@@ -260,6 +260,33 @@ IBC_API ibc_status ibc_space_derive(const ibc_space *s, const ibc_keyring *kr,
 /* Write s's crypt data into page0 (its physical size) and recompute page 0's checksum. */
 IBC_API ibc_status ibc_space_write_page0(const ibc_space *s, uint8_t *page0);
 
+/* ---- Aria tables ---------------------------------------------------------------------------
+ * A table of the Aria engine created with aria_encrypt_tables=ON has its pages encrypted as
+ * InnoDB's are, with key id 1: page key L = AES-ECB(key 1, IV), the IV in the header of its
+ * index file (.MAI). Re-keying one re-wraps that IV; no page changes (engine/aria.c). */
+typedef struct ibc_aria {
+    uint32_t header_length; /* the .MAI header's length: pass at least this many bytes */
+    uint32_t crypt_off;     /* where its crypt data is (the IV 6 bytes further) */
+    uint32_t block_size;    /* of its pages */
+    uint64_t keystart;      /* the offset of the first index page */
+    int transactional;
+    uint32_t space;
+    uint8_t iv[16];
+} ibc_aria;
+/* Parse the head of an index file (len bytes from its start): 1 an encrypted Aria table, 0
+ * anything else, -1 give at least a->header_length bytes. */
+IBC_API int ibc_aria_parse(const uint8_t *head, size_t len, ibc_aria *a);
+/* Does key 1 of kr (the version the page names) open index page page_no (block_size bytes)?
+ * 1 yes, 0 no (or no such key), -1 the page tells nothing (not in use, no checksums). algo:
+ * the key plugin's cipher (file_key_management_encryption_algorithm). */
+IBC_API int ibc_aria_page_opens(const ibc_engine *e, const ibc_aria *a, const ibc_keyring *kr,
+                                ibc_algo algo, const uint8_t *page, uint64_t page_no);
+/* The IV under which key 1 (version 1) of to yields the page key that key 1 of from yields
+ * from a->iv. */
+IBC_API ibc_status ibc_aria_rewrap(const ibc_engine *e, const ibc_aria *a,
+                                   const ibc_keyring *from, const ibc_keyring *to,
+                                   uint8_t iv[16]);
+
 /* ---- batches ------------------------------------------------------------------------------
  * A batch runs one operation over pages of one tablespace. Every page gets a status; a bad
  * page is data, not an error. Pages may mix encrypted, plain, zero and compressed pages.

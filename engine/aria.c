@@ -1,0 +1,141 @@
+/*
+ * aria.c - Aria tables encrypted with aria_encrypt_tables=ON (storage/maria), as far as
+ * re-keying needs them (see ibdcrypt.h, "Aria tables").
+ *
+ * The scheme is InnoDB's (sql/encryption.cc do_crypt, through ma_crypt.c ma_encrypt): page key
+ * L = AES-ECB(key 1, IV) with the IV in the index file's header, per-page IV LE32(space) |
+ * LE32(page number) | LE64(LSN), MariaDB's no-padding cipher over the encrypted part. A
+ * re-wrap stores IV' = AES-ECB-Decrypt(new key 1, L), as for an InnoDB page 0; the pages keep
+ * L. Whether a key opens a table is told by an index page: decrypted, its CRC must match
+ * (ma_crypt.c ma_crypt_index_post_read_hook, ma_pagecrc.c maria_page_crc_check_index).
+ * Confirmed on 10.11.19: every encrypted index page of a fresh server's mysql.* tables and of
+ * tables of both kinds (transactional or not) passes this check with the server's key 1, and
+ * a server holding only a new key 1 reads every table after the re-wrap.
+ */
+#include <string.h>
+
+#include <openssl/crypto.h>
+
+#include "engine_internal.h"
+
+static uint32_t be16(const uint8_t *p) { return (uint32_t)p[0] << 8 | p[1]; }
+static uint32_t le32(const uint8_t *p)
+{
+    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+static void put_le32(uint8_t *p, uint32_t v)
+{
+    for (int i = 0; i < 4; i++)
+        p[i] = (uint8_t)(v >> (8 * i));
+}
+
+int ibc_aria_parse(const uint8_t *head, size_t len, ibc_aria *a)
+{
+    memset(a, 0, sizeof(*a));
+    /* the state header (maria_def.h MARIA_STATE_INFO.header): file_version[4] = fe fe 09 ..
+     * (ma_static.c maria_file_magic), options[2], header_length[2], state_info_length[2],
+     * base_info_length[2], base_pos[2], high byte first */
+    if (len < 14 || head[0] != 0xfe || head[1] != 0xfe || head[2] != 0x09)
+        return 0;
+    a->header_length = be16(head + 6);
+    uint32_t base = be16(head + 12);
+    /* the base info (ma_open.c _ma_base_info_read): uuid 16, keystart 8 (high byte first), four
+     * more 8-byte and six 4-byte fields, fields, fixed_not_null_fields,
+     * fixed_not_null_fields_length, max_field_lengths, pack_fields (2 each), extra_options
+     * (90), null_bytes, original_null_bytes, field_offsets, language, block_size (100),
+     * rec_reflength, key_reflength, keys, auto_key, born_transactional (106) */
+    if (base + 107 > a->header_length || a->header_length > len)
+        return a->header_length > len && base + 107 <= a->header_length ? -1 : 0;
+    if (!(be16(head + base + 90) & 1)) /* MA_EXTRA_OPTIONS_ENCRYPTED (ma_backup.c) */
+        return 0;
+    for (int i = 0; i < 8; i++)
+        a->keystart = a->keystart << 8 | head[base + 16 + i];
+    a->block_size = be16(head + base + 100);
+    a->transactional = head[base + 106] != 0;
+    /* the crypt data (ma_crypt.c ma_crypt_write: CRYPT_SCHEME_1, 20, space LE32, IV) ends the
+     * header (confirmed on 10.11.19) */
+    if (a->header_length < 22 || a->block_size < 512 || a->block_size > 65536)
+        return 0;
+    a->crypt_off = a->header_length - 22;
+    const uint8_t *c = head + a->crypt_off;
+    if (c[0] != 1 || c[1] != 20)
+        return 0;
+    a->space = le32(c + 2);
+    memcpy(a->iv, c + 6, 16);
+    return 1;
+}
+
+/* L = AES-ECB(key 1 version v of kr, iv), expanded into *pk. */
+static ibc_status page_key(const ibc_kernels *k, const ibc_keyring *kr, uint32_t v,
+                           const uint8_t iv[16], ibc_aes_key *pk)
+{
+    uint8_t fk[IBC_KEY_MAX], l[16];
+    size_t fklen = 0;
+    ibc_status st = ibc_keyring_get(kr, 1, v, fk, &fklen);
+    if (st == IBC_OK) {
+        ibc_aes_key key;
+        k->aes_expand(&key, fk, fklen);
+        k->aes_ecb_enc(&key, iv, l, 1);
+        k->aes_expand(pk, l, 16);
+        ibc_aes_key_wipe(&key);
+    }
+    OPENSSL_cleanse(fk, sizeof(fk));
+    OPENSSL_cleanse(l, sizeof(l));
+    return st;
+}
+
+int ibc_aria_page_opens(const ibc_engine *e, const ibc_aria *a, const ibc_keyring *kr,
+                        ibc_algo algo, const uint8_t *page, uint64_t page_no)
+{
+    /* an index page (ma_crypt.c, maria_def.h keypage_header): LSN 7 and TRANSID 6 when
+     * transactional, else the LSN 7 the encryption adds after the rest; the key version 4
+     * (little-endian), key id 1, flag 1, used 2 (high byte first: the bytes in use, header
+     * included); the CRC-32 of the used bytes with the key version zeroed, zlib's seeded with
+     * the page number, in the last 4 bytes (ma_pagecrc.c maria_page_crc) */
+    uint32_t kh = a->transactional ? 13 + 4 + 4 : 4 + 7 + 4, bs = a->block_size;
+    uint32_t used = be16(page + kh - 2), kv = le32(page + kh - 8), stored = le32(page + bs - 4);
+    if (used < kh || used > bs - 4 || !kv || stored == 0xffffffffu || page_no >> 32)
+        return -1; /* not an index page in use, or page checksums off: it tells nothing */
+    ibc_aes_key pk;
+    if (page_key(e->k, kr, kv, a->iv, &pk) != IBC_OK)
+        return 0;
+    uint8_t buf[65536], iv[16];
+    memcpy(buf, page, kh);
+    uint64_t lsn = (uint64_t)(page[0] | page[1] << 8 | page[2] << 16) << 32 | le32(page + 3);
+    put_le32(iv, a->space);
+    put_le32(iv + 4, (uint32_t)page_no);
+    for (int i = 0; i < 8; i++)
+        iv[8 + i] = (uint8_t)(lsn >> (8 * i));
+    ibc_nopad_crypt(e->k, &pk, algo == IBC_ALGO_CTR ? IBC_ALGO_CTR : IBC_ALGO_CBC, 0, iv,
+                    page + kh, buf + kh, used - kh);
+    ibc_aes_key_wipe(&pk);
+    memset(buf + kh - 8, 0, 4);
+    uint32_t crc = e->k->crc32z((uint32_t)page_no, buf, used);
+    if (crc >= 0xfffffffeu) /* MARIA_NO_CRC_BITMAP_PAGE and above are reserved */
+        crc = 0xfffffffdu;
+    OPENSSL_cleanse(buf, used);
+    return crc == stored;
+}
+
+ibc_status ibc_aria_rewrap(const ibc_engine *e, const ibc_aria *a, const ibc_keyring *from,
+                           const ibc_keyring *to, uint8_t iv[16])
+{
+    uint8_t f1[IBC_KEY_MAX], t1[IBC_KEY_MAX], l[16];
+    size_t flen = 0, tlen = 0;
+    ibc_status st = ibc_keyring_get(from, 1, 1, f1, &flen);
+    if (st == IBC_OK)
+        st = ibc_keyring_get(to, 1, 1, t1, &tlen);
+    if (st == IBC_OK) {
+        ibc_aes_key fk, tk;
+        e->k->aes_expand(&fk, f1, flen);
+        e->k->aes_expand(&tk, t1, tlen);
+        e->k->aes_ecb_enc(&fk, a->iv, l, 1);
+        e->k->aes_ecb_dec(&tk, l, iv, 1);
+        ibc_aes_key_wipe(&fk);
+        ibc_aes_key_wipe(&tk);
+    }
+    OPENSSL_cleanse(f1, sizeof(f1));
+    OPENSSL_cleanse(t1, sizeof(t1));
+    OPENSSL_cleanse(l, sizeof(l));
+    return st;
+}
