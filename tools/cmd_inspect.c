@@ -7,8 +7,10 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "dataset.h"
 
@@ -25,7 +27,8 @@ static void help(FILE *out)
             "AES_CTR, which the files do not record) is found. The redo log (ib_logfile0) is\n"
             "described too: its format, whether it is encrypted (always with key id 1) and\n"
             "with which key version, the checkpoint and end LSNs, and how much redo recovery\n"
-            "would apply.\n"
+            "would apply. Aria tables and binary logs encrypted with key id 1\n"
+            "(aria_encrypt_tables, encrypt_binlog) are counted.\n"
             "\n%s"
             "\n"
             "Exit status: 0; 1 a file is not readable as a tablespace; 2 usage; 3 I/O error.\n",
@@ -132,11 +135,28 @@ static int run(cli_global *g, int argc, char **argv)
     for (size_t i = 0; !rc && i < ds.n; i++)
         if (ds.v[i].redo)
             ds_redo_verify(&ds, &ds.v[i], 0);
+    /* the server's other files encrypted with key id 1: Aria tables, binary logs */
+    size_t naria = 0, nbin = 0;
+    const char *aria = NULL, *bin = NULL;
+    for (size_t i = 0; !rc && i < ds.files.n; i++) {
+        const df_file *f = &ds.files.v[i];
+        ibc_aria a;
+        int fd = f->kind == DF_OTHER ? df_aria_open(f->path, O_RDONLY, &a) : -1;
+        if (fd >= 0) {
+            close(fd);
+            aria = naria++ ? aria : f->rel;
+        } else if (f->kind == DF_OTHER && df_binlog_encrypted(f->path)) {
+            bin = nbin++ ? bin : f->rel;
+        }
+    }
     if (!rc) {
         for (size_t i = 0; i < ds.n; i++)
             report_file_done(&rep, ds.v[i].rf);
         if (g->json) {
-            report_json(&rep, stdout, ~0ull, "\"what\":\"INNODB_TABLESPACES_ENCRYPTION\"");
+            char extra[160];
+            snprintf(extra, sizeof(extra), "\"what\":\"INNODB_TABLESPACES_ENCRYPTION\","
+                     "\"aria_tables_encrypted\":%zu,\"binary_logs_encrypted\":%zu", naria, nbin);
+            report_json(&rep, stdout, ~0ull, extra);
         } else {
             printf("%-5s %-34s %6s %7s %7s %6s %-7s %5s %-17s %9s %9s %9s  %s\n", "SPACE",
                    "NAME", "SCHEME", "MIN_KV", "CUR_KV", "KEY_ID", "MODE", "PAGE",
@@ -182,6 +202,7 @@ static int run(cli_global *g, int argc, char **argv)
             /* the key inventory, by key id */
             printf("\nkey ids needed:");
             size_t nseen = 0;
+            int listed1 = 0;
             for (uint64_t id = 0, next; id != UINT64_MAX; id = next) {
                 const rep_file *first = NULL;
                 next = UINT64_MAX;
@@ -196,6 +217,7 @@ static int run(cli_global *g, int argc, char **argv)
                 }
                 if (first) {
                     nseen++;
+                    listed1 |= first->info.key_id == 1;
                     printf(" %u", first->info.key_id);
                     if (first->fingerprint[0])
                         printf(" (fingerprint %s)", first->fingerprint);
@@ -211,11 +233,19 @@ static int run(cli_global *g, int argc, char **argv)
                               ds.v[k].rf->info.key_id == rf->redo.key_id;
                 if (!listed) {
                     nseen++;
+                    listed1 |= rf->redo.key_id == 1;
                     printf(" %u", rf->redo.key_id);
                     if (rf->fingerprint[0])
                         printf(" (fingerprint %s)", rf->fingerprint);
                 }
                 printf(" (the redo log needs key %u)", rf->redo.key_id);
+            }
+            if (naria || nbin) {
+                if (!listed1)
+                    printf(" 1");
+                nseen++;
+                printf(" (%s%s%s need key 1)", naria ? "Aria tables" : "",
+                       naria && nbin ? " and " : "", nbin ? "binary logs" : "");
             }
             printf("%s\n", nseen ? "" : " none (nothing is encrypted)");
             for (size_t i = 0; i < ds.n; i++) {
@@ -237,6 +267,14 @@ static int run(cli_global *g, int argc, char **argv)
                 printf("\n%s: %s; %s%s%s\n", ds.v[i].f->rel, desc, key,
                        rf->error[0] ? "; ERROR: " : "", rf->error);
             }
+            if (naria)
+                printf("\n%zu Aria table%s encrypted with key id 1 (aria_encrypt_tables=ON; %s%s): "
+                       "prepare and rekey re-wrap them\n", naria, naria == 1 ? "" : "s", aria,
+                       naria == 1 ? "" : ", ...");
+            if (nbin)
+                printf("%s%zu binary log%s encrypted with key id 1 (encrypt_binlog=ON; %s%s): "
+                       "they stay under it when rekey changes key 1\n", naria ? "" : "\n", nbin,
+                       nbin == 1 ? "" : "s", bin, nbin == 1 ? "" : ", ...");
         }
         for (size_t i = 0; i < ds.n; i++)
             if (ds.v[i].rf->error[0])

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "datadir.h"
+#include "ibdcrypt/ibdcrypt.h"
 
 const char *df_kind_name(df_kind k)
 {
@@ -421,6 +422,21 @@ static int read_head(const char *path, uint8_t *buf, size_t n)
     ssize_t r = pread(fd, buf, n, 0);
     close(fd);
     return r == (ssize_t)n ? 0 : -1;
+}
+
+int df_aria_open(const char *path, int flags, ibc_aria *a)
+{
+    size_t l = strlen(path);
+    if (l < 4 || strcmp(path + l - 4, ".MAI"))
+        return -1;
+    int fd = open(path, flags | O_CLOEXEC);
+    uint8_t *buf = fd >= 0 ? malloc(65536) : NULL;
+    ssize_t n = buf ? pread(fd, buf, 65536, 0) : -1;
+    int ok = n > 0 && ibc_aria_parse(buf, (size_t)n, a) == 1;
+    free(buf);
+    if (!ok && fd >= 0)
+        close(fd);
+    return ok ? fd : -1;
 }
 
 int df_binlog_encrypted(const char *path)

@@ -59,6 +59,10 @@ int datadir_set_system(df_list *l, char *const *paths, size_t n, const char *wha
 /* The first file of l that an incremental backup of mariadb-backup holds (db/t.ibd.delta:
  * the pages changed since its base, xtrabackup.cc xtrabackup_backup_func), or NULL. */
 const char *datadir_delta(const df_list *l);
+/* An Aria table encrypted with aria_encrypt_tables=ON (key id 1): the fd of its index file
+ * (.MAI; open(path, flags)) with its header parsed into *a, or -1 for any other file. */
+struct ibc_aria;
+int df_aria_open(const char *path, int flags, struct ibc_aria *a);
 /* A binary log written with encrypt_binlog=ON (encrypted with key id 1 itself, which ibdcrypt
  * does not re-key): reads the head of the file at path; 0 for anything else. */
 int df_binlog_encrypted(const char *path);

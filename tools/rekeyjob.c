@@ -1238,26 +1238,16 @@ static int aria_scan(rk *x)
     x->aria = calloc(x->ds.files.n + 1, sizeof(aria_file));
     if (!x->aria)
         return -1;
-    uint8_t *buf = malloc(65536);
-    for (size_t i = 0; buf && i < x->ds.files.n; i++) {
+    for (size_t i = 0; i < x->ds.files.n; i++) {
         const df_file *f = &x->ds.files.v[i];
-        size_t l = strlen(f->rel);
-        if (f->kind != DF_OTHER || l < 4 || strcmp(f->rel + l - 4, ".MAI"))
-            continue;
-        int fd = open(f->path, (x->o->dry_run ? O_RDONLY : O_RDWR) | O_CLOEXEC);
-        ssize_t n = fd < 0 ? -1 : pread(fd, buf, 65536, 0);
         aria_file *af = &x->aria[x->naria];
-        if (n > 0 && ibc_aria_parse(buf, (size_t)n, &af->a) == 1) {
-            af->f = f;
-            af->fd = fd;
-            x->naria++;
-        } else if (fd >= 0) {
-            close(fd);
-        }
+        af->fd = f->kind == DF_OTHER
+                     ? df_aria_open(f->path, x->o->dry_run ? O_RDONLY : O_RDWR, &af->a)
+                     : -1;
+        if (af->fd >= 0)
+            x->aria[x->naria++].f = f;
     }
-    int rc = buf ? 0 : -1;
-    free(buf);
-    return rc;
+    return 0;
 }
 
 /* Which key 1 opens Aria table af: 1 the current one, 2 the new one, 0 neither, -1 its index

@@ -374,6 +374,9 @@ mdb_stop "$T/ar"
 ARK=$T/ar/keys/keys.txt
 ARNEW=$T/keys-ar-new.txt
 mdb_make_keys "aria-new-$SEED" "$(_mdb_get "$T/ar" key_ids)" "$ARNEW"
+expect 0 "$IBDCRYPT" --json inspect "$T/ar/data"
+python3 -c "import json,sys; j=json.load(open(sys.argv[1])); assert j['aria_tables_encrypted'] >= 20 and j['binary_logs_encrypted'] == 1, (j['aria_tables_encrypted'], j['binary_logs_encrypted'])" \
+  "$T/out" || fail "inspect does not count the Aria tables and binary log encrypted with key 1"
 # key 1 kept: nothing to re-wrap, nothing to warn about
 { grep -v '^1;' "$ARNEW"; grep '^1;' "$ARK"; } > "$T/keys-ar-k1.txt"
 cp -a --sparse=always "$T/ar/data" "$T/ar-k1"
