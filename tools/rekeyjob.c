@@ -1212,19 +1212,33 @@ static int key1_kept(const rk *x)
  * only the new keys cannot read them. A warning: the server runs without its old logs. */
 static void warn_binlogs(const rk *x)
 {
-    size_t nbin = 0;
-    const char *bin = NULL;
-    for (size_t i = 0; i < x->ds.files.n; i++)
-        if (x->ds.files.v[i].kind == DF_OTHER && df_binlog_encrypted(x->ds.files.v[i].path) &&
-            !nbin++)
-            bin = x->ds.files.v[i].rel;
-    if (nbin && !key1_kept(x))
+    size_t nbin = 0, nrelay = 0;
+    const char *bin = NULL, *relay = NULL;
+    for (size_t i = 0; i < x->ds.files.n; i++) {
+        const df_file *f = &x->ds.files.v[i];
+        if (f->kind != DF_OTHER || !df_binlog_encrypted(f->path))
+            continue;
+        if (strstr(f->rel, "relay-bin")) /* a replica's relay logs: the same format */
+            relay = nrelay++ ? relay : f->rel;
+        else
+            bin = nbin++ ? bin : f->rel;
+    }
+    if ((!nbin && !nrelay) || key1_kept(x))
+        return;
+    if (nbin)
         cli_err("%s: warning: %zu binary log%s encrypted with key id 1 (encrypt_binlog=ON; %s%s) "
                 "stay%s under the current key 1: a server holding only the new keys cannot "
                 "read %s (replicas still reading %s, point-in-time recovery): keep the current "
                 "key file for %s", x->o->command, nbin, nbin == 1 ? "" : "s", bin,
                 nbin == 1 ? "" : ", ...", nbin == 1 ? "s" : "", nbin == 1 ? "it" : "them",
                 nbin == 1 ? "it" : "them", nbin == 1 ? "it" : "them");
+    if (nrelay)
+        cli_err("%s: warning: %zu relay log%s encrypted with key id 1 (%s%s) stay%s under the "
+                "current key 1: with only the new keys this replica cannot apply what %s "
+                "hold%s; start it with relay_log_recovery=ON, so that it fetches those events "
+                "from its primary again", x->o->command, nrelay, nrelay == 1 ? "" : "s", relay,
+                nrelay == 1 ? "" : ", ...", nrelay == 1 ? "s" : "", nrelay == 1 ? "it" : "they",
+                nrelay == 1 ? "s" : "");
 }
 
 /* The Aria tables encrypted with key id 1 (aria_encrypt_tables=ON; ma_crypt.c
