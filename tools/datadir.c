@@ -413,17 +413,6 @@ int datadir_add_homes(df_list *l, const char *datadir, const char *data_home,
     return 0;
 }
 
-/* The head of a file: n bytes, or -1. */
-static int read_head(const char *path, uint8_t *buf, size_t n)
-{
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return -1;
-    ssize_t r = pread(fd, buf, n, 0);
-    close(fd);
-    return r == (ssize_t)n ? 0 : -1;
-}
-
 int df_aria_open(const char *path, int flags, ibc_aria *a)
 {
     size_t l = strlen(path);
@@ -444,18 +433,18 @@ int df_binlog_encrypted(const char *path)
     /* BINLOG_MAGIC fe 'b' 'i' 'n', then the format description event, then, with
      * encrypt_binlog=ON, a START_ENCRYPTION_EVENT (164): log_event.h; each event header is
      * timestamp 4, type 1, server id 4, size 4 (little-endian), ... (confirmed on 10.11.19) */
-    uint8_t h[32];
-    if (read_head(path, h, 17) || memcmp(h, "\xfe" "bin", 4) || h[8] != 15)
-        return 0;
-    uint32_t size = (uint32_t)h[13] | (uint32_t)h[14] << 8 | (uint32_t)h[15] << 16 |
-                    (uint32_t)h[16] << 24;
-    uint8_t e[8];
-    int fd = size < (1u << 20) ? open(path, O_RDONLY | O_CLOEXEC) : -1;
-    if (fd < 0)
-        return 0;
-    ssize_t r = pread(fd, e, sizeof(e), (off_t)4 + size);
-    close(fd);
-    return r == (ssize_t)sizeof(e) && e[4] == 164;
+    uint8_t h[17], e[8];
+    int fd = open(path, O_RDONLY | O_CLOEXEC), yes = 0;
+    if (fd >= 0 && pread(fd, h, sizeof(h), 0) == (ssize_t)sizeof(h) &&
+        !memcmp(h, "\xfe" "bin", 4) && h[8] == 15) {
+        uint32_t size = (uint32_t)h[13] | (uint32_t)h[14] << 8 | (uint32_t)h[15] << 16 |
+                        (uint32_t)h[16] << 24;
+        yes = size < (1u << 20) && pread(fd, e, sizeof(e), (off_t)4 + size) == (ssize_t)sizeof(e) &&
+              e[4] == 164;
+    }
+    if (fd >= 0)
+        close(fd);
+    return yes;
 }
 
 const char *datadir_delta(const df_list *l)
