@@ -17,17 +17,7 @@
 #include <openssl/crypto.h>
 
 #include "engine_internal.h"
-
-static uint32_t be16(const uint8_t *p) { return (uint32_t)p[0] << 8 | p[1]; }
-static uint32_t le32(const uint8_t *p)
-{
-    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-}
-static void put_le32(uint8_t *p, uint32_t v)
-{
-    for (int i = 0; i < 4; i++)
-        p[i] = (uint8_t)(v >> (8 * i));
-}
+#include "format.h"
 
 int ibc_aria_parse(const uint8_t *head, size_t len, ibc_aria *a)
 {

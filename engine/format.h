@@ -157,6 +157,10 @@ static inline void put_be64(uint8_t *p, uint64_t v)
     put_be32(p, (uint32_t)(v >> 32));
     put_be32(p + 4, (uint32_t)v);
 }
+static inline uint32_t le32(const uint8_t *p)
+{
+    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
 static inline void put_le32(uint8_t *p, uint32_t v)
 {
     p[0] = (uint8_t)v;

@@ -41,6 +41,7 @@
 #include "dataset.h"
 #include "filecrc.h"
 #include "manifest.h"
+#include "binlogjob.h"
 #include "redojob.h"
 #include "rekeyjob.h"
 
@@ -100,8 +101,10 @@ const char rekey_help_common[] =
     "tables too, when it was on at install) are re-wrapped in both modes: the IV in the\n"
     "header of their .MAI file, so that the new key 1 yields the same page key (their\n"
     "pages are not re-encrypted). Binary logs encrypted with key id 1 (encrypt_binlog=ON)\n"
-    "use the key itself and stay under it: a warning says so (keep the current key file\n"
-    "to read them).\n";
+    "use the key itself: every event of each is re-encrypted under the new key 1, in both\n"
+    "modes (each log written whole beside it, then renamed over it), so that replicas and\n"
+    "point-in-time recovery can read them with the new keys. Relay logs are not: a warning\n"
+    "says how a replica gets past them.\n";
 
 int rekey_option(rekey_opts *o, cli_keys *keys, int argc, char **argv, int *i)
 {
@@ -196,6 +199,9 @@ typedef struct rk {
     ssize_t dblwr_ds;            /* ibdata1 when its doublewrite copies were re-keyed, else -1 */
     aria_file *aria;             /* encrypted Aria tables */
     size_t naria, aria_planned;
+    bl_file *bl;                 /* binary logs encrypted with key 1 (binlog_scan) */
+    size_t nbl, bl_todo, bl_done;
+    uint64_t bl_bytes;           /* the size of those to re-key */
     /* a backup with a manifest: the plan's id, and per dataset file the CRC-32C
      * (from ~0) of its first head_len bytes before the run changed them (update_manifest) */
     char plan_id[17];
@@ -885,6 +891,17 @@ static int update_manifest(rk *x)
             updated++;
         }
     }
+    /* the re-encrypted binary logs (by this run or an interrupted one): read again */
+    for (size_t i = 0; !rc && i < x->nbl; i++) {
+        mf_entry *be = manifest_find(&m, x->bl[i].rel);
+        int fd = be ? open(x->bl[i].path, O_RDONLY | O_CLOEXEC) : -1;
+        if (fd >= 0) {
+            rc = fc_read_crc(x->ds.e, fd, &be->bytes, &be->crc32c);
+            close(fd);
+            be->update = 1;
+            updated++;
+        }
+    }
     /* backup-my.cnf, when prepare pointed it at the new keys */
     char cnf[PATH_MAX];
     snprintf(cnf, sizeof(cnf), "%s/backup-my.cnf", x->o->dir);
@@ -1208,37 +1225,100 @@ static int key1_kept(const rk *x)
 }
 
 /* Binary logs written with encrypt_binlog=ON are encrypted with key id 1 itself
- * (ENCRYPTION_KEY_SYSTEM_DATA; no wrapped key to re-wrap): with another key 1 a server holding
- * only the new keys cannot read them. A warning: the server runs without its old logs. */
-static void warn_binlogs(const rk *x)
+ * (ENCRYPTION_KEY_SYSTEM_DATA; no wrapped key): with another key 1 a server holding only the
+ * new keys could not read them (replicas, point-in-time recovery), so every event is
+ * re-encrypted (binlogjob.h), in both modes. Which key opens each tells what is left to do;
+ * one that neither opens, or a key 1 missing, stops the run before anything is written.
+ * A replica's relay logs (the same format, but events carrying their primary's positions)
+ * are left with a warning: relay_log_recovery=ON fetches their events again. Returns 0 or an
+ * exit code. */
+static int binlog_scan(rk *x)
 {
-    size_t nbin = 0, nrelay = 0;
-    const char *bin = NULL, *relay = NULL;
+    size_t nrelay = 0;
+    const char *relay = NULL;
+    char err[1024];
+    x->bl = calloc(x->ds.files.n + 1, sizeof(bl_file));
+    if (!x->bl)
+        return fail_rc(x, EXIT_ENV, "out of memory");
+    int kept = key1_kept(x);
     for (size_t i = 0; i < x->ds.files.n; i++) {
         const df_file *f = &x->ds.files.v[i];
-        if (f->kind != DF_OTHER || !df_binlog_encrypted(f->path))
+        size_t n = strlen(f->rel), ns = strlen(BINLOG_TMP_SUFFIX);
+        if (f->kind != DF_OTHER || (n > ns && !strcmp(f->rel + n - ns, BINLOG_TMP_SUFFIX)) ||
+            !df_binlog_encrypted(f->path))
             continue;
-        if (strstr(f->rel, "relay-bin")) /* a replica's relay logs: the same format */
+        if (strstr(f->rel, "relay-bin")) {
             relay = nrelay++ ? relay : f->rel;
-        else
-            bin = nbin++ ? bin : f->rel;
+            continue;
+        }
+        if (kept)
+            continue;
+        bl_file *b = &x->bl[x->nbl++];
+        b->path = f->path;
+        b->rel = f->rel;
+        uint8_t probe[IBC_KEY_MAX];
+        size_t plen;
+        const char *missing = ibc_keyring_get(x->keys->kr, 1, 1, probe, &plen) != IBC_OK
+                                  ? "the current keys"
+                              : ibc_keyring_get(x->newkr, 1, 1, probe, &plen) != IBC_OK
+                                  ? x->o->to_keyfile
+                                  : NULL;
+        explicit_bzero(probe, sizeof(probe));
+        if (missing) {
+            snprintf(err, sizeof(err), "key id 1 (needed by the binary log %s, "
+                                       "encrypt_binlog=ON) is not in %s: nothing written",
+                     f->rel, missing);
+            return fail_rc(x, EXIT_ENV, err);
+        }
+        if (binlog_state(x->ds.e, b, x->keys->kr, x->newkr, err, sizeof(err)))
+            return fail_rc(x, EXIT_DATA, strcat(err, ": nothing written"));
+        x->bl_todo += (size_t)b->todo;
+        x->bl_bytes += b->todo ? b->size : 0;
     }
-    if ((!nbin && !nrelay) || key1_kept(x))
-        return;
-    if (nbin)
-        cli_err("%s: warning: %zu binary log%s encrypted with key id 1 (encrypt_binlog=ON; %s%s) "
-                "stay%s under the current key 1: a server holding only the new keys cannot "
-                "read %s (replicas still reading %s, point-in-time recovery): keep the current "
-                "key file for %s", x->o->command, nbin, nbin == 1 ? "" : "s", bin,
-                nbin == 1 ? "" : ", ...", nbin == 1 ? "s" : "", nbin == 1 ? "it" : "them",
-                nbin == 1 ? "it" : "them", nbin == 1 ? "it" : "them");
-    if (nrelay)
+    if (nrelay && !kept)
         cli_err("%s: warning: %zu relay log%s encrypted with key id 1 (%s%s) stay%s under the "
                 "current key 1: with only the new keys this replica cannot apply what %s "
                 "hold%s; start it with relay_log_recovery=ON, so that it fetches those events "
                 "from its primary again", x->o->command, nrelay, nrelay == 1 ? "" : "s", relay,
                 nrelay == 1 ? "" : ", ...", nrelay == 1 ? "s" : "", nrelay == 1 ? "it" : "they",
                 nrelay == 1 ? "s" : "");
+    return 0;
+}
+
+/* Re-key the binary logs the current key 1 opens (binlog_scan). Returns 0 or an exit code. */
+static int binlog_run(rk *x)
+{
+    char err[1024];
+    progress pr;
+    int rc = 0;
+    progress_start(&pr, x->g, "binary logs", x->bl_bytes);
+    for (size_t i = 0; !rc && i < x->nbl; i++) {
+        bl_file *b = &x->bl[i];
+        bl_result r;
+        if (!b->todo)
+            continue;
+        if (binlog_rekey_file(x->ds.e, b, x->keys->kr, x->newkr, &pr, &r, err, sizeof(err))) {
+            rc = fail_rc(x, EXIT_ENV, err);
+            break;
+        }
+        if (r.torn)
+            cli_err("%s: warning: the binary log %s ends in an event cut short (the server "
+                    "stopped while writing it): its bytes are left as they were", x->o->command,
+                    b->rel);
+        if (r.unframed)
+            cli_err("%s: warning: the binary log %s has an impossible event length at offset "
+                    "%llu: from there on its bytes are left as they were (under the current "
+                    "key 1)", x->o->command, b->rel, (unsigned long long)r.unframed);
+        if (r.unsound)
+            cli_err("%s: warning: %llu event%s of the binary log %s did not decrypt to a sound "
+                    "event with the current key 1 (damaged before this run): re-encrypted as "
+                    "%s, so the new key gives the same bytes", x->o->command,
+                    (unsigned long long)r.unsound, r.unsound == 1 ? "" : "s", b->rel,
+                    r.unsound == 1 ? "it was" : "they were");
+        x->bl_done++;
+    }
+    progress_end(&pr);
+    return rc;
 }
 
 /* The Aria tables encrypted with key id 1 (aria_encrypt_tables=ON; ma_crypt.c
@@ -1581,6 +1661,7 @@ static void free_rk(rk *x)
     for (size_t i = 0; i < x->naria; i++)
         close(x->aria[i].fd);
     free(x->aria);
+    free(x->bl);
     pthread_mutex_destroy(&x->lock);
 }
 
@@ -1666,8 +1747,6 @@ int rekey_run(cli_global *g, rekey_opts *o, cli_keys *keys)
         rc = fail_rc(&x, EXIT_ENV, err);
     if (!rc && aria_scan(&x))
         rc = fail_rc(&x, EXIT_ENV, "out of memory");
-    if (!rc)
-        warn_binlogs(&x);
     if (!rc && !x.ds.n)
         rc = fail_rc(&x, EXIT_DATA, "no InnoDB files in the directory");
     for (size_t i = 0; !rc && i < x.ds.n; i++)
@@ -1835,6 +1914,9 @@ int rekey_run(cli_global *g, rekey_opts *o, cli_keys *keys)
     /* the Aria tables encrypted with key 1: re-wrapped in the same run */
     if (!rc && !resume)
         rc = plan_aria(&x, x.nps > 0 || redo_todo);
+    /* the binary logs encrypted with key 1: re-encrypted before the journaled run */
+    if (!rc)
+        rc = binlog_scan(&x);
     /* continuation files of the system tablespace follow ibdata1's plan */
     for (size_t i = 0; !rc && i < x.ds.n; i++) {
         ds_file *d = &x.ds.v[i];
@@ -1842,7 +1924,7 @@ int rekey_run(cli_global *g, rekey_opts *o, cli_keys *keys)
             if (x.ds.v[x.ps[k].ds].space == d->space && d->innodb)
                 x.plan_of[i] = (int)k;
     }
-    if (!rc && !x.nps && !redo_todo && !x.aria_planned && !resume) {
+    if (!rc && !x.nps && !redo_todo && !x.aria_planned && !x.bl_todo && !resume) {
         if (already)
             cli_info(g, "%s: the %zu encrypted files in %s already open with the keys in "
                         "%s: nothing to do", o->command, already, o->dir, o->to_keyfile);
@@ -1907,14 +1989,20 @@ int rekey_run(cli_global *g, rekey_opts *o, cli_keys *keys)
             rc = fail_rc(&x, EXIT_DATA, err);
             goto done_pool;
         }
-        char ar[64] = "";
+        char ar[64] = "", bl[64] = "";
         if (x.aria_planned)
             snprintf(ar, sizeof(ar), " (and %zu Aria tables re-wrapped)", x.aria_planned);
-        cli_info(g, "%s --dry-run: %zu encrypted tablespaces%s would be %s%s for %s; nothing "
+        if (x.bl_todo)
+            snprintf(bl, sizeof(bl), " (and %zu binary logs re-encrypted)", x.bl_todo);
+        cli_info(g, "%s --dry-run: %zu encrypted tablespaces%s would be %s%s%s for %s; nothing "
                     "written", o->command, x.nps, redo_todo ? " and the redo log" : "",
-                 o->mode == IBC_REKEY_REWRAP ? "re-wrapped" : "re-encrypted", ar, o->to_keyfile);
+                 o->mode == IBC_REKEY_REWRAP ? "re-wrapped" : "re-encrypted", ar, bl,
+                 o->to_keyfile);
         goto done_pool;
     }
+    /* every check passed: the binary logs (each whole or not at all; a re-run sees which) */
+    if (!rc && x.bl_todo)
+        rc = binlog_run(&x);
     if (!rc && !resume && plan_heads(&x))
         rc = fail_rc(&x, EXIT_ENV, x.failure);
     if (!rc && !resume) {
@@ -1998,11 +2086,12 @@ int rekey_run(cli_global *g, rekey_opts *o, cli_keys *keys)
                    "\"pages_rewritten\":%llu,\"pages_already_done\":%llu,\"bytes\":%llu,"
                    "\"seconds\":%.3f,\"resumed\":%s,\"redo_log\":\"%s\","
                    "\"redo_bytes_rewritten\":%llu,\"doublewrite_copies_rewritten\":%zu,"
-                   "\"aria_tables_rewrapped\":%zu,\"manifest\":\"%s\",\"verdict\":\"ok\"}\n",
+                   "\"aria_tables_rewrapped\":%zu,\"binary_logs_reencrypted\":%zu,"
+                   "\"manifest\":\"%s\",\"verdict\":\"ok\"}\n",
                    o->command, modename, x.nps, (unsigned long long)atomic_load(&x.changed),
                    (unsigned long long)atomic_load(&x.skipped_done), (unsigned long long)total,
                    secs, resume ? "true" : "false", x.redo_state ? x.redo_state : "absent",
-                   (unsigned long long)x.redo_written, dblwr, x.aria_planned,
+                   (unsigned long long)x.redo_written, dblwr, x.aria_planned, x.bl_done,
                    x.mf_state ? x.mf_state : "none");
         size_t nre = 0;
         for (size_t i = 0; i < x.nps; i++)
@@ -2012,10 +2101,14 @@ int rekey_run(cli_global *g, rekey_opts *o, cli_keys *keys)
             snprintf(what, sizeof(what), "re-wrapped (%zu re-encrypted)", nre);
         else
             snprintf(what, sizeof(what), "%s", nre ? "re-encrypted" : "re-wrapped");
-        char ar[96] = "";
+        char ar[192] = "";
+        size_t arl = 0;
         if (x.aria_planned)
-            snprintf(ar, sizeof(ar), "; %zu Aria tables re-wrapped (their pages keep their "
-                                     "page key)", x.aria_planned);
+            arl = (size_t)snprintf(ar, sizeof(ar), "; %zu Aria tables re-wrapped (their pages "
+                                                   "keep their page key)", x.aria_planned);
+        if (x.bl_done)
+            snprintf(ar + arl, sizeof(ar) - arl, "; %zu binary log%s re-encrypted (%.1f MiB)",
+                     x.bl_done, x.bl_done == 1 ? "" : "s", (double)x.bl_bytes / 1048576.0);
         cli_info(g, "%s: %zu encrypted tablespaces %s for the keys in %s (%llu pages "
                     "rewritten, page 0 of each, %zu doublewrite copies)%s; redo log: %s%s%s in "
                     "%.2f s%s",

@@ -354,11 +354,14 @@ EOF
 
 step "6. Aria tables and binary logs encrypted with key id 1"
 # aria_encrypt_tables=ON encrypts Aria tables with key id 1, the mysql.* system tables too;
-# encrypt_binlog=ON the binary logs. Re-keyed to another key 1 without them, a server holding
-# only the new keys could not open mysql.global_priv (seen: "Access denied" for root, "Read
-# page with wrong checksum" for mysql/tables_priv.MAI). rekey re-wraps the Aria tables' IVs
-# (also when killed before its writes and run again: the same bytes), says that the binary
-# logs stay under the old key 1, and the server reads every table with only the new keys.
+# encrypt_binlog=ON the binary logs, with key 1 itself. Re-keyed to another key 1 without
+# them, a server holding only the new keys could not open mysql.global_priv (seen: "Access
+# denied" for root, "Read page with wrong checksum" for mysql/tables_priv.MAI) nor read its
+# binary logs (seen: SHOW BINLOG EVENTS "Wrong offset or I/O error"). rekey re-wraps the
+# Aria tables' IVs and re-encrypts every event of the binary logs (also when killed before
+# its page writes, or between two logs, and run again: the same bytes); the server reads
+# every table and every event (SHOW BINLOG EVENTS, mariadb-binlog decoding them) with only
+# the new keys.
 mdb_new "$T/ar" encrypt_tables=ON encrypt_log=ON "mysqld:aria_encrypt_tables=ON" \
   "mysqld:encrypt_binlog=ON" "mysqld:log_bin=binlog" "mysqld:server_id=1" "$@"
 mdb_start "$T/ar"
@@ -367,15 +370,29 @@ mdb_sql "$T/ar" "CREATE DATABASE ar; USE ar; CREATE TABLE t (id INT PRIMARY KEY,
   CREATE TABLE n (id INT PRIMARY KEY, v VARCHAR(100)) ENGINE=Aria TRANSACTIONAL=0;
   INSERT INTO n SELECT seq, REPEAT('n', 90) FROM seq_1_to_2000;
   CREATE TABLE i (id INT PRIMARY KEY, v VARCHAR(100)) ENGINE=InnoDB;
-  INSERT INTO i SELECT seq, REPEAT('i', 90) FROM seq_1_to_2000" > /dev/null
+  INSERT INTO i SELECT seq, REPEAT('i', 90) FROM seq_1_to_2000; FLUSH BINARY LOGS;
+  SET binlog_format=ROW; UPDATE i SET v = CONCAT(v, id) WHERE id % 7 = 0;
+  INSERT INTO i VALUES (5000, REPEAT('z', 100)); FLUSH BINARY LOGS" > /dev/null
 ar_sums() { mdb_sql "$1" "CHECKSUM TABLE ar.t, ar.n, ar.i; SELECT COUNT(*) FROM mysql.global_priv"; }
+# every event of the first two binary logs (closed: the third gets a Stop event when the
+# server stops), as the server reads and decodes them
+ar_binlogs() {
+  local l
+  for l in binlog.000001 binlog.000002; do
+    mdb_sql "$1" "SHOW BINLOG EVENTS IN '$l'" &&
+      "$(_mdb_bin mariadb-binlog)" --defaults-file="$1/my.cnf" --read-from-remote-server \
+        --base64-output=decode-rows --verbose "$l" | grep -v "in use or was not closed properly" ||
+      return 1
+  done
+}
 ar_sums "$T/ar" > "$T/ar-before.txt"
+ar_binlogs "$T/ar" > "$T/ar-binlogs-before.txt"
 mdb_stop "$T/ar"
 ARK=$T/ar/keys/keys.txt
 ARNEW=$T/keys-ar-new.txt
 mdb_make_keys "aria-new-$SEED" "$(_mdb_get "$T/ar" key_ids)" "$ARNEW"
 expect 0 "$IBDCRYPT" --json inspect "$T/ar/data"
-python3 -c "import json,sys; j=json.load(open(sys.argv[1])); assert j['aria_tables_encrypted'] >= 20 and j['binary_logs_encrypted'] == 1, (j['aria_tables_encrypted'], j['binary_logs_encrypted'])" \
+python3 -c "import json,sys; j=json.load(open(sys.argv[1])); assert j['aria_tables_encrypted'] >= 20 and j['binary_logs_encrypted'] == 3, (j['aria_tables_encrypted'], j['binary_logs_encrypted'])" \
   "$T/out" || fail "inspect does not count the Aria tables and binary log encrypted with key 1"
 # key 1 kept: nothing to re-wrap, nothing to warn about
 { grep -v '^1;' "$ARNEW"; grep '^1;' "$ARK"; } > "$T/keys-ar-k1.txt"
@@ -385,22 +402,92 @@ grep -q "Aria\|binary log" "$T/err" && fail "rekey with key 1 kept: $(cat "$T/er
 rm -rf "$T/ar-k1"
 cp -a --sparse=always "$T/ar/data" "$T/ar-rk"
 cp -a --sparse=always "$T/ar/data" "$T/ar-crash"
+cp -a --sparse=always "$T/ar/data" "$T/ar-crash2"
 expect 0 "$IBDCRYPT" rekey --datadir="$T/ar-rk" --keyfile="$ARK" --to-keyfile="$ARNEW" \
   --deterministic-iv=ar-$SEED
-grep -q "; [0-9]* Aria tables re-wrapped (their pages keep their page key)" "$T/err" &&
-  grep -q "warning: 1 binary log encrypted with key id 1 (encrypt_binlog=ON; binlog.000001) stays under the current key 1" "$T/err" ||
-  fail "rekey of a datadir with Aria tables and a binary log encrypted with key 1: $(cat "$T/err")"
+grep -q "; [0-9]* Aria tables re-wrapped (their pages keep their page key); 3 binary logs re-encrypted" "$T/err" ||
+  fail "rekey of a datadir with Aria tables and binary logs encrypted with key 1: $(cat "$T/err")"
 expect 137 env IBDCRYPT_CRASH_POINT=rekey-page0:1 "$IBDCRYPT" rekey --datadir="$T/ar-crash" \
   --keyfile="$ARK" --to-keyfile="$ARNEW" --deterministic-iv=ar-$SEED
 expect 0 "$IBDCRYPT" rekey --datadir="$T/ar-crash" --keyfile="$ARK" --to-keyfile="$ARNEW" \
   --deterministic-iv=ar-$SEED
 diff -r "$T/ar-rk" "$T/ar-crash" > /dev/null || fail "rekey killed before its heads and run again differs"
+# killed with the first log renamed and the second written beside it, not yet renamed
+expect 137 env IBDCRYPT_CRASH_POINT=rekey-binlog:2 "$IBDCRYPT" rekey --datadir="$T/ar-crash2" \
+  --keyfile="$ARK" --to-keyfile="$ARNEW" --deterministic-iv=ar-$SEED
+cmp -s "$T/ar/data/binlog.000001" "$T/ar-crash2/binlog.000001" &&
+  fail "the first binary log was not re-keyed before the kill"
+cmp -s "$T/ar/data/binlog.000002" "$T/ar-crash2/binlog.000002" ||
+  fail "the second binary log changed before its rename"
+expect 0 "$IBDCRYPT" rekey --datadir="$T/ar-crash2" --keyfile="$ARK" --to-keyfile="$ARNEW" \
+  --deterministic-iv=ar-$SEED
+grep -q "; 2 binary logs re-encrypted" "$T/err" || fail "the re-run did not finish the binary logs: $(cat "$T/err")"
+diff -r "$T/ar-rk" "$T/ar-crash2" > /dev/null ||
+  fail "rekey killed between two binary logs and run again differs"
+rm -rf "$T/ar-crash" "$T/ar-crash2"
+# damaged binary logs: an event whose bytes changed is re-encrypted as it is (the new key
+# gives the bytes the old one gave) with a warning; a log cut inside its last event keeps
+# that event's bytes
+cp -a --sparse=always "$T/ar/data" "$T/ar-dmg"
+python3 - "$T/ar-dmg/binlog.000001" <<'PY'
+import struct, sys
+b = bytearray(open(sys.argv[1], 'rb').read())
+fde = struct.unpack_from('<I', b, 4 + 9)[0]
+off = 4 + fde + struct.unpack_from('<I', b, 4 + fde + 9)[0]   # the first encrypted event
+off += struct.unpack_from('<I', b, off + 9)[0]                # the second
+b[off + 20] ^= 0x10
+open(sys.argv[1], 'wb').write(b)
+PY
+size3=$(stat -c %s "$T/ar-dmg/binlog.000003")
+truncate -s $((size3 - 5)) "$T/ar-dmg/binlog.000003"
+expect 0 "$IBDCRYPT" rekey --datadir="$T/ar-dmg" --keyfile="$ARK" --to-keyfile="$ARNEW" \
+  --deterministic-iv=ar-$SEED
+grep -q "warning: 1 event of the binary log binlog.000001 did not decrypt to a sound event" "$T/err" &&
+  grep -q "warning: the binary log binlog.000003 ends in an event cut short" "$T/err" ||
+  fail "damaged binary logs: $(cat "$T/err")"
+python3 - "$T/ar/data/binlog.000003" "$T/ar-rk/binlog.000003" "$T/ar-dmg/binlog.000003" <<'PY' ||
+import sys
+orig, rekeyed, cut = (open(f, 'rb').read() for f in sys.argv[1:])
+n = len(orig) - 23                   # its last event: Stop, 19 + 4 bytes, cut 5 bytes short
+sys.exit(not (cut[:n] == rekeyed[:n] != orig[:n] and cut[n:] == orig[n:len(orig) - 5]))
+PY
+  fail "the cut log: its whole events re-keyed, the cut one as it was"
+rm -rf "$T/ar-dmg"
 expect 0 "$IBDCRYPT" rekey --datadir="$T/ar-rk" --keyfile="$ARK" --to-keyfile="$ARNEW"
 grep -q "nothing to do" "$T/err" || fail "a second rekey did not find the Aria tables done: $(cat "$T/err")"
 mdb_clone "$T/ar" "$T/srv-ar" keyfile="$ARNEW" datadir_from="$T/ar-rk"
 mdb_start "$T/srv-ar"
 ar_sums "$T/srv-ar" > "$T/ar-after.txt"
+ar_binlogs "$T/srv-ar" > "$T/ar-binlogs-after.txt" || fail "the server cannot read the re-keyed binary logs"
 mdb_check "$T/srv-ar"
 mdb_stop "$T/srv-ar"
 diff -u "$T/ar-before.txt" "$T/ar-after.txt" || fail "the tables differ after rekey"
+diff -u "$T/ar-binlogs-before.txt" "$T/ar-binlogs-after.txt" > "$T/binlog-diff.txt" ||
+  fail "the binary logs read differently after rekey: $(head -20 "$T/binlog-diff.txt")"
+grep -q "UPDATE .ar.\..i." "$T/ar-binlogs-after.txt" || fail "mariadb-binlog decoded no row event"
+# the binary logs under AES_CTR (file_key_management_encryption_algorithm), through a backup
+# and prepare (which updates the backup's manifest for them): a server with only the new keys
+# reads every event
+mdb_new "$T/bc" encrypt_tables=ON encrypt_log=ON algo=AES_CTR "mysqld:encrypt_binlog=ON" \
+  "mysqld:log_bin=binlog" "mysqld:server_id=1"
+mdb_start "$T/bc"
+mdb_sql "$T/bc" "CREATE DATABASE ar; USE ar; CREATE TABLE i (id INT PRIMARY KEY, v VARCHAR(100));
+  INSERT INTO i SELECT seq, REPEAT('c', seq % 90) FROM seq_1_to_500; FLUSH BINARY LOGS;
+  SET binlog_format=ROW; UPDATE i SET v = CONCAT(v, id) WHERE id % 7 = 0; FLUSH BINARY LOGS" \
+  > /dev/null
+ar_binlogs "$T/bc" > "$T/bc-before.txt"
+mdb_stop "$T/bc"
+BCNEW=$T/keys-bc-new.txt
+mdb_make_keys "bc-new-$SEED" "$(_mdb_get "$T/bc" key_ids)" "$BCNEW"
+expect 0 "$IBDCRYPT" backup --datadir="$T/bc/data" --keyfile="$T/bc/keys/keys.txt" --target-dir="$T/bc-bk"
+expect 0 "$IBDCRYPT" prepare --target-dir="$T/bc-bk" --keyfile="$T/bc/keys/keys.txt" \
+  --to-keyfile="$BCNEW"
+grep -q "; 3 binary logs re-encrypted" "$T/err" || fail "prepare, AES_CTR binary logs: $(cat "$T/err")"
+expect 0 "$IBDCRYPT" verify --keyfile="$BCNEW" "$T/bc-bk"
+mdb_clone "$T/bc" "$T/srv-bc" keyfile="$BCNEW" datadir_from="$T/bc-bk"
+mdb_start "$T/srv-bc"
+ar_binlogs "$T/srv-bc" > "$T/bc-after.txt" || fail "the server cannot read the AES_CTR binary logs"
+mdb_stop "$T/srv-bc"
+diff -u "$T/bc-before.txt" "$T/bc-after.txt" > "$T/binlog-diff.txt" ||
+  fail "the AES_CTR binary logs read differently after prepare: $(head -20 "$T/binlog-diff.txt")"
 step "all checks passed"

@@ -287,6 +287,37 @@ IBC_API ibc_status ibc_aria_rewrap(const ibc_engine *e, const ibc_aria *a,
                                    const ibc_keyring *from, const ibc_keyring *to,
                                    uint8_t iv[16]);
 
+/* ---- binary logs --------------------------------------------------------------------------
+ * A binary log written with encrypt_binlog=ON: after its format description event, a
+ * START_ENCRYPTION_EVENT names the key version of key id 1 and a nonce; every later event is
+ * encrypted with key id 1 itself (no wrapped key: re-keying re-encrypts every event), IV =
+ * nonce || LE32(the event's offset), the key plugin's cipher (engine/binlog.c). */
+typedef struct ibc_binlog {
+    uint64_t enc_start;   /* the offset of the first encrypted event */
+    uint32_t key_version; /* of key id 1 */
+    int checksums;        /* events end in a CRC-32 (binlog_checksum=CRC32) */
+    uint8_t nonce[12];
+} ibc_binlog;
+/* Parse the head of a binary log (len bytes from its start): 1 an encrypted binary log, 0
+ * anything else (a plain one too), -1 give more bytes (at most 70 KiB are ever needed). */
+IBC_API int ibc_binlog_parse(const uint8_t *head, size_t len, ibc_binlog *b);
+/* Does key 1 of kr open the event at file offset off (ev, up to len bytes, starts with it)?
+ * 1 yes, 0 no (or no such key). algo: the key plugin's cipher. */
+IBC_API int ibc_binlog_event_opens(const ibc_engine *e, const ibc_binlog *b,
+                                   const ibc_keyring *kr, ibc_algo algo, const uint8_t *ev,
+                                   size_t len, uint64_t off);
+/* Re-key in place the whole encrypted events at the start of buf (len bytes from file offset
+ * off) from key 1 of from to key 1 of to (same version, nonce and cipher). *done: the bytes
+ * of whole events re-keyed; an event cut by the end of buf is left for the next call.
+ * *unsound: how many of them did not decrypt to a sound event (damaged before: re-keyed all
+ * the same, so that the new key gives the same bytes the old one gave). IBC_ERR_CORRUPT: the
+ * event at off + *done has an impossible length; IBC_ERR_KEY_MISSING: no key 1 at that
+ * version. */
+IBC_API ibc_status ibc_binlog_rekey(const ibc_engine *e, const ibc_binlog *b,
+                                    const ibc_keyring *from, const ibc_keyring *to,
+                                    ibc_algo algo, uint8_t *buf, size_t len, uint64_t off,
+                                    size_t *done, uint32_t *unsound);
+
 /* ---- batches ------------------------------------------------------------------------------
  * A batch runs one operation over pages of one tablespace. Every page gets a status; a bad
  * page is data, not an error. Pages may mix encrypted, plain, zero and compressed pages.

@@ -1,0 +1,192 @@
+/*
+ * binlog.c - binary logs written with encrypt_binlog=ON, as far as re-keying needs them (see
+ * ibdcrypt.h, "Binary logs").
+ *
+ * The format (sql/log_event.h Binlog_crypt_data, sql/log_event_server.cc
+ * Log_event_writer::write_header / write_data / write_footer / maybe_write_event_len,
+ * sql/log_event.cc decrypt_event), confirmed on 10.11.19 with both AES_CBC and AES_CTR:
+ *   - BINLOG_MAGIC fe 'b' 'i' 'n', then the format description event (type 15, plain), then
+ *     a START_ENCRYPTION_EVENT (type 164, plain): scheme 1 (1 byte), the key version of key
+ *     id 1 (LE32), a 12-byte nonce. Every later event is encrypted.
+ *   - An event header: timestamp 4, type 1, server id 4, event length 4 (offset 9), end
+ *     position log_pos 4 (offset 13), flags 2 (all little-endian); with binlog_checksum=CRC32
+ *     the event ends in zlib's CRC-32 of everything before it (my_checksum), computed over
+ *     the plaintext with the length in its place.
+ *   - Encrypted: the key is key id 1 itself (ENCRYPTION_KEY_SYSTEM_DATA, no wrapping); the IV
+ *     is nonce || LE32(the event's offset in the file); the cipher is the key plugin's
+ *     (file_key_management_encryption_algorithm) without padding (MariaDB's tail rule,
+ *     ibc_nopad_crypt). Before encryption the timestamp is copied over the length (offset 9),
+ *     then bytes [4, len) are encrypted as one stream; the 4 ciphertext bytes at offset 9 are
+ *     written at offset 0 and the plain length at offset 9 (so a reader finds the length).
+ * Whether a key opens an event: decrypted, its log_pos must be its own end and, with
+ * checksums, its CRC must match. A re-key decrypts and encrypts every event whatever it
+ * holds (a bijection): damage stays the same damage under the new key.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/crypto.h>
+
+#include "engine_internal.h"
+#include "format.h"
+
+#define EV_HEADER      19  /* LOG_EVENT_HEADER_LEN */
+#define EV_LEN_OFF     9   /* EVENT_LEN_OFFSET */
+#define EV_POS_OFF     13  /* LOG_POS_OFFSET */
+#define FDE_TYPE       15  /* FORMAT_DESCRIPTION_EVENT */
+#define START_ENC_TYPE 164 /* START_ENCRYPTION_EVENT */
+
+int ibc_binlog_parse(const uint8_t *head, size_t len, ibc_binlog *b)
+{
+    memset(b, 0, sizeof(*b));
+    if (len < 4 + EV_HEADER)
+        return len >= 4 && memcmp(head,
+                                  "\xfe"
+                                  "bin",
+                                  4)
+                   ? 0
+                   : -1;
+    if (memcmp(head,
+               "\xfe"
+               "bin",
+               4) ||
+        head[4 + 4] != FDE_TYPE)
+        return 0;
+    uint32_t fde = le32(head + 4 + EV_LEN_OFF);
+    if (fde < EV_HEADER + 5 || fde > 65536)
+        return 0;
+    if (len < 4 + (size_t)fde + EV_HEADER)
+        return -1;
+    /* the format description ends in the checksum algorithm (1 byte: 0 off, 1 CRC32) and a
+     * CRC field (log_event.cc Format_description_log_event: BINLOG_CHECKSUM_ALG_DESC_LEN) */
+    b->checksums = head[4 + fde - 5] == 1;
+    const uint8_t *s = head + 4 + fde;
+    uint32_t slen = le32(s + EV_LEN_OFF);
+    if (s[4] != START_ENC_TYPE)
+        return 0;
+    if (slen < EV_HEADER + 17 || slen > 4096)
+        return 0;
+    if (len < 4 + (size_t)fde + slen)
+        return -1;
+    /* Start_encryption_log_event: crypto scheme, key version, nonce (log_event.h) */
+    if (s[EV_HEADER] != 1)
+        return 0;
+    b->key_version = le32(s + EV_HEADER + 1);
+    memcpy(b->nonce, s + EV_HEADER + 5, 12);
+    b->enc_start = 4 + (uint64_t)fde + slen;
+    return 1;
+}
+
+/* Key id 1 of kr at the log's key version, expanded. */
+static ibc_status log_key(const ibc_kernels *k, const ibc_keyring *kr, uint32_t version,
+                          ibc_aes_key *out)
+{
+    uint8_t raw[IBC_KEY_MAX];
+    size_t rlen = 0;
+    ibc_status st = ibc_keyring_get(kr, 1, version, raw, &rlen);
+    if (st == IBC_OK)
+        k->aes_expand(out, raw, rlen);
+    OPENSSL_cleanse(raw, sizeof(raw));
+    return st;
+}
+
+static void event_iv(const ibc_binlog *b, uint64_t off, uint8_t iv[16])
+{
+    memcpy(iv, b->nonce, 12);
+    put_le32(iv + 12, (uint32_t)off); /* Binlog_crypt_data::set_iv: int4store of the offset */
+}
+
+/* Decrypt event ev (len bytes at file offset off) in place: afterwards ev[4, len) is the
+ * decrypted stream, whose bytes at offset 9 are the timestamp. Returns whether it is sound. */
+static int open_event(const ibc_kernels *k, const ibc_binlog *b, const ibc_aes_key *key,
+                      ibc_algo algo, uint8_t *ev, uint32_t len, uint64_t off)
+{
+    uint8_t iv[16], l[4];
+    event_iv(b, off, iv);
+    memcpy(ev + EV_LEN_OFF, ev, 4);
+    ibc_nopad_crypt(k, key, algo, 0, iv, ev + 4, ev + 4, len - 4);
+    if (le32(ev + EV_POS_OFF) != (uint32_t)(off + len))
+        return 0;
+    if (!b->checksums)
+        return 1;
+    /* the CRC of the event as written: timestamp, type and server id, length, the rest */
+    put_le32(l, len);
+    uint32_t crc = k->crc32z(0, ev + EV_LEN_OFF, 4);
+    crc = k->crc32z(crc, ev + 4, EV_LEN_OFF - 4);
+    crc = k->crc32z(crc, l, 4);
+    crc = k->crc32z(crc, ev + EV_POS_OFF, len - 4 - EV_POS_OFF);
+    return crc == le32(ev + len - 4);
+}
+
+/* The inverse of open_event: encrypt the stream and put the length back at offset 9. */
+static void seal_event(const ibc_kernels *k, const ibc_binlog *b, const ibc_aes_key *key,
+                       ibc_algo algo, uint8_t *ev, uint32_t len, uint64_t off)
+{
+    uint8_t iv[16];
+    event_iv(b, off, iv);
+    ibc_nopad_crypt(k, key, algo, 1, iv, ev + 4, ev + 4, len - 4);
+    memcpy(ev, ev + EV_LEN_OFF, 4);
+    put_le32(ev + EV_LEN_OFF, len);
+}
+
+static uint32_t min_len(const ibc_binlog *b)
+{
+    return EV_HEADER + (b->checksums ? 4 : 0);
+}
+
+int ibc_binlog_event_opens(const ibc_engine *e, const ibc_binlog *b, const ibc_keyring *kr,
+                           ibc_algo algo, const uint8_t *ev, size_t len, uint64_t off)
+{
+    uint32_t n = len >= EV_HEADER ? le32(ev + EV_LEN_OFF) : 0;
+    if (n < min_len(b) || n > len)
+        return 0;
+    ibc_aes_key key;
+    if (log_key(e->k, kr, b->key_version, &key) != IBC_OK)
+        return 0;
+    uint8_t *copy = malloc(n);
+    int ok = copy != NULL;
+    if (ok) {
+        memcpy(copy, ev, n);
+        ok = open_event(e->k, b, &key, algo, copy, n, off);
+        OPENSSL_cleanse(copy, n);
+        free(copy);
+    }
+    ibc_aes_key_wipe(&key);
+    return ok;
+}
+
+ibc_status ibc_binlog_rekey(const ibc_engine *e, const ibc_binlog *b, const ibc_keyring *from,
+                            const ibc_keyring *to, ibc_algo algo, uint8_t *buf, size_t len,
+                            uint64_t off, size_t *done, uint32_t *unsound)
+{
+    *done = 0;
+    *unsound = 0;
+    if (algo != IBC_ALGO_CBC && algo != IBC_ALGO_CTR)
+        return IBC_ERR_INVALID_ARG;
+    ibc_aes_key ok, nk;
+    ibc_status st = log_key(e->k, from, b->key_version, &ok);
+    if (st == IBC_OK && (st = log_key(e->k, to, b->key_version, &nk)) != IBC_OK)
+        ibc_aes_key_wipe(&ok);
+    if (st != IBC_OK)
+        return st;
+    size_t pos = 0;
+    while (pos + EV_HEADER <= len) {
+        uint8_t *ev = buf + pos;
+        uint32_t n = le32(ev + EV_LEN_OFF);
+        if (n < min_len(b)) {
+            st = IBC_ERR_CORRUPT;
+            break;
+        }
+        if (n > len - pos)
+            break; /* the caller's next buffer */
+        /* decrypting under one key and encrypting under the other is a bijection: an event
+         * damaged before decrypts under the new key to the same damaged bytes */
+        *unsound += !open_event(e->k, b, &ok, algo, ev, n, off + pos);
+        seal_event(e->k, b, &nk, algo, ev, n, off + pos);
+        pos += n;
+    }
+    ibc_aes_key_wipe(&ok);
+    ibc_aes_key_wipe(&nk);
+    *done = pos;
+    return st;
+}
