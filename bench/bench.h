@@ -37,6 +37,7 @@ void *bench_skip(gbc_ctx *ctx, const char *fmt, ...) __attribute__((format(print
 /* The groups. */
 void bench_kernel_register(void);
 void bench_page_register(void);
+void bench_binlog_register(void);
 void bench_probe_register(void);
 void bench_page_cleanup(void);
 

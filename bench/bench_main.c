@@ -143,6 +143,7 @@ void ibc_bench_register_all(void)
     bench_kernel_register();
     bench_probe_register();
     bench_page_register();
+    bench_binlog_register();
 }
 
 void ibc_bench_cleanup(void)

@@ -96,15 +96,11 @@ static void event_iv(const ibc_binlog *b, uint64_t off, uint8_t iv[16])
     put_le32(iv + 12, (uint32_t)off); /* Binlog_crypt_data::set_iv: int4store of the offset */
 }
 
-/* Decrypt event ev (len bytes at file offset off) in place: afterwards ev[4, len) is the
- * decrypted stream, whose bytes at offset 9 are the timestamp. Returns whether it is sound. */
-static int open_event(const ibc_kernels *k, const ibc_binlog *b, const ibc_aes_key *key,
-                      ibc_algo algo, uint8_t *ev, uint32_t len, uint64_t off)
+/* Is the decrypted event ev (len bytes at file offset off; open_event) sound? */
+static int event_sound(const ibc_kernels *k, const ibc_binlog *b, const uint8_t *ev, uint32_t len,
+                       uint64_t off)
 {
-    uint8_t iv[16], l[4];
-    event_iv(b, off, iv);
-    memcpy(ev + EV_LEN_OFF, ev, 4);
-    ibc_nopad_crypt(k, key, algo, 0, iv, ev + 4, ev + 4, len - 4);
+    uint8_t l[4];
     if (le32(ev + EV_POS_OFF) != (uint32_t)(off + len))
         return 0;
     if (!b->checksums)
@@ -116,6 +112,18 @@ static int open_event(const ibc_kernels *k, const ibc_binlog *b, const ibc_aes_k
     crc = k->crc32z(crc, l, 4);
     crc = k->crc32z(crc, ev + EV_POS_OFF, len - 4 - EV_POS_OFF);
     return crc == le32(ev + len - 4);
+}
+
+/* Decrypt event ev (len bytes at file offset off) in place: afterwards ev[4, len) is the
+ * decrypted stream, whose bytes at offset 9 are the timestamp. Returns whether it is sound. */
+static int open_event(const ibc_kernels *k, const ibc_binlog *b, const ibc_aes_key *key,
+                      ibc_algo algo, uint8_t *ev, uint32_t len, uint64_t off)
+{
+    uint8_t iv[16];
+    event_iv(b, off, iv);
+    memcpy(ev + EV_LEN_OFF, ev, 4);
+    ibc_nopad_crypt(k, key, algo, 0, iv, ev + 4, ev + 4, len - 4);
+    return event_sound(k, b, ev, len, off);
 }
 
 /* The inverse of open_event: encrypt the stream and put the length back at offset 9. */
@@ -155,6 +163,82 @@ int ibc_binlog_event_opens(const ibc_engine *e, const ibc_binlog *b, const ibc_k
     return ok;
 }
 
+#define WINDOW 256 /* events decrypted before their encryption is shared out into lanes */
+
+typedef struct win_ev {
+    uint8_t *p;
+    uint32_t len;
+    uint64_t off;
+} win_ev;
+
+/* Decrypt (CBC) the n events of w under key in place, as open_event does, the tails' masks
+ * in one call. Returns how many are not sound. */
+static uint32_t open_cbc_window(const ibc_kernels *k, const ibc_binlog *b, const ibc_aes_key *key,
+                                const win_ev *w, size_t n)
+{
+    uint8_t iv[WINDOW][16], mask[WINDOW][16];
+    uint32_t bad = 0;
+    for (size_t i = 0; i < n; i++)
+        event_iv(b, w[i].off, iv[i]);
+    k->aes_ecb_enc(key, iv[0], mask[0], n); /* the tails (ibc_nopad_crypt) */
+    for (size_t i = 0; i < n; i++) {
+        uint8_t *p = w[i].p, v[16];
+        uint32_t nb = (w[i].len - 4) / 16;
+        memcpy(p + EV_LEN_OFF, p, 4);
+        memcpy(v, iv[i], 16);
+        k->aes_cbc_dec(key, v, p + 4, p + 4, nb);
+        for (uint32_t j = 0; j < (w[i].len - 4) % 16; j++)
+            p[4 + nb * 16 + j] ^= mask[i][j];
+        bad += !event_sound(k, b, p, w[i].len, w[i].off);
+    }
+    OPENSSL_cleanse(mask, sizeof(mask)); /* keystream */
+    return bad;
+}
+
+/* Encrypt the decrypted streams of the n events of w under key (CBC, MariaDB's tail rule) and
+ * put their lengths back: lanes of about equal length side by side, since one event's CBC
+ * encryption is a serial chain. */
+static void seal_cbc_window(const ibc_kernels *k, const ibc_binlog *b, const ibc_aes_key *key,
+                            const win_ev *w, size_t n)
+{
+    /* a counting sort by length class: exact below 64 blocks, by 64 blocks above */
+    enum { CLASSES = 128 };
+    uint16_t first[CLASSES + 1] = {0}, order[WINDOW];
+    uint8_t cls[WINDOW];
+    for (size_t i = 0; i < n; i++) {
+        uint32_t nb = (w[i].len - 4) / 16;
+        cls[i] = (uint8_t)(nb < 64 ? nb : 64 + (nb / 64 < 63 ? nb / 64 : 63));
+        first[cls[i] + 1]++;
+    }
+    for (int c = 0; c < CLASSES; c++)
+        first[c + 1] = (uint16_t)(first[c + 1] + first[c]);
+    for (size_t i = 0; i < n; i++)
+        order[first[cls[i]]++] = (uint16_t)i;
+    for (size_t g = 0; g < n; g += IBC_MB_MAX_LANES) {
+        size_t cnt = n - g < IBC_MB_MAX_LANES ? n - g : IBC_MB_MAX_LANES;
+        ibc_cbc_lane lane[IBC_MB_MAX_LANES];
+        uint8_t iv[IBC_MB_MAX_LANES][16], mask[IBC_MB_MAX_LANES][16];
+        for (size_t i = 0; i < cnt; i++) {
+            const win_ev *x = &w[order[g + i]];
+            event_iv(b, x->off, iv[i]);
+            lane[i] = (ibc_cbc_lane){x->p + 4, x->p + 4, (x->len - 4) / 16, {0}};
+            memcpy(lane[i].iv, iv[i], 16);
+        }
+        k->aes_cbc_enc_mb(key, lane, cnt);
+        /* the tails (ibc_nopad_crypt): XORed with AES-ECB(key, the IV) */
+        k->aes_ecb_enc(key, iv[0], mask[0], cnt);
+        for (size_t i = 0; i < cnt; i++) {
+            const win_ev *x = &w[order[g + i]];
+            uint8_t *t = x->p + 4 + (x->len - 4) / 16 * 16;
+            for (uint32_t j = 0; j < (x->len - 4) % 16; j++)
+                t[j] ^= mask[i][j];
+            memcpy(x->p, x->p + EV_LEN_OFF, 4);
+            put_le32(x->p + EV_LEN_OFF, x->len);
+        }
+        OPENSSL_cleanse(mask, sizeof(mask)); /* keystream */
+    }
+}
+
 ibc_status ibc_binlog_rekey(const ibc_engine *e, const ibc_binlog *b, const ibc_keyring *from,
                             const ibc_keyring *to, ibc_algo algo, uint8_t *buf, size_t len,
                             uint64_t off, size_t *done, uint32_t *unsound)
@@ -169,21 +253,34 @@ ibc_status ibc_binlog_rekey(const ibc_engine *e, const ibc_binlog *b, const ibc_
         ibc_aes_key_wipe(&ok);
     if (st != IBC_OK)
         return st;
+    win_ev w[WINDOW];
     size_t pos = 0;
-    while (pos + EV_HEADER <= len) {
-        uint8_t *ev = buf + pos;
-        uint32_t n = le32(ev + EV_LEN_OFF);
-        if (n < min_len(b)) {
-            st = IBC_ERR_CORRUPT;
-            break;
+    while (st == IBC_OK && pos + EV_HEADER <= len) {
+        size_t cnt = 0;
+        while (cnt < WINDOW && pos + EV_HEADER <= len) {
+            uint32_t l = le32(buf + pos + EV_LEN_OFF);
+            if (l < min_len(b)) {
+                st = IBC_ERR_CORRUPT;
+                break;
+            }
+            if (l > len - pos)
+                break; /* the caller's next buffer */
+            w[cnt++] = (win_ev){buf + pos, l, off + pos};
+            pos += l;
         }
-        if (n > len - pos)
-            break; /* the caller's next buffer */
+        if (!cnt)
+            break;
         /* decrypting under one key and encrypting under the other is a bijection: an event
          * damaged before decrypts under the new key to the same damaged bytes */
-        *unsound += !open_event(e->k, b, &ok, algo, ev, n, off + pos);
-        seal_event(e->k, b, &nk, algo, ev, n, off + pos);
-        pos += n;
+        if (algo == IBC_ALGO_CTR) {
+            for (size_t i = 0; i < cnt; i++) {
+                *unsound += !open_event(e->k, b, &ok, algo, w[i].p, w[i].len, w[i].off);
+                seal_event(e->k, b, &nk, algo, w[i].p, w[i].len, w[i].off);
+            }
+        } else {
+            *unsound += open_cbc_window(e->k, b, &ok, w, cnt);
+            seal_cbc_window(e->k, b, &nk, w, cnt);
+        }
     }
     ibc_aes_key_wipe(&ok);
     ibc_aes_key_wipe(&nk);
