@@ -28,6 +28,8 @@ static uint32_t detect(void)
     uint32_t a, b, c, d, f = 0;
     if (__get_cpuid_max(0, NULL) < 1)
         return 0;
+    __cpuid(0, a, b, c, d);
+    int intel = b == 0x756e6547u && d == 0x49656e69u && c == 0x6c65746eu; /* "GenuineIntel" */
     __cpuid(1, a, b, c, d);
     if (c & (1u << 20))
         f |= IBC_CPU_SSE42;
@@ -61,6 +63,8 @@ static uint32_t detect(void)
             if (b & (1u << 31))
                 f |= IBC_CPU_AVX512VL;
         }
+        if (intel && (f & IBC_CPU_AVX512F) && (f & IBC_CPU_VPCLMUL))
+            f |= IBC_CPU_CLMUL512_FULL;
     }
     return f;
 }
@@ -169,7 +173,8 @@ void ibc_cpu_feature_names(uint32_t f, char *buf, size_t n)
         {IBC_CPU_AVX, "avx"},            {IBC_CPU_AVX2, "avx2"},
         {IBC_CPU_VAES, "vaes"},          {IBC_CPU_VPCLMUL, "vpclmulqdq"},
         {IBC_CPU_AVX512F, "avx512f"},    {IBC_CPU_AVX512BW, "avx512bw"},
-        {IBC_CPU_AVX512VL, "avx512vl"},  {IBC_CPU_ARM_AES, "aes"},
+        {IBC_CPU_AVX512VL, "avx512vl"},  {IBC_CPU_CLMUL512_FULL, "clmul512-full"},
+        {IBC_CPU_ARM_AES, "aes"},
         {IBC_CPU_ARM_PMULL, "pmull"},    {IBC_CPU_ARM_CRC32, "crc32"},
     };
     size_t used = 0;

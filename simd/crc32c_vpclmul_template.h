@@ -124,8 +124,8 @@ static inline __m128i crc32c_reduce(vec_t v0, vec_t v1, vec_t v2, vec_t v3, cons
     return _mm_xor_si128(x, last);
 }
 
-/* Raw CRC state c over len >= 4 * VL bytes. */
-static IBC_NOINLINE uint32_t crc32c_vfold(uint32_t c, const uint8_t *p, size_t len)
+/* Raw CRC state c over len >= 4 * VL bytes; fuse: with the crc32 chains (else folding alone). */
+static IBC_NOINLINE uint32_t crc32c_vfold(uint32_t c, const uint8_t *p, size_t len, int fuse)
 {
     const vec_t mults_4v = MULTS_4V;
     vec_t v0 = VLOADU(p), v1 = VLOADU(p + VL), v2 = VLOADU(p + 2 * VL), v3 = VLOADU(p + 3 * VL);
@@ -134,7 +134,7 @@ static IBC_NOINLINE uint32_t crc32c_vfold(uint32_t c, const uint8_t *p, size_t l
     len -= 4 * VL;
 
     /* Fused chunks of m steps: m * FUSED_STEP bytes, then the 4 vectors after them. */
-    while (len >= FUSED_STEP + 4 * VL) {
+    while (fuse && len >= FUSED_STEP + 4 * VL) {
         size_t m = (len - 4 * VL) / FUSED_STEP;
         if (m > FUSED_M_MAX)
             m = FUSED_M_MAX;
@@ -204,8 +204,22 @@ uint32_t KERNEL(uint32_t crc, const void *buf, size_t len)
         return ~crc32c_sse42_serial(~crc, buf, len);
     if (len < CRC32C_VFOLD_MIN)
         return ~crc32c_sse42_3way(~crc, buf, len);
-    return ~crc32c_vfold(~crc, buf, len);
+    return ~crc32c_vfold(~crc, buf, len, 1);
 }
+
+#ifdef KERNEL_FOLD
+/* Folding alone: where carry-less multiplies issue every cycle (IBC_CPU_CLMUL512_FULL), the
+ * crc32 chains only take issue slots from them. */
+uint32_t KERNEL_FOLD(uint32_t crc, const void *buf, size_t len)
+{
+    IBC_KERNEL_HIT(IBC_KOP_CRC32C, TIER);
+    if (len < CRC32C_SHORT)
+        return ~crc32c_sse42_serial(~crc, buf, len);
+    if (len < CRC32C_VFOLD_MIN)
+        return ~crc32c_sse42_3way(~crc, buf, len);
+    return ~crc32c_vfold(~crc, buf, len, 0);
+}
+#endif
 
 /* The multi-message kernel (crc32c_mb_template.h); the including unit names it MB_KERNEL. */
 #define MB_TIER          TIER

@@ -17,7 +17,10 @@ void ibc_kernel_hits_reset(void)
 }
 
 #define IBC_TIER_TABLE(t, id, lanes, composed, enc_mb_crc)                                     \
-    const ibc_kernels ibc_kernels_##t = {                                                      \
+    IBC_TIER_TABLE_AS(ibc_kernels_##t, t, id, lanes, composed, enc_mb_crc, crc32c_##t)
+/* the same with its own table name and CRC32C kernel (a variant of a tier) */
+#define IBC_TIER_TABLE_AS(var, t, id, lanes, composed, enc_mb_crc, crc)                         \
+    const ibc_kernels var = {                                                                  \
         .tier = (id),                                                                          \
         .name = #t,                                                                            \
         .aes_expand = aes_expand_##t,                                                          \
@@ -28,7 +31,7 @@ void ibc_kernel_hits_reset(void)
         .aes_cbc_enc_mb = aes_cbc_enc_mb_##t,                                                  \
         .aes_cbc_enc_mb_crc = (enc_mb_crc),                                                    \
         .aes_ctr = aes_ctr_##t,                                                                \
-        .crc32c = crc32c_##t,                                                                  \
+        .crc32c = (crc),                                                                       \
         .crc32c_mb = crc32c_mb_##t,                                                            \
         .aes_cbc_dec_crc = aes_cbc_dec_crc_##t,                                                \
         .aes_ctr_crc = aes_ctr_crc_##t,                                                        \
@@ -53,6 +56,9 @@ IBC_TIER_TABLE(vaes256, IBC_TIER_VAES256, 16, 1, aes_cbc_enc_mb_crc_vaes256);
 #endif
 #if defined(IBC_HAVE_TIER_VAES512)
 IBC_TIER_TABLE(vaes512, IBC_TIER_VAES512, 32, 1, aes_cbc_enc_mb_crc_vaes512);
+/* on Intel cores (IBC_CPU_CLMUL512_FULL): CRC32C by folding alone */
+IBC_TIER_TABLE_AS(ibc_kernels_vaes512_fold, vaes512, IBC_TIER_VAES512, 32, 1,
+                  aes_cbc_enc_mb_crc_vaes512, crc32c_vaes512_fold);
 #endif
 #if defined(IBC_HAVE_TIER_ARMCE)
 IBC_TIER_TABLE(armce, IBC_TIER_ARMCE, 8, 0, NULL);
@@ -77,7 +83,8 @@ const ibc_kernels *ibc_tier_kernels(ibc_tier_id t)
 #endif
 #if defined(IBC_HAVE_TIER_VAES512)
     case IBC_TIER_VAES512:
-        return &ibc_kernels_vaes512;
+        return ibc_cpu_features() & IBC_CPU_CLMUL512_FULL ? &ibc_kernels_vaes512_fold
+                                                          : &ibc_kernels_vaes512;
 #endif
 #if defined(IBC_HAVE_TIER_ARMCE)
     case IBC_TIER_ARMCE:

@@ -248,6 +248,9 @@ enum {
     IBC_CPU_AVX512F = 1u << 8,
     IBC_CPU_AVX512BW = 1u << 9,
     IBC_CPU_AVX512VL = 1u << 10,
+    /* not an instruction set: VPCLMULQDQ on zmm at one per cycle (Intel cores since Ice Lake;
+     * Zen 4 issues one per two cycles), where folding alone beats the fused CRC32C */
+    IBC_CPU_CLMUL512_FULL = 1u << 11,
     IBC_CPU_ARM_AES = 1u << 16,
     IBC_CPU_ARM_PMULL = 1u << 17,
     IBC_CPU_ARM_CRC32 = 1u << 18,
@@ -368,6 +371,7 @@ extern const ibc_kernels ibc_kernels_vaes256;
 #endif
 #if defined(IBC_HAVE_TIER_VAES512)
 extern const ibc_kernels ibc_kernels_vaes512;
+extern const ibc_kernels ibc_kernels_vaes512_fold; /* its variant for IBC_CPU_CLMUL512_FULL */
 #endif
 #if defined(IBC_HAVE_TIER_ARMCE)
 extern const ibc_kernels ibc_kernels_armce;

@@ -55,6 +55,8 @@ IBC_DECLARE_ENC_MB_CRC(vaes256);
 #if defined(IBC_HAVE_TIER_VAES512)
 IBC_DECLARE_TIER(vaes512);
 IBC_DECLARE_ENC_MB_CRC(vaes512);
+/* CRC32C by zmm folding alone, for IBC_CPU_CLMUL512_FULL (crc32c_vaes512.c) */
+uint32_t crc32c_vaes512_fold(uint32_t crc, const void *buf, size_t len);
 #endif
 #if defined(IBC_HAVE_TIER_ARMCE)
 IBC_DECLARE_TIER(armce);
