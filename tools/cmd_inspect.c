@@ -273,7 +273,7 @@ static int run(cli_global *g, int argc, char **argv)
                        naria == 1 ? "" : ", ...");
             if (nbin)
                 printf("%s%zu binary log%s encrypted with key id 1 (encrypt_binlog=ON; %s%s): "
-                       "they stay under it when rekey changes key 1\n", naria ? "" : "\n", nbin,
+                       "prepare and rekey re-encrypt them\n", naria ? "" : "\n", nbin,
                        nbin == 1 ? "" : "s", bin, nbin == 1 ? "" : ", ...");
         }
         for (size_t i = 0; i < ds.n; i++)
