@@ -239,6 +239,26 @@ static void seal_cbc_window(const ibc_kernels *k, const ibc_binlog *b, const ibc
     }
 }
 
+/* The next whole events from buf + *pos (file offset off + *pos), at most WINDOW, into w:
+ * their count. *st becomes IBC_ERR_CORRUPT at an impossible length. */
+static size_t next_window(const ibc_binlog *b, uint8_t *buf, size_t len, uint64_t off, size_t *pos,
+                          win_ev *w, ibc_status *st)
+{
+    size_t cnt = 0;
+    while (cnt < WINDOW && *pos + EV_HEADER <= len) {
+        uint32_t l = le32(buf + *pos + EV_LEN_OFF);
+        if (l < min_len(b)) {
+            *st = IBC_ERR_CORRUPT;
+            break;
+        }
+        if (l > len - *pos)
+            break; /* the caller's next buffer */
+        w[cnt++] = (win_ev){buf + *pos, l, off + *pos};
+        *pos += l;
+    }
+    return cnt;
+}
+
 ibc_status ibc_binlog_rekey(const ibc_engine *e, const ibc_binlog *b, const ibc_keyring *from,
                             const ibc_keyring *to, ibc_algo algo, uint8_t *buf, size_t len,
                             uint64_t off, size_t *done, uint32_t *unsound)
@@ -254,22 +274,8 @@ ibc_status ibc_binlog_rekey(const ibc_engine *e, const ibc_binlog *b, const ibc_
     if (st != IBC_OK)
         return st;
     win_ev w[WINDOW];
-    size_t pos = 0;
-    while (st == IBC_OK && pos + EV_HEADER <= len) {
-        size_t cnt = 0;
-        while (cnt < WINDOW && pos + EV_HEADER <= len) {
-            uint32_t l = le32(buf + pos + EV_LEN_OFF);
-            if (l < min_len(b)) {
-                st = IBC_ERR_CORRUPT;
-                break;
-            }
-            if (l > len - pos)
-                break; /* the caller's next buffer */
-            w[cnt++] = (win_ev){buf + pos, l, off + pos};
-            pos += l;
-        }
-        if (!cnt)
-            break;
+    size_t pos = 0, cnt;
+    while (st == IBC_OK && (cnt = next_window(b, buf, len, off, &pos, w, &st)) > 0) {
         /* decrypting under one key and encrypting under the other is a bijection: an event
          * damaged before decrypts under the new key to the same damaged bytes */
         if (algo == IBC_ALGO_CTR) {
@@ -284,6 +290,33 @@ ibc_status ibc_binlog_rekey(const ibc_engine *e, const ibc_binlog *b, const ibc_
     }
     ibc_aes_key_wipe(&ok);
     ibc_aes_key_wipe(&nk);
+    *done = pos;
+    return st;
+}
+
+ibc_status ibc_binlog_check(const ibc_engine *e, const ibc_binlog *b, const ibc_keyring *kr,
+                            ibc_algo algo, uint8_t *buf, size_t len, uint64_t off, size_t *done,
+                            uint64_t *events, uint32_t *unsound, uint64_t *first_bad)
+{
+    *done = 0;
+    *events = 0;
+    *unsound = 0;
+    *first_bad = 0;
+    if (algo != IBC_ALGO_CBC && algo != IBC_ALGO_CTR)
+        return IBC_ERR_INVALID_ARG;
+    ibc_aes_key key;
+    ibc_status st = log_key(e->k, kr, b->key_version, &key);
+    if (st != IBC_OK)
+        return st;
+    win_ev w[WINDOW];
+    size_t pos = 0, cnt;
+    while (st == IBC_OK && (cnt = next_window(b, buf, len, off, &pos, w, &st)) > 0) {
+        for (size_t i = 0; i < cnt; i++)
+            if (!open_event(e->k, b, &key, algo, w[i].p, w[i].len, w[i].off) && !(*unsound)++)
+                *first_bad = w[i].off;
+        *events += cnt;
+    }
+    ibc_aes_key_wipe(&key);
     *done = pos;
     return st;
 }

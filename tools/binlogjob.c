@@ -84,17 +84,21 @@ int binlog_state(const ibc_engine *e, bl_file *bf, const ibc_keyring *cur, const
             bf->todo = 1;
             bf->algo = algos[a];
         } else {
-            opens_new |= ibc_binlog_event_opens(e, &bf->b, neu, algos[a], ev, len, at);
+            opens_new |= neu && ibc_binlog_event_opens(e, &bf->b, neu, algos[a], ev, len, at);
         }
     }
     OPENSSL_cleanse(ev, len);
     free(ev);
-    if (bf->todo || opens_new)
-        rc = 0;
-    else
+    rc = bf->todo || opens_new ? 0 : -2;
+    if (rc && neu)
         snprintf(why, whylen,
                  "neither the current nor the new key id 1 (version %u) opens the "
                  "binary log %s (its event at offset %llu)",
+                 bf->b.key_version, bf->rel, (unsigned long long)at);
+    else if (rc)
+        snprintf(why, whylen,
+                 "key id 1 (version %u) does not open the binary log %s (its event "
+                 "at offset %llu)",
                  bf->b.key_version, bf->rel, (unsigned long long)at);
 out:
     free(buf);
@@ -116,6 +120,111 @@ static int sync_dir_of(const char *path)
     return cli_fsync_path(dir);
 }
 
+/* One pass over a log (in): its head, then buffers of whole events handed to step, which
+ * sets *done; the bytes no event boundary covers (a last event cut short, everything after an
+ * impossible length) are left as they are. With out >= 0 every byte is written there at its
+ * offset. Returns 0, -1 with errno and what set, or -2 with why set. */
+typedef struct walk {
+    const ibc_engine *e;
+    const bl_file *bf;
+    const ibc_keyring *from, *to; /* to: NULL for a check */
+    int in, out;
+    progress *pr;
+    bl_result *res;
+    const char *what;
+} walk;
+
+static ibc_status walk_step(walk *w, uint8_t *buf, size_t n, uint64_t at, size_t *done)
+{
+    uint32_t unsound = 0;
+    uint64_t events = 0, first_bad = 0;
+    ibc_status s = w->to ? ibc_binlog_rekey(w->e, &w->bf->b, w->from, w->to, w->bf->algo, buf, n,
+                                            at, done, &unsound)
+                         : ibc_binlog_check(w->e, &w->bf->b, w->from, w->bf->algo, buf, n, at, done,
+                                            &events, &unsound, &first_bad);
+    if (unsound && !w->res->unsound)
+        w->res->first_unsound = first_bad;
+    w->res->unsound += unsound;
+    w->res->events += events;
+    return s;
+}
+
+static int walk_log(walk *w, uint64_t size, char *why, size_t whylen)
+{
+    size_t cap = CHUNK;
+    uint8_t *buf = malloc(cap);
+    uint64_t at = 0, head = w->bf->b.enc_start;
+    int rc = -1;
+    w->what = "reading";
+    if (!buf)
+        goto out;
+    while (at < size) {
+        size_t want = (size_t)(size - at < cap ? size - at : cap), done = 0;
+        if (at < head && want > head - at)
+            want = (size_t)(head - at);
+        w->what = "reading";
+        if (cli_pread_all(w->in, buf, want, at))
+            goto out;
+        ibc_status s =
+            at < head || w->res->unframed ? IBC_ERR_CORRUPT : walk_step(w, buf, want, at, &done);
+        if (at < head) {
+            done = want; /* the head (magic, format description, START_ENCRYPTION_EVENT) */
+        } else if (s == IBC_ERR_CORRUPT) {
+            if (!w->res->unframed)
+                w->res->unframed = at + done;
+            if (!done)
+                done = want;
+        } else if (s != IBC_OK) {
+            snprintf(why, whylen, "%s: %s", w->bf->rel, ibc_strerror(s));
+            rc = -2;
+            goto out;
+        } else if (!done) {
+            uint32_t len = want >= 13 ? le32(buf + 9) : 0;
+            if (want >= 13 && at + len <= size && len > cap) {
+                /* an event larger than the buffer: make room for it */
+                uint8_t *nb = realloc(buf, len);
+                if (!nb) {
+                    errno = ENOMEM;
+                    goto out;
+                }
+                buf = nb;
+                cap = len;
+                continue;
+            }
+            done = want; /* the end of the file cuts the last event short */
+            w->res->torn = 1;
+        }
+        w->what = "writing";
+        if (w->out >= 0 && cli_pwrite_all(w->out, buf, done, at))
+            goto out;
+        at += done;
+        if (w->pr)
+            progress_add(w->pr, done);
+    }
+    rc = 0;
+out:
+    if (buf)
+        OPENSSL_cleanse(buf, cap); /* plaintext passed through it */
+    free(buf);
+    return rc;
+}
+
+int binlog_check_file(const ibc_engine *e, const bl_file *bf, const ibc_keyring *kr, bl_result *res,
+                      char *why, size_t whylen)
+{
+    memset(res, 0, sizeof(*res));
+    walk w = {e, bf, kr, NULL, open(bf->path, O_RDONLY | O_CLOEXEC), -1, NULL, res, "reading"};
+    struct stat st;
+    int rc = w.in < 0 || fstat(w.in, &st) ? -1 : walk_log(&w, (uint64_t)st.st_size, why, whylen);
+    if (rc == -1) {
+        rc = -(errno ? errno : EIO);
+        snprintf(why, whylen, "%s: %s: %s", bf->rel, w.what, strerror(-rc));
+    }
+    if (w.in >= 0)
+        close(w.in);
+    return rc < 0 ? rc : 0;
+}
+
 int binlog_rekey_file(const ibc_engine *e, const bl_file *bf, const ibc_keyring *cur,
                       const ibc_keyring *neu, progress *pr, bl_result *res, char *why,
                       size_t whylen)
@@ -126,78 +235,28 @@ int binlog_rekey_file(const ibc_engine *e, const bl_file *bf, const ibc_keyring 
         return -ENAMETOOLONG;
     }
     memset(res, 0, sizeof(*res));
-    int in = open(bf->path, O_RDONLY | O_CLOEXEC), out = -1, rc = -1;
+    walk w = {e, bf, cur, neu, open(bf->path, O_RDONLY | O_CLOEXEC), -1, pr, res, "reading"};
+    int rc = -1;
     struct stat st;
-    size_t cap = CHUNK;
-    uint8_t *buf = malloc(cap);
     const char *what = "reading";
-    if (in < 0 || !buf || fstat(in, &st))
+    if (w.in < 0 || fstat(w.in, &st))
         goto fail;
     what = "writing";
-    out = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, st.st_mode & 07777);
+    w.out = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, st.st_mode & 07777);
     /* the server's own account must still own and append to it */
-    if (out < 0 || fchmod(out, st.st_mode & 07777) ||
-        (fchown(out, st.st_uid, st.st_gid) && (errno != EPERM || st.st_uid != geteuid())))
+    if (w.out < 0 || fchmod(w.out, st.st_mode & 07777) ||
+        (fchown(w.out, st.st_uid, st.st_gid) && (errno != EPERM || st.st_uid != geteuid())))
         goto fail;
-    uint64_t size = (uint64_t)st.st_size, at = 0, head = bf->b.enc_start;
-    /* the head (magic, format description, START_ENCRYPTION_EVENT) as it is */
-    while (at < head && at < size) {
-        size_t n = (size_t)(head - at < cap ? head - at : cap);
-        what = "reading";
-        if (cli_pread_all(in, buf, n, at))
-            goto fail;
-        what = "writing";
-        if (cli_pwrite_all(out, buf, n, at))
-            goto fail;
-        at += n;
+    int r = walk_log(&w, (uint64_t)st.st_size, why, whylen);
+    what = w.what;
+    if (r == -2) {
+        what = NULL; /* the message is why's */
+        rc = -EINVAL;
     }
-    while (at < size) {
-        size_t want = (size_t)(size - at < cap ? size - at : cap), done = 0;
-        what = "reading";
-        if (cli_pread_all(in, buf, want, at))
-            goto fail;
-        uint32_t unsound = 0;
-        ibc_status s = res->unframed ? IBC_ERR_CORRUPT
-                                     : ibc_binlog_rekey(e, &bf->b, cur, neu, bf->algo, buf, want,
-                                                        at, &done, &unsound);
-        res->unsound += unsound;
-        if (s == IBC_ERR_CORRUPT) {
-            /* no event boundary past here: the rest as it is */
-            if (!res->unframed)
-                res->unframed = at + done;
-            if (!done)
-                done = want;
-        } else if (s != IBC_OK) {
-            what = NULL; /* the message is why's */
-            snprintf(why, whylen, "%s: %s", bf->rel, ibc_strerror(s));
-            rc = -EINVAL;
-            goto fail;
-        } else if (!done) {
-            uint32_t len = want >= 13 ? le32(buf + 9) : 0;
-            if (want >= 13 && at + len <= size && len > cap) {
-                /* an event larger than the buffer: make room for it */
-                uint8_t *nb = realloc(buf, len);
-                if (!nb) {
-                    errno = ENOMEM;
-                    goto fail;
-                }
-                buf = nb;
-                cap = len;
-                continue;
-            }
-            /* the end of the file cuts the last event short: as it is */
-            done = want;
-            res->torn = 1;
-        }
-        what = "writing";
-        if (cli_pwrite_all(out, buf, done, at))
-            goto fail;
-        at += done;
-        if (pr)
-            progress_add(pr, done);
-    }
+    if (r)
+        goto fail;
     what = "syncing";
-    if (fdatasync(out))
+    if (fdatasync(w.out))
         goto fail;
     ibc_crash_point("rekey-binlog");
     what = "renaming";
@@ -212,15 +271,12 @@ fail:
                  !strcmp(what, "writing") || !strcmp(what, "syncing") ? tmp : bf->path,
                  strerror(-rc));
     }
-    if (out >= 0)
+    if (w.out >= 0)
         unlink(tmp);
 done:
-    if (buf)
-        OPENSSL_cleanse(buf, cap); /* plaintext passed through it */
-    free(buf);
-    if (out >= 0)
-        close(out);
-    if (in >= 0)
-        close(in);
+    if (w.out >= 0)
+        close(w.out);
+    if (w.in >= 0)
+        close(w.in);
     return rc;
 }

@@ -28,19 +28,23 @@ typedef struct bl_file {
 } bl_file;
 
 /* Which key 1 opens the binary log at bf->path (bf->path, bf->rel set by the caller): fills
- * the rest of bf. Returns 0, or -1 with a message in why (neither key opens it, unreadable). */
+ * the rest of bf (todo: cur opens it). neu may be NULL (a check: cur must open it). Returns
+ * 0; -1 unreadable, or not an encrypted binary log; -2 no key opens it (a message in why). */
 int binlog_state(const ibc_engine *e, bl_file *bf, const ibc_keyring *cur, const ibc_keyring *neu,
                  char *why, size_t whylen);
 
 /* What a re-key met in a log besides sound events (each is copied or re-keyed so that the
  * server reads with the new keys what it read with the old ones). */
 typedef struct bl_result {
-    int torn;          /* the last event is cut short by the end of the file (a crash while
-                        * the server wrote it): copied as it is */
-    uint64_t unframed; /* an impossible event length at this offset (0 none): from there on,
-                        * copied as it is */
-    uint64_t unsound;  /* events that did not decrypt to a sound event (damaged before):
-                        * re-keyed all the same (the same damage under the new key) */
+    int torn;               /* the last event is cut short by the end of the file (a crash while
+                             * the server wrote it): copied as it is */
+    uint64_t unframed;      /* an impossible event length at this offset (0 none): from there on,
+                             * copied as it is */
+    uint64_t unsound;       /* events that did not decrypt to a sound event (damaged
+                             * before): re-keyed all the same (the same damage under the new
+                             * key) */
+    uint64_t first_unsound; /* (binlog_check_file) the offset of the first of them */
+    uint64_t events;        /* (binlog_check_file) encrypted events checked */
 } bl_result;
 
 /* Re-key one binary log from key 1 of cur to key 1 of neu (through NAME.ibdcrypt-new and a
@@ -49,5 +53,10 @@ typedef struct bl_result {
 int binlog_rekey_file(const ibc_engine *e, const bl_file *bf, const ibc_keyring *cur,
                       const ibc_keyring *neu, progress *pr, bl_result *res, char *why,
                       size_t whylen);
+
+/* Decrypt and check every encrypted event of a binary log with key 1 of kr (bf from
+ * binlog_state; nothing is written). Returns 0, or -errno with a message in why. */
+int binlog_check_file(const ibc_engine *e, const bl_file *bf, const ibc_keyring *kr, bl_result *res,
+                      char *why, size_t whylen);
 
 #endif

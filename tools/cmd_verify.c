@@ -12,6 +12,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "binlogjob.h"
 #include "dataset.h"
 #include "filecrc.h"
 #include "keyopts.h"
@@ -37,6 +38,59 @@ typedef struct vf_ctx {
     fc_file *files; /* by dataset index */
 } vf_ctx;
 
+/* --deep with keys: every event of the binary logs encrypted with key id 1 (encrypt_binlog=ON)
+ * decrypted and checked (end position, CRC-32), one report line each. A replica's relay logs
+ * are not (their events carry their primary's positions). */
+static void verify_binlogs(const cli_global *g, const ibc_engine *e, dataset *ds,
+                           const ibc_keyring *kr, report *rep)
+{
+    uint8_t probe[IBC_KEY_MAX];
+    size_t plen;
+    int have1 = ibc_keyring_get(kr, 1, 1, probe, &plen) == IBC_OK;
+    explicit_bzero(probe, sizeof(probe));
+    for (size_t i = 0; i < ds->files.n; i++) {
+        const df_file *f = &ds->files.v[i];
+        size_t n = strlen(f->rel), ns = strlen(BINLOG_TMP_SUFFIX);
+        if (f->kind != DF_OTHER || strstr(f->rel, "relay-bin") ||
+            (n > ns && !strcmp(f->rel + n - ns, BINLOG_TMP_SUFFIX)) ||
+            !df_binlog_encrypted(f->path))
+            continue;
+        if (!have1) {
+            cli_info(g, "verify: key id 1 is not in the keys: the binary logs encrypted with it "
+                        "(%s, ...) are not checked", f->rel);
+            return;
+        }
+        rep_file *rf = report_file(rep, f);
+        bl_file b = {.path = f->path, .rel = f->rel};
+        bl_result res;
+        char why[1024];
+        int st = binlog_state(e, &b, kr, NULL, why, sizeof(why));
+        if (st) {
+            rep_error(rf, "%s", st == -2 ? "key id 1 does not decrypt this binary log "
+                                           "(KEY MISMATCH)"
+                                         : why);
+        } else if (binlog_check_file(e, &b, kr, &res, why, sizeof(why))) {
+            rep_io_error(rf, "%s", why);
+        } else {
+            rf->have_binlog = 1;
+            rf->key_state = REP_KEY_OK;
+            rf->binlog_events = res.events;
+            rf->binlog_algo = b.algo;
+            if (res.unsound)
+                rep_error(rf, "%llu of %llu events do not decrypt to a sound event with key id 1 "
+                              "(the first at offset %llu)",
+                          (unsigned long long)res.unsound, (unsigned long long)res.events,
+                          (unsigned long long)res.first_unsound);
+            else if (res.unframed)
+                rep_error(rf, "an impossible event length at offset %llu: the rest is not checked",
+                          (unsigned long long)res.unframed);
+            else if (res.torn)
+                rep_note(rf, "its last event is cut short (the server stopped while writing it)");
+        }
+        report_file_done(rep, rf);
+    }
+}
+
 static void help(FILE *out)
 {
     fprintf(out,
@@ -59,6 +113,8 @@ static void help(FILE *out)
             "mini-transaction from the checkpoint to the end of the log, as recovery reads\n"
             "them; with --deep, each one is also decrypted with key id 1 and its records are\n"
             "parsed. A damaged mini-transaction is named by its LSN and file offset.\n"
+            "With --deep and keys, every event of the binary logs encrypted with key id 1\n"
+            "(encrypt_binlog=ON) is decrypted and checked too (its end position and CRC-32).\n"
             "\n"
             "With --manifest, PATH is a backup that `ibdcrypt backup` wrote (or its stream,\n"
             "extracted by mbstream -x), checked against the manifest it ends with\n"
@@ -431,6 +487,8 @@ static int run(cli_global *g, int argc, char **argv)
             check_manifest(&x, &man);
         for (size_t i = 0; i < ds.n; i++)
             report_file_done(&rep, ds.v[i].rf);
+        if (o.deep && keys.kr && o.start_page < 0 && o.end_page < 0 && !env_rc)
+            verify_binlogs(g, e, &ds, keys.kr, &rep);
         size_t listed = rep.n;
         if (o.manifest && !env_rc && verify_report_missing(&man, &rep, &missing))
             abort(); /* the CLI: out of memory for report lines */

@@ -224,7 +224,8 @@ static void text_line(const report *r, const rep_file *rf)
     if (r->g->json || r->g->quiet || !strcmp(r->mode, "inspect"))
         return;
     /* files that are only copied: listed with -v, or when something went wrong */
-    if (rf->f->kind > DF_TABLESPACE && !rf->have_redo && !r->g->verbose && !rf->error[0])
+    if (rf->f->kind > DF_TABLESPACE && !rf->have_redo && !rf->have_binlog && !r->g->verbose &&
+        !rf->error[0])
         return;
     const ibc_space_info *i = &rf->info;
     fprintf(r->out, "%-40s ", rf->f->rel);
@@ -247,6 +248,9 @@ static void text_line(const report *r, const rep_file *rf)
         char d[512];
         rep_redo_describe(rf, d, sizeof(d));
         fprintf(r->out, "%s", d);
+    } else if (rf->have_binlog) {
+        fprintf(r->out, "binary log, key 1 %s: %llu events decrypted",
+                rep_algo_name(rf->binlog_algo), (unsigned long long)rf->binlog_events);
     }
     const char *v = verdict(rf);
     if (!strcmp(v, "ok"))
@@ -342,6 +346,9 @@ static void json_file(FILE *o, const rep_file *rf)
             fprintf(o, ",\"records_parsed\":%llu", (unsigned long long)rf->redo_res.records);
         fprintf(o, "}");
     }
+    if (rf->have_binlog)
+        fprintf(o, ",\"binlog\":{\"events\":%llu,\"algorithm\":\"%s\"}",
+                (unsigned long long)rf->binlog_events, rep_algo_name(rf->binlog_algo));
     fprintf(o, ",\"key\":\"%s\"", key_state_names[rf->key_state]);
     fprintf(o, ",\"pages\":{\"total\":%llu,\"encrypted\":%llu,\"plain\":%llu,\"zero\":%llu,"
            "\"doublewrite\":%llu,\"bad\":%llu,\"unverified\":%llu}",

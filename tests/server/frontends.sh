@@ -452,9 +452,19 @@ n = len(orig) - 23                   # its last event: Stop, 19 + 4 bytes, cut 5
 sys.exit(not (cut[:n] == rekeyed[:n] != orig[:n] and cut[n:] == orig[n:len(orig) - 5]))
 PY
   fail "the cut log: its whole events re-keyed, the cut one as it was"
+expect 1 "$IBDCRYPT" verify --deep --keyfile="$ARNEW" "$T/ar-dmg"
+grep -q "^binlog.000001 .*ERROR: 1 of [0-9]* events do not decrypt to a sound event with key id 1 (the first at offset [0-9]*)" "$T/out" &&
+  grep -q "^binlog.000003 .* OK" "$T/out" || fail "verify --deep of the damaged binary logs: $(cat "$T/out")"
 rm -rf "$T/ar-dmg"
 expect 0 "$IBDCRYPT" rekey --datadir="$T/ar-rk" --keyfile="$ARK" --to-keyfile="$ARNEW"
 grep -q "nothing to do" "$T/err" || fail "a second rekey did not find the Aria tables done: $(cat "$T/err")"
+# verify --deep decrypts and checks every event of the binary logs
+expect 0 "$IBDCRYPT" verify --deep --keyfile="$ARNEW" "$T/ar-rk"
+[[ $(grep -c "^binlog.00000[123] .*binary log, key 1 AES_CBC: [0-9]* events decrypted  OK" "$T/out") == 3 ]] ||
+  fail "verify --deep does not check the binary logs: $(cat "$T/out")"
+expect 1 "$IBDCRYPT" verify --deep --keyfile="$ARK" "$T/ar-rk"
+grep -q "^binlog.000001 .*ERROR: key id 1 does not decrypt this binary log (KEY MISMATCH)" "$T/out" ||
+  fail "verify --deep with the old keys: $(cat "$T/out")"
 mdb_clone "$T/ar" "$T/srv-ar" keyfile="$ARNEW" datadir_from="$T/ar-rk"
 mdb_start "$T/srv-ar"
 ar_sums "$T/srv-ar" > "$T/ar-after.txt"

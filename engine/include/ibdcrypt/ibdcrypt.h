@@ -317,6 +317,14 @@ IBC_API ibc_status ibc_binlog_rekey(const ibc_engine *e, const ibc_binlog *b,
                                     const ibc_keyring *from, const ibc_keyring *to,
                                     ibc_algo algo, uint8_t *buf, size_t len, uint64_t off,
                                     size_t *done, uint32_t *unsound);
+/* Check the whole encrypted events at the start of buf as ibc_binlog_rekey does, decrypting
+ * them in place (each event's bytes [4, len) decrypted, its timestamp at offset 9). *events:
+ * how many; *first_bad: the offset of the first that did not decrypt to a sound event, or 0.
+ * Statuses as ibc_binlog_rekey's. */
+IBC_API ibc_status ibc_binlog_check(const ibc_engine *e, const ibc_binlog *b,
+                                    const ibc_keyring *kr, ibc_algo algo, uint8_t *buf,
+                                    size_t len, uint64_t off, size_t *done, uint64_t *events,
+                                    uint32_t *unsound, uint64_t *first_bad);
 
 /* ---- batches ------------------------------------------------------------------------------
  * A batch runs one operation over pages of one tablespace. Every page gets a status; a bad
