@@ -42,6 +42,15 @@ static ssize_t read_upto(int fd, uint8_t *buf, size_t n, uint64_t off)
     return (ssize_t)got;
 }
 
+int binlog_kind(const df_file *f)
+{
+    size_t n = strlen(f->rel), ns = strlen(BINLOG_TMP_SUFFIX);
+    if (f->kind != DF_OTHER || (n > ns && !strcmp(f->rel + n - ns, BINLOG_TMP_SUFFIX)) ||
+        !df_binlog_encrypted(f->path))
+        return 0;
+    return strstr(f->rel, "relay-bin") ? 2 : 1;
+}
+
 int binlog_state(const ibc_engine *e, bl_file *bf, const ibc_keyring *cur, const ibc_keyring *neu,
                  char *why, size_t whylen)
 {

@@ -14,10 +14,16 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "datadir.h"
 #include "ibdcrypt/ibdcrypt.h"
 #include "progress.h"
 
 #define BINLOG_TMP_SUFFIX ".ibdcrypt-new"
+
+/* What a file of a datadir is to the binary-log work: 0 nothing (not an encrypted binary log,
+ * or a NAME.ibdcrypt-new an interrupted run left), 1 an encrypted binary log, 2 an encrypted
+ * relay log (a replica's: the same format, events carrying their primary's positions). */
+int binlog_kind(const df_file *f);
 
 typedef struct bl_file {
     const char *path, *rel;

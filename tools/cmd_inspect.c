@@ -12,6 +12,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "binlogjob.h"
 #include "dataset.h"
 
 static void help(FILE *out)
@@ -145,7 +146,7 @@ static int run(cli_global *g, int argc, char **argv)
         if (fd >= 0) {
             close(fd);
             aria = naria++ ? aria : f->rel;
-        } else if (f->kind == DF_OTHER && df_binlog_encrypted(f->path)) {
+        } else if (binlog_kind(f)) {
             bin = nbin++ ? bin : f->rel;
         }
     }

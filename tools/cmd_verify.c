@@ -50,10 +50,7 @@ static void verify_binlogs(const cli_global *g, const ibc_engine *e, dataset *ds
     explicit_bzero(probe, sizeof(probe));
     for (size_t i = 0; i < ds->files.n; i++) {
         const df_file *f = &ds->files.v[i];
-        size_t n = strlen(f->rel), ns = strlen(BINLOG_TMP_SUFFIX);
-        if (f->kind != DF_OTHER || strstr(f->rel, "relay-bin") ||
-            (n > ns && !strcmp(f->rel + n - ns, BINLOG_TMP_SUFFIX)) ||
-            !df_binlog_encrypted(f->path))
+        if (binlog_kind(f) != 1)
             continue;
         if (!have1) {
             cli_info(g, "verify: key id 1 is not in the keys: the binary logs encrypted with it "

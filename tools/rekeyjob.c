@@ -1243,14 +1243,11 @@ static int binlog_scan(rk *x)
     int kept = key1_kept(x);
     for (size_t i = 0; i < x->ds.files.n; i++) {
         const df_file *f = &x->ds.files.v[i];
-        size_t n = strlen(f->rel), ns = strlen(BINLOG_TMP_SUFFIX);
-        if (f->kind != DF_OTHER || (n > ns && !strcmp(f->rel + n - ns, BINLOG_TMP_SUFFIX)) ||
-            !df_binlog_encrypted(f->path))
-            continue;
-        if (strstr(f->rel, "relay-bin")) {
+        int kind = binlog_kind(f);
+        if (kind == 2)
             relay = nrelay++ ? relay : f->rel;
+        if (kind != 1)
             continue;
-        }
         if (kept)
             continue;
         bl_file *b = &x->bl[x->nbl++];
@@ -1270,8 +1267,11 @@ static int binlog_scan(rk *x)
                      f->rel, missing);
             return fail_rc(x, EXIT_ENV, err);
         }
-        if (binlog_state(x->ds.e, b, x->keys->kr, x->newkr, err, sizeof(err)))
-            return fail_rc(x, EXIT_DATA, strcat(err, ": nothing written"));
+        if (binlog_state(x->ds.e, b, x->keys->kr, x->newkr, err, sizeof(err))) {
+            char m[1100];
+            snprintf(m, sizeof(m), "%s: nothing written", err);
+            return fail_rc(x, EXIT_DATA, m);
+        }
         x->bl_todo += (size_t)b->todo;
         x->bl_bytes += b->todo ? b->size : 0;
     }
