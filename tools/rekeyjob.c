@@ -2107,8 +2107,10 @@ int rekey_run(cli_global *g, rekey_opts *o, cli_keys *keys)
             arl = (size_t)snprintf(ar, sizeof(ar), "; %zu Aria tables re-wrapped (their pages "
                                                    "keep their page key)", x.aria_planned);
         if (x.bl_done)
-            snprintf(ar + arl, sizeof(ar) - arl, "; %zu binary log%s re-encrypted (%.1f MiB)",
-                     x.bl_done, x.bl_done == 1 ? "" : "s", (double)x.bl_bytes / 1048576.0);
+            snprintf(ar + arl, sizeof(ar) - arl, "; %zu binary log%s re-encrypted (%.1f %s)",
+                     x.bl_done, x.bl_done == 1 ? "" : "s",
+                     (double)x.bl_bytes / (x.bl_bytes < (1u << 20) ? 1024.0 : 1048576.0),
+                     x.bl_bytes < (1u << 20) ? "KiB" : "MiB");
         cli_info(g, "%s: %zu encrypted tablespaces %s for the keys in %s (%llu pages "
                     "rewritten, page 0 of each, %zu doublewrite copies)%s; redo log: %s%s%s in "
                     "%.2f s%s",
