@@ -29,7 +29,8 @@ static void help(FILE *out)
             "described too: its format, whether it is encrypted (always with key id 1) and\n"
             "with which key version, the checkpoint and end LSNs, and how much redo recovery\n"
             "would apply. Aria tables and binary logs encrypted with key id 1\n"
-            "(aria_encrypt_tables, encrypt_binlog) are counted.\n"
+            "(aria_encrypt_tables, encrypt_binlog) are counted; with keys, whether key 1\n"
+            "opens the binary logs is told too.\n"
             "\n%s"
             "\n"
             "Exit status: 0; 1 a file is not readable as a tablespace; 2 usage; 3 I/O error.\n",
@@ -137,8 +138,12 @@ static int run(cli_global *g, int argc, char **argv)
         if (ds.v[i].redo)
             ds_redo_verify(&ds, &ds.v[i], 0);
     /* the server's other files encrypted with key id 1: Aria tables, binary logs */
-    size_t naria = 0, nbin = 0;
-    const char *aria = NULL, *bin = NULL;
+    size_t naria = 0, nbin = 0, nbin_wrong = 0;
+    const char *aria = NULL, *bin = NULL, *bin_wrong = NULL;
+    uint8_t probe[IBC_KEY_MAX];
+    size_t plen;
+    int have1 = keys.kr && ibc_keyring_get(keys.kr, 1, 1, probe, &plen) == IBC_OK;
+    explicit_bzero(probe, sizeof(probe));
     for (size_t i = 0; !rc && i < ds.files.n; i++) {
         const df_file *f = &ds.files.v[i];
         ibc_aria a;
@@ -148,15 +153,25 @@ static int run(cli_global *g, int argc, char **argv)
             aria = naria++ ? aria : f->rel;
         } else if (binlog_kind(f)) {
             bin = nbin++ ? bin : f->rel;
+            /* with keys: does key 1 open it (its first encrypted event)? */
+            bl_file b = {.path = f->path, .rel = f->rel};
+            char why[1024];
+            if (have1 && binlog_kind(f) == 1 &&
+                binlog_state(e, &b, keys.kr, NULL, why, sizeof(why)) == -2)
+                bin_wrong = nbin_wrong++ ? bin_wrong : f->rel;
         }
     }
     if (!rc) {
         for (size_t i = 0; i < ds.n; i++)
             report_file_done(&rep, ds.v[i].rf);
         if (g->json) {
-            char extra[160];
+            char extra[200];
             snprintf(extra, sizeof(extra), "\"what\":\"INNODB_TABLESPACES_ENCRYPTION\","
-                     "\"aria_tables_encrypted\":%zu,\"binary_logs_encrypted\":%zu", naria, nbin);
+                     "\"aria_tables_encrypted\":%zu,\"binary_logs_encrypted\":%zu%s", naria, nbin,
+                     !keys.kr  ? ""
+                     : !have1  ? ",\"binary_logs_key\":\"missing\""
+                     : nbin_wrong ? ",\"binary_logs_key\":\"mismatch\""
+                                  : ",\"binary_logs_key\":\"ok\"");
             report_json(&rep, stdout, ~0ull, extra);
         } else {
             printf("%-5s %-34s %6s %7s %7s %6s %-7s %5s %-17s %9s %9s %9s  %s\n", "SPACE",
@@ -274,8 +289,13 @@ static int run(cli_global *g, int argc, char **argv)
                        naria == 1 ? "" : ", ...");
             if (nbin)
                 printf("%s%zu binary log%s encrypted with key id 1 (encrypt_binlog=ON; %s%s): "
-                       "prepare and rekey re-encrypt them\n", naria ? "" : "\n", nbin,
-                       nbin == 1 ? "" : "s", bin, nbin == 1 ? "" : ", ...");
+                       "prepare and rekey re-encrypt them%s%s%s\n", naria ? "" : "\n", nbin,
+                       nbin == 1 ? "" : "s", bin, nbin == 1 ? "" : ", ...",
+                       !keys.kr    ? ""
+                       : !have1    ? "; key 1 MISSING"
+                       : nbin_wrong ? "; WRONG KEY: key 1 does not open "
+                                    : "; key ok",
+                       nbin_wrong ? bin_wrong : "", nbin_wrong > 1 ? ", ..." : "");
         }
         for (size_t i = 0; i < ds.n; i++)
             if (ds.v[i].rf->error[0])

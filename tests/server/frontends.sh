@@ -462,6 +462,11 @@ grep -q "nothing to do" "$T/err" || fail "a second rekey did not find the Aria t
 expect 0 "$IBDCRYPT" verify --deep --keyfile="$ARNEW" "$T/ar-rk"
 [[ $(grep -c "^binlog.00000[123] .*binary log, key 1 AES_CBC: [0-9]* events decrypted  OK" "$T/out") == 3 ]] ||
   fail "verify --deep does not check the binary logs: $(cat "$T/out")"
+expect 0 "$IBDCRYPT" --json inspect --keyfile="$ARNEW" "$T/ar-rk"
+grep -q '"binary_logs_key":"ok"' "$T/out" || fail "inspect with the new keys: $(cat "$T/out")"
+expect 0 "$IBDCRYPT" inspect --keyfile="$ARK" "$T/ar-rk"
+grep -q "re-encrypt them; WRONG KEY: key 1 does not open binlog.000001, ..." "$T/out" ||
+  fail "inspect with the old keys: $(tail -3 "$T/out")"
 expect 1 "$IBDCRYPT" verify --deep --keyfile="$ARK" "$T/ar-rk"
 grep -q "^binlog.000001 .*ERROR: key id 1 does not decrypt this binary log (KEY MISMATCH)" "$T/out" ||
   fail "verify --deep with the old keys: $(cat "$T/out")"
