@@ -39,18 +39,10 @@
 int ibc_binlog_parse(const uint8_t *head, size_t len, ibc_binlog *b)
 {
     memset(b, 0, sizeof(*b));
+    static const uint8_t magic[4] = {0xfe, 'b', 'i', 'n'}; /* BINLOG_MAGIC */
     if (len < 4 + EV_HEADER)
-        return len >= 4 && memcmp(head,
-                                  "\xfe"
-                                  "bin",
-                                  4)
-                   ? 0
-                   : -1;
-    if (memcmp(head,
-               "\xfe"
-               "bin",
-               4) ||
-        head[4 + 4] != FDE_TYPE)
+        return len >= 4 && memcmp(head, magic, 4) ? 0 : -1;
+    if (memcmp(head, magic, 4) || head[4 + 4] != FDE_TYPE)
         return 0;
     uint32_t fde = le32(head + 4 + EV_LEN_OFF);
     if (fde < EV_HEADER + 5 || fde > 65536)

@@ -18,6 +18,8 @@
 
 #define MAXLOG (1u << 20)
 
+static const uint8_t magic[4] = {0xfe, 'b', 'i', 'n'}; /* BINLOG_MAGIC */
+
 static void le(uint8_t *p, uint64_t v, int n)
 {
     for (int i = 0; i < n; i++, v >>= 8)
@@ -68,10 +70,7 @@ typedef struct tlog {
 static void make_log(tlog *L, const uint8_t *key, size_t klen, int ctr, int checksums)
 {
     uint8_t *p = L->plain;
-    memcpy(p,
-           "\xfe"
-           "bin",
-           4);
+    memcpy(p, magic, 4);
     uint32_t pos = 4, fde = 19 + 57 + 5;
     memset(p + pos, 0, fde);
     p[pos + 4] = 15;
@@ -254,11 +253,7 @@ static void test_heads(void)
         uint8_t r[512];
         tu_rand_bytes(r, sizeof(r));
         if (i & 1)
-            memcpy(r,
-                   "\xfe"
-                   "bin",
-                   4),
-                r[8] = 15;
+            memcpy(r, magic, 4), r[8] = 15;
         (void)ibc_binlog_parse(r, tu_rand_below(sizeof(r) + 1), &b);
     }
 }
