@@ -197,14 +197,19 @@ static IBC_NOINLINE uint32_t crc32c_vfold(uint32_t c, const uint8_t *p, size_t l
     return crc32c_sse42_3way((uint32_t)s, p, len);
 }
 
-uint32_t KERNEL(uint32_t crc, const void *buf, size_t len)
+static inline uint32_t crc32c_entry(uint32_t crc, const void *buf, size_t len, int fuse)
 {
     IBC_KERNEL_HIT(IBC_KOP_CRC32C, TIER);
     if (len < CRC32C_SHORT)
         return ~crc32c_sse42_serial(~crc, buf, len);
     if (len < CRC32C_VFOLD_MIN)
         return ~crc32c_sse42_3way(~crc, buf, len);
-    return ~crc32c_vfold(~crc, buf, len, 1);
+    return ~crc32c_vfold(~crc, buf, len, fuse);
+}
+
+uint32_t KERNEL(uint32_t crc, const void *buf, size_t len)
+{
+    return crc32c_entry(crc, buf, len, 1);
 }
 
 #ifdef KERNEL_FOLD
@@ -212,12 +217,7 @@ uint32_t KERNEL(uint32_t crc, const void *buf, size_t len)
  * crc32 chains only take issue slots from them. */
 uint32_t KERNEL_FOLD(uint32_t crc, const void *buf, size_t len)
 {
-    IBC_KERNEL_HIT(IBC_KOP_CRC32C, TIER);
-    if (len < CRC32C_SHORT)
-        return ~crc32c_sse42_serial(~crc, buf, len);
-    if (len < CRC32C_VFOLD_MIN)
-        return ~crc32c_sse42_3way(~crc, buf, len);
-    return ~crc32c_vfold(~crc, buf, len, 0);
+    return crc32c_entry(crc, buf, len, 0);
 }
 #endif
 
