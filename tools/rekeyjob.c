@@ -1914,7 +1914,8 @@ int rekey_run(cli_global *g, rekey_opts *o, cli_keys *keys)
     /* the Aria tables encrypted with key 1: re-wrapped in the same run */
     if (!rc && !resume)
         rc = plan_aria(&x, x.nps > 0 || redo_todo);
-    /* the binary logs encrypted with key 1: re-encrypted before the journaled run */
+    /* the binary logs encrypted with key 1: re-encrypted once the journal is there, before the
+     * pages */
     if (!rc)
         rc = binlog_scan(&x);
     /* continuation files of the system tablespace follow ibdata1's plan */
@@ -2000,9 +2001,6 @@ int rekey_run(cli_global *g, rekey_opts *o, cli_keys *keys)
                  o->to_keyfile);
         goto done_pool;
     }
-    /* every check passed: the binary logs (each whole or not at all; a re-run sees which) */
-    if (!rc && x.bl_todo)
-        rc = binlog_run(&x);
     if (!rc && !resume && plan_heads(&x))
         rc = fail_rc(&x, EXIT_ENV, x.failure);
     if (!rc && !resume) {
@@ -2027,6 +2025,10 @@ int rekey_run(cli_global *g, rekey_opts *o, cli_keys *keys)
     for (size_t i = 0; !rc && i < x.naria; i++)
         if (x.aria[i].planned)
             ibc_journal_add_fd(x.j, (unsigned)(x.ds.n + i), x.aria[i].fd);
+    /* every check passed and the journal is there (so that a stop from here on says to run the
+     * command again): the binary logs, each whole or not at all (a re-run sees which) */
+    if (!rc && x.bl_todo)
+        rc = binlog_run(&x);
     if (!rc && npf && x.plan_id[0]) {
         x.mcrc = calloc(x.ds.n + 1, sizeof(fc_file));
         x.nmcrc = x.mcrc ? x.ds.n : 0;
