@@ -498,7 +498,10 @@ expect 0 "$IBDCRYPT" backup --datadir="$T/bc/data" --keyfile="$T/bc/keys/keys.tx
 expect 0 "$IBDCRYPT" prepare --target-dir="$T/bc-bk" --keyfile="$T/bc/keys/keys.txt" \
   --to-keyfile="$BCNEW"
 grep -q "; 3 binary logs re-encrypted" "$T/err" || fail "prepare, AES_CTR binary logs: $(cat "$T/err")"
-expect 0 "$IBDCRYPT" verify --keyfile="$BCNEW" "$T/bc-bk"
+# the manifest prepare updated holds the re-keyed logs; every event opens with the new keys
+expect 0 "$IBDCRYPT" verify --deep --manifest --keyfile="$BCNEW" "$T/bc-bk"
+[[ $(grep -c "^binlog.00000[123] .*binary log, key 1 AES_CTR: [0-9]* events decrypted  OK" "$T/out") == 3 ]] ||
+  fail "verify --deep --manifest of the prepared AES_CTR backup: $(tail -5 "$T/out")"
 mdb_clone "$T/bc" "$T/srv-bc" keyfile="$BCNEW" datadir_from="$T/bc-bk"
 mdb_start "$T/srv-bc"
 ar_binlogs "$T/srv-bc" > "$T/bc-after.txt" || fail "the server cannot read the AES_CTR binary logs"
