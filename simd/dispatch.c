@@ -17,9 +17,9 @@ void ibc_kernel_hits_reset(void)
 }
 
 #define IBC_TIER_TABLE(t, id, lanes, composed, enc_mb_crc)                                     \
-    IBC_TIER_TABLE_AS(ibc_kernels_##t, t, id, lanes, composed, enc_mb_crc, crc32c_##t)
-/* the same with its own table name and CRC32C kernel (a variant of a tier) */
-#define IBC_TIER_TABLE_AS(var, t, id, lanes, composed, enc_mb_crc, crc)                         \
+    IBC_TIER_TABLE_AS(ibc_kernels_##t, t, id, lanes, composed, 0, enc_mb_crc, crc32c_##t)
+/* the same with its own table name, composed re-key chunk and CRC32C kernel (a variant) */
+#define IBC_TIER_TABLE_AS(var, t, id, lanes, composed, chunk, enc_mb_crc, crc)                  \
     const ibc_kernels var = {                                                                  \
         .tier = (id),                                                                          \
         .name = #t,                                                                            \
@@ -41,6 +41,7 @@ void ibc_kernel_hits_reset(void)
         .aes_ctr2_short = aes_ctr2_short_##t,                                                  \
         .mb_lanes = (lanes),                                                                   \
         .cbc_rekey_composed = (composed),                                                      \
+        .rekey_chunk = (chunk),                                                                \
         .crc32z = crc32z_##t,                                                                  \
     }
 
@@ -56,8 +57,11 @@ IBC_TIER_TABLE(vaes256, IBC_TIER_VAES256, 16, 1, aes_cbc_enc_mb_crc_vaes256);
 #endif
 #if defined(IBC_HAVE_TIER_VAES512)
 IBC_TIER_TABLE(vaes512, IBC_TIER_VAES512, 32, 1, aes_cbc_enc_mb_crc_vaes512);
-/* on Intel cores (IBC_CPU_CLMUL512_FULL): CRC32C by folding alone */
-IBC_TIER_TABLE_AS(ibc_kernels_vaes512_fold, vaes512, IBC_TIER_VAES512, 32, 1,
+/* On Intel cores (IBC_CPU_CLMUL512_FULL): CRC32C by folding alone, and the composed re-key in
+ * steps of 8 KiB per lane rather than a whole page. page/rekey_cbc/ibdcrypt.vaes512 on a Xeon
+ * with AMX (2026-11-24, three interleaved runs of 1 s): 9.40-9.54 GB/s against 8.65-9.06 with
+ * 16 KiB steps; 4 KiB 9.04-9.21, 2 KiB 8.56-8.66, 12 KiB 9.19-9.43. */
+IBC_TIER_TABLE_AS(ibc_kernels_vaes512_fold, vaes512, IBC_TIER_VAES512, 32, 1, 8192,
                   aes_cbc_enc_mb_crc_vaes512, crc32c_vaes512_fold);
 #endif
 #if defined(IBC_HAVE_TIER_ARMCE)

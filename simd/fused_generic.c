@@ -69,7 +69,6 @@ void ibc_generic_ctr2_crc(const ibc_kernels *kt, const ibc_aes_key *k1,
     }
 }
 
-#define REKEY_CHUNK 16384 /* bytes per lane and step: a whole 16 KiB page */
 
 void ibc_generic_cbc_rekey_mb(const ibc_kernels *kt, const ibc_aes_key *dk,
                               const ibc_aes_key *ek, ibc_rekey_lane *lanes, size_t n)
@@ -80,7 +79,8 @@ void ibc_generic_cbc_rekey_mb(const ibc_kernels *kt, const ibc_aes_key *dk,
      * aes_cbc_enc_mb_crc, where the table has one). The plaintext lies in the output buffers
      * between the two passes of one step. A chunk is a whole page: smaller chunks lost more to
      * the calls than they gained in cache (measured on Zen 3; ibc_cbc_rekey_mb in simd.h says
-     * where this composition is the engine's re-key). */
+     * where this composition is the engine's re-key), except on Intel cores (rekey_chunk). */
+    const size_t chunk = (kt->rekey_chunk ? kt->rekey_chunk : 16384) / 16; /* blocks */
     for (; n > IBC_MB_MAX_LANES; n -= IBC_MB_MAX_LANES, lanes += IBC_MB_MAX_LANES)
         ibc_generic_cbc_rekey_mb(kt, dk, ek, lanes, IBC_MB_MAX_LANES);
     ibc_cbc_lane mb[IBC_MB_MAX_LANES];
@@ -92,7 +92,7 @@ void ibc_generic_cbc_rekey_mb(const ibc_kernels *kt, const ibc_aes_key *dk,
             ibc_rekey_lane *l = &lanes[i];
             if (l->nblocks <= done)
                 continue;
-            size_t nb = l->nblocks - done < REKEY_CHUNK / 16 ? l->nblocks - done : REKEY_CHUNK / 16;
+            size_t nb = l->nblocks - done < chunk ? l->nblocks - done : chunk;
             uint8_t *dst = l->out + done * 16;
             kt->aes_cbc_dec_crc(dk, l->iv_in, l->in + done * 16, dst, nb, &l->crc_in);
             mb[active].in = dst;
@@ -119,7 +119,7 @@ void ibc_generic_cbc_rekey_mb(const ibc_kernels *kt, const ibc_aes_key *dk,
                              : kt->crc32c(l->crc_out, mb[active].out, mb[active].nblocks * 16);
             active++;
         }
-        done += REKEY_CHUNK / 16;
+        done += chunk;
     }
 }
 

@@ -229,6 +229,9 @@ typedef struct ibc_kernels {
      * instead of aes_cbc_rekey_mb, because that composition was measured faster on this tier
      * (see ibc_cbc_rekey_mb). */
     unsigned cbc_rekey_composed;
+    /* Bytes per lane and step of that composition (ibc_generic_cbc_rekey_mb); 0: 16384, a
+     * whole 16 KiB page. */
+    unsigned rekey_chunk;
     /* CRC-32 of gzip/zlib (reflected 0xEDB88320), zlib-style running value: exactly zlib's
      * crc32(); crc32z(0, "123456789") = 0xCBF43926. The xbstream chunk checksum. */
     uint32_t (*crc32z)(uint32_t crc, const void *buf, size_t len);

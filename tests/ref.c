@@ -45,6 +45,18 @@ size_t ref_usable_tiers(const ibc_kernels *tables[IBC_TIER_COUNT])
     return n;
 }
 
+size_t ref_usable_variants(const ibc_kernels *tables[IBC_TIER_COUNT + 1])
+{
+    size_t n = ref_usable_tiers(tables);
+#if defined(IBC_HAVE_TIER_VAES512)
+    for (size_t i = 0, nt = n; i < nt; i++)
+        if (tables[i]->tier == IBC_TIER_VAES512)
+            tables[n++] = tables[i] == &ibc_kernels_vaes512 ? &ibc_kernels_vaes512_fold
+                                                            : &ibc_kernels_vaes512;
+#endif
+    return n;
+}
+
 size_t ref_budget(const ibc_kernels *k, size_t fast_bytes)
 {
     return k->tier == IBC_TIER_PORTABLE ? fast_bytes / 16 : fast_bytes;

@@ -17,6 +17,10 @@ void ref_aes(char mode, int enc, const uint8_t *key, size_t key_len, const uint8
 
 /* Usable tiers, in id order. Returns the count; tables[] gets up to IBC_TIER_COUNT entries. */
 size_t ref_usable_tiers(const ibc_kernels *tables[IBC_TIER_COUNT]);
+/* The same, and the tier table's variant where this CPU's dispatch would not pick it (the
+ * vaes512 tier has two: ibc_kernels_vaes512 and, for Intel cores, ibc_kernels_vaes512_fold),
+ * so that both are tested on any CPU with the tier. */
+size_t ref_usable_variants(const ibc_kernels *tables[IBC_TIER_COUNT + 1]);
 
 /* Per-tier byte budget for random tests: the portable tier is much slower. */
 size_t ref_budget(const ibc_kernels *k, size_t fast_bytes);

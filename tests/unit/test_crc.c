@@ -25,13 +25,7 @@ static const char *variant(const ibc_kernels *k)
 static void test_crc32c_matches_reference(void)
 {
     const ibc_kernels *t[IBC_TIER_COUNT + 1];
-    size_t nt = ref_usable_tiers(t);
-#if defined(IBC_HAVE_TIER_VAES512)
-    for (size_t ti = 0, n = nt; ti < n; ti++)
-        if (t[ti]->tier == IBC_TIER_VAES512)
-            t[nt++] = t[ti] == &ibc_kernels_vaes512 ? &ibc_kernels_vaes512_fold
-                                                    : &ibc_kernels_vaes512;
-#endif
+    size_t nt = ref_usable_variants(t);
     uint8_t *buf = malloc(MAXLEN + 64);
     for (size_t ti = 0; ti < nt; ti++) {
         size_t spent = 0;

@@ -103,8 +103,8 @@ static void test_ctr_crc_and_ctr2_crc(void)
 
 static void test_cbc_rekey_multibuffer(void)
 {
-    const ibc_kernels *t[IBC_TIER_COUNT];
-    size_t nt = ref_usable_tiers(t);
+    const ibc_kernels *t[IBC_TIER_COUNT + 1]; /* the composition steps by rekey_chunk */
+    size_t nt = ref_usable_variants(t);
     for (size_t ti = 0; ti < nt; ti++) {
         const ibc_kernels *k = t[ti];
         int iters = k->tier == IBC_TIER_PORTABLE ? 8 : 120;
