@@ -413,6 +413,70 @@ int datadir_add_homes(df_list *l, const char *datadir, const char *data_home,
     return 0;
 }
 
+/* name is stem.NNNNNN (six digits or more) */
+static int binlog_name(const char *name, const char *stem, size_t stem_len)
+{
+    if (strncmp(name, stem, stem_len) || name[stem_len] != '.')
+        return 0;
+    size_t digits = strspn(name + stem_len + 1, "0123456789");
+    return digits >= 6 && !name[stem_len + 1 + digits];
+}
+
+int datadir_add_binlogs(df_list *l, const char *datadir, const char *log_bin, char *err,
+                        size_t errlen)
+{
+    if (!log_bin || !*log_bin)
+        return 0;
+    char dir[4096];
+    const char *slash = strrchr(log_bin, '/'), *stem = slash ? slash + 1 : log_bin;
+    int n = snprintf(dir, sizeof(dir), "%s%s%.*s", log_bin[0] == '/' ? "" : datadir,
+                     log_bin[0] == '/' ? "" : "/", slash ? (int)(slash - log_bin) : 0, log_bin);
+    if (n < 0 || (size_t)n >= sizeof(dir)) {
+        snprintf(err, errlen, "log_bin %s: path too long", log_bin);
+        return -1;
+    }
+    struct stat ds, st;
+    if (stat(datadir, &ds)) {
+        snprintf(err, errlen, "%s: %s", datadir, strerror(errno));
+        return -1;
+    }
+    if (stat(dir, &st)) {
+        snprintf(err, errlen, "%s (log_bin): %s", dir, strerror(errno));
+        return -1;
+    }
+    if ((st.st_dev == ds.st_dev && st.st_ino == ds.st_ino) || datadir_contains(datadir, dir))
+        return 0; /* the datadir or a directory in it: walked already */
+    /* the server strips an extension of the base name (a warning says so); both are taken */
+    const char *dot = strrchr(stem, '.');
+    size_t full = strlen(stem), bare = dot && dot != stem ? (size_t)(dot - stem) : full;
+    DIR *d = opendir(dir);
+    if (!d) {
+        snprintf(err, errlen, "%s (log_bin): %s", dir, strerror(errno));
+        return -1;
+    }
+    struct dirent *e;
+    int added = 0;
+    while ((e = readdir(d))) {
+        char path[8192];
+        if (!binlog_name(e->d_name, stem, full) && !binlog_name(e->d_name, stem, bare))
+            continue;
+        snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
+        if (stat(path, &st) || !S_ISREG(st.st_mode))
+            continue;
+        if (add(l, path, path, (uint64_t)st.st_size)) {
+            closedir(d);
+            snprintf(err, errlen, "out of memory");
+            return -1;
+        }
+        l->v[l->n - 1].kind = DF_OTHER;
+        added++;
+    }
+    closedir(d);
+    if (l->n > 1)
+        qsort(l->v, l->n, sizeof(df_file), order);
+    return added;
+}
+
 int df_aria_open(const char *path, int flags, ibc_aria *a)
 {
     size_t l = strlen(path);

@@ -300,6 +300,13 @@ int dataset_open(dataset *ds, const cli_global *g, const ibc_engine *e, cli_keys
         cli_err("%s", err);
         return EXIT_ENV;
     }
+    /* and its binary logs (log_bin) may be elsewhere: re-keyed, checked and counted with the
+     * rest, but not backed up (mariadb-backup does not copy binary logs either) */
+    if (homes && !(flags & DS_ALL) &&
+        datadir_add_binlogs(&ds->files, c->datadir, c->log_bin, err, sizeof(err)) < 0) {
+        cli_err("%s", err);
+        return EXIT_ENV;
+    }
     /* a backup: mariadb-backup's backup-my.cnf, or ibdcrypt's manifest, names the files of
      * its system tablespace */
     char bcnf[PATH_MAX];

@@ -151,6 +151,8 @@ static int read_file(mycnf *c, const char *path, int depth, char *err, size_t er
             set(&c->data_file_path, val);
         else if (!strcmp(name, "innodb_page_size"))
             set(&c->page_size, val);
+        else if (!strcmp(name, "log_bin"))
+            set(&c->log_bin, val);
     }
     fclose(f);
     return rc;
@@ -173,6 +175,7 @@ void mycnf_free(mycnf *c)
     free(c->data_home_dir);
     free(c->undo_directory);
     free(c->log_dir);
+    free(c->log_bin);
     free(c->page_size);
     free(c->data_file_path);
     memset(c, 0, sizeof(*c));

@@ -13,6 +13,8 @@ typedef struct mycnf {
     char *algorithm; /* file_key_management_encryption_algorithm */
     char *data_home_dir, *undo_directory, *log_dir, *page_size;
     char *data_file_path; /* innodb_data_file_path: the system tablespace's files */
+    char *log_bin;        /* log_bin: the binary logs' base name (NULL or empty: the default,
+                           * in the datadir) */
 } mycnf;
 
 /* Read path (and its !include files). Returns 0, or -1 with a message naming file and line. */

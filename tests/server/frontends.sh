@@ -534,4 +534,40 @@ grep -q "Recovering after a crash using binlog" "$T/srv-bx/log/error.log" ||
 diff -u "$T/bx-before.txt" "$T/bx-after.txt" || fail "committed rows lost after the crash and rekey"
 grep -q "committed 40" "$T/bx-events.txt" && (( $(grep -c "Xid" "$T/bx-events.txt") >= 40 )) ||
   fail "the binary log lost its transactions: $(tail -3 "$T/bx-events.txt")"
+# binary logs outside the datadir: log_bin=DIR/lo.log (the server drops the extension and
+# writes DIR/lo.000001, ...). rekey --defaults-file follows log_bin there and re-encrypts them;
+# another base name's logs in that directory stay as they are. Left under the old key 1 (as
+# before), a server with only the new keys could not read them: SHOW BINLOG EVENTS "Wrong
+# offset or I/O error".
+mkdir -p "$T/lo-logs"
+mdb_new "$T/lo" encrypt_tables=ON encrypt_log=ON "mysqld:encrypt_binlog=ON" \
+  "mysqld:log_bin=$T/lo-logs/lo.log" "mysqld:server_id=1"
+mdb_start "$T/lo"
+mdb_sql "$T/lo" "CREATE DATABASE lo; USE lo; CREATE TABLE lo.t (id INT PRIMARY KEY, v VARCHAR(40));
+  INSERT INTO lo.t SELECT seq, REPEAT('o', seq % 40) FROM seq_1_to_300; FLUSH BINARY LOGS;
+  UPDATE lo.t SET v = 'u' WHERE id % 9 = 0; FLUSH BINARY LOGS" > /dev/null
+lo_binlogs() {
+  mdb_sql "$1" "SHOW BINLOG EVENTS IN 'lo.000001'; SHOW BINLOG EVENTS IN 'lo.000002';
+    CHECKSUM TABLE lo.t"
+}
+lo_binlogs "$T/lo" > "$T/lo-before.txt"
+mdb_stop "$T/lo"
+[[ -f "$T/lo-logs/lo.000003" && ! -e "$T/lo/data/lo.000001" ]] ||
+  fail "log_bin=$T/lo-logs/lo.log: not the files expected: $(ls "$T/lo-logs" "$T/lo/data")"
+cp "$T/lo-logs/lo.000001" "$T/lo-logs/other.000001" # another server's, in the same directory
+cp "$T/lo-logs/lo.000001" "$T/lo-000001.orig"
+expect 0 "$IBDCRYPT" rekey --defaults-file="$T/lo/my.cnf" --to-keyfile="$ARNEW"
+grep -q "; 3 binary logs re-encrypted" "$T/err" ||
+  fail "rekey of a datadir whose binary logs are elsewhere: $(cat "$T/err")"
+cmp -s "$T/lo-logs/lo.000001" "$T/lo-000001.orig" && fail "lo.000001 was not re-keyed"
+cmp -s "$T/lo-logs/other.000001" "$T/lo-000001.orig" || fail "another base name's log changed"
+expect 0 "$IBDCRYPT" verify --deep --defaults-file="$T/lo/my.cnf" --keyfile="$ARNEW"
+[[ $(grep -c "^$T/lo-logs/lo.00000[123] .*binary log, key 1 AES_CBC: [0-9]* events decrypted  OK" "$T/out") == 3 ]] ||
+  fail "verify --deep --defaults-file does not check the binary logs elsewhere: $(cat "$T/out")"
+rm "$T/lo-logs/other.000001"
+mdb_clone "$T/lo" "$T/srv-lo" keyfile="$ARNEW"
+mdb_start "$T/srv-lo"
+lo_binlogs "$T/srv-lo" > "$T/lo-after.txt" || fail "the server cannot read the re-keyed binary logs"
+mdb_stop "$T/srv-lo"
+diff -u "$T/lo-before.txt" "$T/lo-after.txt" || fail "the binary logs elsewhere read differently"
 step "all checks passed"
