@@ -16,6 +16,7 @@
 
 #include <openssl/crypto.h>
 
+#include "checksum.h"
 #include "engine_internal.h"
 #include "format.h"
 
@@ -105,6 +106,113 @@ int ibc_aria_page_opens(const ibc_engine *e, const ibc_aria *a, const ibc_keyrin
         crc = 0xfffffffdu;
     OPENSSL_cleanse(buf, used);
     return crc == stored;
+}
+
+/* The CRC-32 of a page as ma_pagecrc.c maria_page_crc stores it: zlib's, seeded with the page
+ * number; the two top values mark pages without a checksum. */
+#define ARIA_NO_CRC_BITMAP 0xfffffffeu /* MARIA_NO_CRC_BITMAP_PAGE */
+#define ARIA_NO_CRC_NORMAL 0xffffffffu /* MARIA_NO_CRC_NORMAL_PAGE */
+
+static uint32_t page_crc(const ibc_kernels *k, uint64_t page_no, const uint8_t *p, size_t len)
+{
+    uint32_t crc = k->crc32z((uint32_t)page_no, p, len);
+    return crc >= ARIA_NO_CRC_BITMAP ? ARIA_NO_CRC_BITMAP - 1 : crc;
+}
+
+/* An encrypted page's layout: the key version at kvo (4 bytes, little-endian), bytes
+ * [head, end) encrypted, the checksum over [0, crc_len) of the plaintext with the key version
+ * zeroed, stored in the last 4 bytes. */
+typedef struct aria_layout {
+    uint32_t kvo, head, end, crc_len;
+} aria_layout;
+
+/* 1 an encrypted page (*l), or what ibc_aria_rekey_page returns for the others */
+static int page_layout(const ibc_kernels *k, const ibc_aria *a, int index_file,
+                       const uint8_t *page, uint64_t page_no, aria_layout *l)
+{
+    const uint32_t bs = a->block_size, stored = le32(page + bs - 4);
+    if (ibc_is_zero(page, bs))
+        return 0; /* never written */
+    if (index_file) {
+        /* ma_crypt.c ma_crypt_index_pre_write_hook: [keypage_header, page_used) (a freed page
+         * too: ma_page.c _ma_dispose leaves 8 bytes in use) */
+        uint32_t kh = a->transactional ? 13 + 4 + 4 : 4 + 7 + 4, used = be16(page + kh - 2);
+        if (used < kh || used > bs - 4)
+            return -1;
+        *l = (aria_layout){kh - 8, kh, used, used};
+    } else {
+        /* the bitmap pages are not encrypted (ma_bitmap.c sets no crypt hooks; seen on
+         * 10.11.19: page 0 of every data file, its checksum over its bytes as they are) */
+        if (stored == ARIA_NO_CRC_BITMAP || page_crc(k, page_no, page, bs - 4) == stored)
+            return 0;
+        /* ma_crypt.c ma_crypt_data_pre_write_hook: head and tail pages from
+         * PAGE_HEADER_SIZE(share) (16, the key version at 12), blob pages from
+         * FULL_PAGE_HEADER_SIZE(share) (12, the key version at 8), to the checksum
+         * (ma_blockrec.h; confirmed on 10.11.19 data files of both kinds of table) */
+        uint32_t type = page[7] & 7; /* PAGE_TYPE_OFFSET, PAGE_TYPE_MASK */
+        if (type > 3)
+            return -1;
+        *l = type == 3 ? (aria_layout){8, 12, bs - 4, bs - 4} : (aria_layout){12, 16, bs - 4, bs - 4};
+    }
+    return stored == ARIA_NO_CRC_NORMAL ? -2 : 1;
+}
+
+/* The per-page IV (sql/encryption.cc do_crypt): space, page number, the LSN of the page's
+ * first 7 bytes (a random one in a non-transactional table's pages). */
+static void page_iv(const ibc_aria *a, const uint8_t *page, uint64_t page_no, uint8_t iv[16])
+{
+    uint64_t lsn = (uint64_t)(page[0] | page[1] << 8 | page[2] << 16) << 32 | le32(page + 3);
+    put_le32(iv, a->space);
+    put_le32(iv + 4, (uint32_t)page_no);
+    for (int i = 0; i < 8; i++)
+        iv[8 + i] = (uint8_t)(lsn >> (8 * i));
+}
+
+/* Does the page key of (key 1 of kr, the page's key version, hdr_iv) open the page? Its
+ * plaintext (key version zeroed) into plain when it does. */
+static int layout_opens(const ibc_engine *e, const ibc_aria *a, const uint8_t hdr_iv[16],
+                        const ibc_keyring *kr, ibc_algo algo, const uint8_t *page,
+                        uint64_t page_no, const aria_layout *l, uint8_t *plain)
+{
+    ibc_aes_key pk;
+    if (page_key(e->k, kr, le32(page + l->kvo), hdr_iv, &pk) != IBC_OK)
+        return 0;
+    uint8_t iv[16];
+    page_iv(a, page, page_no, iv);
+    memcpy(plain, page, a->block_size);
+    ibc_nopad_crypt(e->k, &pk, algo, 0, iv, page + l->head, plain + l->head, l->end - l->head);
+    ibc_aes_key_wipe(&pk);
+    memset(plain + l->kvo, 0, 4);
+    return page_crc(e->k, page_no, plain, l->crc_len) == le32(page + a->block_size - 4);
+}
+
+int ibc_aria_rekey_page(const ibc_engine *e, const ibc_aria *a, const ibc_keyring *from,
+                        const ibc_keyring *to, const uint8_t new_iv[16], ibc_algo algo,
+                        int index_file, uint8_t *page, uint64_t page_no)
+{
+    aria_layout l;
+    int kind = page_layout(e->k, a, index_file, page, page_no, &l);
+    if (kind != 1 || page_no >> 32)
+        return kind != 1 ? kind : -1;
+    algo = algo == IBC_ALGO_CTR ? IBC_ALGO_CTR : IBC_ALGO_CBC;
+    uint8_t plain[65536];
+    int rc = -1;
+    if (layout_opens(e, a, a->iv, from, algo, page, page_no, &l, plain)) {
+        ibc_aes_key pk;
+        uint8_t iv[16];
+        if (page_key(e->k, to, 1, new_iv, &pk) == IBC_OK) {
+            page_iv(a, page, page_no, iv);
+            put_le32(page + l.kvo, 1);
+            ibc_nopad_crypt(e->k, &pk, algo, 1, iv, plain + l.head, page + l.head,
+                            l.end - l.head);
+            ibc_aes_key_wipe(&pk);
+            rc = 1;
+        }
+    } else if (layout_opens(e, a, new_iv, to, algo, page, page_no, &l, plain)) {
+        rc = 2;
+    }
+    OPENSSL_cleanse(plain, a->block_size);
+    return rc;
 }
 
 ibc_status ibc_aria_rewrap(const ibc_engine *e, const ibc_aria *a, const ibc_keyring *from,

@@ -3,8 +3,9 @@
  * OpenSSL and zlib: index files and pages built here as ma_crypt.c writes them (the page
  * key AES-ECB(key 1, IV), MariaDB's no-padding CBC or CTR over the used part, zlib's CRC-32
  * seeded with the page number) must open with key 1 and not with another; a re-wrapped IV
- * must give the same page key under the new key 1; headers that are not an encrypted Aria
- * table's are not taken for one. Every tier. (tests/server/frontends.sh step 6 runs it on a
+ * must give the same page key under the new key 1; pages of both files re-encrypted under a
+ * new page key must open with it (OpenSSL) to the same plaintext; headers that are not an
+ * encrypted Aria table's are not taken for one. Every tier. (tests/server/frontends.sh step 6 runs it on a
  * real server's files.)
  */
 #include <stdlib.h>
@@ -32,6 +33,11 @@ static void le(uint8_t *p, uint64_t v, int n)
         p[i] = (uint8_t)v;
 }
 
+static uint32_t le32(const uint8_t *p)
+{
+    return (uint32_t)(p[0] | p[1] << 8 | p[2] << 16) | (uint32_t)p[3] << 24;
+}
+
 static void ossl(const EVP_CIPHER *c, int enc, const uint8_t *key, const uint8_t *iv,
                  const uint8_t *in, uint8_t *out, int len)
 {
@@ -42,6 +48,23 @@ static void ossl(const EVP_CIPHER *c, int enc, const uint8_t *key, const uint8_t
     EVP_CipherUpdate(x, out, &n, in, len);
     EVP_CipherFinal_ex(x, out + n, &m);
     EVP_CIPHER_CTX_free(x);
+}
+
+/* MariaDB's no-padding cipher (my_aes no-pad: CBC over the whole blocks, the tail XORed with
+ * AES-ECB(L, IV); or CTR) over n bytes, with OpenSSL. */
+static void nopad(const uint8_t L[16], int ctr, int enc, const uint8_t iv[16], const uint8_t *in,
+                  uint8_t *out, uint32_t n)
+{
+    uint32_t whole = n / 16 * 16;
+    if (ctr) {
+        ossl(EVP_aes_128_ctr(), enc, L, iv, in, out, (int)n);
+        return;
+    }
+    uint8_t mask[16];
+    ossl(EVP_aes_128_cbc(), enc, L, iv, in, out, (int)whole);
+    ossl(EVP_aes_128_ecb(), 1, L, NULL, iv, mask, 16);
+    for (uint32_t i = whole; i < n; i++)
+        out[i] = in[i] ^ mask[i - whole];
 }
 
 /* An index file header: encrypted or not, transactional or not. */
@@ -82,15 +105,131 @@ static void make_page(uint8_t *p, int transactional, uint32_t pno, uint32_t spac
     le(iv, space, 4);
     le(iv + 4, pno, 4);
     le(iv + 8, lsn, 8);
-    uint32_t n = used - kh, whole = n / 16 * 16;
-    if (ctr) {
-        ossl(EVP_aes_128_ctr(), 1, L, iv, plain + kh, p + kh, (int)n);
-    } else {
-        uint8_t mask[16];
-        ossl(EVP_aes_128_cbc(), 1, L, iv, plain + kh, p + kh, (int)whole);
-        ossl(EVP_aes_128_ecb(), 1, L, NULL, iv, mask, 16);
-        for (uint32_t i = whole; i < n; i++)
-            p[kh + i] = plain[kh + i] ^ mask[i - whole];
+    nopad(L, ctr, 1, iv, plain + kh, p + kh, used - kh);
+}
+
+/* An encrypted data page (.MAD) as ma_crypt_data_pre_write_hook writes it: type 1 or 2 (head,
+ * tail) from byte 16, the key version at 12; type 3 (blob) from 12, the key version at 8; to
+ * the checksum; the CRC over the plaintext with the key version zeroed. plain gets that. */
+static void make_data_page(uint8_t *p, uint8_t *plain, int type, uint32_t pno, uint32_t space,
+                           const uint8_t L[16], int ctr)
+{
+    uint32_t head = type == 3 ? 12 : 16, kvo = type == 3 ? 8 : 12, n = BS - 4 - head;
+    uint8_t iv[16];
+    tu_rand_bytes(plain, BS);
+    plain[7] = (uint8_t)type;
+    uint64_t lsn = tu_rand() & 0xffffffffffffffull;
+    le(plain, lsn >> 32, 3);
+    le(plain + 3, (uint32_t)lsn, 4);
+    memset(plain + kvo, 0, 4);
+    uint32_t crc = (uint32_t)crc32(pno, plain, BS - 4);
+    if (crc >= 0xfffffffeu)
+        crc = 0xfffffffdu;
+    le(plain + BS - 4, crc, 4);
+    memcpy(p, plain, BS);
+    le(p + kvo, 1, 4);
+    le(iv, space, 4);
+    le(iv + 4, pno, 4);
+    le(iv + 8, lsn, 8);
+    nopad(L, ctr, 1, iv, plain + head, p + head, n);
+}
+
+/* The plaintext of page p under page key L (as the server's read hooks take it). */
+static void open_data_page(const uint8_t *p, uint8_t *out, uint32_t pno, uint32_t space,
+                           const uint8_t L[16], int ctr)
+{
+    uint32_t type = p[7] & 7, head = type == 3 ? 12 : 16, kvo = type == 3 ? 8 : 12;
+    uint8_t iv[16];
+    uint64_t lsn = (uint64_t)(p[0] | p[1] << 8 | p[2] << 16) << 32 |
+                   (uint32_t)(p[3] | p[4] << 8 | p[5] << 16 | (uint32_t)p[6] << 24);
+    le(iv, space, 4);
+    le(iv + 4, pno, 4);
+    le(iv + 8, lsn, 8);
+    memcpy(out, p, BS);
+    nopad(L, ctr, 0, iv, p + head, out + head, BS - 4 - head);
+    memset(out + kvo, 0, 4);
+}
+
+/* ibc_aria_rekey_page: pages of both files under the old page key re-encrypted under the new
+ * one (OpenSSL opens them with it, same plaintext and checksum); a second call finds them done;
+ * bitmap and zero pages are left; pages without a checksum tell nothing; a damaged one is
+ * neither key's. */
+static void test_rekey_pages(void)
+{
+    const char *tiers[] = {"portable", "aesni", "vaes256", "vaes512", "armce"};
+    for (size_t t = 0; t < sizeof(tiers) / sizeof(tiers[0]); t++) {
+        ibc_engine *e = NULL;
+        if (ibc_engine_new(tiers[t], &e) != IBC_OK)
+            continue;
+        for (int round = 0; round < 24; round++) {
+            uint8_t k1[32], k2[32], ivh[16], ivn[16], L[16], L2[16], h[HL];
+            size_t klen = (size_t)(16 + 8 * (round % 3));
+            tu_rand_bytes(k1, sizeof(k1));
+            tu_rand_bytes(k2, sizeof(k2));
+            tu_rand_bytes(ivh, 16);
+            tu_rand_bytes(ivn, 16);
+            ibc_keyring *kr = ibc_keyring_new(), *neu = ibc_keyring_new();
+            ibc_keyring_add(kr, 1, 1, k1, klen);
+            ibc_keyring_add(neu, 1, 1, k2, 32);
+            const EVP_CIPHER *ecb = klen == 16 ? EVP_aes_128_ecb()
+                                  : klen == 24 ? EVP_aes_192_ecb() : EVP_aes_256_ecb();
+            ossl(ecb, 1, k1, NULL, ivh, L, 16);
+            ossl(EVP_aes_256_ecb(), 1, k2, NULL, ivn, L2, 16);
+            int tr = round & 1, ctr = (round >> 1) & 1;
+            ibc_algo al = ctr ? IBC_ALGO_CTR : IBC_ALGO_CBC;
+            uint32_t space = (uint32_t)tu_rand(), pno = 1 + (uint32_t)tu_rand_below(1000);
+            make_header(h, 1, tr, space, ivh);
+            ibc_aria a;
+            ibc_aria_parse(h, HL, &a);
+            uint8_t page[BS], plain[BS], got[BS], was[BS];
+            /* data pages: head, tail, blob */
+            int type = 1 + round % 3;
+            make_data_page(page, plain, type, pno, space, L, ctr);
+            memcpy(was, page, BS);
+            TU_CHECK(ibc_aria_rekey_page(e, &a, kr, neu, ivn, al, 0, page, pno) == 1,
+                     "%s: data page type %d re-encrypted (round %d)", tiers[t], type, round);
+            open_data_page(page, got, pno, space, L2, ctr);
+            TU_CHECK(le32(page + (type == 3 ? 8 : 12)) == 1 && memcmp(page, was, BS) &&
+                         !memcmp(got, plain, BS),
+                     "%s: the new page key opens it to the same plaintext (type %d)", tiers[t],
+                     type);
+            memcpy(got, page, BS);
+            TU_CHECK(ibc_aria_rekey_page(e, &a, kr, neu, ivn, al, 0, page, pno) == 2 &&
+                         !memcmp(got, page, BS),
+                     "%s: a second call finds it done", tiers[t]);
+            page[100] ^= 4;
+            TU_CHECK(ibc_aria_rekey_page(e, &a, kr, neu, ivn, al, 0, page, pno) == -1,
+                     "%s: a damaged page is neither key's", tiers[t]);
+            le(page + BS - 4, 0xffffffffu, 4);
+            TU_CHECK(ibc_aria_rekey_page(e, &a, kr, neu, ivn, al, 0, page, pno) == -2,
+                     "%s: a page without a checksum tells nothing", tiers[t]);
+            /* a bitmap page (plain, its checksum over its bytes), and zeros */
+            tu_rand_bytes(page, BS);
+            uint32_t crc = (uint32_t)crc32(pno, page, BS - 4);
+            le(page + BS - 4, crc >= 0xfffffffeu ? 0xfffffffdu : crc, 4);
+            memcpy(was, page, BS);
+            TU_CHECK(ibc_aria_rekey_page(e, &a, kr, neu, ivn, al, 0, page, pno) == 0 &&
+                         !memcmp(was, page, BS),
+                     "%s: a bitmap page stays", tiers[t]);
+            memset(page, 0, BS);
+            TU_CHECK(ibc_aria_rekey_page(e, &a, kr, neu, ivn, al, 0, page, pno) == 0,
+                     "%s: a page of zeros stays", tiers[t]);
+            /* an index page: the new key 1 and IV open it (ibc_aria_page_opens) */
+            uint32_t used = (tr ? 21 : 15) + (uint32_t)tu_rand_below(BS - 4 - (tr ? 21 : 15));
+            make_page(page, tr, pno, space, L, ctr, used);
+            TU_CHECK(ibc_aria_rekey_page(e, &a, kr, neu, ivn, al, 1, page, pno) == 1,
+                     "%s: index page re-encrypted (used %u)", tiers[t], used);
+            ibc_aria b = a;
+            memcpy(b.iv, ivn, 16);
+            TU_CHECK(ibc_aria_page_opens(e, &b, neu, al, page, pno) == 1 &&
+                         ibc_aria_page_opens(e, &a, kr, al, page, pno) == 0,
+                     "%s: the new key 1 and IV open the index page, the old ones not", tiers[t]);
+            TU_CHECK(ibc_aria_rekey_page(e, &a, kr, neu, ivn, al, 1, page, pno) == 2,
+                     "%s: a second call finds the index page done", tiers[t]);
+            ibc_keyring_free(kr);
+            ibc_keyring_free(neu);
+        }
+        ibc_engine_free(e);
     }
 }
 
@@ -170,4 +309,4 @@ static void test_headers(void)
     }
 }
 
-TU_TESTS(TU_T(test_pages), TU_T(test_headers))
+TU_TESTS(TU_T(test_pages), TU_T(test_rekey_pages), TU_T(test_headers))

@@ -263,7 +263,8 @@ IBC_API ibc_status ibc_space_write_page0(const ibc_space *s, uint8_t *page0);
 /* ---- Aria tables ---------------------------------------------------------------------------
  * A table of the Aria engine created with aria_encrypt_tables=ON has its pages encrypted as
  * InnoDB's are, with key id 1: page key L = AES-ECB(key 1, IV), the IV in the header of its
- * index file (.MAI). Re-keying one re-wraps that IV; no page changes (engine/aria.c). */
+ * index file (.MAI). Re-wrapping one changes that IV alone; re-encrypting it gives it a new IV
+ * and every page the new page key (engine/aria.c). */
 typedef struct ibc_aria {
     uint32_t header_length; /* the .MAI header's length: pass at least this many bytes */
     uint32_t crypt_off;     /* where its crypt data is (the IV 6 bytes further) */
@@ -281,6 +282,17 @@ IBC_API int ibc_aria_parse(const uint8_t *head, size_t len, ibc_aria *a);
  * the key plugin's cipher (file_key_management_encryption_algorithm). */
 IBC_API int ibc_aria_page_opens(const ibc_engine *e, const ibc_aria *a, const ibc_keyring *kr,
                                 ibc_algo algo, const uint8_t *page, uint64_t page_no);
+/* Re-encrypt one page of the table in place (reencrypt: a new page key): page page_no of its
+ * data file (.MAD, index_file 0) or of its index file (.MAI, index_file 1; pages from
+ * a->keystart), block_size bytes, from the page key of key 1 of `from` (the version the page
+ * names) and a->iv to that of key 1 version 1 of `to` and new_iv. The page's checksum, over
+ * its plaintext, stays. Returns 1 re-encrypted, 2 already under the new page key (a run
+ * before), 0 nothing to do (never encrypted: a bitmap page, a page of zeros), -1 neither page
+ * key opens it (damaged, or another key), -2 it tells nothing (the table was created with
+ * page checksums off). algo: the key plugin's cipher. */
+IBC_API int ibc_aria_rekey_page(const ibc_engine *e, const ibc_aria *a, const ibc_keyring *from,
+                                const ibc_keyring *to, const uint8_t new_iv[16], ibc_algo algo,
+                                int index_file, uint8_t *page, uint64_t page_no);
 /* The IV under which key 1 (version 1) of to yields the page key that key 1 of from yields
  * from a->iv. */
 IBC_API ibc_status ibc_aria_rewrap(const ibc_engine *e, const ibc_aria *a,
