@@ -285,7 +285,7 @@ static int run(cli_global *g, int argc, char **argv)
             }
             if (naria)
                 printf("\n%zu Aria table%s encrypted with key id 1 (aria_encrypt_tables=ON; %s%s): "
-                       "prepare and rekey re-wrap them\n", naria, naria == 1 ? "" : "s", aria,
+                       "prepare and rekey re-key them\n", naria, naria == 1 ? "" : "s", aria,
                        naria == 1 ? "" : ", ...");
             if (nbin)
                 printf("%s%zu binary log%s encrypted with key id 1 (encrypt_binlog=ON; %s%s): "

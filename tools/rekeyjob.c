@@ -99,13 +99,15 @@ const char rekey_help_common[] =
     "system tablespace's files are those its backup-my.cnf (mariadb-backup) or its\n"
     "manifest (ibdcrypt backup) name.\n"
     "Aria tables encrypted with key id 1 (aria_encrypt_tables=ON: the mysql.* system\n"
-    "tables too, when it was on at install) are re-wrapped in both modes: the IV in the\n"
-    "header of their .MAI file, so that the new key 1 yields the same page key (their\n"
-    "pages are not re-encrypted). Binary logs encrypted with key id 1 (encrypt_binlog=ON)\n"
-    "use the key itself: every event of each is re-encrypted under the new key 1, in both\n"
-    "modes (each log written whole beside it, then renamed over it), so that replicas and\n"
-    "point-in-time recovery can read them with the new keys. Relay logs are not: a warning\n"
-    "says how a replica gets past them.\n";
+    "tables too, when it was on at install) go with the mode: rewrap changes the IV in\n"
+    "the header of their .MAI file, so that the new key 1 yields the same page key;\n"
+    "reencrypt gives them a new IV and every page of their .MAD and .MAI files the new\n"
+    "page key (each page's checksum tells a resumed run which key it is under). Binary\n"
+    "logs encrypted with key id 1 (encrypt_binlog=ON) use the key itself: every event of\n"
+    "each is re-encrypted under the new key 1, in both modes (each log written whole\n"
+    "beside it, then renamed over it), so that replicas and point-in-time recovery can\n"
+    "read them with the new keys. Relay logs are not: a warning says how a replica gets\n"
+    "past them.\n";
 
 int rekey_option(rekey_opts *o, cli_keys *keys, int argc, char **argv, int *i)
 {
@@ -161,14 +163,17 @@ typedef struct plan_space {
     ibc_space *old, *target;
 } plan_space;
 
-/* An Aria table encrypted with key id 1 (aria_scan): its index file, re-wrapped with the
- * InnoDB files (plan_aria). Journal slots name it by ds.n + its index here. */
+/* An Aria table encrypted with key id 1 (aria_scan): its index file, re-keyed with the InnoDB
+ * files (plan_aria), and its data file. Journal slots name the index file by ds.n + its index
+ * here, the data file by ds.n + naria + its index. */
 typedef struct aria_file {
     const df_file *f;
-    int fd;
+    int fd, dfd;      /* .MAI, .MAD (-1: none) */
     ibc_aria a;
     uint8_t target_iv[16];
     int planned;
+    int reenc;        /* every page re-encrypted (reencrypt mode; pages with checksums) */
+    ibc_algo algo;    /* the cipher its pages opened with (IBC_ALGO_AUTO: not known yet) */
 } aria_file;
 
 typedef struct rk {
@@ -199,7 +204,8 @@ typedef struct rk {
     int redo_scanned;            /* redo_prescan read it to its end (deep) */
     ssize_t dblwr_ds;            /* ibdata1 when its doublewrite copies were re-keyed, else -1 */
     aria_file *aria;             /* encrypted Aria tables */
-    size_t naria, aria_planned;
+    size_t naria, aria_planned, aria_reenc;
+    uint64_t aria_pages;         /* Aria pages re-encrypted */
     bl_file *bl;                 /* binary logs encrypted with key 1 (binlog_scan) */
     size_t nbl, bl_todo, bl_done;
     uint64_t bl_bytes;           /* the size of those to re-key */
@@ -310,6 +316,8 @@ static size_t ds_index(const rk *x, const char *rel, char *why, size_t whylen)
 }
 
 /* Read a plan back; fills x->ps (matching the dataset by relative path). */
+static int aria_checksums(rk *x, aria_file *af);
+
 static int plan_parse(rk *x, const char *text, size_t len, char *why, size_t whylen)
 {
     char *t = strndup(text, len), *save = NULL;
@@ -365,6 +373,7 @@ static int plan_parse(rk *x, const char *text, size_t len, char *why, size_t why
             }
             memcpy(af->a.iv, orig, 16);
             af->planned = 1;
+            af->reenc = x->o->mode == IBC_REKEY_REENCRYPT && aria_checksums(x, af) != 0;
             x->aria_planned++;
         } else if (sscanf(line, "head %8x %u %4095[^\n]", &id, &ver, path) == 3) {
             size_t k = ds_index(x, path, why, whylen);
@@ -883,12 +892,21 @@ static int update_manifest(rk *x)
         me->update = 1;
         updated++;
     }
-    /* the re-wrapped Aria tables: read again */
+    /* the re-keyed Aria tables: read again (the data file too when re-encrypted) */
     for (size_t i = 0; !rc && i < x->naria; i++) {
-        mf_entry *ae = x->aria[i].planned ? manifest_find(&m, x->aria[i].f->rel) : NULL;
+        aria_file *af = &x->aria[i];
+        mf_entry *ae = af->planned ? manifest_find(&m, af->f->rel) : NULL;
         if (ae) {
-            rc = fc_read_crc(x->ds.e, x->aria[i].fd, &ae->bytes, &ae->crc32c);
+            rc = fc_read_crc(x->ds.e, af->fd, &ae->bytes, &ae->crc32c);
             ae->update = 1;
+            updated++;
+        }
+        char rel[4200];
+        snprintf(rel, sizeof(rel), "%.*sD", (int)strlen(af->f->rel) - 1, af->f->rel);
+        mf_entry *de = af->planned && af->reenc && af->dfd >= 0 ? manifest_find(&m, rel) : NULL;
+        if (!rc && de) {
+            rc = fc_read_crc(x->ds.e, af->dfd, &de->bytes, &de->crc32c);
+            de->update = 1;
             updated++;
         }
     }
@@ -1326,8 +1344,9 @@ static int binlog_run(rk *x)
  * get_encryption_key_id: 1 for every table that is not an internal temporary one), the
  * mysql.* system tables among them when it was on at install: a server holding only another
  * key 1 could not open them (tried: "Access denied" for root, "Read page with wrong checksum"
- * for mysql/tables_priv.MAI). Their index files are opened (read-write unless a dry run) for
- * the re-wrap of their headers. Returns 0 or -1 (out of memory). */
+ * for mysql/tables_priv.MAI). Their index and data files are opened (read-write unless a dry
+ * run) for the new IV in their headers and, in reencrypt mode, their pages. Returns 0 or -1
+ * (out of memory). */
 static int aria_scan(rk *x)
 {
     x->aria = calloc(x->ds.files.n + 1, sizeof(aria_file));
@@ -1339,8 +1358,18 @@ static int aria_scan(rk *x)
         af->fd = f->kind == DF_OTHER
                      ? df_aria_open(f->path, x->o->dry_run ? O_RDONLY : O_RDWR, &af->a)
                      : -1;
-        if (af->fd >= 0)
-            x->aria[x->naria++].f = f;
+        if (af->fd < 0)
+            continue;
+        /* its data file beside it (t.MAI, t.MAD) */
+        size_t l = strlen(f->path);
+        char *mad = strdup(f->path);
+        if (!mad)
+            return -1;
+        mad[l - 1] = 'D';
+        af->dfd = open(mad, (x->o->dry_run ? O_RDONLY : O_RDWR) | O_CLOEXEC);
+        free(mad);
+        af->algo = IBC_ALGO_AUTO;
+        x->aria[x->naria++].f = f;
     }
     return 0;
 }
@@ -1364,14 +1393,133 @@ static int aria_key_state(rk *x, aria_file *af)
             int o = ibc_aria_page_opens(x->ds.e, &af->a, x->keys->kr, algos[a], page, pno);
             int n = o == 1 ? 0 : ibc_aria_page_opens(x->ds.e, &af->a, x->newkr, algos[a], page,
                                                      pno);
-            if (o == 1 || n == 1)
+            if (o == 1 || n == 1) {
                 state = o == 1 ? 1 : 2;
-            else if (o == 0)
+                af->algo = algos[a];
+            } else if (o == 0)
                 state = 0;
         }
     }
     free(page);
     return state;
+}
+
+/* Do the table's pages carry checksums, which tell page by page which page key a page is
+ * under (so that a run stopped half way can go on)? 1 yes, 0 no, -1 its first pages tell
+ * nothing either way (an empty table). ma_crypt.c sets the checksum of every page it encrypts,
+ * PAGE_CHECKSUM=0 or not (seen on 10.11.19), so 0 is for pages some other program wrote. */
+static int aria_checksums(rk *x, aria_file *af)
+{
+    const uint32_t bs = af->a.block_size;
+    uint8_t *page = malloc(bs), iv[16] = {0};
+    int res = -1;
+    for (int index_file = 0; page && index_file < 2 && res < 0; index_file++) {
+        int fd = index_file ? af->fd : af->dfd;
+        uint64_t first = index_file ? af->a.keystart / bs : 0;
+        for (uint64_t pno = first; fd >= 0 && pno < first + 16 && res < 0; pno++) {
+            if (pread(fd, page, bs, (off_t)(pno * bs)) != (ssize_t)bs)
+                break;
+            int r = ibc_aria_rekey_page(x->ds.e, &af->a, x->keys->kr, x->newkr, iv,
+                                        IBC_ALGO_CBC, index_file, page, pno);
+            res = r == -2 ? 0 : r != 0 ? 1 : -1;
+        }
+    }
+    free(page);
+    return res;
+}
+
+/* One file of a re-encrypted Aria table in place: every page (of the index file, from its
+ * first index page) under the new page key, each range of pages journaled before it is
+ * overwritten, as the tablespaces' pages are. A page tells a re-run whether it is done. */
+static int aria_file_pages(rk *x, size_t ai, int index_file, int check_only)
+{
+    aria_file *af = &x->aria[ai];
+    const uint32_t bs = af->a.block_size;
+    const int fd = index_file ? af->fd : af->dfd;
+    const unsigned jf = (unsigned)(x->ds.n + (index_file ? 0 : x->naria) + ai);
+    char rel[4200];
+    snprintf(rel, sizeof(rel), "%.*s%s", (int)strlen(af->f->rel) - 1, af->f->rel,
+             index_file ? "I" : "D");
+    struct stat st;
+    if (fd < 0)
+        return 0;
+    if (fstat(fd, &st)) {
+        failure(x, "%s: %s", rel, strerror(errno));
+        return -1;
+    }
+    const size_t per = ((size_t)1 << 20) / bs; /* pages per journal slot */
+    const uint64_t end = (uint64_t)st.st_size / bs;
+    uint8_t *old = malloc(per * bs), *neu = malloc(per * bs);
+    int rc = old && neu ? 0 : -1;
+    if (rc)
+        failure(x, "out of memory");
+    for (uint64_t p = index_file ? af->a.keystart / bs : 0; !rc && p < end; p += per) {
+        size_t n = end - p < per ? (size_t)(end - p) : per, changed = 0;
+        if (pread(fd, old, n * bs, (off_t)(p * bs)) != (ssize_t)(n * bs)) {
+            failure(x, "%s: cannot read its pages from %llu", rel, (unsigned long long)p);
+            rc = -1;
+            break;
+        }
+        memcpy(neu, old, n * bs);
+        for (size_t i = 0; i < n && !rc; i++) {
+            uint8_t *pg = neu + i * bs;
+            ibc_algo al = af->algo == IBC_ALGO_AUTO ? IBC_ALGO_CBC : af->algo;
+            int r = ibc_aria_rekey_page(x->ds.e, &af->a, x->keys->kr, x->newkr, af->target_iv,
+                                        al, index_file, pg, p + i);
+            if (r == -1 && af->algo == IBC_ALGO_AUTO) { /* the cipher: the first page tells */
+                al = IBC_ALGO_CTR;
+                r = ibc_aria_rekey_page(x->ds.e, &af->a, x->keys->kr, x->newkr, af->target_iv,
+                                        al, index_file, pg, p + i);
+            }
+            if (r > 0)
+                af->algo = al;
+            if (r < 0) {
+                failure(x, "%s: page %llu: %s", rel, (unsigned long long)(p + i),
+                        r == -2 ? "no page checksum to tell its key by"
+                                : "neither the current nor the new key 1 opens it");
+                rc = -1;
+            }
+            changed += r == 1;
+        }
+        if (rc || !changed || check_only)
+            continue;
+        struct iovec iov = {old, n * bs};
+        unsigned slot;
+        if (ibc_journal_save(x->j, jf, p * bs, &iov, 1, &slot) != IBC_OK) {
+            failure(x, "journal: cannot save the pages of %s", rel);
+            rc = -1;
+            break;
+        }
+        ibc_crash_point("rekey-aria");
+        if (pwrite(fd, neu, n * bs, (off_t)(p * bs)) != (ssize_t)(n * bs)) {
+            failure(x, "%s: cannot write its pages from %llu: %s", rel, (unsigned long long)p,
+                    strerror(errno ? errno : EIO));
+            rc = -1;
+        }
+        ibc_journal_release(x->j, slot);
+        x->aria_pages += changed;
+    }
+    if (!rc && !check_only && fdatasync(fd)) {
+        failure(x, "%s: %s", rel, strerror(errno));
+        rc = -1;
+    }
+    free(old);
+    free(neu);
+    return rc;
+}
+
+/* reencrypt: the pages of the Aria tables, before their headers take the new IVs; or
+ * (check_only) whether the current or the new key opens every one of them, before any write */
+static int aria_pages(rk *x, int check_only)
+{
+    for (size_t i = 0; i < x->naria; i++) {
+        if (!x->aria[i].planned || !x->aria[i].reenc)
+            continue;
+        if (aria_file_pages(x, i, 0, check_only) || aria_file_pages(x, i, 1, check_only))
+            return -1;
+        x->aria_reenc += !check_only;
+    }
+    return 0;
 }
 
 /* The Aria part of the plan (a fresh run; key 1 changes): a table the current key 1 opens is
@@ -1417,9 +1565,22 @@ static int plan_aria(rk *x, int others_todo)
         }
         aria_file *af = &x->aria[i];
         af->planned = st[i] == 1 || (st[i] == -1 && (nold || (!nnew && others_todo)));
-        if (af->planned && ibc_aria_rewrap(x->ds.e, &af->a, x->keys->kr, x->newkr,
-                                           af->target_iv) != IBC_OK)
+        /* reencrypt: a new IV, so a new page key, and every page under it; a table whose pages
+         * carry no checksum is re-wrapped (a page could not tell a re-run which key it is
+         * under) */
+        af->reenc = af->planned && x->o->mode == IBC_REKEY_REENCRYPT && aria_checksums(x, af);
+        if (af->reenc && x->o->iv_seed) {
+            char seed[600];
+            snprintf(seed, sizeof(seed), "%s:aria:%s", x->o->iv_seed, af->f->rel);
+            derive_iv(seed, 0, af->target_iv);
+        } else if (af->reenc && getrandom(af->target_iv, 16, 0) != 16) {
+            free(st);
+            return fail_rc(x, EXIT_ENV, "getrandom failed");
+        } else if (!af->reenc && af->planned &&
+                   ibc_aria_rewrap(x->ds.e, &af->a, x->keys->kr, x->newkr, af->target_iv) !=
+                       IBC_OK) {
             af->planned = 0;
+        }
         x->aria_planned += af->planned;
     }
     int ok = st != NULL;
@@ -1659,8 +1820,11 @@ static void free_rk(rk *x)
     free(x->mcrc);
     ibc_redo_target_free(x->redo_t);
     ibc_keyring_free(x->newkr);
-    for (size_t i = 0; i < x->naria; i++)
+    for (size_t i = 0; i < x->naria; i++) {
         close(x->aria[i].fd);
+        if (x->aria[i].dfd >= 0)
+            close(x->aria[i].dfd);
+    }
     free(x->aria);
     free(x->bl);
     pthread_mutex_destroy(&x->lock);
@@ -1780,13 +1944,16 @@ int rekey_run(cli_global *g, rekey_opts *o, cli_keys *keys)
         } else {
             resume = 1;
             /* journal slots name files by their index in the dataset */
-            int *fds = calloc(x.ds.n + x.naria + 1, sizeof(int));
+            int *fds = calloc(x.ds.n + 2 * x.naria + 1, sizeof(int));
             for (size_t i = 0; fds && i < x.ds.n; i++)
                 fds[i] = x.ds.v[i].fd;
-            for (size_t i = 0; fds && i < x.naria; i++)
+            for (size_t i = 0; fds && i < x.naria; i++) {
                 fds[x.ds.n + i] = x.aria[i].fd;
+                fds[x.ds.n + x.naria + i] = x.aria[i].dfd;
+            }
             unsigned restored = 0;
-            if (!fds || ibc_journal_rollback(x.j, fds, x.ds.n + x.naria, &restored) != IBC_OK)
+            if (!fds ||
+                ibc_journal_rollback(x.j, fds, x.ds.n + 2 * x.naria, &restored) != IBC_OK)
                 rc = fail_rc(&x, EXIT_ENV, "rolling back the interrupted run failed");
             else
                 cli_info(g, "%s: resuming an interrupted run (%u ranges rolled back)",
@@ -1912,7 +2079,7 @@ int rekey_run(cli_global *g, rekey_opts *o, cli_keys *keys)
     if (!rc)
         rc = plan_redo(&x, resume, &already);
     int redo_todo = x.redo_planned && !x.redo_done;
-    /* the Aria tables encrypted with key 1: re-wrapped in the same run */
+    /* the Aria tables encrypted with key 1: re-keyed in the same run */
     if (!rc && !resume)
         rc = plan_aria(&x, x.nps > 0 || redo_todo);
     /* the binary logs encrypted with key 1: re-encrypted once the journal is there, before the
@@ -1983,6 +2150,12 @@ int rekey_run(cli_global *g, rekey_opts *o, cli_keys *keys)
             x.checked = 1;
         }
     }
+    /* and the pages of the Aria tables to re-encrypt */
+    if (!rc && !resume && aria_pages(&x, 1)) {
+        char m[1200];
+        snprintf(m, sizeof(m), "%s: nothing written", x.failure);
+        rc = fail_rc(&x, EXIT_DATA, m);
+    }
     if (!rc && o->dry_run) {
         /* the log's re-key computed and checked, nothing handed out to write */
         ibc_redo_result res;
@@ -1992,8 +2165,12 @@ int rekey_run(cli_global *g, rekey_opts *o, cli_keys *keys)
             goto done_pool;
         }
         char ar[64] = "", bl[64] = "";
+        size_t nare = 0;
+        for (size_t i = 0; i < x.naria; i++)
+            nare += x.aria[i].planned && x.aria[i].reenc;
         if (x.aria_planned)
-            snprintf(ar, sizeof(ar), " (and %zu Aria tables re-wrapped)", x.aria_planned);
+            snprintf(ar, sizeof(ar), " (and %zu Aria tables re-%s)", x.aria_planned,
+                     nare == x.aria_planned ? "encrypted" : nare ? "keyed" : "wrapped");
         if (x.bl_todo)
             snprintf(bl, sizeof(bl), " (and %zu binary logs re-encrypted)", x.bl_todo);
         cli_info(g, "%s --dry-run: %zu encrypted tablespaces%s would be %s%s%s for %s; nothing "
@@ -2024,8 +2201,11 @@ int rekey_run(cli_global *g, rekey_opts *o, cli_keys *keys)
         if (x.plan_of[i] >= 0)
             ibc_journal_add_fd(x.j, (unsigned)i, x.ds.v[i].fd);
     for (size_t i = 0; !rc && i < x.naria; i++)
-        if (x.aria[i].planned)
+        if (x.aria[i].planned) {
             ibc_journal_add_fd(x.j, (unsigned)(x.ds.n + i), x.aria[i].fd);
+            if (x.aria[i].reenc && x.aria[i].dfd >= 0)
+                ibc_journal_add_fd(x.j, (unsigned)(x.ds.n + x.naria + i), x.aria[i].dfd);
+        }
     /* every check passed and the journal is there (so that a stop from here on says to run the
      * command again): the binary logs, each whole or not at all (a re-run sees which) */
     if (!rc && x.bl_todo)
@@ -2072,6 +2252,8 @@ int rekey_run(cli_global *g, rekey_opts *o, cli_keys *keys)
         if (st != IBC_OK)
             rc = fail_rc(&x, cli_exit_for(st), err);
     }
+    if (!rc && aria_pages(&x, 0))
+        rc = fail_rc(&x, EXIT_ENV, x.failure);
     if (!rc && write_heads(&x))
         rc = fail_rc(&x, EXIT_ENV, x.failure);
     if (!rc && o->update_backup_cnf && update_backup_cnf(&x))
@@ -2089,12 +2271,14 @@ int rekey_run(cli_global *g, rekey_opts *o, cli_keys *keys)
                    "\"pages_rewritten\":%llu,\"pages_already_done\":%llu,\"bytes\":%llu,"
                    "\"seconds\":%.3f,\"resumed\":%s,\"redo_log\":\"%s\","
                    "\"redo_bytes_rewritten\":%llu,\"doublewrite_copies_rewritten\":%zu,"
-                   "\"aria_tables_rewrapped\":%zu,\"binary_logs_reencrypted\":%zu,"
+                   "\"aria_tables_rewrapped\":%zu,\"aria_tables_reencrypted\":%zu,"
+                   "\"aria_pages_rewritten\":%llu,\"binary_logs_reencrypted\":%zu,"
                    "\"manifest\":\"%s\",\"verdict\":\"ok\"}\n",
                    o->command, modename, x.nps, (unsigned long long)atomic_load(&x.changed),
                    (unsigned long long)atomic_load(&x.skipped_done), (unsigned long long)total,
                    secs, resume ? "true" : "false", x.redo_state ? x.redo_state : "absent",
-                   (unsigned long long)x.redo_written, dblwr, x.aria_planned, x.bl_done,
+                   (unsigned long long)x.redo_written, dblwr, x.aria_planned - x.aria_reenc,
+                   x.aria_reenc, (unsigned long long)x.aria_pages, x.bl_done,
                    x.mf_state ? x.mf_state : "none");
         size_t nre = 0;
         for (size_t i = 0; i < x.nps; i++)
@@ -2104,11 +2288,16 @@ int rekey_run(cli_global *g, rekey_opts *o, cli_keys *keys)
             snprintf(what, sizeof(what), "re-wrapped (%zu re-encrypted)", nre);
         else
             snprintf(what, sizeof(what), "%s", nre ? "re-encrypted" : "re-wrapped");
-        char ar[192] = "";
+        char ar[320] = "";
         size_t arl = 0;
-        if (x.aria_planned)
-            arl = (size_t)snprintf(ar, sizeof(ar), "; %zu Aria tables re-wrapped (their pages "
-                                                   "keep their page key)", x.aria_planned);
+        if (x.aria_reenc)
+            arl = (size_t)snprintf(ar, sizeof(ar), "; %zu Aria tables re-encrypted (%llu pages)",
+                                   x.aria_reenc, (unsigned long long)x.aria_pages);
+        if (x.aria_planned > x.aria_reenc)
+            arl += (size_t)snprintf(ar + arl, sizeof(ar) - arl,
+                                    "; %zu Aria tables re-wrapped (their pages keep their page "
+                                    "key%s)", x.aria_planned - x.aria_reenc,
+                                    o->mode == IBC_REKEY_REENCRYPT ? ": no page checksums" : "");
         if (x.bl_done)
             snprintf(ar + arl, sizeof(ar) - arl, "; %zu binary log%s re-encrypted (%.1f %s)",
                      x.bl_done, x.bl_done == 1 ? "" : "s",

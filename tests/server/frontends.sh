@@ -365,15 +365,19 @@ step "6. Aria tables and binary logs encrypted with key id 1"
 mdb_new "$T/ar" encrypt_tables=ON encrypt_log=ON "mysqld:aria_encrypt_tables=ON" \
   "mysqld:encrypt_binlog=ON" "mysqld:log_bin=binlog" "mysqld:server_id=1" "$@"
 mdb_start "$T/ar"
-mdb_sql "$T/ar" "CREATE DATABASE ar; USE ar; CREATE TABLE t (id INT PRIMARY KEY, v VARCHAR(100))
-  ENGINE=Aria ROW_FORMAT=PAGE; INSERT INTO t SELECT seq, REPEAT('a', 90) FROM seq_1_to_2000;
+mdb_sql "$T/ar" "CREATE DATABASE ar; USE ar;
+  CREATE TABLE t (id INT PRIMARY KEY, v VARCHAR(100), b BLOB) ENGINE=Aria ROW_FORMAT=PAGE;
+  INSERT INTO t SELECT seq, REPEAT('a', 90), IF(seq % 100 = 0, REPEAT('B', 20000), NULL)
+    FROM seq_1_to_2000;
   CREATE TABLE n (id INT PRIMARY KEY, v VARCHAR(100)) ENGINE=Aria TRANSACTIONAL=0;
   INSERT INTO n SELECT seq, REPEAT('n', 90) FROM seq_1_to_2000;
+  CREATE TABLE pc (id INT PRIMARY KEY, v VARCHAR(100)) ENGINE=Aria PAGE_CHECKSUM=0;
+  INSERT INTO pc SELECT seq, REPEAT('p', 90) FROM seq_1_to_500;
   CREATE TABLE i (id INT PRIMARY KEY, v VARCHAR(100)) ENGINE=InnoDB;
   INSERT INTO i SELECT seq, REPEAT('i', 90) FROM seq_1_to_2000; FLUSH BINARY LOGS;
   SET binlog_format=ROW; UPDATE i SET v = CONCAT(v, id) WHERE id % 7 = 0;
   INSERT INTO i VALUES (5000, REPEAT('z', 100)); FLUSH BINARY LOGS" > /dev/null
-ar_sums() { mdb_sql "$1" "CHECKSUM TABLE ar.t, ar.n, ar.i; SELECT COUNT(*) FROM mysql.global_priv"; }
+ar_sums() { mdb_sql "$1" "CHECKSUM TABLE ar.t, ar.n, ar.pc, ar.i; SELECT COUNT(*) FROM mysql.global_priv"; }
 # every event of the first two binary logs (closed: the third gets a Stop event when the
 # server stops), as the server reads and decodes them
 ar_binlogs() {
@@ -405,13 +409,40 @@ cp -a --sparse=always "$T/ar/data" "$T/ar-crash"
 cp -a --sparse=always "$T/ar/data" "$T/ar-crash2"
 expect 0 "$IBDCRYPT" rekey --datadir="$T/ar-rk" --keyfile="$ARK" --to-keyfile="$ARNEW" \
   --deterministic-iv=ar-$SEED
-grep -q "; [0-9]* Aria tables re-wrapped (their pages keep their page key); 3 binary logs re-encrypted" "$T/err" ||
+grep -q "; [0-9]* Aria tables re-encrypted ([0-9]* pages); 3 binary logs re-encrypted" "$T/err" ||
   fail "rekey of a datadir with Aria tables and binary logs encrypted with key 1: $(cat "$T/err")"
+# reencrypt gave the Aria tables new page keys: every page of their data and index files
+# differs but the bitmap (page 0 of a data file, never encrypted) and the index file's header
+# page; PAGE_CHECKSUM=0 too (ma_crypt.c sets the checksum of every page it encrypts)
+python3 - "$T/ar/data/ar" "$T/ar-rk/ar" <<'PY' || fail "Aria pages after reencrypt: not every page re-encrypted"
+import sys
+a, b = sys.argv[1:]
+for t, want in (('t', 1), ('n', 1), ('pc', 1)):
+    for ext, skip in (('MAD', 1), ('MAI', 1)):
+        x, y = open(f'{a}/{t}.{ext}', 'rb').read(), open(f'{b}/{t}.{ext}', 'rb').read()
+        pages = [(x[i:i + 8192], y[i:i + 8192]) for i in range(skip * 8192, len(x), 8192)]
+        same = sum(p == q for p, q in pages)
+        assert len(x) == len(y) and pages, (t, ext)
+        assert (same == 0) if want else (same == len(pages)), (t, ext, same, len(pages))
+PY
 expect 137 env IBDCRYPT_CRASH_POINT=rekey-page0:1 "$IBDCRYPT" rekey --datadir="$T/ar-crash" \
   --keyfile="$ARK" --to-keyfile="$ARNEW" --deterministic-iv=ar-$SEED
 expect 0 "$IBDCRYPT" rekey --datadir="$T/ar-crash" --keyfile="$ARK" --to-keyfile="$ARNEW" \
   --deterministic-iv=ar-$SEED
 diff -r "$T/ar-rk" "$T/ar-crash" > /dev/null || fail "rekey killed before its heads and run again differs"
+cp -a --sparse=always "$T/ar/data" "$T/ar-crash3"
+expect 137 env IBDCRYPT_CRASH_POINT=rekey-aria:2 "$IBDCRYPT" rekey --datadir="$T/ar-crash3" \
+  --keyfile="$ARK" --to-keyfile="$ARNEW" --deterministic-iv=ar-$SEED
+expect 0 "$IBDCRYPT" rekey --datadir="$T/ar-crash3" --keyfile="$ARK" --to-keyfile="$ARNEW" \
+  --deterministic-iv=ar-$SEED
+diff -r "$T/ar-rk" "$T/ar-crash3" > /dev/null || fail "rekey killed among the Aria pages and run again differs"
+rm -rf "$T/ar-crash3"
+# rewrap: the Aria tables' pages keep their page key (their data files stay as they are)
+cp -a --sparse=always "$T/ar/data" "$T/ar-rw"
+expect 0 "$IBDCRYPT" rekey --mode=rewrap --datadir="$T/ar-rw" --keyfile="$ARK" --to-keyfile="$ARNEW"
+grep -q "; [0-9]* Aria tables re-wrapped (their pages keep their page key); 3 binary logs" "$T/err" &&
+  cmp -s "$T/ar/data/ar/t.MAD" "$T/ar-rw/ar/t.MAD" || fail "rekey --mode=rewrap of the Aria tables: $(cat "$T/err")"
+rm -rf "$T/ar-rw"
 # killed with the first log renamed and the second written beside it, not yet renamed
 expect 137 env IBDCRYPT_CRASH_POINT=rekey-binlog:2 "$IBDCRYPT" rekey --datadir="$T/ar-crash2" \
   --keyfile="$ARK" --to-keyfile="$ARNEW" --deterministic-iv=ar-$SEED
