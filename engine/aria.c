@@ -186,6 +186,20 @@ static int layout_opens(const ibc_engine *e, const ibc_aria *a, const uint8_t hd
     return page_crc(e->k, page_no, plain, l->crc_len) == le32(page + a->block_size - 4);
 }
 
+int ibc_aria_page_check(const ibc_engine *e, const ibc_aria *a, const ibc_keyring *kr,
+                        ibc_algo algo, int index_file, const uint8_t *page, uint64_t page_no)
+{
+    aria_layout l;
+    int kind = page_layout(e->k, a, index_file, page, page_no, &l);
+    if (kind != 1 || page_no >> 32)
+        return kind != 1 ? kind : -1;
+    uint8_t plain[65536];
+    int ok = layout_opens(e, a, a->iv, kr, algo == IBC_ALGO_CTR ? IBC_ALGO_CTR : IBC_ALGO_CBC,
+                          page, page_no, &l, plain);
+    OPENSSL_cleanse(plain, a->block_size);
+    return ok ? 1 : -1;
+}
+
 int ibc_aria_rekey_page(const ibc_engine *e, const ibc_aria *a, const ibc_keyring *from,
                         const ibc_keyring *to, const uint8_t new_iv[16], ibc_algo algo,
                         int index_file, uint8_t *page, uint64_t page_no)

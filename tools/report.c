@@ -224,7 +224,8 @@ static void text_line(const report *r, const rep_file *rf)
     if (r->g->json || r->g->quiet || !strcmp(r->mode, "inspect"))
         return;
     /* files that are only copied: listed with -v, or when something went wrong */
-    if (rf->f->kind > DF_TABLESPACE && !rf->have_redo && !rf->have_binlog && !r->g->verbose &&
+    if (rf->f->kind > DF_TABLESPACE && !rf->have_redo && !rf->have_binlog && !rf->have_aria &&
+        !r->g->verbose &&
         !rf->error[0])
         return;
     const ibc_space_info *i = &rf->info;
@@ -251,6 +252,11 @@ static void text_line(const report *r, const rep_file *rf)
     } else if (rf->have_binlog) {
         fprintf(r->out, "binary log, key 1 %s: %llu events decrypted",
                 rep_algo_name(rf->binlog_algo), (unsigned long long)rf->binlog_events);
+    } else if (rf->have_aria && !rf->aria_pages) {
+        fprintf(r->out, "Aria table, key 1: no encrypted page");
+    } else if (rf->have_aria) {
+        fprintf(r->out, "Aria table, key 1 %s: %llu pages decrypted (.MAD and .MAI)",
+                rep_algo_name(rf->aria_algo), (unsigned long long)rf->aria_pages);
     }
     const char *v = verdict(rf);
     if (!strcmp(v, "ok"))
@@ -349,6 +355,9 @@ static void json_file(FILE *o, const rep_file *rf)
     if (rf->have_binlog)
         fprintf(o, ",\"binlog\":{\"events\":%llu,\"algorithm\":\"%s\"}",
                 (unsigned long long)rf->binlog_events, rep_algo_name(rf->binlog_algo));
+    if (rf->have_aria)
+        fprintf(o, ",\"aria\":{\"pages\":%llu,\"algorithm\":\"%s\"}",
+                (unsigned long long)rf->aria_pages, rep_algo_name(rf->aria_algo));
     fprintf(o, ",\"key\":\"%s\"", key_state_names[rf->key_state]);
     fprintf(o, ",\"pages\":{\"total\":%llu,\"encrypted\":%llu,\"plain\":%llu,\"zero\":%llu,"
            "\"doublewrite\":%llu,\"bad\":%llu,\"unverified\":%llu}",

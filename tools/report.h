@@ -53,6 +53,11 @@ typedef struct rep_file {
     int have_binlog;
     uint64_t binlog_events;
     ibc_algo binlog_algo;
+    /* an Aria table (its .MAI) encrypted with key id 1 whose pages (.MAD and .MAI) a deep check
+     * decrypted */
+    int have_aria;
+    uint64_t aria_pages;
+    ibc_algo aria_algo;
     pthread_mutex_t lock; /* rep_page from several workers */
 } rep_file;
 

@@ -493,13 +493,19 @@ grep -q "nothing to do" "$T/err" || fail "a second rekey did not find the Aria t
 expect 0 "$IBDCRYPT" verify --deep --keyfile="$ARNEW" "$T/ar-rk"
 [[ $(grep -c "^binlog.00000[123] .*binary log, key 1 AES_CBC: [0-9]* events decrypted  OK" "$T/out") == 3 ]] ||
   fail "verify --deep does not check the binary logs: $(cat "$T/out")"
+# and every page of the Aria tables (.MAD and .MAI), re-encrypted under the new page keys
+grep -q "^ar/t.MAI .*Aria table, key 1 AES_CBC: [0-9]* pages decrypted (.MAD and .MAI)  OK" "$T/out" &&
+  grep -q "^ar/n.MAI .*Aria table, key 1 AES_CBC: [0-9]* pages decrypted (.MAD and .MAI)  OK" "$T/out" &&
+  grep -q "^mysql/global_priv.MAI .*Aria table, key 1 AES_CBC: [0-9]* pages decrypted" "$T/out" ||
+  fail "verify --deep does not check the Aria tables: $(grep MAI "$T/out")"
 expect 0 "$IBDCRYPT" --json inspect --keyfile="$ARNEW" "$T/ar-rk"
 grep -q '"binary_logs_key":"ok"' "$T/out" || fail "inspect with the new keys: $(cat "$T/out")"
 expect 0 "$IBDCRYPT" inspect --keyfile="$ARK" "$T/ar-rk"
 grep -q "re-encrypt them; WRONG KEY: key 1 does not open binlog.000001, ..." "$T/out" ||
   fail "inspect with the old keys: $(tail -3 "$T/out")"
 expect 1 "$IBDCRYPT" verify --deep --keyfile="$ARK" "$T/ar-rk"
-grep -q "^binlog.000001 .*ERROR: key id 1 does not decrypt this binary log (KEY MISMATCH)" "$T/out" ||
+grep -q "^binlog.000001 .*ERROR: key id 1 does not decrypt this binary log (KEY MISMATCH)" "$T/out" &&
+  grep -q "^ar/t.MAI .*ERROR: key id 1 does not decrypt this Aria table (KEY MISMATCH)" "$T/out" ||
   fail "verify --deep with the old keys: $(cat "$T/out")"
 mdb_clone "$T/ar" "$T/srv-ar" keyfile="$ARNEW" datadir_from="$T/ar-rk"
 mdb_start "$T/srv-ar"

@@ -282,6 +282,13 @@ IBC_API int ibc_aria_parse(const uint8_t *head, size_t len, ibc_aria *a);
  * the key plugin's cipher (file_key_management_encryption_algorithm). */
 IBC_API int ibc_aria_page_opens(const ibc_engine *e, const ibc_aria *a, const ibc_keyring *kr,
                                 ibc_algo algo, const uint8_t *page, uint64_t page_no);
+/* Does key 1 of kr (the version the page names) open page page_no of the table's data file
+ * (index_file 0) or index file (1, pages from a->keystart), block_size bytes, under a->iv: its
+ * checksum over the plaintext holds? 1 yes, 0 nothing to open (a bitmap page, zeros), -1 no
+ * (damaged, or another key), -2 it tells nothing (no checksum). */
+IBC_API int ibc_aria_page_check(const ibc_engine *e, const ibc_aria *a, const ibc_keyring *kr,
+                                ibc_algo algo, int index_file, const uint8_t *page,
+                                uint64_t page_no);
 /* Re-encrypt one page of the table in place (reencrypt: a new page key): page page_no of its
  * data file (.MAD, index_file 0) or of its index file (.MAI, index_file 1; pages from
  * a->keystart), block_size bytes, from the page key of key 1 of `from` (the version the page
