@@ -186,6 +186,9 @@ static void test_rekey_pages(void)
             int type = 1 + round % 3;
             make_data_page(page, plain, type, pno, space, L, ctr);
             memcpy(was, page, BS);
+            TU_CHECK(ibc_aria_page_check(e, &a, kr, al, 0, page, pno) == 1 &&
+                         ibc_aria_page_check(e, &a, neu, al, 0, page, pno) == -1,
+                     "%s: key 1 opens the data page, another not (type %d)", tiers[t], type);
             TU_CHECK(ibc_aria_rekey_page(e, &a, kr, neu, ivn, al, 0, page, pno) == 1,
                      "%s: data page type %d re-encrypted (round %d)", tiers[t], type, round);
             open_data_page(page, got, pno, space, L2, ctr);
@@ -193,6 +196,10 @@ static void test_rekey_pages(void)
                          !memcmp(got, plain, BS),
                      "%s: the new page key opens it to the same plaintext (type %d)", tiers[t],
                      type);
+            ibc_aria b = a;
+            memcpy(b.iv, ivn, 16);
+            TU_CHECK(ibc_aria_page_check(e, &b, neu, al, 0, page, pno) == 1,
+                     "%s: the new key 1 and IV open the re-encrypted data page", tiers[t]);
             memcpy(got, page, BS);
             TU_CHECK(ibc_aria_rekey_page(e, &a, kr, neu, ivn, al, 0, page, pno) == 2 &&
                          !memcmp(got, page, BS),
@@ -209,7 +216,8 @@ static void test_rekey_pages(void)
             le(page + BS - 4, crc >= 0xfffffffeu ? 0xfffffffdu : crc, 4);
             memcpy(was, page, BS);
             TU_CHECK(ibc_aria_rekey_page(e, &a, kr, neu, ivn, al, 0, page, pno) == 0 &&
-                         !memcmp(was, page, BS),
+                         !memcmp(was, page, BS) &&
+                         ibc_aria_page_check(e, &a, kr, al, 0, page, pno) == 0,
                      "%s: a bitmap page stays", tiers[t]);
             memset(page, 0, BS);
             TU_CHECK(ibc_aria_rekey_page(e, &a, kr, neu, ivn, al, 0, page, pno) == 0,
@@ -219,8 +227,6 @@ static void test_rekey_pages(void)
             make_page(page, tr, pno, space, L, ctr, used);
             TU_CHECK(ibc_aria_rekey_page(e, &a, kr, neu, ivn, al, 1, page, pno) == 1,
                      "%s: index page re-encrypted (used %u)", tiers[t], used);
-            ibc_aria b = a;
-            memcpy(b.iv, ivn, 16);
             TU_CHECK(ibc_aria_page_opens(e, &b, neu, al, page, pno) == 1 &&
                          ibc_aria_page_opens(e, &a, kr, al, page, pno) == 0,
                      "%s: the new key 1 and IV open the index page, the old ones not", tiers[t]);
