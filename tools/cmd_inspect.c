@@ -15,6 +15,35 @@
 #include "binlogjob.h"
 #include "dataset.h"
 
+/* Does key 1 of kr open the Aria table (index file path, header a)? 1 yes, 0 no, -1 its first
+ * pages tell nothing (no encrypted page among them). The first 16 pages of its data file are
+ * tried, then of its index file. */
+static int aria_opens(const ibc_engine *e, const char *path, const ibc_aria *a,
+                      const ibc_keyring *kr)
+{
+    const uint32_t bs = a->block_size;
+    uint8_t *page = malloc(bs);
+    char mad[4200];
+    snprintf(mad, sizeof(mad), "%.*sD", (int)strlen(path) - 1, path);
+    int res = -1;
+    for (int index_file = 0; page && index_file < 2 && res < 0; index_file++) {
+        int fd = open(index_file ? path : mad, O_RDONLY | O_CLOEXEC);
+        uint64_t first = index_file ? a->keystart / bs : 0;
+        for (uint64_t pno = first; fd >= 0 && pno < first + 16 && res < 0; pno++) {
+            if (pread(fd, page, bs, (off_t)(pno * bs)) != (ssize_t)bs)
+                break;
+            int c = ibc_aria_page_check(e, a, kr, IBC_ALGO_CBC, index_file, page, pno);
+            if (c == -1)
+                c = ibc_aria_page_check(e, a, kr, IBC_ALGO_CTR, index_file, page, pno);
+            res = c == 1 ? 1 : c == -1 ? 0 : -1;
+        }
+        if (fd >= 0)
+            close(fd);
+    }
+    free(page);
+    return res;
+}
+
 static void help(FILE *out)
 {
     fprintf(out,
@@ -30,7 +59,7 @@ static void help(FILE *out)
             "with which key version, the checkpoint and end LSNs, and how much redo recovery\n"
             "would apply. Aria tables and binary logs encrypted with key id 1\n"
             "(aria_encrypt_tables, encrypt_binlog) are counted; with keys, whether key 1\n"
-            "opens the binary logs is told too.\n"
+            "opens them is told too.\n"
             "\n%s"
             "\n"
             "Exit status: 0; 1 a file is not readable as a tablespace; 2 usage; 3 I/O error.\n",
@@ -138,8 +167,8 @@ static int run(cli_global *g, int argc, char **argv)
         if (ds.v[i].redo)
             ds_redo_verify(&ds, &ds.v[i], 0);
     /* the server's other files encrypted with key id 1: Aria tables, binary logs */
-    size_t naria = 0, nbin = 0, nbin_wrong = 0;
-    const char *aria = NULL, *bin = NULL, *bin_wrong = NULL;
+    size_t naria = 0, naria_wrong = 0, nbin = 0, nbin_wrong = 0;
+    const char *aria = NULL, *aria_wrong = NULL, *bin = NULL, *bin_wrong = NULL;
     uint8_t probe[IBC_KEY_MAX];
     size_t plen;
     int have1 = keys.kr && ibc_keyring_get(keys.kr, 1, 1, probe, &plen) == IBC_OK;
@@ -151,6 +180,9 @@ static int run(cli_global *g, int argc, char **argv)
         if (fd >= 0) {
             close(fd);
             aria = naria++ ? aria : f->rel;
+            /* with keys: does key 1 open its pages? */
+            if (have1 && aria_opens(e, f->path, &a, keys.kr) == 0)
+                aria_wrong = naria_wrong++ ? aria_wrong : f->rel;
         } else if (binlog_kind(f)) {
             bin = nbin++ ? bin : f->rel;
             /* with keys: does key 1 open it (its first encrypted event)? */
@@ -165,13 +197,14 @@ static int run(cli_global *g, int argc, char **argv)
         for (size_t i = 0; i < ds.n; i++)
             report_file_done(&rep, ds.v[i].rf);
         if (g->json) {
-            char extra[200];
+            char extra[300];
+            const char *k1 = !have1 ? "missing" : "ok";
             snprintf(extra, sizeof(extra), "\"what\":\"INNODB_TABLESPACES_ENCRYPTION\","
-                     "\"aria_tables_encrypted\":%zu,\"binary_logs_encrypted\":%zu%s", naria, nbin,
-                     !keys.kr  ? ""
-                     : !have1  ? ",\"binary_logs_key\":\"missing\""
-                     : nbin_wrong ? ",\"binary_logs_key\":\"mismatch\""
-                                  : ",\"binary_logs_key\":\"ok\"");
+                     "\"aria_tables_encrypted\":%zu,\"binary_logs_encrypted\":%zu%s%s%s%s%s",
+                     naria, nbin, keys.kr ? ",\"binary_logs_key\":\"" : "",
+                     !keys.kr ? "" : nbin_wrong ? "mismatch" : k1,
+                     keys.kr ? "\",\"aria_tables_key\":\"" : "",
+                     !keys.kr ? "" : naria_wrong ? "mismatch" : k1, keys.kr ? "\"" : "");
             report_json(&rep, stdout, ~0ull, extra);
         } else {
             printf("%-5s %-34s %6s %7s %7s %6s %-7s %5s %-17s %9s %9s %9s  %s\n", "SPACE",
@@ -285,8 +318,13 @@ static int run(cli_global *g, int argc, char **argv)
             }
             if (naria)
                 printf("\n%zu Aria table%s encrypted with key id 1 (aria_encrypt_tables=ON; %s%s): "
-                       "prepare and rekey re-key them\n", naria, naria == 1 ? "" : "s", aria,
-                       naria == 1 ? "" : ", ...");
+                       "prepare and rekey re-key them%s%s%s\n", naria, naria == 1 ? "" : "s",
+                       aria, naria == 1 ? "" : ", ...",
+                       !keys.kr     ? ""
+                       : !have1     ? "; key 1 MISSING"
+                       : naria_wrong ? "; WRONG KEY: key 1 does not open "
+                                     : "; key ok",
+                       naria_wrong ? aria_wrong : "", naria_wrong > 1 ? ", ..." : "");
             if (nbin)
                 printf("%s%zu binary log%s encrypted with key id 1 (encrypt_binlog=ON; %s%s): "
                        "prepare and rekey re-encrypt them%s%s%s\n", naria ? "" : "\n", nbin,

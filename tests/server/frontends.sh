@@ -499,9 +499,10 @@ grep -q "^ar/t.MAI .*Aria table, key 1 AES_CBC: [0-9]* pages decrypted (.MAD and
   grep -q "^mysql/global_priv.MAI .*Aria table, key 1 AES_CBC: [0-9]* pages decrypted" "$T/out" ||
   fail "verify --deep does not check the Aria tables: $(grep MAI "$T/out")"
 expect 0 "$IBDCRYPT" --json inspect --keyfile="$ARNEW" "$T/ar-rk"
-grep -q '"binary_logs_key":"ok"' "$T/out" || fail "inspect with the new keys: $(cat "$T/out")"
+grep -q '"binary_logs_key":"ok","aria_tables_key":"ok"' "$T/out" || fail "inspect with the new keys: $(cat "$T/out")"
 expect 0 "$IBDCRYPT" inspect --keyfile="$ARK" "$T/ar-rk"
-grep -q "re-encrypt them; WRONG KEY: key 1 does not open binlog.000001, ..." "$T/out" ||
+grep -q "re-encrypt them; WRONG KEY: key 1 does not open binlog.000001, ..." "$T/out" &&
+  grep -q "prepare and rekey re-key them; WRONG KEY: key 1 does not open ar/n.MAI, ..." "$T/out" ||
   fail "inspect with the old keys: $(tail -3 "$T/out")"
 expect 1 "$IBDCRYPT" verify --deep --keyfile="$ARK" "$T/ar-rk"
 grep -q "^binlog.000001 .*ERROR: key id 1 does not decrypt this binary log (KEY MISMATCH)" "$T/out" &&
