@@ -75,39 +75,6 @@ static ibc_status page_key(const ibc_kernels *k, const ibc_keyring *kr, uint32_t
     return st;
 }
 
-int ibc_aria_page_opens(const ibc_engine *e, const ibc_aria *a, const ibc_keyring *kr,
-                        ibc_algo algo, const uint8_t *page, uint64_t page_no)
-{
-    /* an index page (ma_crypt.c, maria_def.h keypage_header): LSN 7 and TRANSID 6 when
-     * transactional, else the LSN 7 the encryption adds after the rest; the key version 4
-     * (little-endian), key id 1, flag 1, used 2 (high byte first: the bytes in use, header
-     * included); the CRC-32 of the used bytes with the key version zeroed, zlib's seeded with
-     * the page number, in the last 4 bytes (ma_pagecrc.c maria_page_crc) */
-    uint32_t kh = a->transactional ? 13 + 4 + 4 : 4 + 7 + 4, bs = a->block_size;
-    uint32_t used = be16(page + kh - 2), kv = le32(page + kh - 8), stored = le32(page + bs - 4);
-    if (used < kh || used > bs - 4 || !kv || stored == 0xffffffffu || page_no >> 32)
-        return -1; /* not an index page in use, or page checksums off: it tells nothing */
-    ibc_aes_key pk;
-    if (page_key(e->k, kr, kv, a->iv, &pk) != IBC_OK)
-        return 0;
-    uint8_t buf[65536], iv[16];
-    memcpy(buf, page, kh);
-    uint64_t lsn = (uint64_t)(page[0] | page[1] << 8 | page[2] << 16) << 32 | le32(page + 3);
-    put_le32(iv, a->space);
-    put_le32(iv + 4, (uint32_t)page_no);
-    for (int i = 0; i < 8; i++)
-        iv[8 + i] = (uint8_t)(lsn >> (8 * i));
-    ibc_nopad_crypt(e->k, &pk, algo == IBC_ALGO_CTR ? IBC_ALGO_CTR : IBC_ALGO_CBC, 0, iv,
-                    page + kh, buf + kh, used - kh);
-    ibc_aes_key_wipe(&pk);
-    memset(buf + kh - 8, 0, 4);
-    uint32_t crc = e->k->crc32z((uint32_t)page_no, buf, used);
-    if (crc >= 0xfffffffeu) /* MARIA_NO_CRC_BITMAP_PAGE and above are reserved */
-        crc = 0xfffffffdu;
-    OPENSSL_cleanse(buf, used);
-    return crc == stored;
-}
-
 /* The CRC-32 of a page as ma_pagecrc.c maria_page_crc stores it: zlib's, seeded with the page
  * number; the two top values mark pages without a checksum. */
 #define ARIA_NO_CRC_BITMAP 0xfffffffeu /* MARIA_NO_CRC_BITMAP_PAGE */
@@ -135,7 +102,11 @@ static int page_layout(const ibc_kernels *k, const ibc_aria *a, int index_file,
         return 0; /* never written */
     if (index_file) {
         /* ma_crypt.c ma_crypt_index_pre_write_hook: [keypage_header, page_used) (a freed page
-         * too: ma_page.c _ma_dispose leaves 8 bytes in use) */
+         * too: ma_page.c _ma_dispose leaves 8 bytes in use). The header (maria_def.h
+         * keypage_header): LSN 7 and TRANSID 6 when transactional, else the LSN 7 the
+         * encryption adds after the rest; the key version 4 (little-endian), key id 1, flag 1,
+         * used 2 (high byte first: the bytes in use, header included); the checksum covers the
+         * bytes in use. */
         uint32_t kh = a->transactional ? 13 + 4 + 4 : 4 + 7 + 4, used = be16(page + kh - 2);
         if (used < kh || used > bs - 4)
             return -1;
@@ -184,6 +155,20 @@ static int layout_opens(const ibc_engine *e, const ibc_aria *a, const uint8_t hd
     ibc_aes_key_wipe(&pk);
     memset(plain + l->kvo, 0, 4);
     return page_crc(e->k, page_no, plain, l->crc_len) == le32(page + a->block_size - 4);
+}
+
+int ibc_aria_page_opens(const ibc_engine *e, const ibc_aria *a, const ibc_keyring *kr,
+                        ibc_algo algo, const uint8_t *page, uint64_t page_no)
+{
+    /* an index page in use (page_layout) with a key version; the key absent: 0 */
+    aria_layout l;
+    if (page_layout(e->k, a, 1, page, page_no, &l) != 1 || !le32(page + l.kvo) || page_no >> 32)
+        return -1; /* not an index page in use, or no checksum: it tells nothing */
+    uint8_t plain[65536];
+    int ok = layout_opens(e, a, a->iv, kr, algo == IBC_ALGO_CTR ? IBC_ALGO_CTR : IBC_ALGO_CBC,
+                          page, page_no, &l, plain);
+    OPENSSL_cleanse(plain, a->block_size);
+    return ok;
 }
 
 int ibc_aria_page_check(const ibc_engine *e, const ibc_aria *a, const ibc_keyring *kr,
