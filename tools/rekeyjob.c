@@ -168,7 +168,8 @@ typedef struct plan_space {
  * here, the data file by ds.n + naria + its index. */
 typedef struct aria_file {
     const df_file *f;
-    int fd, dfd;      /* .MAI, .MAD (-1: none) */
+    int fd, dfd;      /* .MAI, .MAD (-1: not opened, derr says why) */
+    int derr;
     ibc_aria a;
     uint8_t target_iv[16];
     int planned;
@@ -1367,6 +1368,7 @@ static int aria_scan(rk *x)
             return -1;
         mad[l - 1] = 'D';
         af->dfd = open(mad, (x->o->dry_run ? O_RDONLY : O_RDWR) | O_CLOEXEC);
+        af->derr = af->dfd < 0 ? errno : 0;
         free(mad);
         af->algo = IBC_ALGO_AUTO;
         x->aria[x->naria++].f = f;
@@ -1441,8 +1443,10 @@ static int aria_file_pages(rk *x, size_t ai, int index_file, int check_only)
     snprintf(rel, sizeof(rel), "%.*s%s", (int)strlen(af->f->rel) - 1, af->f->rel,
              index_file ? "I" : "D");
     struct stat st;
-    if (fd < 0)
-        return 0;
+    if (fd < 0) { /* (its pages would stay under the old page key, the header not) */
+        failure(x, "%s: %s", rel, strerror(af->derr));
+        return -1;
+    }
     if (fstat(fd, &st)) {
         failure(x, "%s: %s", rel, strerror(errno));
         return -1;
