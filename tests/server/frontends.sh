@@ -586,7 +586,19 @@ for i in $(seq 1 30); do
 done | mdb_sql "$T/ak" - > /dev/null
 ak_sums() { mdb_sql "$1" "SELECT COUNT(*), SUM(LENGTH(b)), SUM(v = 'upd') FROM ak.t"; }
 ak_sums "$T/ak" > "$T/ak-before.txt"
+mdb_backup "$T/ak" "$T/ak-mb" || fail "mariadb-backup of a server with encrypted Aria tables"
 mdb_kill9 "$T/ak"
+# its mariadb-backup backup: prepare re-encrypts the Aria tables there too, and mariadb-backup
+# --prepare, then a server, with only the new keys have every row
+expect 0 "$IBDCRYPT" prepare --target-dir="$T/ak-mb" --keyfile="$T/ak/keys/keys.txt" \
+  --to-keyfile="$ARNEW" --mode=reencrypt
+grep -q "; [0-9]* Aria tables re-encrypted" "$T/err" || fail "prepare of a mariadb-backup backup with Aria tables: $(cat "$T/err")"
+mdb_prepare "$T/ak-mb" || fail "mariadb-backup --prepare with the new keys"
+mdb_clone "$T/ak" "$T/srv-akb" keyfile="$ARNEW" datadir_from="$T/ak-mb"
+mdb_start "$T/srv-akb"
+ak_sums "$T/srv-akb" > "$T/akb-after.txt"
+mdb_stop "$T/srv-akb"
+diff -u "$T/ak-before.txt" "$T/akb-after.txt" || fail "Aria rows differ in the prepared mariadb-backup backup"
 expect 0 "$IBDCRYPT" rekey --datadir="$T/ak/data" --keyfile="$T/ak/keys/keys.txt" --to-keyfile="$ARNEW"
 grep -q "; [0-9]* Aria tables re-encrypted" "$T/err" || fail "rekey after kill -9 with Aria changes: $(cat "$T/err")"
 mdb_clone "$T/ak" "$T/srv-ak" keyfile="$ARNEW"
