@@ -110,6 +110,8 @@ static int page_layout(const ibc_kernels *k, const ibc_aria *a, int index_file,
         uint32_t kh = a->transactional ? 13 + 4 + 4 : 4 + 7 + 4, used = be16(page + kh - 2);
         if (used < kh || used > bs - 4)
             return -1;
+        if (used == kh)
+            return 0; /* nothing encrypted (and nothing a key could be told by) */
         *l = (aria_layout){kh - 8, kh, used, used};
     } else {
         /* the bitmap pages are not encrypted (ma_bitmap.c sets no crypt hooks; seen on
@@ -162,8 +164,9 @@ int ibc_aria_page_opens(const ibc_engine *e, const ibc_aria *a, const ibc_keyrin
 {
     /* an index page in use (page_layout) with a key version; the key absent: 0 */
     aria_layout l;
-    if (page_layout(e->k, a, 1, page, page_no, &l) != 1 || !le32(page + l.kvo) || page_no >> 32)
-        return -1; /* not an index page in use, or no checksum: it tells nothing */
+    if (page_layout(e->k, a, 1, page, page_no, &l) != 1 || !le32(page + l.kvo) ||
+        l.end - l.head < 4 || page_no >> 32)
+        return -1; /* not an index page in use, no checksum, or too few bytes to tell a key */
     uint8_t plain[65536];
     int ok = layout_opens(e, a, a->iv, kr, algo == IBC_ALGO_CTR ? IBC_ALGO_CTR : IBC_ALGO_CBC,
                           page, page_no, &l, plain);
@@ -196,6 +199,9 @@ int ibc_aria_rekey_page(const ibc_engine *e, const ibc_aria *a, const ibc_keyrin
     algo = algo == IBC_ALGO_CTR ? IBC_ALGO_CTR : IBC_ALGO_CBC;
     uint8_t plain[65536];
     int rc = -1;
+    /* (an index page with 1 to 3 bytes in use after its header, one short key, is told by
+     * them alone: another key gives the same bytes 1 time in 2^8 per byte; every other page
+     * by at least 4) */
     if (layout_opens(e, a, a->iv, from, algo, page, page_no, &l, plain)) {
         ibc_aes_key pk;
         uint8_t iv[16];

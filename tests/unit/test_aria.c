@@ -222,8 +222,17 @@ static void test_rekey_pages(void)
             memset(page, 0, BS);
             TU_CHECK(ibc_aria_rekey_page(e, &a, kr, neu, ivn, al, 0, page, pno) == 0,
                      "%s: a page of zeros stays", tiers[t]);
-            /* an index page: the new key 1 and IV open it (ibc_aria_page_opens) */
-            uint32_t used = (tr ? 21 : 15) + (uint32_t)tu_rand_below(BS - 4 - (tr ? 21 : 15));
+            /* an index page: the new key 1 and IV open it (ibc_aria_page_opens); at least 4
+             * bytes in use after the header tell the old key from the new one (fewer: a wrong
+             * key can give the same plaintext, 1 in 2^8 per byte) */
+            uint32_t kh = tr ? 21 : 15;
+            make_page(page, tr, pno, space, L, ctr, kh);
+            memcpy(was, page, BS);
+            TU_CHECK(ibc_aria_rekey_page(e, &a, kr, neu, ivn, al, 1, page, pno) == 0 &&
+                         !memcmp(was, page, BS) &&
+                         ibc_aria_page_opens(e, &a, kr, al, page, pno) == -1,
+                     "%s: an index page with nothing in use after its header stays", tiers[t]);
+            uint32_t used = kh + 4 + (uint32_t)tu_rand_below(BS - 8 - kh);
             make_page(page, tr, pno, space, L, ctr, used);
             TU_CHECK(ibc_aria_rekey_page(e, &a, kr, neu, ivn, al, 1, page, pno) == 1,
                      "%s: index page re-encrypted (used %u)", tiers[t], used);
@@ -268,7 +277,8 @@ static void test_pages(void)
             TU_CHECK(a.block_size == BS && a.keystart == BS && a.transactional == tr &&
                          a.space == space && a.crypt_off == HL - 22 && !memcmp(a.iv, ivh, 16),
                      "%s: header fields", tiers[t]);
-            uint32_t used = (tr ? 21 : 15) + (uint32_t)tu_rand_below(BS - 4 - (tr ? 21 : 15));
+            /* 4 bytes in use after the header at least (fewer tell no key: test_rekey_pages) */
+            uint32_t used = (tr ? 25 : 19) + (uint32_t)tu_rand_below(BS - 8 - (tr ? 21 : 15));
             uint8_t page[BS];
             make_page(page, tr, pno, space, L, ctr, used);
             ibc_algo al = ctr ? IBC_ALGO_CTR : IBC_ALGO_CBC;
