@@ -13,25 +13,16 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "ibdcrypt/ibdcrypt.h"
+#include "fuzz_keys.h"
 
-static const uint8_t key1[32] = {0x3c, 0xc9, 0xc8, 0x5f, 0xc4, 0xc8, 0x21, 0x0b, 0x89, 0x0d, 0x8f,
-                                 0xbc, 0x0d, 0x08, 0xcc, 0xba, 0x57, 0x7e, 0x17, 0xb7, 0x8d, 0x02,
-                                 0x7a, 0x91, 0xa8, 0xbc, 0xb3, 0xcf, 0x4f, 0x7b, 0x05, 0x38};
 static const uint8_t other[32] = "ibdcrypt fuzz_binlog other key.";
-static ibc_engine *engine;
-static ibc_keyring *kr, *kr2;
 
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
     (void)argc;
     (void)argv;
-    ibc_engine_new(NULL, &engine);
-    kr = ibc_keyring_new();
-    kr2 = ibc_keyring_new();
-    ibc_keyring_add(kr, 1, 1, key1, 32);
-    ibc_keyring_add(kr2, 1, 1, other, 16);
+    fuzz_keys_init(FUZZ_MDB_KEY1, 32, other, 16);
     return 0;
 }
 

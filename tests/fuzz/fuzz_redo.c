@@ -16,13 +16,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "ibdcrypt/ibdcrypt.h"
+#include "fuzz_keys.h"
 #include "simd.h"
 
 static const uint8_t fuzz_key[32] = "ibdcrypt fuzz_redo key 1 (lab!)";
 static const uint8_t other_key[32] = "ibdcrypt fuzz_redo key 1, new..";
-static ibc_engine *engine;
-static ibc_keyring *kr, *kr2;
 static const ibc_kernels *kt;
 
 int LLVMFuzzerInitialize(int *argc, char ***argv);
@@ -30,11 +28,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
     (void)argc;
     (void)argv;
-    ibc_engine_new(NULL, &engine);
-    kr = ibc_keyring_new();
-    kr2 = ibc_keyring_new();
-    ibc_keyring_add(kr, 1, 1, fuzz_key, 32);
-    ibc_keyring_add(kr2, 1, 1, other_key, 32);
+    fuzz_keys_init(fuzz_key, 32, other_key, 32);
     kt = ibc_tier_kernels(IBC_TIER_PORTABLE);
     return 0;
 }
