@@ -429,8 +429,11 @@ int datadir_add_binlogs(df_list *l, const char *datadir, const char *log_bin, ch
         return 0;
     char dir[4096];
     const char *slash = strrchr(log_bin, '/'), *stem = slash ? slash + 1 : log_bin;
-    int n = snprintf(dir, sizeof(dir), "%s%s%.*s", log_bin[0] == '/' ? "" : datadir,
-                     log_bin[0] == '/' ? "" : "/", slash ? (int)(slash - log_bin) : 0, log_bin);
+    int n = slash == log_bin ? snprintf(dir, sizeof(dir), "/")
+                             : snprintf(dir, sizeof(dir), "%s%s%.*s",
+                                        log_bin[0] == '/' ? "" : datadir,
+                                        log_bin[0] == '/' ? "" : "/",
+                                        slash ? (int)(slash - log_bin) : 0, log_bin);
     if (n < 0 || (size_t)n >= sizeof(dir)) {
         snprintf(err, errlen, "log_bin %s: path too long", log_bin);
         return -1;

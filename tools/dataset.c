@@ -301,7 +301,7 @@ int dataset_open(dataset *ds, const cli_global *g, const ibc_engine *e, cli_keys
         return EXIT_ENV;
     }
     /* and its binary logs (log_bin) may be elsewhere: re-keyed, checked and counted with the
-     * rest, but not backed up (mariadb-backup does not copy binary logs either) */
+     * rest, but not backed up (a backup holds the datadir's files) */
     if (homes && !(flags & DS_ALL) &&
         datadir_add_binlogs(&ds->files, c->datadir, c->log_bin, err, sizeof(err)) < 0) {
         cli_err("%s", err);
