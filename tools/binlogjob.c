@@ -79,6 +79,16 @@ int binlog_state(const ibc_engine *e, bl_file *bf, const ibc_keyring *cur, const
         goto out;
     }
     uint32_t len = le32(h + 9);
+    /* an event without a whole cipher block decrypts alike in AES_CBC and AES_CTR (its bytes
+     * are XORed with AES-ECB(IV) either way): the first event with one tells the cipher */
+    for (int k = 0; k < 64 && len - 4 < 16; k++) {
+        uint64_t next = at + len;
+        if (read_upto(fd, h, sizeof(h), next) != (ssize_t)sizeof(h) || le32(h + 9) < sizeof(h) ||
+            next + le32(h + 9) > bf->size)
+            break;
+        at = next;
+        len = le32(h + 9);
+    }
     uint8_t *ev = malloc(len);
     if (!ev || read_upto(fd, ev, len, at) != (ssize_t)len) {
         snprintf(why, whylen, "%s: %s", bf->rel,

@@ -164,9 +164,12 @@ static void test_rekey(void)
                      "%s: key 1 opens the first event (round %d)", tiers[t], round);
             TU_CHECK(ibc_binlog_event_opens(e, &b, neu, al, L.enc + o, L.size - o, o) == 0,
                      "%s: another key 1 does not", tiers[t]);
+            /* nor the other cipher, when the event has a whole block: with none (a header-only
+             * event without a checksum) both XOR it with AES-ECB(IV), so both open it */
+            const int whole = rd32(L.enc + o + 9) - 4 >= 16;
             TU_CHECK(ibc_binlog_event_opens(e, &b, kr, ctr ? IBC_ALGO_CBC : IBC_ALGO_CTR, L.enc + o,
-                                            L.size - o, o) == 0,
-                     "%s: nor the other cipher", tiers[t]);
+                                            L.size - o, o) == !whole,
+                     "%s: the other cipher opens the event only without a whole block", tiers[t]);
             /* re-key in pieces of random sizes, as a reader with a small buffer would */
             memcpy(buf, L.enc, L.size);
             uint64_t at = L.first;
