@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "dataset.h"
+#include "deepcheck.h"
 #include "ibdcrypt/journal.h"
 #include "filecrc.h"
 #include "manifest.h"
@@ -63,22 +64,24 @@ static void help(FILE *out)
             "                       [key options] [--checksums-only] [--keep-going]\n"
             "\n"
             "Copy every file of a stopped server's datadir, or of a filesystem snapshot of\n"
-            "one, checking every InnoDB page on the way: the stored checksums always, and when\n"
-            "keys are given, the plaintext of every encrypted page (verify --deep). Torn pages\n"
-            "are read again a few times before they are reported. The redo log is checked as\n"
-            "verify does (with keys: decrypted and parsed) before anything is written. Other\n"
-            "files (.frm, Aria, ...) are copied as they are; ibtmp1 is left out. Symbolic\n"
-            "links are followed (a database directory on another disk is copied as a\n"
-            "directory), and so are the .isl files of tables created with DATA DIRECTORY: the\n"
-            "backup holds such a tablespace as db/t.ibd beside its .isl (as mariadb-backup\n"
-            "does; put it back where the .isl points when restoring). With --defaults-file,\n"
-            "innodb_data_home_dir, innodb_data_file_path (the system tablespace's files, by\n"
-            "any name), innodb_undo_directory and innodb_log_group_home_dir are honoured:\n"
-            "those files go to the top of the backup, under their base names, and its\n"
-            "manifest says which are the system tablespace. A datadir whose InnoDB files\n"
-            "another process has open (a server) is refused, and a file whose size or\n"
-            "modification time changes while it is copied (a server started on the datadir\n"
-            "meanwhile) fails the backup: exit 3, and no target directory.\n"
+            "one, checking every InnoDB page on the way: the stored checksums always, and\n"
+            "when keys are given, the plaintext of every encrypted page (verify --deep). Torn\n"
+            "pages are read again a few times before they are reported. The redo log is\n"
+            "checked as verify does (with keys: decrypted and parsed) before anything is\n"
+            "written, and with keys so are the binary logs and Aria tables encrypted with key\n"
+            "id 1 (every event and page decrypted and checked). Other files (.frm, ...) are\n"
+            "copied as they are; ibtmp1 is left out. Symbolic links are followed (a database\n"
+            "directory on another disk is copied as a directory), and so are the .isl files\n"
+            "of tables created with DATA DIRECTORY: the backup holds such a tablespace as\n"
+            "db/t.ibd beside its .isl (as mariadb-backup does; put it back where the .isl\n"
+            "points when restoring). With --defaults-file, innodb_data_home_dir,\n"
+            "innodb_data_file_path (the system tablespace's files, by any name),\n"
+            "innodb_undo_directory and innodb_log_group_home_dir are honoured: those files go\n"
+            "to the top of the backup, under their base names, and its manifest says which\n"
+            "are the system tablespace. A datadir whose InnoDB files another process has open\n"
+            "(a server) is refused, and a file whose size or modification time changes while\n"
+            "it is copied (a server started on the datadir meanwhile) fails the backup: exit\n"
+            "3, and no target directory.\n"
             "\n"
             "  --datadir=DIR        the source (default: datadir of --defaults-file)\n"
             "  --target-dir=DIR     write the backup here (must not exist, or be empty, and be\n"
@@ -417,14 +420,23 @@ static int run(cli_global *g, int argc, char **argv)
         if (st == IBC_ERR_CORRUPT || st == IBC_ERR_KEY_MISMATCH)
             redo_bad = 1;
     }
-    if (redo_bad && !x.o.keep_going) {
-        for (size_t i = 0; i < x.ds.n; i++)
-            if (x.ds.v[i].redo)
-                report_file_done(&rep, x.ds.v[i].rf);
+    /* so are the binary logs and Aria tables encrypted with key id 1: a restored server
+     * could not read them (before the copy: reading them twice costs less than a stream or a
+     * directory that must be thrown away) */
+    size_t other_bad = 0;
+    if (!rc && deep && (!redo_bad || x.o.keep_going))
+        other_bad = deep_check_binlogs(g, "backup", e, &x.ds, keys.kr, &rep) +
+                    deep_check_aria(e, &x.ds, keys.kr, keys.algo, &rep);
+    if ((redo_bad || other_bad) && !x.o.keep_going) {
+        for (size_t i = 0; i < rep.n; i++)
+            if (rep.files[i]->have_redo || rep.files[i]->error[0])
+                report_file_done(&rep, rep.files[i]);
         if (g->json)
             report_finish(&rep, ~0ull);
-        cli_err("backup NOT written: the redo log is damaged or does not open with the keys "
-                "(see above)");
+        cli_err(redo_bad ? "backup NOT written: the redo log is damaged or does not open with "
+                           "the keys (see above)"
+                         : "backup NOT written: a binary log or an Aria table is damaged or "
+                           "does not open with key id 1 (see above)");
         dataset_close(&x.ds);
         report_free(&rep);
         ibc_engine_free(e);
@@ -530,9 +542,9 @@ static int run(cli_global *g, int argc, char **argv)
         }
     }
     /* verdict: data problems and environment problems */
-    int bad = redo_bad || atomic_load(&x.ds.bad) > 0;
-    for (size_t i = 0; i < x.ds.n; i++) {
-        rep_file *rf = x.ds.v[i].rf;
+    int bad = redo_bad || other_bad || atomic_load(&x.ds.bad) > 0;
+    for (size_t i = 0; i < rep.n; i++) { /* the dataset's files (and any the checks added) */
+        rep_file *rf = rep.files[i];
         if (rf->key_state == REP_KEY_MISMATCH)
             bad = 1;
         report_file_done(&rep, rf);

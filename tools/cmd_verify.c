@@ -12,8 +12,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "binlogjob.h"
 #include "dataset.h"
+#include "deepcheck.h"
 #include "filecrc.h"
 #include "keyopts.h"
 #include "manifest.h"
@@ -37,138 +37,6 @@ typedef struct vf_ctx {
     fc_tables tables;
     fc_file *files; /* by dataset index */
 } vf_ctx;
-
-/* --deep with keys: every event of the binary logs encrypted with key id 1 (encrypt_binlog=ON)
- * decrypted and checked (end position, CRC-32), one report line each. A replica's relay logs
- * are not (their events carry their primary's positions). */
-static void verify_binlogs(const cli_global *g, const ibc_engine *e, dataset *ds,
-                           const ibc_keyring *kr, report *rep)
-{
-    uint8_t probe[IBC_KEY_MAX];
-    size_t plen;
-    int have1 = ibc_keyring_get(kr, 1, 1, probe, &plen) == IBC_OK;
-    explicit_bzero(probe, sizeof(probe));
-    for (size_t i = 0; i < ds->files.n; i++) {
-        const df_file *f = &ds->files.v[i];
-        if (binlog_kind(f) != 1)
-            continue;
-        if (!have1) {
-            cli_info(g, "verify: key id 1 is not in the keys: the binary logs encrypted with it "
-                        "(%s, ...) are not checked", f->rel);
-            return;
-        }
-        rep_file *rf = report_file(rep, f);
-        bl_file b = {.path = f->path, .rel = f->rel};
-        bl_result res;
-        char why[1024];
-        int st = binlog_state(e, &b, kr, NULL, why, sizeof(why));
-        if (st) {
-            rep_error(rf, "%s", st == -2 ? "key id 1 does not decrypt this binary log "
-                                           "(KEY MISMATCH)"
-                                         : why);
-        } else if (binlog_check_file(e, &b, kr, &res, why, sizeof(why))) {
-            rep_io_error(rf, "%s", why);
-        } else {
-            rf->have_binlog = 1;
-            rf->key_state = REP_KEY_OK;
-            rf->binlog_events = res.events;
-            rf->binlog_algo = b.algo;
-            if (res.unsound)
-                rep_error(rf, "%llu of %llu events do not decrypt to a sound event with key id 1 "
-                              "(the first at offset %llu)",
-                          (unsigned long long)res.unsound, (unsigned long long)res.events,
-                          (unsigned long long)res.first_unsound);
-            else if (res.unframed)
-                rep_error(rf, "an impossible event length at offset %llu: the rest is not checked",
-                          (unsigned long long)res.unframed);
-            else if (res.torn)
-                rep_note(rf, "its last event is cut short (the server stopped while writing it)");
-        }
-        report_file_done(rep, rf);
-    }
-}
-
-/* One file of an Aria table (index_file: its .MAI, from its first index page; else its .MAD):
- * every page key 1 opens under the header's IV, counted in *pages. Returns 0, or -1 with the
- * first page it does not open (or cannot read) named in why. algo: as found (AUTO: the first
- * encrypted page tells). */
-static int aria_file_check(const ibc_engine *e, const ibc_aria *a, const ibc_keyring *kr,
-                           ibc_algo *algo, const char *path, int index_file, uint64_t *pages,
-                           char *why, size_t whylen)
-{
-    const uint32_t bs = a->block_size;
-    int fd = open(path, O_RDONLY | O_CLOEXEC), rc = 0;
-    uint8_t *page = malloc(bs);
-    if (fd < 0 || !page) {
-        snprintf(why, whylen, "%s: %s", path, strerror(fd < 0 ? errno : ENOMEM));
-        rc = -1;
-    }
-    for (uint64_t pno = index_file ? a->keystart / bs : 0; !rc; pno++) {
-        ssize_t n = pread(fd, page, bs, (off_t)(pno * bs));
-        if (n == 0 || (n > 0 && n < (ssize_t)bs))
-            break; /* (a partial last block is not a page) */
-        if (n < 0) {
-            snprintf(why, whylen, "%s: %s", path, strerror(errno));
-            rc = -1;
-            break;
-        }
-        int r = ibc_aria_page_check(e, a, kr, *algo == IBC_ALGO_AUTO ? IBC_ALGO_CBC : *algo,
-                                    index_file, page, pno);
-        if (r == -1 && *algo == IBC_ALGO_AUTO &&
-            ibc_aria_page_check(e, a, kr, IBC_ALGO_CTR, index_file, page, pno) == 1) {
-            *algo = IBC_ALGO_CTR;
-            r = 1;
-        } else if (r == 1 && *algo == IBC_ALGO_AUTO) {
-            *algo = IBC_ALGO_CBC;
-        }
-        if (r < 0 && r == -1 && !*pages) {
-            snprintf(why, whylen, "key id 1 does not decrypt this Aria table (KEY MISMATCH)");
-            rc = -1;
-        } else if (r < 0) {
-            snprintf(why, whylen, "%s page %llu %s", index_file ? ".MAI" : ".MAD",
-                     (unsigned long long)pno,
-                     r == -2 ? "carries no checksum"
-                             : "does not decrypt with key id 1 to its checksum (damaged)");
-            rc = -1;
-        }
-        *pages += r == 1;
-    }
-    free(page);
-    if (fd >= 0)
-        close(fd);
-    return rc;
-}
-
-/* --deep with keys: every page of the Aria tables encrypted with key id 1
- * (aria_encrypt_tables=ON) decrypted and its checksum checked, one report line each (on the
- * .MAI). */
-static void verify_aria(const ibc_engine *e, dataset *ds, const ibc_keyring *kr, ibc_algo algo,
-                        report *rep)
-{
-    for (size_t i = 0; i < ds->files.n; i++) {
-        const df_file *f = &ds->files.v[i];
-        ibc_aria a;
-        int fd = f->kind == DF_OTHER ? df_aria_open(f->path, O_RDONLY, &a) : -1;
-        if (fd < 0)
-            continue;
-        close(fd);
-        rep_file *rf = report_file(rep, f);
-        char why[4400], mad[4200];
-        snprintf(mad, sizeof(mad), "%.*sD", (int)strlen(f->path) - 1, f->path);
-        uint64_t pages = 0;
-        ibc_algo al = algo;
-        if (aria_file_check(e, &a, kr, &al, mad, 0, &pages, why, sizeof(why)) ||
-            aria_file_check(e, &a, kr, &al, f->path, 1, &pages, why, sizeof(why))) {
-            rep_error(rf, "%s", why);
-        } else {
-            rf->have_aria = 1;
-            rf->key_state = REP_KEY_OK;
-            rf->aria_pages = pages;
-            rf->aria_algo = al;
-        }
-        report_file_done(rep, rf);
-    }
-}
 
 static void help(FILE *out)
 {
@@ -566,12 +434,15 @@ static int run(cli_global *g, int argc, char **argv)
                 ds_redo_verify(&ds, &ds.v[i], o.deep);
         if (o.manifest && !env_rc)
             check_manifest(&x, &man);
+        size_t own = rep.n; /* the lines of files outside the dataset start here */
+        if (o.deep && keys.kr && o.start_page < 0 && o.end_page < 0 && !env_rc) {
+            deep_check_binlogs(g, "verify", e, &ds, keys.kr, &rep);
+            deep_check_aria(e, &ds, keys.kr, keys.algo, &rep);
+        }
         for (size_t i = 0; i < ds.n; i++)
             report_file_done(&rep, ds.v[i].rf);
-        if (o.deep && keys.kr && o.start_page < 0 && o.end_page < 0 && !env_rc) {
-            verify_binlogs(g, e, &ds, keys.kr, &rep);
-            verify_aria(e, &ds, keys.kr, keys.algo, &rep);
-        }
+        for (size_t i = own; i < rep.n; i++)
+            report_file_done(&rep, rep.files[i]);
         size_t listed = rep.n;
         if (o.manifest && !env_rc && verify_report_missing(&man, &rep, &missing))
             abort(); /* the CLI: out of memory for report lines */

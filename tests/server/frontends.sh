@@ -24,8 +24,10 @@
 #   5. bad pages in the source: named with file and page, exit 1, no backup unless
 #      --keep-going, whose manifest lists them;
 #   6. Aria tables (the mysql.* system tables among them) and binary logs encrypted with key
-#      id 1: rekey to another key 1 re-wraps the Aria tables (also killed and run again) and
-#      warns about the logs; a server holding only the new keys reads every table.
+#      id 1: rekey to another key 1 re-encrypts the Aria pages and the logs' events (also
+#      killed and run again); verify --deep, inspect and backup with keys check them (a
+#      damaged event or page named, and no backup written); a server holding only the new
+#      keys reads every table and event.
 set -euo pipefail
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 # shellcheck source=testlib.sh
@@ -486,7 +488,32 @@ PY
 expect 1 "$IBDCRYPT" verify --deep --keyfile="$ARNEW" "$T/ar-dmg"
 grep -q "^binlog.000001 .*ERROR: 1 of [0-9]* events do not decrypt to a sound event with key id 1 (the first at offset [0-9]*)" "$T/out" &&
   grep -q "^binlog.000003 .* OK" "$T/out" || fail "verify --deep of the damaged binary logs: $(cat "$T/out")"
-rm -rf "$T/ar-dmg"
+# backup with keys checks the binary logs and Aria tables before it writes anything: a damaged
+# event, then (the log put right) a damaged Aria page, is named, and no backup is written
+expect 1 "$IBDCRYPT" backup --datadir="$T/ar-dmg" --keyfile="$ARNEW" --target-dir="$T/ar-bk"
+grep -q "^binlog.000001 .*ERROR: 1 of [0-9]* events do not decrypt to a sound event" "$T/err" &&
+  grep -q "backup NOT written: a binary log or an Aria table is damaged" "$T/err" &&
+  [[ ! -e $T/ar-bk ]] || fail "backup of a datadir with a damaged binary log: $(cat "$T/err")"
+cp "$T/ar-rk/binlog.000001" "$T/ar-dmg/binlog.000001"
+# its last page (the first one a key opens tells a damaged page from a wrong key)
+dpage=$(python3 - "$T/ar-dmg/ar/t.MAD" <<'PY'
+import sys
+b = bytearray(open(sys.argv[1], 'rb').read())
+last = len(b) // 8192 - 1
+assert last >= 2, last
+b[last * 8192 + 100] ^= 0x01
+open(sys.argv[1], 'wb').write(b)
+print(last)
+PY
+)
+expect 1 "$IBDCRYPT" backup --datadir="$T/ar-dmg" --keyfile="$ARNEW" --stream=xbstream
+grep -q "^ar/t.MAI .*ERROR: .MAD page $dpage does not decrypt with key id 1 to its checksum (damaged)" "$T/err" &&
+  [[ ! -s $T/out ]] || fail "backup of a datadir with a damaged Aria page: $(cat "$T/err")"
+expect 1 "$IBDCRYPT" backup --datadir="$T/ar-dmg" --keyfile="$ARNEW" --target-dir="$T/ar-bk" --keep-going
+grep -q "\"error\":\".MAD page $dpage does not decrypt with key id 1 to its checksum (damaged)\"" \
+  "$T/ar-bk/ibdcrypt-backup.json" && cmp -s "$T/ar-dmg/ar/t.MAD" "$T/ar-bk/ar/t.MAD" ||
+  fail "backup --keep-going of a damaged Aria page: $(cat "$T/err")"
+rm -rf "$T/ar-dmg" "$T/ar-bk"
 expect 0 "$IBDCRYPT" rekey --datadir="$T/ar-rk" --keyfile="$ARK" --to-keyfile="$ARNEW"
 grep -q "nothing to do" "$T/err" || fail "a second rekey did not find the Aria tables done: $(cat "$T/err")"
 # verify --deep decrypts and checks every event of the binary logs
@@ -498,6 +525,11 @@ grep -q "^ar/t.MAI .*Aria table, key 1 AES_CBC: [0-9]* pages decrypted (.MAD and
   grep -q "^ar/n.MAI .*Aria table, key 1 AES_CBC: [0-9]* pages decrypted (.MAD and .MAI)  OK" "$T/out" &&
   grep -q "^mysql/global_priv.MAI .*Aria table, key 1 AES_CBC: [0-9]* pages decrypted" "$T/out" ||
   fail "verify --deep does not check the Aria tables: $(grep MAI "$T/out")"
+# so does a backup with keys (its report on stderr beside the stream)
+expect 0 "$IBDCRYPT" backup --datadir="$T/ar-rk" --keyfile="$ARNEW" --stream=xbstream
+[[ $(grep -c "^binlog.00000[123] .*binary log, key 1 AES_CBC: [0-9]* events decrypted  OK" "$T/err") == 3 ]] &&
+  grep -q "^ar/t.MAI .*Aria table, key 1 AES_CBC: [0-9]* pages decrypted (.MAD and .MAI)  OK" "$T/err" &&
+  [[ -s $T/out ]] || fail "backup with keys does not check the binary logs and Aria tables: $(cat "$T/err")"
 expect 0 "$IBDCRYPT" --json inspect --keyfile="$ARNEW" "$T/ar-rk"
 grep -q '"binary_logs_key":"ok","aria_tables_key":"ok"' "$T/out" || fail "inspect with the new keys: $(cat "$T/out")"
 expect 0 "$IBDCRYPT" inspect --keyfile="$ARK" "$T/ar-rk"
