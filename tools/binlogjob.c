@@ -42,13 +42,20 @@ static ssize_t read_upto(int fd, uint8_t *buf, size_t n, uint64_t off)
     return (ssize_t)got;
 }
 
+/* A relay log is named BASE-relay-bin.NNNNNN, or by relay_log (which the tests set to
+ * relay-bin). */
+static int relay_name(const char *rel)
+{
+    return strstr(rel, "relay-bin") != NULL;
+}
+
 int binlog_kind(const df_file *f)
 {
     size_t n = strlen(f->rel), ns = strlen(BINLOG_TMP_SUFFIX);
     if (f->kind != DF_OTHER || (n > ns && !strcmp(f->rel + n - ns, BINLOG_TMP_SUFFIX)) ||
         !df_binlog_encrypted(f->path))
         return 0;
-    return strstr(f->rel, "relay-bin") ? 2 : 1;
+    return relay_name(f->rel) ? 2 : 1;
 }
 
 int binlog_state(const ibc_engine *e, bl_file *bf, const ibc_keyring *cur, const ibc_keyring *neu,
@@ -67,6 +74,14 @@ int binlog_state(const ibc_engine *e, bl_file *bf, const ibc_keyring *cur, const
     bf->size = (uint64_t)st.st_size;
     if (ibc_binlog_parse(buf, (size_t)n, &bf->b) != 1) {
         snprintf(why, whylen, "%s: not an encrypted binary log", bf->rel);
+        goto out;
+    }
+    bf->b.relay = relay_name(bf->rel);
+    if (bf->b.relay && !bf->b.checksums) {
+        /* its events' end positions are the primary's: without CRCs nothing tells a key */
+        snprintf(why, whylen, "%s: a relay log without event checksums (binlog_checksum=NONE): "
+                 "which key 1 opens it cannot be told", bf->rel);
+        rc = -3;
         goto out;
     }
     /* the first encrypted event, whole (a log with none, or cut inside it, has nothing to

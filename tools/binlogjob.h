@@ -33,9 +33,11 @@ typedef struct bl_file {
     uint64_t size;
 } bl_file;
 
-/* Which key 1 opens the binary log at bf->path (bf->path, bf->rel set by the caller): fills
- * the rest of bf (todo: cur opens it). neu may be NULL (a check: cur must open it). Returns
- * 0; -1 unreadable, or not an encrypted binary log; -2 no key opens it (a message in why). */
+/* Which key 1 opens the binary log at bf->path (bf->path, bf->rel set by the caller; a relay
+ * log is told by its name): fills the rest of bf (todo: cur opens it). neu may be NULL (a
+ * check: cur must open it). Returns 0; -1 unreadable, or not an encrypted binary log; -2 no
+ * key opens it; -3 a relay log without event checksums, where nothing tells (a message in
+ * why). */
 int binlog_state(const ibc_engine *e, bl_file *bf, const ibc_keyring *cur, const ibc_keyring *neu,
                  char *why, size_t whylen);
 

@@ -188,8 +188,7 @@ static int run(cli_global *g, int argc, char **argv)
             /* with keys: does key 1 open it (its first encrypted event)? */
             bl_file b = {.path = f->path, .rel = f->rel};
             char why[1024];
-            if (have1 && binlog_kind(f) == 1 &&
-                binlog_state(e, &b, keys.kr, NULL, why, sizeof(why)) == -2)
+            if (have1 && binlog_state(e, &b, keys.kr, NULL, why, sizeof(why)) == -2)
                 bin_wrong = nbin_wrong++ ? bin_wrong : f->rel;
         }
     }

@@ -21,8 +21,8 @@ static rep_file *line_of(dataset *ds, report *rep, const df_file *f)
     return report_file(rep, f);
 }
 
-/* Every event of the binary logs decrypted and checked (end position, CRC-32). A replica's
- * relay logs are not (their events carry their primary's positions). */
+/* Every event of the binary logs decrypted and checked (end position, CRC-32), and of a
+ * replica's relay logs (CRC-32: the events its primary sent carry the primary's positions). */
 size_t deep_check_binlogs(const cli_global *g, const char *cmd, const ibc_engine *e, dataset *ds,
                           const ibc_keyring *kr, report *rep)
 {
@@ -33,7 +33,7 @@ size_t deep_check_binlogs(const cli_global *g, const char *cmd, const ibc_engine
     explicit_bzero(probe, sizeof(probe));
     for (size_t i = 0; i < ds->files.n; i++) {
         const df_file *f = &ds->files.v[i];
-        if (binlog_kind(f) != 1)
+        if (!binlog_kind(f))
             continue;
         if (!have1) {
             cli_info(g,
@@ -47,7 +47,9 @@ size_t deep_check_binlogs(const cli_global *g, const char *cmd, const ibc_engine
         bl_result res;
         char why[1024];
         int st = binlog_state(e, &b, kr, NULL, why, sizeof(why));
-        if (st) {
+        if (st == -3) {
+            rep_note(rf, "a relay log without event checksums: its events are not checked");
+        } else if (st) {
             nbad++;
             rep_error(rf, "%s",
                       st == -2 ? "key id 1 does not decrypt this binary log "
@@ -57,7 +59,7 @@ size_t deep_check_binlogs(const cli_global *g, const char *cmd, const ibc_engine
             nbad++;
             rep_io_error(rf, "%s", why);
         } else {
-            rf->have_binlog = 1;
+            rf->have_binlog = b.b.relay ? 2 : 1;
             rf->key_state = REP_KEY_OK;
             rf->binlog_events = res.events;
             rf->binlog_algo = b.algo;

@@ -106,8 +106,9 @@ const char rekey_help_common[] =
     "logs encrypted with key id 1 (encrypt_binlog=ON) use the key itself: every event of\n"
     "each is re-encrypted under the new key 1, in both modes (each log written whole\n"
     "beside it, then renamed over it), so that replicas and point-in-time recovery can\n"
-    "read them with the new keys. Relay logs are not: a warning says how a replica gets\n"
-    "past them.\n";
+    "read them with the new keys; so is every event of a replica's relay logs, so that it\n"
+    "applies them with the new keys (one without event checksums, where nothing tells\n"
+    "which key opens it, is left with a warning saying how the replica gets past it).\n";
 
 int rekey_option(rekey_opts *o, cli_keys *keys, int argc, char **argv, int *i)
 {
@@ -208,7 +209,7 @@ typedef struct rk {
     size_t naria, aria_planned, aria_reenc;
     uint64_t aria_pages;         /* Aria pages re-encrypted */
     bl_file *bl;                 /* binary logs encrypted with key 1 (binlog_scan) */
-    size_t nbl, bl_todo, bl_done;
+    size_t nbl, bl_todo, bl_done, bl_relay_done; /* (relay logs among them) */
     uint64_t bl_bytes;           /* the size of those to re-key */
     /* a backup with a manifest: the plan's id, and per dataset file the CRC-32C
      * (from ~0) of its first head_len bytes before the run changed them (update_manifest) */
@@ -1249,9 +1250,10 @@ static int key1_kept(const rk *x)
  * new keys could not read them (replicas, point-in-time recovery), so every event is
  * re-encrypted (binlogjob.h), in both modes. Which key opens each tells what is left to do;
  * one that neither opens, or a key 1 missing, stops the run before anything is written.
- * A replica's relay logs (the same format, but events carrying their primary's positions)
- * are left with a warning: relay_log_recovery=ON fetches their events again. Returns 0 or an
- * exit code. */
+ * A replica's relay logs are re-encrypted alike (left as a replica with only the new keys
+ * could not apply what they hold), but for one without event checksums, where nothing tells
+ * which key opens it: those are left with a warning (relay_log_recovery=ON fetches their
+ * events again). Returns 0 or an exit code. */
 static int binlog_scan(rk *x)
 {
     size_t nrelay = 0;
@@ -1263,12 +1265,7 @@ static int binlog_scan(rk *x)
     int kept = key1_kept(x);
     for (size_t i = 0; i < x->ds.files.n; i++) {
         const df_file *f = &x->ds.files.v[i];
-        int kind = binlog_kind(f);
-        if (kind == 2)
-            relay = nrelay++ ? relay : f->rel;
-        if (kind != 1)
-            continue;
-        if (kept)
+        if (!binlog_kind(f) || kept)
             continue;
         bl_file *b = &x->bl[x->nbl++];
         b->path = f->path;
@@ -1287,7 +1284,13 @@ static int binlog_scan(rk *x)
                      f->rel, missing);
             return fail_rc(x, EXIT_ENV, err);
         }
-        if (binlog_state(x->ds.e, b, x->keys->kr, x->newkr, err, sizeof(err))) {
+        int st = binlog_state(x->ds.e, b, x->keys->kr, x->newkr, err, sizeof(err));
+        if (st == -3) { /* a relay log nothing tells a key of */
+            relay = nrelay++ ? relay : f->rel;
+            memset(&x->bl[--x->nbl], 0, sizeof(bl_file));
+            continue;
+        }
+        if (st) {
             char m[1100];
             snprintf(m, sizeof(m), "%s: nothing written", err);
             return fail_rc(x, EXIT_DATA, m);
@@ -1295,11 +1298,12 @@ static int binlog_scan(rk *x)
         x->bl_todo += (size_t)b->todo;
         x->bl_bytes += b->todo ? b->size : 0;
     }
-    if (nrelay && !kept)
-        cli_err("%s: warning: %zu relay log%s encrypted with key id 1 (%s%s) stay%s under the "
-                "current key 1: with only the new keys this replica cannot apply what %s "
-                "hold%s; start it with relay_log_recovery=ON, so that it fetches those events "
-                "from its primary again", x->o->command, nrelay, nrelay == 1 ? "" : "s", relay,
+    if (nrelay)
+        cli_err("%s: warning: %zu relay log%s encrypted with key id 1 without event checksums "
+                "(%s%s) stay%s under the current key 1: with only the new keys this replica "
+                "cannot apply what %s hold%s; start it with relay_log_recovery=ON, so that it "
+                "fetches those events from its primary again", x->o->command, nrelay,
+                nrelay == 1 ? "" : "s", relay,
                 nrelay == 1 ? "" : ", ...", nrelay == 1 ? "s" : "", nrelay == 1 ? "it" : "they",
                 nrelay == 1 ? "s" : "");
     return 0;
@@ -1336,6 +1340,7 @@ static int binlog_run(rk *x)
                     (unsigned long long)r.unsound, r.unsound == 1 ? "" : "s", b->rel,
                     r.unsound == 1 ? "it was" : "they were");
         x->bl_done++;
+        x->bl_relay_done += b->b.relay != 0;
     }
     progress_end(&pr);
     return rc;
@@ -2277,13 +2282,13 @@ int rekey_run(cli_global *g, rekey_opts *o, cli_keys *keys)
                    "\"redo_bytes_rewritten\":%llu,\"doublewrite_copies_rewritten\":%zu,"
                    "\"aria_tables_rewrapped\":%zu,\"aria_tables_reencrypted\":%zu,"
                    "\"aria_pages_rewritten\":%llu,\"binary_logs_reencrypted\":%zu,"
-                   "\"manifest\":\"%s\",\"verdict\":\"ok\"}\n",
+                   "\"relay_logs_reencrypted\":%zu,\"manifest\":\"%s\",\"verdict\":\"ok\"}\n",
                    o->command, modename, x.nps, (unsigned long long)atomic_load(&x.changed),
                    (unsigned long long)atomic_load(&x.skipped_done), (unsigned long long)total,
                    secs, resume ? "true" : "false", x.redo_state ? x.redo_state : "absent",
                    (unsigned long long)x.redo_written, dblwr, x.aria_planned - x.aria_reenc,
                    x.aria_reenc, (unsigned long long)x.aria_pages, x.bl_done,
-                   x.mf_state ? x.mf_state : "none");
+                   x.bl_relay_done, x.mf_state ? x.mf_state : "none");
         size_t nre = 0;
         for (size_t i = 0; i < x.nps; i++)
             nre += x.ps[i].reenc;
@@ -2302,11 +2307,17 @@ int rekey_run(cli_global *g, rekey_opts *o, cli_keys *keys)
                                     "; %zu Aria tables re-wrapped (their pages keep their page "
                                     "key%s)", x.aria_planned - x.aria_reenc,
                                     o->mode == IBC_REKEY_REENCRYPT ? ": no page checksums" : "");
-        if (x.bl_done)
-            snprintf(ar + arl, sizeof(ar) - arl, "; %zu binary log%s re-encrypted (%.1f %s)",
-                     x.bl_done, x.bl_done == 1 ? "" : "s",
-                     (double)x.bl_bytes / (x.bl_bytes < (1u << 20) ? 1024.0 : 1048576.0),
-                     x.bl_bytes < (1u << 20) ? "KiB" : "MiB");
+        if (x.bl_done) {
+            arl += (size_t)snprintf(
+                ar + arl, sizeof(ar) - arl, "; %zu binary log%s re-encrypted (%.1f %s",
+                x.bl_done, x.bl_done == 1 ? "" : "s",
+                (double)x.bl_bytes / (x.bl_bytes < (1u << 20) ? 1024.0 : 1048576.0),
+                x.bl_bytes < (1u << 20) ? "KiB" : "MiB");
+            if (x.bl_relay_done)
+                arl += (size_t)snprintf(ar + arl, sizeof(ar) - arl, "; %zu of them relay log%s",
+                                        x.bl_relay_done, x.bl_relay_done == 1 ? "" : "s");
+            snprintf(ar + arl, sizeof(ar) - arl, ")");
+        }
         cli_info(g, "%s: %zu encrypted tablespaces %s for the keys in %s (%llu pages "
                     "rewritten, page 0 of each, %zu doublewrite copies)%s; redo log: %s%s%s in "
                     "%.2f s%s",

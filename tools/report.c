@@ -250,8 +250,9 @@ static void text_line(const report *r, const rep_file *rf)
         rep_redo_describe(rf, d, sizeof(d));
         fprintf(r->out, "%s", d);
     } else if (rf->have_binlog) {
-        fprintf(r->out, "binary log, key 1 %s: %llu events decrypted",
-                rep_algo_name(rf->binlog_algo), (unsigned long long)rf->binlog_events);
+        fprintf(r->out, "%s log, key 1 %s: %llu events decrypted",
+                rf->have_binlog == 2 ? "relay" : "binary", rep_algo_name(rf->binlog_algo),
+                (unsigned long long)rf->binlog_events);
     } else if (rf->have_aria && !rf->aria_pages) {
         fprintf(r->out, "Aria table, key 1: no encrypted page");
     } else if (rf->have_aria) {
@@ -353,8 +354,9 @@ static void json_file(FILE *o, const rep_file *rf)
         fprintf(o, "}");
     }
     if (rf->have_binlog)
-        fprintf(o, ",\"binlog\":{\"events\":%llu,\"algorithm\":\"%s\"}",
-                (unsigned long long)rf->binlog_events, rep_algo_name(rf->binlog_algo));
+        fprintf(o, ",\"binlog\":{\"events\":%llu,\"algorithm\":\"%s\"%s}",
+                (unsigned long long)rf->binlog_events, rep_algo_name(rf->binlog_algo),
+                rf->have_binlog == 2 ? ",\"relay\":true" : "");
     if (rf->have_aria)
         fprintf(o, ",\"aria\":{\"pages\":%llu,\"algorithm\":\"%s\"}",
                 (unsigned long long)rf->aria_pages, rep_algo_name(rf->aria_algo));

@@ -49,7 +49,8 @@ typedef struct rep_file {
     ibc_redo_result redo_res; /* of the last check (bad_lsn names the first bad mtr) */
     int redo_checked;
     int redo_unchecked; /* an encrypted log a deep check could not decrypt (no key) */
-    /* a binary log encrypted with key id 1 whose events a deep check decrypted */
+    /* a binary log (1) or a relay log (2) encrypted with key id 1 whose events a deep check
+     * decrypted */
     int have_binlog;
     uint64_t binlog_events;
     ibc_algo binlog_algo;

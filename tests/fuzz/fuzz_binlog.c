@@ -5,10 +5,12 @@
  * encrypting under the other is a bijection, whatever the bytes hold: the same events must
  * come back, byte for byte, with the same counts).
  *
- * Input: one mode byte (bit 0: AES_CTR instead of AES_CBC), then the log. Key 1 is the one
+ * Input: one mode byte (bit 0: AES_CTR instead of AES_CBC; bit 1: read it as a relay log, whose
+ * events' end positions are their primary's), then the log. Key 1 is the one
  * tests/server/mdb.sh gives a server by default, SHA-256("ibdcrypt:1"), so the seed corpus
  * (corpus/fuzz_binlog/) holds real 10.11.19 binary logs: a server with encrypt_binlog=ON in
- * each cipher, a few statements and a FLUSH BINARY LOGS.
+ * each cipher, a few statements and a FLUSH BINARY LOGS; and relay logs: a replica of such a
+ * server (encrypt_binlog=ON, relay_log=relay-bin) that fetched its binary log.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -37,6 +39,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     ibc_binlog b;
     if (ibc_binlog_parse(log, n, &b) != 1)
         return 0;
+    b.relay = (data[0] >> 1) & 1;
     if (b.enc_start > n)
         abort(); /* a parsed head lies inside what was given */
     const uint8_t *ev = log + b.enc_start;

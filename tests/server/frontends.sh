@@ -28,6 +28,9 @@
 #      killed and run again); verify --deep, inspect and backup with keys check them (a
 #      damaged event or page named, and no backup written); a server holding only the new
 #      keys reads every table and event.
+#   7. a replica's relay logs encrypted with key id 1: rekey re-encrypts them, verify --deep
+#      checks them, and the replica holding only the new keys applies what they hold (its
+#      table then equals the primary's).
 set -euo pipefail
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 # shellcheck source=testlib.sh
@@ -678,4 +681,66 @@ mdb_start "$T/srv-lo"
 lo_binlogs "$T/srv-lo" > "$T/lo-after.txt" || fail "the server cannot read the re-keyed binary logs"
 mdb_stop "$T/srv-lo"
 diff -u "$T/lo-before.txt" "$T/lo-after.txt" || fail "the binary logs elsewhere read differently"
+
+step "7. a replica's relay logs encrypted with key id 1"
+# A replica with encrypt_binlog=ON encrypts its relay logs with its own key 1, under the nonce
+# of their own START_ENCRYPTION_EVENT; the events its primary sent keep the primary's headers
+# (end positions in the primary's log), so only their CRC tells a key. rekey re-encrypts them
+# with the binary logs: the replica, holding only the new keys, applies what they hold.
+PORT=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+mdb_new "$T/pri" seed="pri-$SEED" "mysqld:encrypt_binlog=ON" "mysqld:log_bin=binlog" \
+  "mysqld:server_id=1" "mysqld:skip_networking=OFF" "mysqld:port=$PORT" \
+  "mysqld:bind_address=127.0.0.1" "$@"
+mdb_new "$T/rep" seed="rep-$SEED" "mysqld:encrypt_binlog=ON" "mysqld:server_id=2" \
+  "mysqld:relay_log=relay-bin" "mysqld:skip_slave_start=ON" "$@"
+mdb_start "$T/pri"
+mdb_sql "$T/pri" "CREATE USER 'repl'@'127.0.0.1' IDENTIFIED BY 'pw';
+  GRANT REPLICATION SLAVE ON *.* TO 'repl'@'127.0.0.1'; CREATE DATABASE d; USE d;
+  CREATE TABLE t (id INT PRIMARY KEY, v VARCHAR(200));
+  INSERT INTO t SELECT seq, REPEAT('x', seq % 200) FROM seq_1_to_3000;
+  SET SESSION binlog_format=ROW; UPDATE t SET v = CONCAT(v, 'z') WHERE id % 7 = 0"
+mdb_start "$T/rep"
+# the replica fetches the primary's log into its relay logs and applies none of it
+mdb_sql "$T/rep" "CHANGE MASTER TO MASTER_HOST='127.0.0.1', MASTER_PORT=$PORT,
+  MASTER_USER='repl', MASTER_PASSWORD='pw', MASTER_USE_GTID=no,
+  MASTER_LOG_FILE='binlog.000001', MASTER_LOG_POS=4; START SLAVE IO_THREAD"
+want=$(mdb_sql "$T/pri" "SHOW MASTER STATUS" | cut -f2)
+for _ in $(seq 300); do
+  [[ $(mdb_sql "$T/rep" "SHOW SLAVE STATUS" | cut -f7) == "$want" ]] && break
+  sleep 0.1
+done
+mdb_sql "$T/rep" "STOP SLAVE IO_THREAD"
+[[ $(mdb_sql "$T/rep" "SHOW SLAVE STATUS" | cut -f7) == "$want" ]] ||
+  fail "the replica did not fetch the primary's log"
+mdb_sql "$T/pri" "CHECKSUM TABLE d.t" > "$T/pri-sum.txt"
+mdb_stop "$T/rep"
+mdb_stop "$T/pri"
+REPNEW=$T/keys-rep-new.txt
+mdb_make_keys "rep-new-$SEED" "$(_mdb_get "$T/rep" key_ids)" "$REPNEW"
+cp -a --sparse=always "$T/rep/data" "$T/rep-rk"
+expect 0 "$IBDCRYPT" rekey --datadir="$T/rep-rk" --keyfile="$T/rep/keys/keys.txt" \
+  --to-keyfile="$REPNEW"
+grep -q "; 2 binary logs re-encrypted ([0-9.]* KiB; 2 of them relay logs)" "$T/err" &&
+  ! grep -q "relay_log_recovery" "$T/err" || fail "rekey of a replica's relay logs: $(cat "$T/err")"
+cmp -s "$T/rep/data/relay-bin.000002" "$T/rep-rk/relay-bin.000002" &&
+  fail "the relay log was not re-keyed"
+expect 0 "$IBDCRYPT" verify --deep --keyfile="$REPNEW" "$T/rep-rk"
+grep -q "^relay-bin.000002 .*relay log, key 1 AES_CBC: [0-9]* events decrypted  OK" "$T/out" ||
+  fail "verify --deep of the re-keyed relay log: $(cat "$T/out")"
+expect 1 "$IBDCRYPT" verify --deep --keyfile="$T/rep/keys/keys.txt" "$T/rep-rk"
+grep -q "^relay-bin.000002 .*ERROR: key id 1 does not decrypt this binary log (KEY MISMATCH)" \
+  "$T/out" || fail "verify --deep of the re-keyed relay log with the old keys: $(cat "$T/out")"
+# the replica with only the new keys applies the relay logs: the primary's table
+mdb_clone "$T/rep" "$T/srv-rep" keyfile="$REPNEW" datadir_from="$T/rep-rk"
+mdb_start "$T/srv-rep"
+mdb_sql "$T/srv-rep" "START SLAVE SQL_THREAD"
+for _ in $(seq 300); do
+  mdb_sql "$T/srv-rep" "CHECKSUM TABLE d.t" > "$T/rep-sum.txt" 2> /dev/null &&
+    cmp -s "$T/pri-sum.txt" "$T/rep-sum.txt" && break
+  sleep 0.1
+done
+mdb_sql "$T/srv-rep" "SHOW SLAVE STATUS" | cut -f12,20 > "$T/rep-status.txt"
+mdb_stop "$T/srv-rep"
+cmp -s "$T/pri-sum.txt" "$T/rep-sum.txt" ||
+  fail "the replica with the new keys did not apply its relay logs: $(cat "$T/rep-status.txt")"
 step "all checks passed"

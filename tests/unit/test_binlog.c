@@ -6,7 +6,8 @@
  * in the clear) must open with key 1 and not with another; re-keyed in pieces of any size they
  * must decrypt with OpenSSL under the new key 1 to the same events; a damaged event stops the
  * re-key there and leaves the bytes as they were. Every tier, 16/24/32-byte keys, checksums on
- * and off. (tests/server/frontends.sh step 6 runs it on a real server's binary log.)
+ * and off. A relay log (end positions from its primary: only the CRC tells) too.
+ * (tests/server/frontends.sh steps 6 and 7 run it on a real server's binary and relay logs.)
  */
 #include <stdlib.h>
 #include <string.h>
@@ -66,8 +67,9 @@ typedef struct tlog {
     uint8_t nonce[12];
 } tlog;
 
-/* A log of random events: plain[] as the events are, enc[] as the file holds them. */
-static void make_log(tlog *L, const uint8_t *key, size_t klen, int ctr, int checksums)
+/* A log of random events: plain[] as the events are, enc[] as the file holds them. relay: a
+ * replica's relay log, whose events carry end positions in their primary's log. */
+static void make_log(tlog *L, const uint8_t *key, size_t klen, int ctr, int checksums, int relay)
 {
     uint8_t *p = L->plain;
     memcpy(p, magic, 4);
@@ -100,7 +102,7 @@ static void make_log(tlog *L, const uint8_t *key, size_t klen, int ctr, int chec
         tu_rand_bytes(ev, len);
         ev[4] = (uint8_t)(2 + tu_rand_below(30));
         le(ev + 9, len, 4);
-        le(ev + 13, pos + len, 4);
+        le(ev + 13, relay ? pos + len + 1 + (uint32_t)tu_rand_below(1u << 30) : pos + len, 4);
         if (checksums)
             le(ev + len - 4, (uint32_t)crc32(0, ev, len - 4), 4);
         memcpy(L->enc + pos, ev, len);
@@ -151,7 +153,7 @@ static void test_rekey(void)
             ibc_keyring *kr = ibc_keyring_new(), *neu = ibc_keyring_new();
             ibc_keyring_add(kr, 1, 1, k1, klen);
             ibc_keyring_add(neu, 1, 1, k2, klen2);
-            make_log(&L, k1, klen, ctr, sums);
+            make_log(&L, k1, klen, ctr, sums, 0);
             TU_CHECK(decrypts_to_plain(&L, L.enc, k1, klen, ctr), "the test's own log");
             ibc_binlog b;
             TU_CHECK(ibc_binlog_parse(L.enc, 40, &b) == -1, "%s: a short head asks for more",
@@ -237,19 +239,62 @@ static void test_rekey(void)
     }
 }
 
+/* A relay log: the events its primary sent carry the primary's end positions, so only the CRC
+ * tells a key. Read as a binary log, key 1 opens none of them; as a relay log, key 1 opens
+ * them and another does not, and a re-key gives what OpenSSL decrypts with the new key 1. */
+static void test_relay(void)
+{
+    static tlog L;
+    static uint8_t buf[MAXLOG];
+    ibc_engine *e = NULL;
+    TU_CHECK(ibc_engine_new(NULL, &e) == IBC_OK, "engine");
+    for (int ctr = 0; ctr < 2; ctr++) {
+        uint8_t k1[16], k2[32];
+        tu_rand_bytes(k1, sizeof(k1));
+        tu_rand_bytes(k2, sizeof(k2));
+        ibc_keyring *kr = ibc_keyring_new(), *neu = ibc_keyring_new();
+        ibc_keyring_add(kr, 1, 1, k1, sizeof(k1));
+        ibc_keyring_add(neu, 1, 1, k2, sizeof(k2));
+        const ibc_algo al = ctr ? IBC_ALGO_CTR : IBC_ALGO_CBC;
+        make_log(&L, k1, sizeof(k1), ctr, 1, 1);
+        ibc_binlog b;
+        TU_CHECK(ibc_binlog_parse(L.enc, L.size, &b) == 1 && !b.relay, "the head is parsed");
+        uint32_t o = L.off[0];
+        TU_CHECK(ibc_binlog_event_opens(e, &b, kr, al, L.enc + o, L.size - o, o) == 0,
+                 "read as a binary log, the primary's end position does not match");
+        b.relay = 1;
+        TU_CHECK(ibc_binlog_event_opens(e, &b, kr, al, L.enc + o, L.size - o, o) == 1 &&
+                     ibc_binlog_event_opens(e, &b, neu, al, L.enc + o, L.size - o, o) == 0,
+                 "as a relay log, key 1 opens its first event and another does not (%s)",
+                 ctr ? "CTR" : "CBC");
+        memcpy(buf, L.enc, L.size);
+        size_t done = 0;
+        uint32_t unsound = 0;
+        ibc_status st = ibc_binlog_rekey(e, &b, kr, neu, al, buf + L.first, L.size - L.first,
+                                         L.first, &done, &unsound);
+        TU_CHECK(st == IBC_OK && L.first + done == L.size && !unsound,
+                 "the relay log is re-keyed (%s, %u unsound)", ibc_strerror(st), unsound);
+        TU_CHECK(decrypts_to_plain(&L, buf, k2, sizeof(k2), ctr),
+                 "OpenSSL decrypts the re-keyed relay log with the new key 1");
+        ibc_keyring_free(kr);
+        ibc_keyring_free(neu);
+    }
+    ibc_engine_free(e);
+}
+
 static void test_heads(void)
 {
     static tlog L;
     uint8_t key[16] = {1};
     ibc_binlog b;
-    make_log(&L, key, 16, 0, 1);
+    make_log(&L, key, 16, 0, 1, 0);
     L.enc[4 + 4] = 16;
     TU_CHECK(ibc_binlog_parse(L.enc, L.size, &b) == 0, "no format description: not a log");
-    make_log(&L, key, 16, 0, 1);
+    make_log(&L, key, 16, 0, 1, 0);
     L.enc[4 + 81 + 4] = 163;
     TU_CHECK(ibc_binlog_parse(L.enc, L.size, &b) == 0,
              "no START_ENCRYPTION_EVENT: not an encrypted log");
-    make_log(&L, key, 16, 0, 1);
+    make_log(&L, key, 16, 0, 1, 0);
     L.enc[0] = 0xfd;
     TU_CHECK(ibc_binlog_parse(L.enc, L.size, &b) == 0, "another magic");
     for (int i = 0; i < 2000; i++) { /* random bytes: never a crash */
@@ -261,4 +306,4 @@ static void test_heads(void)
     }
 }
 
-TU_TESTS(TU_T(test_rekey), TU_T(test_heads))
+TU_TESTS(TU_T(test_rekey), TU_T(test_relay), TU_T(test_heads))

@@ -316,9 +316,12 @@ typedef struct ibc_binlog {
     uint32_t key_version; /* of key id 1 */
     int checksums;        /* events end in a CRC-32 (binlog_checksum=CRC32) */
     uint8_t nonce[12];
+    int relay; /* a replica's relay log (set by the caller): the events its primary sent carry
+                * the primary's end positions, so only their CRC tells a key that opens them */
 } ibc_binlog;
 /* Parse the head of a binary log (len bytes from its start): 1 an encrypted binary log, 0
- * anything else (a plain one too), -1 give more bytes (at most 70 KiB are ever needed). */
+ * anything else (a plain one too), -1 give more bytes (at most 70 KiB are ever needed). A
+ * replica's relay log has the same format (set relay after the parse). */
 IBC_API int ibc_binlog_parse(const uint8_t *head, size_t len, ibc_binlog *b);
 /* Does key 1 of kr open the event at file offset off (ev, up to len bytes, starts with it)?
  * 1 yes, 0 no (or no such key). algo: the key plugin's cipher. */
