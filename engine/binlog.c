@@ -18,14 +18,16 @@
  *     ibc_nopad_crypt). Before encryption the timestamp is copied over the length (offset 9),
  *     then bytes [4, len) are encrypted as one stream; the 4 ciphertext bytes at offset 9 are
  *     written at offset 0 and the plain length at offset 9 (so a reader finds the length).
- * Whether a key opens an event: decrypted, its log_pos must be its own end and, with
- * checksums, its CRC must match. A re-key decrypts and encrypts every event whatever it
- * holds (a bijection): damage stays the same damage under the new key.
+ * Whether a key opens an event: decrypted, its CRC must match (binlog_checksum=CRC32, the
+ * default), or without checksums its log_pos must be its own end. A re-key decrypts and
+ * encrypts every event whatever it holds (a bijection): damage stays the same damage under
+ * the new key.
  *
  * A replica's relay log (sql/slave.cc queue_event; seen on 10.11.19 with both ends at
  * encrypt_binlog=ON) is written by the same writer, under the replica's key 1 and the nonce of
  * its own START_ENCRYPTION_EVENT, but the events the primary sent keep the primary's headers:
- * their log_pos is an end position in the primary's binary log. There only the CRC tells.
+ * their log_pos is an end position in the primary's binary log. There only the CRC tells: in
+ * a relay log without checksums, every event counts as sound.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -98,10 +100,8 @@ static int event_sound(const ibc_kernels *k, const ibc_binlog *b, const uint8_t 
                        uint64_t off)
 {
     uint8_t l[4];
-    if (!b->relay && le32(ev + EV_POS_OFF) != (uint32_t)(off + len))
-        return 0;
     if (!b->checksums)
-        return 1;
+        return b->relay || le32(ev + EV_POS_OFF) == (uint32_t)(off + len);
     /* the CRC of the event as written: timestamp, type and server id, length, the rest */
     put_le32(l, len);
     uint32_t crc = k->crc32z(0, ev + EV_LEN_OFF, 4);

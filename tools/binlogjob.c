@@ -42,8 +42,8 @@ static ssize_t read_upto(int fd, uint8_t *buf, size_t n, uint64_t off)
     return (ssize_t)got;
 }
 
-/* A relay log is named BASE-relay-bin.NNNNNN, or by relay_log (which the tests set to
- * relay-bin). */
+/* A relay log is named BASE-relay-bin.NNNNNN by default (relay_log=NAME names it otherwise;
+ * with event checksums that does not matter: their CRC tells a key either way). */
 static int relay_name(const char *rel)
 {
     return strstr(rel, "relay-bin") != NULL;

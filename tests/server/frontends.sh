@@ -727,6 +727,14 @@ cmp -s "$T/rep/data/relay-bin.000002" "$T/rep-rk/relay-bin.000002" &&
 expect 0 "$IBDCRYPT" verify --deep --keyfile="$REPNEW" "$T/rep-rk"
 grep -q "^relay-bin.000002 .*relay log, key 1 AES_CBC: [0-9]* events decrypted  OK" "$T/out" ||
   fail "verify --deep of the re-keyed relay log: $(cat "$T/out")"
+# named otherwise (relay_log=NAME): the same, the CRCs telling the key
+cp -a --sparse=always "$T/rep/data" "$T/rep-named"
+mv "$T/rep-named/relay-bin.000002" "$T/rep-named/rep-relay.000002"
+expect 0 "$IBDCRYPT" rekey --datadir="$T/rep-named" --keyfile="$T/rep/keys/keys.txt" \
+  --to-keyfile="$REPNEW"
+cmp -s "$T/rep-named/rep-relay.000002" "$T/rep-rk/relay-bin.000002" ||
+  fail "a relay log named otherwise was not re-keyed alike: $(cat "$T/err")"
+rm -rf "$T/rep-named"
 expect 1 "$IBDCRYPT" verify --deep --keyfile="$T/rep/keys/keys.txt" "$T/rep-rk"
 grep -q "^relay-bin.000002 .*ERROR: key id 1 does not decrypt this binary log (KEY MISMATCH)" \
   "$T/out" || fail "verify --deep of the re-keyed relay log with the old keys: $(cat "$T/out")"

@@ -317,7 +317,9 @@ typedef struct ibc_binlog {
     int checksums;        /* events end in a CRC-32 (binlog_checksum=CRC32) */
     uint8_t nonce[12];
     int relay; /* a replica's relay log (set by the caller): the events its primary sent carry
-                * the primary's end positions, so only their CRC tells a key that opens them */
+                * the primary's end positions, so only their CRC tells a key that opens them
+                * (checked alone when the log has checksums, relay or not); without checksums
+                * nothing does, and every event of a relay log counts as sound */
 } ibc_binlog;
 /* Parse the head of a binary log (len bytes from its start): 1 an encrypted binary log, 0
  * anything else (a plain one too), -1 give more bytes (at most 70 KiB are ever needed). A
