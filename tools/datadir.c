@@ -422,20 +422,20 @@ static int binlog_name(const char *name, const char *stem, size_t stem_len)
     return digits >= 6 && !name[stem_len + 1 + digits];
 }
 
-int datadir_add_binlogs(df_list *l, const char *datadir, const char *log_bin, char *err,
-                        size_t errlen)
+int datadir_add_binlogs(df_list *l, const char *datadir, const char *opt, const char *base,
+                        char *err, size_t errlen)
 {
-    if (!log_bin || !*log_bin)
+    if (!base || !*base)
         return 0;
     char dir[4096];
-    const char *slash = strrchr(log_bin, '/'), *stem = slash ? slash + 1 : log_bin;
-    int n = slash == log_bin ? snprintf(dir, sizeof(dir), "/")
+    const char *slash = strrchr(base, '/'), *stem = slash ? slash + 1 : base;
+    int n = slash == base ? snprintf(dir, sizeof(dir), "/")
                              : snprintf(dir, sizeof(dir), "%s%s%.*s",
-                                        log_bin[0] == '/' ? "" : datadir,
-                                        log_bin[0] == '/' ? "" : "/",
-                                        slash ? (int)(slash - log_bin) : 0, log_bin);
+                                        base[0] == '/' ? "" : datadir,
+                                        base[0] == '/' ? "" : "/",
+                                        slash ? (int)(slash - base) : 0, base);
     if (n < 0 || (size_t)n >= sizeof(dir)) {
-        snprintf(err, errlen, "log_bin %s: path too long", log_bin);
+        snprintf(err, errlen, "%s %s: path too long", opt, base);
         return -1;
     }
     struct stat ds, st;
@@ -444,7 +444,7 @@ int datadir_add_binlogs(df_list *l, const char *datadir, const char *log_bin, ch
         return -1;
     }
     if (stat(dir, &st)) {
-        snprintf(err, errlen, "%s (log_bin): %s", dir, strerror(errno));
+        snprintf(err, errlen, "%s (%s): %s", dir, opt, strerror(errno));
         return -1;
     }
     if ((st.st_dev == ds.st_dev && st.st_ino == ds.st_ino) || datadir_contains(datadir, dir))
@@ -454,7 +454,7 @@ int datadir_add_binlogs(df_list *l, const char *datadir, const char *log_bin, ch
     size_t full = strlen(stem), bare = dot && dot != stem ? (size_t)(dot - stem) : full;
     DIR *d = opendir(dir);
     if (!d) {
-        snprintf(err, errlen, "%s (log_bin): %s", dir, strerror(errno));
+        snprintf(err, errlen, "%s (%s): %s", dir, opt, strerror(errno));
         return -1;
     }
     struct dirent *e;

@@ -53,10 +53,12 @@ int datadir_add_homes(df_list *l, const char *datadir, const char *data_home,
  * absolute; NULL or empty: the default, in the datadir) puts in a directory other than the
  * datadir: the files BASE.NNNNNN there (BASE: the option's last component, or that without
  * its extension, which the server strips: log_bin=DIR/mybin.log writes DIR/mybin.000001 and
- * DIR/mybin.index, seen on 10.11.19), added to l under their full paths. Others' binary logs in a shared directory have other base names
- * and stay out. Returns the number added, or -1 with a message naming the directory. */
-int datadir_add_binlogs(df_list *l, const char *datadir, const char *log_bin, char *err,
-                        size_t errlen);
+ * DIR/mybin.index, seen on 10.11.19), added to l under their full paths. Others' binary logs
+ * in a shared directory have other base names and stay out. The same for a replica's relay
+ * logs and relay_log: opt names the option in messages. Returns the number added, or -1 with
+ * a message naming the directory. */
+int datadir_add_binlogs(df_list *l, const char *datadir, const char *opt, const char *base,
+                        char *err, size_t errlen);
 /* Make the files at paths[0..n) files 1..n of the system tablespace, under their base names
  * (where a backup keeps them: mariadb-backup writes the names alone into backup-my.cnf,
  * xtrabackup.cc make_local_paths), in place of any entry of that name; a file named like one

@@ -300,10 +300,14 @@ int dataset_open(dataset *ds, const cli_global *g, const ibc_engine *e, cli_keys
         cli_err("%s", err);
         return EXIT_ENV;
     }
-    /* and its binary logs (log_bin) may be elsewhere: re-keyed, checked and counted with the
-     * rest, but not backed up (a backup holds the datadir's files) */
+    /* and its binary logs (log_bin) and relay logs (relay_log) may be elsewhere: re-keyed,
+     * checked and counted with the rest, but not backed up (a backup holds the datadir's
+     * files) */
     if (homes && !(flags & DS_ALL) &&
-        datadir_add_binlogs(&ds->files, c->datadir, c->log_bin, err, sizeof(err)) < 0) {
+        (datadir_add_binlogs(&ds->files, c->datadir, "log_bin", c->log_bin, err, sizeof(err)) <
+             0 ||
+         datadir_add_binlogs(&ds->files, c->datadir, "relay_log", c->relay_log, err,
+                             sizeof(err)) < 0)) {
         cli_err("%s", err);
         return EXIT_ENV;
     }

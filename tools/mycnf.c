@@ -153,6 +153,8 @@ static int read_file(mycnf *c, const char *path, int depth, char *err, size_t er
             set(&c->page_size, val);
         else if (!strcmp(name, "log_bin"))
             set(&c->log_bin, val);
+        else if (!strcmp(name, "relay_log"))
+            set(&c->relay_log, val);
     }
     fclose(f);
     return rc;
@@ -176,6 +178,7 @@ void mycnf_free(mycnf *c)
     free(c->undo_directory);
     free(c->log_dir);
     free(c->log_bin);
+    free(c->relay_log);
     free(c->page_size);
     free(c->data_file_path);
     memset(c, 0, sizeof(*c));

@@ -15,6 +15,7 @@ typedef struct mycnf {
     char *data_file_path; /* innodb_data_file_path: the system tablespace's files */
     char *log_bin;        /* log_bin: the binary logs' base name (NULL or empty: the default,
                            * in the datadir) */
+    char *relay_log;      /* relay_log: a replica's relay logs' base name (likewise) */
 } mycnf;
 
 /* Read path (and its !include files). Returns 0, or -1 with a message naming file and line. */

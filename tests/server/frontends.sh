@@ -28,9 +28,10 @@
 #      killed and run again); verify --deep, inspect and backup with keys check them (a
 #      damaged event or page named, and no backup written); a server holding only the new
 #      keys reads every table and event.
-#   7. a replica's relay logs encrypted with key id 1: rekey re-encrypts them, verify --deep
-#      checks them, and the replica holding only the new keys applies what they hold (its
-#      table then equals the primary's).
+#   7. a replica's relay logs encrypted with key id 1 (in the datadir, named otherwise, or in a
+#      directory of their own): rekey re-encrypts them, verify --deep checks them, and the
+#      replica holding only the new keys applies what they hold (its table then equals the
+#      primary's).
 set -euo pipefail
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 # shellcheck source=testlib.sh
@@ -735,6 +736,18 @@ expect 0 "$IBDCRYPT" rekey --datadir="$T/rep-named" --keyfile="$T/rep/keys/keys.
 cmp -s "$T/rep-named/rep-relay.000002" "$T/rep-rk/relay-bin.000002" ||
   fail "a relay log named otherwise was not re-keyed alike: $(cat "$T/err")"
 rm -rf "$T/rep-named"
+# in a directory of their own (relay_log=DIR/NAME), found through --defaults-file: the same
+mkdir -p "$T/rep-out/relay"
+cp -a --sparse=always "$T/rep/data" "$T/rep-out/data"
+mv "$T/rep-out/data/relay-bin."* "$T/rep-out/relay/"
+sed -e "s|^datadir = .*|datadir = $T/rep-out/data|" \
+  -e "s|^relay_log=relay-bin$|relay_log=$T/rep-out/relay/relay-bin|" "$T/rep/my.cnf" > "$T/rep-out/my.cnf"
+grep -q "^relay_log=$T/rep-out/relay/relay-bin$" "$T/rep-out/my.cnf" || fail "the test's my.cnf"
+expect 0 "$IBDCRYPT" rekey --defaults-file="$T/rep-out/my.cnf" --to-keyfile="$REPNEW"
+grep -q "; 2 binary logs re-encrypted ([0-9.]* KiB; 2 of them relay logs)" "$T/err" &&
+  cmp -s "$T/rep-out/relay/relay-bin.000002" "$T/rep-rk/relay-bin.000002" ||
+  fail "relay logs in a directory of their own: $(cat "$T/err")"
+rm -rf "$T/rep-out"
 expect 1 "$IBDCRYPT" verify --deep --keyfile="$T/rep/keys/keys.txt" "$T/rep-rk"
 grep -q "^relay-bin.000002 .*ERROR: key id 1 does not decrypt this binary log (KEY MISMATCH)" \
   "$T/out" || fail "verify --deep of the re-keyed relay log with the old keys: $(cat "$T/out")"
