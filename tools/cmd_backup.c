@@ -428,9 +428,12 @@ static int run(cli_global *g, int argc, char **argv)
         other_bad = deep_check_binlogs(g, "backup", e, &x.ds, keys.kr, &rep) +
                     deep_check_aria(e, &x.ds, keys.kr, keys.algo, &rep);
     if ((redo_bad || other_bad) && !x.o.keep_going) {
+        int env = 0; /* a file that could not be read: the environment's, not the data's */
         for (size_t i = 0; i < rep.n; i++)
-            if (rep.files[i]->have_redo || rep.files[i]->error[0])
+            if (rep.files[i]->have_redo || rep.files[i]->error[0]) {
+                env |= rep.files[i]->error[0] && rep.files[i]->env_error;
                 report_file_done(&rep, rep.files[i]);
+            }
         if (g->json)
             report_finish(&rep, ~0ull);
         cli_err(redo_bad ? "backup NOT written: the redo log is damaged or does not open with "
@@ -441,7 +444,7 @@ static int run(cli_global *g, int argc, char **argv)
         report_free(&rep);
         ibc_engine_free(e);
         cli_keys_free(&keys);
-        return EXIT_DATA;
+        return env ? EXIT_ENV : EXIT_DATA;
     }
     char staging[PATH_MAX] = "";
     ibc_pool_file *pf = NULL;

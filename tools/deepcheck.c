@@ -21,8 +21,8 @@ static rep_file *line_of(dataset *ds, report *rep, const df_file *f)
     return report_file(rep, f);
 }
 
-/* Every event of the binary logs decrypted and checked (end position, CRC-32), and of a
- * replica's relay logs (CRC-32: the events its primary sent carry the primary's positions). */
+/* Every event of the binary logs and of a replica's relay logs decrypted and checked: its
+ * CRC-32, or in a binary log without event checksums its end position (engine/binlog.c). */
 size_t deep_check_binlogs(const cli_global *g, const char *cmd, const ibc_engine *e, dataset *ds,
                           const ibc_keyring *kr, report *rep)
 {

@@ -1,6 +1,6 @@
 /*
  * deepcheck.h - the deep checks of a datadir's other files encrypted with key id 1: the binary
- * logs (encrypt_binlog=ON), every event decrypted and checked, and the Aria tables
+ * and relay logs (encrypt_binlog=ON), every event decrypted and checked, and the Aria tables
  * (aria_encrypt_tables=ON), every page decrypted and checked against its checksum. `verify
  * --deep` and `backup` with keys run them after the InnoDB pages.
  */
