@@ -243,11 +243,11 @@ out:
     return rc;
 }
 
-int binlog_check_file(const ibc_engine *e, const bl_file *bf, const ibc_keyring *kr, bl_result *res,
-                      char *why, size_t whylen)
+int binlog_check_file(const ibc_engine *e, const bl_file *bf, const ibc_keyring *kr, progress *pr,
+                      bl_result *res, char *why, size_t whylen)
 {
     memset(res, 0, sizeof(*res));
-    walk w = {e, bf, kr, NULL, open(bf->path, O_RDONLY | O_CLOEXEC), -1, NULL, res, "reading"};
+    walk w = {e, bf, kr, NULL, open(bf->path, O_RDONLY | O_CLOEXEC), -1, pr, res, "reading"};
     struct stat st;
     int rc = w.in < 0 || fstat(w.in, &st) ? -1 : walk_log(&w, (uint64_t)st.st_size, why, whylen);
     if (rc == -1) {

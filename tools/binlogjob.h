@@ -63,8 +63,9 @@ int binlog_rekey_file(const ibc_engine *e, const bl_file *bf, const ibc_keyring 
                       size_t whylen);
 
 /* Decrypt and check every encrypted event of a binary log with key 1 of kr (bf from
- * binlog_state; nothing is written). Returns 0, or -errno with a message in why. */
-int binlog_check_file(const ibc_engine *e, const bl_file *bf, const ibc_keyring *kr, bl_result *res,
-                      char *why, size_t whylen);
+ * binlog_state; nothing is written). pr may be NULL. Returns 0, or -errno with a message in
+ * why. */
+int binlog_check_file(const ibc_engine *e, const bl_file *bf, const ibc_keyring *kr, progress *pr,
+                      bl_result *res, char *why, size_t whylen);
 
 #endif

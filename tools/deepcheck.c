@@ -31,6 +31,14 @@ size_t deep_check_binlogs(const cli_global *g, const char *cmd, const ibc_engine
     size_t plen;
     int have1 = ibc_keyring_get(kr, 1, 1, probe, &plen) == IBC_OK;
     explicit_bzero(probe, sizeof(probe));
+    uint64_t total = 0; /* (a busy server's binary logs can be many GB) */
+    for (size_t i = 0; i < ds->files.n; i++)
+        total += binlog_kind(&ds->files.v[i]) ? ds->files.v[i].size : 0;
+    progress pr, *prp = NULL;
+    if (have1 && total) {
+        progress_start(&pr, g, "binary logs", total);
+        prp = &pr;
+    }
     for (size_t i = 0; i < ds->files.n; i++) {
         const df_file *f = &ds->files.v[i];
         if (!binlog_kind(f))
@@ -40,7 +48,7 @@ size_t deep_check_binlogs(const cli_global *g, const char *cmd, const ibc_engine
                      "%s: key id 1 is not in the keys: the binary logs encrypted with it "
                      "(%s, ...) are not checked",
                      cmd, f->rel);
-            return nbad;
+            break;
         }
         rep_file *rf = line_of(ds, rep, f);
         bl_file b = {.path = f->path, .rel = f->rel};
@@ -55,7 +63,7 @@ size_t deep_check_binlogs(const cli_global *g, const char *cmd, const ibc_engine
                       st == -2 ? "key id 1 does not decrypt this binary log "
                                  "(KEY MISMATCH)"
                                : why);
-        } else if (binlog_check_file(e, &b, kr, &res, why, sizeof(why))) {
+        } else if (binlog_check_file(e, &b, kr, prp, &res, why, sizeof(why))) {
             nbad++;
             rep_io_error(rf, "%s", why);
         } else {
@@ -77,6 +85,8 @@ size_t deep_check_binlogs(const cli_global *g, const char *cmd, const ibc_engine
                 rep_note(rf, "its last event is cut short (the server stopped while writing it)");
         }
     }
+    if (prp)
+        progress_end(prp);
     return nbad;
 }
 
