@@ -520,10 +520,12 @@ grep -q "\"error\":\".MAD page $dpage does not decrypt with key id 1 to its chec
 rm -rf "$T/ar-dmg" "$T/ar-bk"
 expect 0 "$IBDCRYPT" rekey --datadir="$T/ar-rk" --keyfile="$ARK" --to-keyfile="$ARNEW"
 grep -q "nothing to do" "$T/err" || fail "a second rekey did not find the Aria tables done: $(cat "$T/err")"
-# verify --deep decrypts and checks every event of the binary logs
-expect 0 "$IBDCRYPT" verify --deep --keyfile="$ARNEW" "$T/ar-rk"
+# verify --deep decrypts and checks every event of the binary logs (with progress)
+expect 0 "$IBDCRYPT" --progress=json verify --deep --keyfile="$ARNEW" "$T/ar-rk"
 [[ $(grep -c "^binlog.00000[123] .*binary log, key 1 AES_CBC: [0-9]* events decrypted  OK" "$T/out") == 3 ]] ||
   fail "verify --deep does not check the binary logs: $(cat "$T/out")"
+grep -q '^{"progress":"binary logs","bytes":\([0-9]*\),"total":\1,"percent":100.0,.*"done":true}$' "$T/err" ||
+  fail "no progress while the binary logs are checked: $(cat "$T/err")"
 # and every page of the Aria tables (.MAD and .MAI), re-encrypted under the new page keys
 grep -q "^ar/t.MAI .*Aria table, key 1 AES_CBC: [0-9]* pages decrypted (.MAD and .MAI)  OK" "$T/out" &&
   grep -q "^ar/n.MAI .*Aria table, key 1 AES_CBC: [0-9]* pages decrypted (.MAD and .MAI)  OK" "$T/out" &&
