@@ -90,27 +90,40 @@ size_t deep_check_binlogs(const cli_global *g, const char *cmd, const ibc_engine
     return nbad;
 }
 
+/* Up to n bytes at off of an Aria table's file: from fd, or from mem (len bytes) when fd < 0.
+ * The count (fewer at the end), or -1 with errno set. */
+static ssize_t src_read(const deep_src *src, uint8_t *buf, size_t n, uint64_t off)
+{
+    if (src->fd >= 0)
+        return pread(src->fd, buf, n, (off_t)off);
+    if (off >= src->len)
+        return 0;
+    size_t k = src->len - off < n ? (size_t)(src->len - off) : n;
+    memcpy(buf, src->mem + off, k);
+    return (ssize_t)k;
+}
+
 /* One file of an Aria table (index_file: its .MAI, from its first index page; else its .MAD):
  * every page key 1 opens under the header's IV, counted in *pages. Returns 0, or -1 with the
  * first page it does not open (or cannot read) named in why. algo: as found (AUTO: the first
  * encrypted page tells). */
 static int aria_file_check(const ibc_engine *e, const ibc_aria *a, const ibc_keyring *kr,
-                           ibc_algo *algo, const char *path, int index_file, uint64_t *pages,
+                           ibc_algo *algo, const deep_src *src, int index_file, uint64_t *pages,
                            char *why, size_t whylen)
 {
     const uint32_t bs = a->block_size;
-    int fd = open(path, O_RDONLY | O_CLOEXEC), rc = 0;
     uint8_t *page = malloc(bs);
-    if (fd < 0 || !page) {
-        snprintf(why, whylen, "%s: %s", path, strerror(fd < 0 ? errno : ENOMEM));
+    int rc = 0;
+    if (!page) {
+        snprintf(why, whylen, "%s", strerror(ENOMEM));
         rc = -1;
     }
     for (uint64_t pno = index_file ? a->keystart / bs : 0; !rc; pno++) {
-        ssize_t n = pread(fd, page, bs, (off_t)(pno * bs));
+        ssize_t n = src_read(src, page, bs, pno * bs);
         if (n == 0 || (n > 0 && n < (ssize_t)bs))
             break; /* (a partial last block is not a page) */
         if (n < 0) {
-            snprintf(why, whylen, "%s: %s", path, strerror(errno));
+            snprintf(why, whylen, "%s: %s", src->name, strerror(errno));
             rc = -1;
             break;
         }
@@ -135,10 +148,28 @@ static int aria_file_check(const ibc_engine *e, const ibc_aria *a, const ibc_key
         }
         *pages += r == 1;
     }
+    if (page)
+        explicit_bzero(page, bs); /* the last page's plaintext */
     free(page);
-    if (fd >= 0)
-        close(fd);
     return rc;
+}
+
+int deep_check_aria_table(const ibc_engine *e, const ibc_aria *a, const ibc_keyring *kr,
+                          ibc_algo algo, const deep_src *mad, const deep_src *mai, rep_file *rf)
+{
+    char why[4400];
+    uint64_t pages = 0;
+    ibc_algo al = algo;
+    if (aria_file_check(e, a, kr, &al, mad, 0, &pages, why, sizeof(why)) ||
+        aria_file_check(e, a, kr, &al, mai, 1, &pages, why, sizeof(why))) {
+        rep_error(rf, "%s", why);
+        return 1;
+    }
+    rf->have_aria = 1;
+    rf->key_state = REP_KEY_OK;
+    rf->aria_pages = pages;
+    rf->aria_algo = al;
+    return 0;
 }
 
 /* Every page of the Aria tables decrypted and its checksum checked, one report line each (on
@@ -153,22 +184,19 @@ size_t deep_check_aria(const ibc_engine *e, dataset *ds, const ibc_keyring *kr, 
         int fd = f->kind == DF_OTHER ? df_aria_open(f->path, O_RDONLY, &a) : -1;
         if (fd < 0)
             continue;
-        close(fd);
         rep_file *rf = line_of(ds, rep, f);
-        char why[4400], mad[4200];
+        char mad[4200];
         snprintf(mad, sizeof(mad), "%.*sD", (int)strlen(f->path) - 1, f->path);
-        uint64_t pages = 0;
-        ibc_algo al = algo;
-        if (aria_file_check(e, &a, kr, &al, mad, 0, &pages, why, sizeof(why)) ||
-            aria_file_check(e, &a, kr, &al, f->path, 1, &pages, why, sizeof(why))) {
+        deep_src smai = {.name = f->path, .fd = fd}, smad = {.name = mad, .fd = -1};
+        smad.fd = open(mad, O_RDONLY | O_CLOEXEC);
+        if (smad.fd < 0) {
             nbad++;
-            rep_error(rf, "%s", why);
+            rep_error(rf, "%s: %s", mad, strerror(errno));
         } else {
-            rf->have_aria = 1;
-            rf->key_state = REP_KEY_OK;
-            rf->aria_pages = pages;
-            rf->aria_algo = al;
+            nbad += (size_t)deep_check_aria_table(e, &a, kr, algo, &smad, &smai, rf);
+            close(smad.fd);
         }
+        close(fd);
     }
     return nbad;
 }

@@ -21,4 +21,17 @@ size_t deep_check_binlogs(const cli_global *g, const char *cmd, const ibc_engine
 size_t deep_check_aria(const ibc_engine *e, dataset *ds, const ibc_keyring *kr, ibc_algo algo,
                        report *rep);
 
+/* The bytes of an Aria table's file: fd >= 0, or mem (len bytes); name for messages. */
+typedef struct deep_src {
+    const char *name;
+    int fd;
+    const uint8_t *mem;
+    uint64_t len;
+} deep_src;
+
+/* One Aria table (a: its .MAI header, encrypted): every page of its .MAD and .MAI decrypted and
+ * checked, the outcome on rf (its pages, or what is wrong). Returns 1 when it is bad, else 0. */
+int deep_check_aria_table(const ibc_engine *e, const ibc_aria *a, const ibc_keyring *kr,
+                          ibc_algo algo, const deep_src *mad, const deep_src *mai, rep_file *rf);
+
 #endif

@@ -10,9 +10,12 @@
  * a verify of a directory (ds_work_pages: checksums, with --deep decryption and the plaintext
  * checks), as their bytes arrive; a tablespace shorter than its page 0 records is an error as
  * there. The redo log (up to 256 MiB, held in memory) is checked as verify checks
- * ib_logfile0. When the stream carries ibdcrypt's manifest, every file it lists must have
+ * ib_logfile0; with --deep and keys, so are the Aria tables encrypted with key id 1, their
+ * .MAD and .MAI held until both came (the IV is in the .MAI's header; ibdcrypt's stream brings
+ * the .MAD first). When the stream carries ibdcrypt's manifest, every file it lists must have
  * come, of the size and whole-file CRC-32C it records. Not checked in a stream: a larger redo
- * log, and system tablespace files after ibdata1 (extract them).
+ * log or Aria table, the events of binary logs, and system tablespace files after ibdata1
+ * (extract them).
  *
  * One thread: the stream is read in order; the page work runs at several GB/s per core, beyond
  * what a pipe or a network brings.
@@ -24,11 +27,14 @@
 #include <unistd.h>
 
 #include "ibdcrypt/xbstream.h"
+#include "deepcheck.h"
 #include "manifest.h"
 #include "streamverify.h"
 
 #define MAX_CHUNK (512u << 20) /* a chunk larger than this is refused (writers use ~10 MiB) */
 #define MAX_REDO  (256u << 20) /* a redo log held in memory to be checked; a larger one is not */
+#define MAX_ARIA  (256u << 20) /* so is each file of an Aria table (the mysql.* ones are small) */
+#define MAX_ARIA_ALL (1024u << 20) /* and all of them held at once */
 #define KEY_TRIES 8
 
 typedef struct sv_file {
@@ -38,8 +44,12 @@ typedef struct sv_file {
     uint8_t *carry; /* InnoDB files: bytes not yet a whole page (or page 0 not yet parsed) */
     size_t ncarry, capcarry;
     uint64_t pages; /* whole pages handed to the page work */
-    uint8_t *log;   /* ib_logfile0: its bytes, to check it at its end (up to MAX_REDO) */
-    size_t nlog, caplog;
+    /* ib_logfile0 (up to MAX_REDO), or with --deep and keys a file of an Aria table (up to
+     * MAX_ARIA): its bytes, held to check it at its end (an Aria table's pages need the IV in
+     * its .MAI header, which may come after its .MAD) */
+    uint8_t *held;
+    size_t nheld, capheld;
+    char aria;      /* 'I' its .MAI, 'D' its .MAD, held; 0 */
     int ended, failed, key_tries;
     struct sv_file *next;   /* in stream order */
     struct sv_file *bucket; /* the next of its hash bucket */
@@ -57,6 +67,7 @@ typedef struct sv {
     char *mf;   /* the manifest's bytes, when the stream carries one */
     size_t nmf, capmf;
     int have_mf;
+    uint64_t aria_held; /* bytes of Aria tables' files held (at most MAX_ARIA_ALL) */
 } sv;
 
 static int is_innodb(const sv_file *x)
@@ -73,13 +84,21 @@ static unsigned hash(const char *p)
     return h % BUCKETS;
 }
 
-static sv_file *file_of(sv *s, const char *path)
+static sv_file *find_file(sv *s, const char *path)
 {
-    unsigned b = hash(path);
-    for (sv_file *x = s->bucket[b]; x; x = x->bucket)
+    for (sv_file *x = s->bucket[hash(path)]; x; x = x->bucket)
         if (!strcmp(x->f.rel, path))
             return x;
-    sv_file *x = calloc(1, sizeof(*x));
+    return NULL;
+}
+
+static sv_file *file_of(sv *s, const char *path)
+{
+    sv_file *x = find_file(s, path);
+    if (x)
+        return x;
+    unsigned b = hash(path);
+    x = calloc(1, sizeof(*x));
     char *p = x ? strdup(path) : NULL;
     if (!p) {
         free(x);
@@ -93,6 +112,10 @@ static sv_file *file_of(sv *s, const char *path)
     x->d.unit = 1;
     x->d.innodb = is_innodb(x);
     x->d.rf = report_file(s->ds.rep, &x->f);
+    size_t l = strlen(p);
+    if ((s->ds.flags & DS_DEEP) && s->ds.keys->kr && x->f.kind == DF_OTHER && l > 4 &&
+        (!strcmp(p + l - 4, ".MAI") || !strcmp(p + l - 4, ".MAD")))
+        x->aria = p[l - 1];
     *s->tail = x;
     s->tail = &x->next;
     x->bucket = s->bucket[b];
@@ -251,14 +274,14 @@ static void feed(sv *s, sv_file *x, const uint8_t *p, size_t len, int last)
     }
 }
 
-/* The redo log of the stream, whole in x->log: checked as verify checks ib_logfile0 (the
+/* The redo log of the stream, whole in x->held: checked as verify checks ib_logfile0 (the
  * framing and CRC-32C of every mini-transaction from the checkpoint; deep: decrypted and
  * parsed), with ibdata1's page size when it came first. */
 static void check_redo(sv *s, sv_file *x)
 {
     char err[512];
     ibc_status st =
-        ibc_redo_open_mem(s->ds.e, x->log, x->nlog, x->f.rel, &x->d.redo, err, sizeof(err));
+        ibc_redo_open_mem(s->ds.e, x->held, x->nheld, x->f.rel, &x->d.redo, err, sizeof(err));
     if (st != IBC_OK) {
         rep_error(x->d.rf, "%s", err);
         return;
@@ -273,13 +296,53 @@ static void check_redo(sv *s, sv_file *x)
     x->d.redo = NULL;
 }
 
+static void drop_held(sv *s, sv_file *x)
+{
+    if (x->aria)
+        s->aria_held -= x->nheld;
+    free(x->held);
+    x->held = NULL;
+    x->nheld = x->capheld = 0;
+}
+
+/* An Aria table whose .MAI and .MAD both came whole: if it is encrypted, every page of both
+ * decrypted and checked as verify --deep does (on the .MAI's report line). */
+static void check_aria(sv *s, sv_file *mai, sv_file *mad)
+{
+    ibc_aria a;
+    if (mai->nheld && ibc_aria_parse(mai->held, mai->nheld, &a) == 1) {
+        deep_src smai = {.name = mai->f.rel, .fd = -1, .mem = mai->held, .len = mai->nheld};
+        deep_src smad = {.name = mad->f.rel, .fd = -1, .mem = mad->held, .len = mad->nheld};
+        deep_check_aria_table(s->ds.e, &a, s->ds.keys->kr, s->ds.keys->algo, &smad, &smai,
+                              mai->d.rf);
+    }
+    drop_held(s, mai);
+    drop_held(s, mad);
+    mai->aria = mad->aria = 0;
+}
+
+/* The other file of x's Aria table, if the stream brought it. */
+static sv_file *aria_partner(sv *s, const sv_file *x)
+{
+    char other[4200];
+    snprintf(other, sizeof(other), "%.*s%c", (int)strlen(x->f.rel) - 1, x->f.rel,
+             x->aria == 'I' ? 'D' : 'I');
+    return find_file(s, other);
+}
+
 static void end_file(sv *s, sv_file *x)
 {
     x->ended = 1;
-    if (x->f.kind == DF_REDO && !x->failed && x->log && !x->d.rf->error[0])
+    if (x->f.kind == DF_REDO && !x->failed && x->held && !x->d.rf->error[0])
         check_redo(s, x);
-    free(x->log);
-    x->log = NULL;
+    if (x->aria && !x->failed && !x->d.rf->error[0]) {
+        sv_file *o = aria_partner(s, x);
+        if (o && o->aria && o->ended)
+            check_aria(s, x->aria == 'I' ? x : o, x->aria == 'I' ? o : x);
+        /* else held until the other comes */
+    } else {
+        drop_held(s, x);
+    }
     feed(s, x, NULL, 0, 1);
     if (x->d.space)
         rep_space(x->d.rf, x->d.space); /* again: the pages settled the algorithm */
@@ -452,18 +515,32 @@ int verify_stream(const cli_global *g, const ibc_engine *e, cli_keys *keys, int 
         }
         x->crc = ibc_crc32c(e, x->crc, c.data, (size_t)c.length);
         x->f.size += c.length;
-        if (x->f.kind == DF_REDO && !x->failed) {
-            if (x->f.size > MAX_REDO) {
-                rep_note(x->d.rf,
-                         "larger than %u MiB: not checked in a stream (extract it, then "
-                         "verify it)",
-                         MAX_REDO >> 20);
-                x->failed = 1;
-                free(x->log);
-                x->log = NULL;
-                x->nlog = x->caplog = 0;
-            } else if (append(&x->log, &x->nlog, &x->caplog, c.data, (size_t)c.length)) {
+        if ((x->f.kind == DF_REDO || x->aria) && !x->failed) {
+            const uint32_t max = x->aria ? MAX_ARIA : MAX_REDO;
+            if (x->f.size > max || (x->aria && s->aria_held + c.length > MAX_ARIA_ALL)) {
+                if (x->f.size > max)
+                    rep_note(x->d.rf, "larger than %u MiB: %s in a stream (extract it, then "
+                             "verify it)", max >> 20, x->aria ? "the pages of its Aria table "
+                             "are not checked" : "not checked");
+                else
+                    rep_note(x->d.rf, "the Aria tables waiting for their other file pass %u "
+                             "MiB: the pages of this one are not checked in a stream (extract "
+                             "it, then verify it)", MAX_ARIA_ALL >> 20);
+                drop_held(s, x);
+                if (x->aria) { /* its table is not checked: neither file held */
+                    sv_file *o = aria_partner(s, x);
+                    if (o && o->aria) {
+                        drop_held(s, o);
+                        o->aria = 0;
+                    }
+                    x->aria = 0;
+                } else {
+                    x->failed = 1;
+                }
+            } else if (append(&x->held, &x->nheld, &x->capheld, c.data, (size_t)c.length)) {
                 stream_err = "out of memory";
+            } else if (x->aria) {
+                s->aria_held += c.length;
             }
         }
         if (!strcmp(x->f.rel, MANIFEST_NAME)) {
@@ -484,6 +561,16 @@ int verify_stream(const cli_global *g, const ibc_engine *e, cli_keys *keys, int 
             if (!x->d.rf->error[0])
                 rep_error(x->d.rf, "incomplete: the stream ends before its end-of-file chunk");
             end_file(s, x);
+        }
+    /* the Aria tables of which one file came (or came whole) */
+    for (sv_file *x = s->head; x; x = x->next)
+        if (x->aria) {
+            ibc_aria a;
+            if (x->aria == 'I' && x->held && ibc_aria_parse(x->held, x->nheld, &a) == 1)
+                rep_note(x->d.rf, "its .MAD is not in the stream (or not whole): the pages of "
+                                  "this encrypted Aria table are not checked");
+            drop_held(s, x);
+            x->aria = 0;
         }
     df_file *extra = NULL;
     manifest m = {0};
@@ -521,7 +608,7 @@ int verify_stream(const cli_global *g, const ibc_engine *e, cli_keys *keys, int 
         if (x->d.space)
             ibc_space_free(x->d.space);
         free(x->carry);
-        free(x->log);
+        drop_held(s, x);
         free(x->f.path);
         free(x);
     }

@@ -26,8 +26,9 @@
 #   6. Aria tables (the mysql.* system tables among them) and binary logs encrypted with key
 #      id 1: rekey to another key 1 re-encrypts the Aria pages and the logs' events (also
 #      killed and run again); verify --deep, inspect and backup with keys check them (a
-#      damaged event or page named, and no backup written); a server holding only the new
-#      keys reads every table and event.
+#      damaged event or page named, and no backup written), verify --stream the Aria tables
+#      of ibdcrypt's and mariadb-backup's streams; a server holding only the new keys reads
+#      every table and event.
 #   7. a replica's relay logs encrypted with key id 1 (in the datadir, named otherwise, or in a
 #      directory of their own): rekey re-encrypts them, verify --deep checks them, and the
 #      replica holding only the new keys applies what they hold (its table then equals the
@@ -517,7 +518,15 @@ expect 1 "$IBDCRYPT" backup --datadir="$T/ar-dmg" --keyfile="$ARNEW" --target-di
 grep -q "\"error\":\".MAD page $dpage does not decrypt with key id 1 to its checksum (damaged)\"" \
   "$T/ar-bk/ibdcrypt-backup.json" && cmp -s "$T/ar-dmg/ar/t.MAD" "$T/ar-bk/ar/t.MAD" ||
   fail "backup --keep-going of a damaged Aria page: $(cat "$T/err")"
-rm -rf "$T/ar-dmg" "$T/ar-bk"
+# verify --stream --deep checks the Aria tables of a stream too (their files held until both
+# came: the .MAD comes before its .MAI)
+expect 1 "$IBDCRYPT" backup --datadir="$T/ar-dmg" --keyfile="$ARNEW" --stream=xbstream --keep-going
+mv "$T/out" "$T/ar-dmg.xbs"
+expect 1 "$IBDCRYPT" verify --stream=xbstream --deep --keyfile="$ARNEW" < "$T/ar-dmg.xbs"
+grep -q "^ar/t.MAI .*ERROR: .MAD page $dpage does not decrypt with key id 1 to its checksum (damaged)" "$T/out" &&
+  grep -q "^ar/n.MAI .*Aria table, key 1 AES_CBC: [0-9]* pages decrypted (.MAD and .MAI)  OK" "$T/out" ||
+  fail "verify --stream of a damaged Aria page: $(cat "$T/out")"
+rm -rf "$T/ar-dmg" "$T/ar-bk" "$T/ar-dmg.xbs"
 expect 0 "$IBDCRYPT" rekey --datadir="$T/ar-rk" --keyfile="$ARK" --to-keyfile="$ARNEW"
 grep -q "nothing to do" "$T/err" || fail "a second rekey did not find the Aria tables done: $(cat "$T/err")"
 # verify --deep decrypts and checks every event of the binary logs (with progress)
@@ -531,11 +540,22 @@ grep -q "^ar/t.MAI .*Aria table, key 1 AES_CBC: [0-9]* pages decrypted (.MAD and
   grep -q "^ar/n.MAI .*Aria table, key 1 AES_CBC: [0-9]* pages decrypted (.MAD and .MAI)  OK" "$T/out" &&
   grep -q "^mysql/global_priv.MAI .*Aria table, key 1 AES_CBC: [0-9]* pages decrypted" "$T/out" ||
   fail "verify --deep does not check the Aria tables: $(grep MAI "$T/out")"
-# so does a backup with keys (its report on stderr beside the stream)
+# so does a backup with keys (its report on stderr beside the stream), and a verify of that
+# stream (the Aria tables: with the old key 1 a key mismatch)
 expect 0 "$IBDCRYPT" backup --datadir="$T/ar-rk" --keyfile="$ARNEW" --stream=xbstream
 [[ $(grep -c "^binlog.00000[123] .*binary log, key 1 AES_CBC: [0-9]* events decrypted  OK" "$T/err") == 3 ]] &&
   grep -q "^ar/t.MAI .*Aria table, key 1 AES_CBC: [0-9]* pages decrypted (.MAD and .MAI)  OK" "$T/err" &&
   [[ -s $T/out ]] || fail "backup with keys does not check the binary logs and Aria tables: $(cat "$T/err")"
+mv "$T/out" "$T/ar-rk.xbs"
+grep "^ar/t.MAI " "$T/err" > "$T/ar-t-line.txt"
+expect 0 "$IBDCRYPT" verify --stream=xbstream --deep --keyfile="$ARNEW" < "$T/ar-rk.xbs"
+grep -q "^mysql/global_priv.MAI .*Aria table, key 1 AES_CBC: [0-9]* pages decrypted" "$T/out" &&
+  grep -qxF "$(cat "$T/ar-t-line.txt")" "$T/out" ||
+  fail "verify --stream does not check the Aria tables as backup did: $(grep MAI "$T/out")"
+expect 1 "$IBDCRYPT" verify --stream=xbstream --deep --keyfile="$ARK" < "$T/ar-rk.xbs"
+grep -q "^ar/t.MAI .*ERROR: key id 1 does not decrypt this Aria table (KEY MISMATCH)" "$T/out" ||
+  fail "verify --stream with the old key 1: $(grep MAI "$T/out")"
+rm -f "$T/ar-rk.xbs"
 expect 0 "$IBDCRYPT" --json inspect --keyfile="$ARNEW" "$T/ar-rk"
 grep -q '"binary_logs_key":"ok","aria_tables_key":"ok"' "$T/out" || fail "inspect with the new keys: $(cat "$T/out")"
 expect 0 "$IBDCRYPT" inspect --keyfile="$ARK" "$T/ar-rk"
@@ -549,6 +569,13 @@ grep -q "^binlog.000001 .*ERROR: key id 1 does not decrypt this binary log (KEY 
 mdb_clone "$T/ar" "$T/srv-ar" keyfile="$ARNEW" datadir_from="$T/ar-rk"
 mdb_start "$T/srv-ar"
 ar_sums "$T/srv-ar" > "$T/ar-after.txt"
+# a mariadb-backup stream of it (an idle server): verify --stream --deep checks its Aria tables
+mdb_backup "$T/srv-ar" "$T/ar-mbs" --stream --parallel=2 || fail "mariadb-backup --stream"
+expect 0 "$IBDCRYPT" verify --stream=xbstream --deep --keyfile="$ARNEW" < "$T/ar-mbs.xb"
+grep -q "^ar/t.MAI .*Aria table, key 1 AES_CBC: [0-9]* pages decrypted (.MAD and .MAI)  OK" "$T/out" &&
+  grep -q "^mysql/global_priv.MAI .*Aria table, key 1 AES_CBC: [0-9]* pages decrypted" "$T/out" ||
+  fail "verify --stream of a mariadb-backup stream with Aria tables: $(grep MAI "$T/out")"
+rm -rf "$T/ar-mbs" "$T/ar-mbs.xb"
 ar_binlogs "$T/srv-ar" > "$T/ar-binlogs-after.txt" || fail "the server cannot read the re-keyed binary logs"
 mdb_check "$T/srv-ar"
 mdb_stop "$T/srv-ar"
