@@ -31,18 +31,26 @@ size_t deep_check_binlogs(const cli_global *g, const char *cmd, const ibc_engine
     size_t plen;
     int have1 = ibc_keyring_get(kr, 1, 1, probe, &plen) == IBC_OK;
     explicit_bzero(probe, sizeof(probe));
-    uint64_t total = 0; /* (a busy server's binary logs can be many GB) */
+    /* the logs (binlog_kind reads each candidate's head: once), and their size for progress (a
+     * busy server's binary logs can be many GB) */
+    size_t *logs = malloc((ds->files.n + 1) * sizeof(*logs)), nlogs = 0;
+    uint64_t total = 0;
+    if (!logs) {
+        cli_err("%s: out of memory: the binary logs are not checked", cmd);
+        return 1;
+    }
     for (size_t i = 0; i < ds->files.n; i++)
-        total += binlog_kind(&ds->files.v[i]) ? ds->files.v[i].size : 0;
+        if (binlog_kind(&ds->files.v[i])) {
+            logs[nlogs++] = i;
+            total += ds->files.v[i].size;
+        }
     progress pr, *prp = NULL;
     if (have1 && total) {
         progress_start(&pr, g, "binary logs", total);
         prp = &pr;
     }
-    for (size_t i = 0; i < ds->files.n; i++) {
-        const df_file *f = &ds->files.v[i];
-        if (!binlog_kind(f))
-            continue;
+    for (size_t j = 0; j < nlogs; j++) {
+        const df_file *f = &ds->files.v[logs[j]];
         if (!have1) {
             cli_info(g,
                      "%s: key id 1 is not in the keys: the binary logs encrypted with it "
@@ -87,6 +95,7 @@ size_t deep_check_binlogs(const cli_global *g, const char *cmd, const ibc_engine
     }
     if (prp)
         progress_end(prp);
+    free(logs);
     return nbad;
 }
 
