@@ -17,11 +17,15 @@
  * log or Aria table, the events of binary logs, and system tablespace files after ibdata1
  * (extract them).
  *
- * One thread: the stream is read in order; the page work runs at several GB/s per core, beyond
- * what a pipe or a network brings.
+ * The stream is read and parsed in order on the calling thread; the page work of whole pages
+ * goes to --threads workers (copies of up to SV_JOB_BYTES of one file's pages, SV_JOBS of them
+ * in flight: the memory stays bounded), once the first encrypted pages of the file settled its
+ * key and cipher on the calling thread (that mutates the space; the page work only reads it).
+ * With one thread, or for those first pages, the page work runs on the calling thread.
  */
 #define _DEFAULT_SOURCE
 #include <errno.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -36,6 +40,32 @@
 #define MAX_ARIA  (256u << 20) /* so is each file of an Aria table (the mysql.* ones are small) */
 #define MAX_ARIA_ALL (1024u << 20) /* and all of them held at once */
 #define KEY_TRIES 8
+
+#define SV_JOB_BYTES (1u << 20)
+#define SV_JOBS_PER_WORKER 4
+
+typedef struct sv_file sv_file;
+
+/* Pages of one file copied for a worker. */
+typedef struct sv_job {
+    sv_file *x;
+    uint64_t first; /* page number of the first */
+    size_t n;
+    uint8_t *buf;   /* SV_JOB_BYTES */
+} sv_job;
+
+/* The workers: a ring of queued jobs and a stack of free buffers, under one lock. */
+typedef struct sv_workers {
+    unsigned n;
+    pthread_t *th;
+    pthread_mutex_t m;
+    pthread_cond_t work, room;
+    sv_job *ring;
+    size_t cap, head, count;
+    uint8_t **free_buf;
+    size_t nfree;
+    int stop;
+} sv_workers;
 
 typedef struct sv_file {
     df_file f;      /* path = rel = the name in the stream; size: the bytes so far */
@@ -68,6 +98,7 @@ typedef struct sv {
     size_t nmf, capmf;
     int have_mf;
     uint64_t aria_held; /* bytes of Aria tables' files held (at most MAX_ARIA_ALL) */
+    sv_workers w;       /* w.n == 0: the page work on the calling thread */
 } sv;
 
 static int is_innodb(const sv_file *x)
@@ -217,6 +248,121 @@ static int open_space(sv *s, sv_file *x, int last)
     return 1;
 }
 
+/* ---- the workers ---------------------------------------------------------------------------- */
+
+typedef struct sv_warg {
+    sv *s;
+    unsigned w;
+} sv_warg;
+
+static void page_work(sv *s, unsigned worker, sv_file *x, uint64_t first, uint8_t *p, size_t n)
+{
+    uint32_t ps = x->d.unit;
+    ibc_pool_item it = {.offset = first * ps, .len = n * ps, .nunits = n, .stride = ps};
+    ds_work_pages(&s->ds, worker, &x->d, &it, p, NULL, NULL);
+}
+
+static void *worker_main(void *arg)
+{
+    sv_warg *a = arg;
+    sv_workers *w = &a->s->w;
+    pthread_mutex_lock(&w->m);
+    for (;;) {
+        while (!w->count && !w->stop)
+            pthread_cond_wait(&w->work, &w->m);
+        if (!w->count)
+            break; /* stopped, and nothing left */
+        sv_job j = w->ring[w->head];
+        w->head = (w->head + 1) % w->cap;
+        w->count--;
+        pthread_mutex_unlock(&w->m);
+        page_work(a->s, a->w, j.x, j.first, j.buf, j.n);
+        pthread_mutex_lock(&w->m);
+        w->free_buf[w->nfree++] = j.buf;
+        pthread_cond_signal(&w->room);
+    }
+    pthread_mutex_unlock(&w->m);
+    return NULL;
+}
+
+/* n workers (their scratch: s->ds.scratch[0 .. n - 1]; the calling thread's is [n]). 0, or -1
+ * (nothing started: the page work stays on the calling thread). */
+static int workers_start(sv *s, unsigned n, sv_warg *args)
+{
+    sv_workers *w = &s->w;
+    w->cap = (size_t)n * SV_JOBS_PER_WORKER;
+    w->ring = calloc(w->cap, sizeof(*w->ring));
+    w->free_buf = calloc(w->cap, sizeof(*w->free_buf));
+    w->th = calloc(n, sizeof(*w->th));
+    if (!w->ring || !w->free_buf || !w->th)
+        goto fail;
+    for (; w->nfree < w->cap; w->nfree++)
+        if (!(w->free_buf[w->nfree] = malloc(SV_JOB_BYTES)))
+            goto fail;
+    pthread_mutex_init(&w->m, NULL);
+    pthread_cond_init(&w->work, NULL);
+    pthread_cond_init(&w->room, NULL);
+    for (; w->n < n; w->n++) {
+        args[w->n] = (sv_warg){s, w->n};
+        if (pthread_create(&w->th[w->n], NULL, worker_main, &args[w->n]))
+            break;
+    }
+    if (w->n)
+        return 0;
+    pthread_mutex_destroy(&w->m);
+    pthread_cond_destroy(&w->work);
+    pthread_cond_destroy(&w->room);
+fail:
+    for (size_t i = 0; w->free_buf && i < w->nfree; i++)
+        free(w->free_buf[i]);
+    free(w->ring);
+    free(w->free_buf);
+    free(w->th);
+    memset(w, 0, sizeof(*w));
+    return -1;
+}
+
+/* Every queued job done, the workers gone. */
+static void workers_stop(sv *s)
+{
+    sv_workers *w = &s->w;
+    if (!w->n)
+        return;
+    pthread_mutex_lock(&w->m);
+    w->stop = 1;
+    pthread_cond_broadcast(&w->work);
+    pthread_mutex_unlock(&w->m);
+    for (unsigned i = 0; i < w->n; i++)
+        pthread_join(w->th[i], NULL);
+    for (size_t i = 0; i < w->nfree; i++)
+        free(w->free_buf[i]);
+    pthread_mutex_destroy(&w->m);
+    pthread_cond_destroy(&w->work);
+    pthread_cond_destroy(&w->room);
+    free(w->ring);
+    free(w->free_buf);
+    free(w->th);
+    memset(w, 0, sizeof(*w));
+}
+
+/* Queue pages [first, first + n) of x (at p; n * page size <= SV_JOB_BYTES), waiting for a
+ * free buffer. */
+static void queue_pages(sv *s, sv_file *x, uint64_t first, const uint8_t *p, size_t n)
+{
+    sv_workers *w = &s->w;
+    pthread_mutex_lock(&w->m);
+    while (!w->nfree)
+        pthread_cond_wait(&w->room, &w->m);
+    uint8_t *buf = w->free_buf[--w->nfree];
+    pthread_mutex_unlock(&w->m);
+    memcpy(buf, p, n * (size_t)x->d.unit);
+    pthread_mutex_lock(&w->m);
+    w->ring[(w->head + w->count) % w->cap] = (sv_job){x, first, n, buf};
+    w->count++;
+    pthread_cond_signal(&w->work);
+    pthread_mutex_unlock(&w->m);
+}
+
 /* n whole pages of x at p, the next ones of the file. */
 static void pages(sv *s, sv_file *x, uint8_t *p, size_t n)
 {
@@ -234,8 +380,14 @@ static void pages(sv *s, sv_file *x, uint8_t *p, size_t n)
             x->key_tries = 0;
         }
     }
-    ibc_pool_item it = {.offset = x->pages * ps, .len = n * ps, .nunits = n, .stride = ps};
-    ds_work_pages(&s->ds, 0, &x->d, &it, p, NULL, NULL);
+    if (!s->w.n || x->key_tries > 0) {
+        /* (while the key is unsettled, the space may change: on this thread alone) */
+        page_work(s, s->w.n, x, x->pages, p, n);
+    } else {
+        const size_t per = SV_JOB_BYTES / ps; /* (pages are at most 64 KiB) */
+        for (size_t at = 0; at < n; at += per)
+            queue_pages(s, x, x->pages + at, p + at * ps, n - at < per ? n - at : per);
+    }
     x->pages += n;
 }
 
@@ -424,12 +576,24 @@ int verify_stream(const cli_global *g, const ibc_engine *e, cli_keys *keys, int 
     s->ds.flags = deep ? DS_DEEP : 0;
     s->ds.rep = rep;
     s->ds.op = deep ? IBC_OP_VERIFY_DEEP : IBC_OP_VERIFY;
-    ibc_scratch *sc = ibc_scratch_new();
-    s->ds.scratch = &sc;
+    /* workers (--threads, default one per core) and the calling thread: a scratch each */
+    long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+    unsigned nw = g->threads > 0 ? (unsigned)g->threads : ncpu > 0 ? (unsigned)ncpu : 1;
+    if (nw > 256)
+        nw = 256;
+    ibc_scratch *scs[257] = {0}, *sc = NULL;
+    sv_warg wargs[256];
+    int ok = 1;
+    for (unsigned i = 0; i <= nw; i++)
+        ok &= (scs[i] = ibc_scratch_new()) != NULL;
+    s->ds.scratch = scs;
+    if (ok && nw > 1)
+        workers_start(s, nw, wargs); /* (some, or none: the page work then stays here) */
+    sc = ok ? scs[s->w.n] : NULL;
     progress pr;
     progress_start(&pr, g, "verify", 0);
     s->ds.pr = &pr;
-    rep->threads = 1;
+    rep->threads = s->w.n ? s->w.n : 1;
 
     uint8_t *buf = NULL;
     size_t cap = 0, have = 0, at = 0;
@@ -562,6 +726,7 @@ int verify_stream(const cli_global *g, const ibc_engine *e, cli_keys *keys, int 
                 rep_error(x->d.rf, "incomplete: the stream ends before its end-of-file chunk");
             end_file(s, x);
         }
+    workers_stop(s); /* every page done before the report */
     /* the Aria tables of which one file came (or came whole) */
     for (sv_file *x = s->head; x; x = x->next)
         if (x->aria) {
@@ -612,7 +777,8 @@ int verify_stream(const cli_global *g, const ibc_engine *e, cli_keys *keys, int 
         free(x->f.path);
         free(x);
     }
-    ibc_scratch_free(sc);
+    for (unsigned i = 0; i <= nw; i++)
+        ibc_scratch_free(scs[i]);
     free(s->mf);
     free(s);
     manifest_free(&m);

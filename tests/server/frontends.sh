@@ -358,6 +358,18 @@ m = json.load(open(sys.argv[1]))
 f = [f for f in m['files'] if f['path'] == 'ibc/t_k2.ibd'][0]
 sys.exit(not (m['summary']['verdict'] == 'bad' and f['bad_pages'] == [{'page': 3, 'problem': 'bad-checksum'}]))
 EOF
+# its stream, verified by workers, and on one thread: the same report
+expect 1 "$IBDCRYPT" backup --datadir="$T/bad" --keyfile="$K" --stream=xbstream --keep-going
+mv "$T/out" "$T/bad.xbs"
+for t in 1 2; do
+  expect 1 "$IBDCRYPT" --threads=$t --json verify --stream=xbstream --deep --keyfile="$K" < "$T/bad.xbs"
+  python3 -c "import json,sys; [print(f['path'], f['pages'], f.get('bad_pages')) for f in json.load(open(sys.argv[1]))['files']]" \
+    "$T/out" > "$T/bad-stream-$t.txt"
+done
+grep -q "^ibc/t_k2.ibd .* \[{'page': 3, 'problem': 'bad-checksum'}\]$" "$T/bad-stream-2.txt" &&
+  cmp -s "$T/bad-stream-1.txt" "$T/bad-stream-2.txt" ||
+  fail "verify --stream of a bad page: $(diff "$T/bad-stream-1.txt" "$T/bad-stream-2.txt" | head -5)"
+rm -f "$T/bad.xbs"
 
 step "6. Aria tables and binary logs encrypted with key id 1"
 # aria_encrypt_tables=ON encrypts Aria tables with key id 1, the mysql.* system tables too;
