@@ -2,8 +2,9 @@
  * structure.c - is a plaintext B-tree page (FIL_PAGE_INDEX, R-tree, instant root) sound?
  *
  * The checks a deep verify can make without the table definition: the page header fields
- * are in range, the infimum and supremum records are where they must be, the page directory's
- * first and last slots point at them, and the singly linked record list starting at infimum
+ * are in range, the infimum and supremum records are where they must be (and hold their
+ * strings, or the instant root's zeros), the page directory's first and last slots point at
+ * them, and the singly linked record list starting at infimum
  * reaches supremum through offsets inside the record heap, passing every directory slot in
  * order, each slot's record owning (n_owned) exactly the records since the previous slot's and
  * every other record owning none, with exactly PAGE_N_RECS user records on the way, each with
@@ -168,6 +169,20 @@ static WALK_INLINE int check_lists(const uint8_t *p, uint32_t ps, const int comp
     return 0;
 }
 
+/* The data bytes of the infimum and supremum records: the strings "infimum" and "supremum",
+ * or, only on the root page of a clustered index whose table had columns dropped or reordered
+ * instantly (FIL_PAGE_TYPE_INSTANT), eight zero bytes and seven zero bytes followed by
+ * n_core_null_bytes, at most 128 (btr0btr.cc btr_set_instant writes them; btr0cur.cc
+ * btr_cur_instant_root_init accepts exactly these). */
+static int bounds_sound(const uint8_t *p, uint32_t infimum, uint32_t supremum)
+{
+    static const uint8_t zero[8];
+    if (!memcmp(p + infimum, "infimum", 8) && !memcmp(p + supremum, "supremum", 8))
+        return 1;
+    return be16(p + FIL_PAGE_TYPE) == FIL_PAGE_TYPE_INSTANT && !memcmp(p + infimum, zero, 8) &&
+           !memcmp(p + supremum, zero, 7) && p[supremum + 7] <= 128;
+}
+
 int ibc_index_page_check(const uint8_t *p, uint32_t ps)
 {
     const uint8_t *h = p + PAGE_HEADER;
@@ -179,7 +194,7 @@ int ibc_index_page_check(const uint8_t *p, uint32_t ps)
     uint32_t supremum = compact ? PAGE_NEW_SUPREMUM : PAGE_OLD_SUPREMUM;
     uint32_t dir_end = ps - PAGE_DIR; /* slot 0 is the 2 bytes just below this */
 
-    if (memcmp(p + infimum, "infimum", 8) != 0 || memcmp(p + supremum, "supremum", 8) != 0)
+    if (!bounds_sound(p, infimum, supremum))
         return 1;
     /* bound every count before it is used in offset arithmetic (damaged pages) */
     if (n_slots < 2 || n_slots > (dir_end - PAGE_DATA) / PAGE_DIR_SLOT_SIZE || n_heap < 2 ||

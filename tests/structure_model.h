@@ -72,8 +72,14 @@ static int model(const uint8_t *p, uint32_t ps)
     uint32_t dir_end = ps - PAGE_DIR, inf = l.infimum, sup = l.supremum;
 #define SLOT(i) be16(p + dir_end - PAGE_DIR_SLOT_SIZE * ((i) + 1))
 
-    if (memcmp(p + inf, "infimum", 8) || memcmp(p + sup, "supremum", 8))
-        return 1;
+    if (memcmp(p + inf, "infimum", 8) || memcmp(p + sup, "supremum", 8)) {
+        /* an instant root of a table with dropped columns: zeros, then n_core_null_bytes */
+        if (be16(p + FIL_PAGE_TYPE) != FIL_PAGE_TYPE_INSTANT || p[sup + 7] > 128)
+            return 1;
+        for (uint32_t i = 0; i < 15; i++)
+            if (p[i < 8 ? inf + i : sup + i - 8])
+                return 1;
+    }
     if (n_slots < 2 || n_slots > (dir_end - PAGE_DATA) / 2 || n_heap < 2 || n_recs > n_heap - 2)
         return 1;
     if (heap_top < sup + 8 || heap_top > dir_end - 2 * n_slots)
@@ -155,8 +161,18 @@ static void build(uint8_t *p, uint32_t ps, int compact, uint32_t n_live, uint32_
 {
     layout l = layout_of(compact);
     rng->bytes(rng->ctx, p, ps);
-    memcpy(p + l.infimum, "infimum", 8);
-    memcpy(p + l.supremum, "supremum", 8);
+    /* an index page, or a clustered index's root after instant ALTER TABLE: its strings, or
+     * zeros and n_core_null_bytes once columns were dropped (btr0btr.cc btr_set_instant) */
+    uint32_t type = RND(3) ? FIL_PAGE_INDEX : FIL_PAGE_TYPE_INSTANT;
+    put_be16(p + FIL_PAGE_TYPE, type);
+    if (type == FIL_PAGE_TYPE_INSTANT && RND(2)) {
+        memset(p + l.infimum, 0, 8);
+        memset(p + l.supremum, 0, 7);
+        p[l.supremum + 7] = (uint8_t)RND(129);
+    } else {
+        memcpy(p + l.infimum, "infimum", 8);
+        memcpy(p + l.supremum, "supremum", 8);
+    }
     uint32_t n = n_live + n_free, *rec = malloc(sizeof(uint32_t) * (n + 2));
     uint32_t *heap = malloc(sizeof(uint32_t) * (n + 2)),
              *order = malloc(sizeof(uint32_t) * (n + 2));
@@ -236,7 +252,8 @@ static void random_page(uint8_t *p, uint32_t *ps, int *compact, const sm_rng *rn
 /* ---- damaged pages ----------------------------------------------------------------------- */
 
 /* Flip one bit where the structure lives: the page header, a record header (of a live or a
- * free record, infimum or supremum), the directory, or swap two next-record links. */
+ * free record, infimum or supremum), the directory, the page type or the infimum and supremum
+ * data, or swap two next-record links. */
 static void damage(uint8_t *p, uint32_t ps, int compact, const sm_rng *rng)
 {
     layout l = layout_of(compact);
@@ -247,7 +264,14 @@ static void damage(uint8_t *p, uint32_t ps, int compact, const sm_rng *rng)
         n_slots = 1;
     if (heap_top < l.supremum + 8 || heap_top > ps - PAGE_DIR)
         heap_top = l.supremum + 8;
-    switch (RND(5)) {
+    switch (RND(6)) {
+    case 5: /* the page type (INDEX and INSTANT differ in few bits) or infimum/supremum data */
+    {
+        uint32_t at = RND(4) ? (RND(2) ? l.infimum : l.supremum) + (uint32_t)RND(8)
+                             : FIL_PAGE_TYPE + (uint32_t)RND(2);
+        p[at] ^= (uint8_t)(1u << RND(8));
+        break;
+    }
     case 0: /* the header fields the check reads */
     {
         static const uint32_t f[] = {PAGE_N_DIR_SLOTS, PAGE_HEAP_TOP, PAGE_N_HEAP, PAGE_FREE,

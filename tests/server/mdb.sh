@@ -732,9 +732,10 @@ mdb_file_info() {
   done < <(_mdb_datafiles "$dd")
 }
 
-_mdb_user_tables() {  # base tables of all non-system schemas, db.table, sorted
+# base tables (system-versioned ones too) of all non-system schemas, db.table, sorted
+_mdb_user_tables() {
   mdb_sql "$1" "SELECT CONCAT('\`',TABLE_SCHEMA,'\`.\`',TABLE_NAME,'\`') FROM information_schema.TABLES
-    WHERE TABLE_TYPE='BASE TABLE' AND TABLE_SCHEMA NOT IN
+    WHERE TABLE_TYPE IN ('BASE TABLE','SYSTEM VERSIONED') AND TABLE_SCHEMA NOT IN
     ('mysql','information_schema','performance_schema','sys')
     ORDER BY TABLE_SCHEMA, TABLE_NAME"
 }
@@ -758,14 +759,14 @@ mdb_checksums() {
   fi
 }
 
-# mdb_check DIR: CHECK TABLE on every base table of every schema (mysql.* included; not
-# information_schema/performance_schema). Prints the non-OK rows; fails unless every table
-# reports status OK and no error rows appear.
+# mdb_check DIR: CHECK TABLE on every base table (system-versioned ones too) of every schema
+# (mysql.* included; not information_schema/performance_schema). Prints the non-OK rows;
+# fails unless every table reports status OK and no error rows appear.
 mdb_check() {
   local d tables out bad
   d=$(_mdb_abs "$1")
   tables=$(mdb_sql "$d" "SELECT CONCAT('\`',TABLE_SCHEMA,'\`.\`',TABLE_NAME,'\`')
-    FROM information_schema.TABLES WHERE TABLE_TYPE='BASE TABLE'
+    FROM information_schema.TABLES WHERE TABLE_TYPE IN ('BASE TABLE','SYSTEM VERSIONED')
     AND TABLE_SCHEMA NOT IN ('information_schema','performance_schema')
     ORDER BY TABLE_SCHEMA, TABLE_NAME") || return 1
   out=$(mdb_sql "$d" "CHECK TABLE $(printf '%s\n' "$tables" | paste -sd, -)") || return 1
@@ -957,6 +958,15 @@ mdb_tables_sql() {
   c1=$(_mdb_clause "$d" yes1)
   if _mdb_has_key "$d" 2; then c2=$(_mdb_clause "$d" yes2); else c2=$c1; fi
   if _mdb_has_key "$d" 100; then c100=$(_mdb_clause "$d" yes100); else c100=$c1; fi
+  # SPATIAL INDEX: encrypted only in the full_crc32 format (the legacy format keeps the key
+  # version where R-tree pages keep their split sequence number, FIL_RTREE_SPLIT_SEQ_NUM;
+  # 10.11.19 refuses ENCRYPTED=YES there: "ENCRYPTED=YES is not supported for SPATIAL INDEX",
+  # ha_innodb.cc). Legacy variants get it unencrypted, none under innodb_encrypt_tables=FORCE.
+  local gis=$c100
+  if [[ "$(_mdb_get "$d" checksum)" != *full_crc32 ]]; then
+    gis=$(_mdb_clause "$d" no)
+    [[ "$(_mdb_get "$d" encrypt_tables)" != FORCE ]] || gis=-
+  fi
   local db=$MDB_DB
   # Row generator: every column is a pure function of the sequence number n, so the data
   # (and CHECKSUM TABLE) are identical for every variant.
@@ -995,7 +1005,34 @@ INSERT INTO t_blob SELECT seq, 72 * (1 + (seq * 37) % 400),
   FROM seq_1_to_$nb;
 CREATE TABLE wl_log (i INT UNSIGNED NOT NULL PRIMARY KEY, note VARCHAR(64) NOT NULL)
   ENGINE=InnoDB $c2;
+CREATE TABLE t_part ($cols) ENGINE=InnoDB $c1 PARTITION BY HASH(id) PARTITIONS 3;
+INSERT INTO t_part $gen FROM seq_1_to_$nr;
+CREATE TABLE t_fts (id INT UNSIGNED NOT NULL PRIMARY KEY, body TEXT NOT NULL,
+  FULLTEXT KEY fb (body)) ENGINE=InnoDB $c2;
+INSERT INTO t_fts SELECT seq, CONCAT('word', seq % 97, ' other', seq % 13, ' ', MD5(seq))
+  FROM seq_1_to_$nr;
+CREATE TABLE t_instant ($cols) ENGINE=InnoDB $c1;
+INSERT INTO t_instant $gen FROM seq_1_to_$nr;
+ALTER TABLE t_instant ADD COLUMN f INT NOT NULL DEFAULT 7 FIRST, DROP COLUMN e,
+  ALGORITHM=INSTANT;
+INSERT INTO t_instant (id, a, b, c, d, f) SELECT id + $nr, a, b, c, d, id % 11
+  FROM t_instant WHERE id <= $nr;
+CREATE TABLE t_versioned (id INT UNSIGNED NOT NULL PRIMARY KEY, v INT NOT NULL)
+  ENGINE=InnoDB $c2 WITH SYSTEM VERSIONING;
+SET @@timestamp = 1600000000;
+INSERT INTO t_versioned SELECT seq, seq FROM seq_1_to_$nr;
+SET @@timestamp = 1600000100;
+UPDATE t_versioned SET v = v + 1 WHERE id % 3 = 0;
+SET @@timestamp = DEFAULT;
+CREATE TABLE \`t-näme.x\` (id INT UNSIGNED NOT NULL PRIMARY KEY, v INT NOT NULL)
+  ENGINE=InnoDB $c100;
+INSERT INTO \`t-näme.x\` SELECT seq, seq * 3 FROM seq_1_to_$nb;
 EOF
+  if [[ "$gis" != - ]]; then
+    echo "CREATE TABLE t_gis (id INT UNSIGNED NOT NULL PRIMARY KEY, g POINT NOT NULL,"
+    echo "  SPATIAL KEY sg (g)) ENGINE=InnoDB $gis;"
+    echo "INSERT INTO t_gis SELECT seq, POINT(seq % 101, seq DIV 101) FROM seq_1_to_$n;"
+  fi
 }
 
 # mdb_load DIR [SCALE]: (re)create database $MDB_DB (ibc) with the deterministic data set
@@ -1010,7 +1047,18 @@ EOF
 #   t_redundant            ROW_FORMAT=REDUNDANT, no clause                2000 rows
 #   t_blob                 key 100, LONGBLOB 72 B..28.8 KB (off-page) + TEXT  150 rows
 #   wl_log                 key 2, empty; mdb_workload logs its iterations here
-# Every row table has a primary key and three secondary indexes.
+#   t_part                 key 1, PARTITION BY HASH, 3 partitions (t_part#P#p0.ibd ...)  2000 rows
+#   t_fts                  key 2, FULLTEXT (its FTS_* auxiliary tablespaces)  2000 rows
+#   t_gis                  key 100, SPATIAL index (R-tree pages); unencrypted in the crc32
+#                          format, which cannot encrypt it (absent under FORCE)  4000 rows
+#   t_instant              key 1, a column added FIRST and one dropped by instant ALTER TABLE
+#                          (the root page becomes FIL_PAGE_TYPE_INSTANT with zeroed
+#                          infimum/supremum), then as many rows again     4000 rows
+#   t_versioned            key 2, WITH SYSTEM VERSIONING, a third of the rows updated (at
+#                          fixed times: CHECKSUM TABLE covers row_start/row_end)  2000 rows
+#   `t-näme.x`             key 100, a name the server encodes in the file name  150 rows
+# Every row table (t_k1 ... t_redundant, t_part, t_instant) has a primary key and three
+# secondary indexes.
 mdb_load() {
   local d t0
   d=$(_mdb_abs "$1")

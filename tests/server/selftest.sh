@@ -59,7 +59,9 @@ mdb_check "$T/r2"
 k2=$(mdb_workload_match "$T/b" "$T/r2") || fail "recovered datadir is no legal workload state"
 (( k2 >= k1 )) || fail "recovered $k2 iterations, fewer than the backup's $k1"
 mdb_checksums "$T/r2" > "$T/r2.sum"
-mdb_encryption "$T/r2" | awk -F'\t' 'NR > 1 && $2 != "ibc/t_noenc" && $3 != 1 { bad = 1; print }
+# (t_gis: a SPATIAL INDEX stays unencrypted in A's crc32 format, see mdb_tables_sql)
+mdb_encryption "$T/r2" | awk -F'\t' 'NR > 1 && $2 != "ibc/t_noenc" && $2 != "ibc/t_gis" &&
+                                     $3 != 1 { bad = 1; print }
                                      END { exit bad }' || fail "unencrypted spaces after recovery"
 
 step "streamed backup of the recovered server ($k2 iterations)"

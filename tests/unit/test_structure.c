@@ -10,9 +10,12 @@
  * disjoint from the live one). Both must accept or reject the same pages:
  *
  *   - sound pages built by structure_model.h in both formats, every page size, from empty to full,
- * with and without free lists, slots owning 1 to 8 records: both accept;
+ * with and without free lists, slots owning 1 to 8 records, index pages and instant roots
+ * (with their infimum and supremum strings, or zeroed after an instant DROP COLUMN): both
+ * accept;
  *   - the same pages with bits flipped in the page header, the record headers, the
- *     directory, or two next-record links swapped: both give the same verdict, and the
+ *     directory, the page type or the infimum and supremum data, or two next-record links
+ *     swapped: both give the same verdict, and the
  *     damage that the model rejects is most of it.
  *
  * Real pages are in test_pages (deep verify passes every index page a real server wrote, and
