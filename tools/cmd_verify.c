@@ -65,6 +65,11 @@ static void help(FILE *out)
             "event checksums its end position), and every page of the Aria tables encrypted\n"
             "with it (aria_encrypt_tables=ON; .MAD and .MAI files, against the checksum of the\n"
             "page's plaintext).\n"
+            "On a datadir a server is running on (it holds its lock on ibdata1 or\n"
+            "ib_logfile0), the tablespaces are checked as their pages are on disk, a page that\n"
+            "fails its checksum read again three times, 100 ms apart (it may have been caught\n"
+            "mid-write); the redo log, binary logs and Aria tables the server is writing are\n"
+            "not checked: the log's line says NOT CHECKED (JSON verdict \"not-checked\").\n"
             "\n"
             "With --manifest, PATH is a backup that `ibdcrypt backup` wrote (or its stream,\n"
             "extracted by mbstream -x), checked against the manifest it ends with\n"
@@ -398,6 +403,19 @@ static int run(cli_global *g, int argc, char **argv)
                     "applies them to the base, which verify then checks)", delta);
     if (!rc && !ninnodb && !nredo && !o.manifest)
         cli_info(g, "verify: no InnoDB files under the given paths");
+    /* A running server (its fcntl lock on ibdata1 or ib_logfile0): every tablespace page on
+     * disk is a whole page image the server wrote (or one caught mid-write, read again), but
+     * the redo log, binary logs and Aria tables it is writing are moving targets. */
+    long live = rc ? 0 : dataset_server_pid(&ds);
+    if (live) {
+        ds.flags |= DS_RETRY;
+        cli_info(g, "verify: a server (pid %ld) is running on these files: the pages of its "
+                    "tablespaces are checked as they are on disk (a page caught mid-write is "
+                    "read again); the redo log%s it is writing %s not checked (stop the server, "
+                    "or verify a filesystem snapshot or a backup)",
+                 live, o.deep && keys.kr ? ", binary logs and Aria tables" : "",
+                 o.deep && keys.kr ? "are" : "is");
+    }
     if (!rc)
         rc = dataset_pool(&ds);
     progress pr;
@@ -434,13 +452,16 @@ static int run(cli_global *g, int argc, char **argv)
         progress_end(&pr);
         /* the redo log: framing and CRC-32C of every mini-transaction from the checkpoint to
          * the end; with --deep each one decrypted and its records parsed */
-        for (size_t i = 0; o.start_page < 0 && o.end_page < 0 && i < ds.n; i++)
-            if (ds.v[i].redo)
+        for (size_t i = 0; o.start_page < 0 && o.end_page < 0 && i < ds.n; i++) {
+            if (ds.v[i].redo && live)
+                ds.v[i].rf->not_checked = "a running server is writing it";
+            else if (ds.v[i].redo)
                 ds_redo_verify(&ds, &ds.v[i], o.deep);
+        }
         if (o.manifest && !env_rc)
             check_manifest(&x, &man);
         size_t own = rep.n; /* the lines of files outside the dataset start here */
-        if (o.deep && keys.kr && o.start_page < 0 && o.end_page < 0 && !env_rc) {
+        if (o.deep && keys.kr && o.start_page < 0 && o.end_page < 0 && !env_rc && !live) {
             deep_check_binlogs(g, "verify", e, &ds, keys.kr, &rep);
             deep_check_aria(e, &ds, keys.kr, keys.algo, &rep);
         }

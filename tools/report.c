@@ -208,6 +208,8 @@ static const char *verdict(const rep_file *rf)
 {
     if (rf->error[0])
         return "error";
+    if (rf->not_checked)
+        return "not-checked";
     if (rf->key_state == REP_KEY_MISMATCH)
         return "key-mismatch";
     if (rf->nbad_total)
@@ -276,6 +278,8 @@ static void text_line(const report *r, const rep_file *rf)
                (unsigned long long)rf->status[IBC_PAGE_KEY_UNAVAILABLE], i->key_id);
     else if (!strcmp(v, "uninitialized"))
         fprintf(r->out, "  UNINITIALIZED\n");
+    else if (!strcmp(v, "not-checked"))
+        fprintf(r->out, "  NOT CHECKED: %s\n", rf->not_checked);
     else {
         fprintf(r->out, "  BAD: %llu pages\n", (unsigned long long)rf->nbad_total);
         for (size_t b = 0; b < rf->nbad && b < 20; b++)

@@ -49,6 +49,7 @@ typedef struct rep_file {
     ibc_redo_result redo_res; /* of the last check (bad_lsn names the first bad mtr) */
     int redo_checked;
     int redo_unchecked; /* an encrypted log a deep check could not decrypt (no key) */
+    const char *not_checked; /* why this file was not checked at all (verdict "not-checked") */
     /* a binary log (1) or a relay log (2) encrypted with key id 1 whose events a deep check
      * decrypted */
     int have_binlog;

@@ -294,6 +294,16 @@ expect 3 "$IBDCRYPT" rekey --datadir="$T/live/data" --keyfile="$K" --to-keyfile=
 grep -q "server is running" "$T/err" || fail "running server not named: $(cat "$T/err")"
 expect 3 "$IBDCRYPT" backup --datadir="$T/live/data" --keyfile="$K" --target-dir="$T/bk-live"
 [[ ! -e "$T/bk-live" ]] || fail "a backup of a running server was left behind"
+# verify of a running server while it writes: its tablespaces checked, its moving log not
+( for k in $(seq 1 30); do
+    mdb_sql "$T/live" "UPDATE ibc.t_k1 SET a = a + 1 WHERE id % 31 = $k" || break
+  done ) > /dev/null 2>&1 &
+wl=$!
+expect 0 "$IBDCRYPT" verify --deep --keyfile="$K" "$T/live/data"
+wait "$wl" || true
+grep -q "^ib_logfile0 .*NOT CHECKED: a running server is writing it" "$T/out" &&
+  grep -q "server (pid [0-9]*) is running on these files" "$T/err" &&
+  grep -q "ibc/t_k1.ibd .* OK$" "$T/out" || fail "verify of a running server: $(cat "$T/out" "$T/err")"
 mdb_stop "$T/live"
 # an unreadable file: the tool runs as an unprivileged user (root reads everything)
 if command -v setpriv > /dev/null; then
