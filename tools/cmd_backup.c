@@ -337,7 +337,7 @@ static int run(cli_global *g, int argc, char **argv)
         if (!x.o.datadir)
             x.o.datadir = cli_keys_datadir(&keys);
         if (!x.o.datadir) {
-            cli_err("backup: give --datadir (or --defaults-file with a datadir)");
+            cli_keys_no_datadir(&keys, "backup", "--datadir=DIR");
             rc = EXIT_USAGE;
         } else if (!x.o.stream == !x.o.target) {
             cli_err("backup: give exactly one of --target-dir=DIR or --stream=xbstream");

@@ -122,7 +122,7 @@ static int run(cli_global *g, int argc, char **argv)
     if (!rc && !npaths && cli_keys_datadir(&keys))
         paths[npaths++] = (char *)(uintptr_t)cli_keys_datadir(&keys);
     if (!rc && !npaths) {
-        cli_err("inspect: give a datadir or files");
+        cli_keys_no_datadir(&keys, "inspect", "the datadir or files to inspect");
         rc = EXIT_USAGE;
     }
     ibc_engine *e = NULL;

@@ -285,8 +285,7 @@ static int run(cli_global *g, int argc, char **argv)
         if (cli_keys_datadir(&keys)) {
             paths[npaths++] = (char *)(uintptr_t)cli_keys_datadir(&keys);
         } else {
-            cli_err("verify: give a datadir or files to check (or --defaults-file with a "
-                    "datadir)");
+            cli_keys_no_datadir(&keys, "verify", "the datadir or files to check");
             rc = EXIT_USAGE;
         }
     }

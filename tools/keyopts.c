@@ -114,6 +114,17 @@ const char *cli_keys_datadir(const cli_keys *k)
     return k->cnf.datadir;
 }
 
+void cli_keys_no_datadir(const cli_keys *k, const char *cmd, const char *what)
+{
+    if (k->defaults)
+        cli_err("%s: %s (with the files it includes) sets no datadir, so the server uses its "
+                "built-in one (/var/lib/mysql in the Debian, Ubuntu and Red Hat packages): give "
+                "%s",
+                cmd, k->defaults, what);
+    else
+        cli_err("%s: give %s (or --defaults-file with a datadir)", cmd, what);
+}
+
 void cli_keys_free(cli_keys *k)
 {
     ibc_keyring_free(k->kr);

@@ -28,6 +28,11 @@ int cli_keys_load(cli_keys *k);
 /* The datadir named by --defaults-file, or NULL. */
 const char *cli_keys_datadir(const cli_keys *k);
 
+/* The usage error of a command that found no datadir: "CMD: give WHAT", and when a
+ * --defaults-file was given, that it names none (a distribution's my.cnf often leaves the
+ * server's built-in default in force). */
+void cli_keys_no_datadir(const cli_keys *k, const char *cmd, const char *what);
+
 void cli_keys_free(cli_keys *k);
 
 /* The help text lines for these options. */

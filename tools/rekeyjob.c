@@ -1859,9 +1859,12 @@ int rekey_run(cli_global *g, rekey_opts *o, cli_keys *keys)
         return rc;
     if (!o->dir)
         o->dir = cli_keys_datadir(keys);
+    if (!o->dir && !strcmp(o->command, "prepare")) {
+        cli_err("prepare: give the backup's directory (--target-dir=DIR)");
+        return EXIT_USAGE;
+    }
     if (!o->dir) {
-        cli_err("%s: give the directory (%s)", o->command,
-                !strcmp(o->command, "prepare") ? "--target-dir" : "--datadir");
+        cli_keys_no_datadir(keys, o->command, "--datadir=DIR");
         return EXIT_USAGE;
     }
     if (!keys->kr) {

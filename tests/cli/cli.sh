@@ -165,6 +165,16 @@ printf '[mysqld]\ndatadir=%s\ninnodb_data_file_path=/dev/sdb:10Gnewraw\n' "$T/df
 [[ $(code "$B" verify --defaults-file="$T/dfp/my.cnf") == 3 ]] &&
   grep -q "innodb_data_file_path: /dev/sdb is a raw partition (not supported)" "$T/err" ||
   fail "a raw partition in innodb_data_file_path: $(cat "$T/err")"
+# an option file that sets no datadir (as Debian's /etc/mysql/my.cnf, whose server takes its
+# built-in one), even through the files it includes: the commands say so
+mkdir -p "$T/dfp/conf.d" && printf '[mysqld]\n#datadir = /var/lib/mysql\n' > "$T/dfp/conf.d/50-server.cnf"
+printf '[client-server]\n!includedir %s/conf.d/\n' "$T/dfp" > "$T/dfp/my.cnf"
+for c in verify inspect backup "rekey --to-keyfile=$S/keys-new.txt"; do
+  # shellcheck disable=SC2086 # the command and its option
+  [[ $(code "$B" $c --defaults-file="$T/dfp/my.cnf") == 2 ]] &&
+    grep -q "$T/dfp/my.cnf (with the files it includes) sets no datadir, so the server uses its built-in one" "$T/err" ||
+    fail "$c, an option file without a datadir: $(cat "$T/err")"
+done
 # a file of the directory open in another process (a server whose ibdata1 and log live
 # elsewhere holds no lock here): rekey and backup refuse, nothing written. (The shell and the
 # subshell that runs ibdcrypt both hold the file; which one is named depends on their PIDs.)
