@@ -8,8 +8,13 @@
  * library was not found is reported as unsupported (-2), never guessed. zlib is always there;
  * with libdeflate (optional) it inflates about twice as fast.
  */
+#define _DEFAULT_SOURCE
 #include <limits.h>
 #include <pthread.h>
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 #include <zlib.h>
 #ifdef IBC_HAVE_LIBDEFLATE
@@ -33,6 +38,98 @@
 
 #include "page.h"
 
+/* liblzma keeps the decompressed bytes in a dictionary it allocates, bzip2 its block in arrays
+ * it allocates, zlib its window when a stream does not end in one call: a decrypted page's
+ * plaintext, which must not stay in freed memory. Their allocator hooks get no size on free,
+ * so each block carries its size in front.
+ *
+ * Only the first WIPE_MAX bytes of a block are wiped: an xz stream of the server's
+ * (lzma_easy_buffer_encode, innodb_compression_level 6) names an 8 MiB dictionary, which
+ * liblzma allocates for every page and fills from its start, the decoded bytes from
+ * LZ_DICT_INIT_POS (576) on, wrapping only past the dictionary's size (lz_decoder.h,
+ * lz_decoder.c lz_decoder_reset); bzip2's arrays are indexed by the position in the block,
+ * two bytes (ll16) and half a byte (ll4) a decoded byte, and its state is 64 KiB
+ * (decompress.c). For a page of at most 64 KiB neither writes past 256 KiB; wiping all of the
+ * dictionary would write 8 MiB a page. */
+#define WIPE_MAX ((size_t)256 << 10)
+typedef union wipe_head {
+    size_t size;
+    max_align_t align;
+} wipe_head;
+
+static _Atomic uint64_t wiped_bytes;
+
+static void *wipe_alloc(size_t n)
+{
+    if (n > SIZE_MAX - sizeof(wipe_head))
+        return NULL;
+    wipe_head *h = malloc(sizeof(wipe_head) + n);
+    if (!h)
+        return NULL;
+    h->size = n;
+    return h + 1;
+}
+
+static void wipe_free(void *p)
+{
+    if (!p)
+        return;
+    wipe_head *h = (wipe_head *)p - 1;
+    size_t n = h->size < WIPE_MAX ? h->size : WIPE_MAX;
+    explicit_bzero(p, n);
+    atomic_fetch_add_explicit(&wiped_bytes, n, memory_order_relaxed);
+    free(h);
+}
+
+uint64_t ibc_decompress_wiped_bytes(void)
+{
+    return atomic_load_explicit(&wiped_bytes, memory_order_relaxed);
+}
+
+static voidpf z_wipe_alloc(voidpf opaque, uInt n, uInt m)
+{
+    (void)opaque;
+    return m && n > SIZE_MAX / m ? Z_NULL : wipe_alloc((size_t)n * m);
+}
+
+static void z_wipe_free(voidpf opaque, voidpf p)
+{
+    (void)opaque;
+    wipe_free(p);
+}
+
+#ifdef IBC_HAVE_LZMA
+static void *lzma_wipe_alloc(void *opaque, size_t nmemb, size_t size)
+{
+    (void)opaque;
+    return size && nmemb > SIZE_MAX / size ? NULL : wipe_alloc(nmemb * size);
+}
+
+static void lzma_wipe_free(void *opaque, void *p)
+{
+    (void)opaque;
+    wipe_free(p);
+}
+
+static const lzma_allocator lzma_wiping = {lzma_wipe_alloc, lzma_wipe_free, NULL};
+#endif
+
+#ifdef IBC_HAVE_BZIP2
+static void *bz_wipe_alloc(void *opaque, int n, int m)
+{
+    (void)opaque;
+    return n < 0 || m < 0 || (m && (size_t)n > SIZE_MAX / (size_t)m)
+               ? NULL
+               : wipe_alloc((size_t)n * (size_t)m);
+}
+
+static void bz_wipe_free(void *opaque, void *p)
+{
+    (void)opaque;
+    wipe_free(p);
+}
+#endif
+
 static int zlib_inflate(const uint8_t *in, size_t in_len, uint8_t *out, uint32_t ps,
                         size_t *consumed)
 {
@@ -51,6 +148,8 @@ static int zlib_inflate(const uint8_t *in, size_t in_len, uint8_t *out, uint32_t
 #endif
     z_stream z;
     memset(&z, 0, sizeof(z));
+    z.zalloc = z_wipe_alloc;
+    z.zfree = z_wipe_free;
     if (inflateInit(&z) != Z_OK)
         return -1;
     z.next_in = (Bytef *)(uintptr_t)in; /* zlib's API is not const-correct; it only reads */
@@ -110,7 +209,8 @@ int ibc_page_decompress(uint32_t algo, const uint8_t *in, size_t in_len, uint8_t
     case IBC_COMP_LZMA: { /* one .xz stream (lzma_easy_buffer_encode), trailing bytes ignored */
         uint64_t limit = LZMA_MEMLIMIT;
         size_t in_pos = 0, out_pos = 0;
-        r = lzma_stream_buffer_decode(&limit, 0, NULL, in, &in_pos, in_len, out, &out_pos, ps) ==
+        r = lzma_stream_buffer_decode(&limit, 0, &lzma_wiping, in, &in_pos, in_len, out,
+                                      &out_pos, ps) ==
                         LZMA_OK &&
                     out_pos == ps
                 ? 0
@@ -125,6 +225,8 @@ int ibc_page_decompress(uint32_t algo, const uint8_t *in, size_t in_len, uint8_t
          * to learn where the stream ends */
         bz_stream z;
         memset(&z, 0, sizeof(z));
+        z.bzalloc = bz_wipe_alloc;
+        z.bzfree = bz_wipe_free;
         if (in_len > UINT_MAX || BZ2_bzDecompressInit(&z, 0, 1) != BZ_OK) {
             r = -1;
             break;

@@ -62,6 +62,10 @@ enum {
  * *consumed (may be NULL) receives the length of the compressed stream. */
 int ibc_page_decompress(uint32_t algo, const uint8_t *in, size_t in_len, uint8_t *out,
                         uint32_t ps, size_t *consumed);
+/* decompress.c: the bytes that the decompressors' own buffers (liblzma's dictionary, bzip2's
+ * block arrays: the plaintext of decrypted pages) held and that were wiped when freed, since
+ * the process started (for tests). */
+uint64_t ibc_decompress_wiped_bytes(void);
 /* page.c: the length of the compressed stream at 26 of a full_crc32 page_compressed page of
  * `size` bytes (its plaintext), 0 if its length byte points outside the page. */
 size_t ibc_fcrc32_stream_len(uint32_t algo, const uint8_t *page, uint32_t size);

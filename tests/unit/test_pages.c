@@ -237,6 +237,46 @@ static void test_real_pages_verify_and_deep_verify(void)
     for_each_tier(verify_samples);
 }
 
+/* liblzma and bzip2 hold decompressed bytes (a decrypted page's plaintext) in buffers of their
+ * own: deep verification of their real pages goes through the allocator that wipes them on
+ * free, every page at least a page's worth (an xz dictionary is at least 4 KiB, bzip2's block
+ * arrays far more). */
+static void test_decompressor_buffers_are_wiped(void)
+{
+    sample *v;
+    size_t n = load_samples(&v), checked = 0;
+    ibc_engine *e = NULL;
+    ibc_engine_new("auto", &e);
+    ibc_scratch *sc = ibc_scratch_new();
+    for (size_t i = 0; i < n; i++) {
+        sample *s = &v[i];
+        if (!strstr(s->name, "/t_lzma.ibd") && !strstr(s->name, "/t_bzip2.ibd"))
+            continue;
+        ibc_space *sp = open_space(e, s, "keys.txt", 1);
+        TU_CHECK(sp, "%s: cannot open", s->name);
+        size_t np = s->size / sp->g.physical, bad = 0, compressed = 0;
+        ibc_page *pg = page_array(sp, s->data, NULL, np);
+        uint64_t before = ibc_decompress_wiped_bytes();
+        ibc_batch_run(sp, NULL, IBC_OP_VERIFY_DEEP, pg, np, sc);
+        uint64_t wiped = ibc_decompress_wiped_bytes() - before;
+        TU_CHECK(all_good(pg, np, &bad), "%s: page %zu: %s", s->name, bad,
+                 ibc_page_status_name(pg[bad].status));
+        for (size_t p = 0; p < np; p++)
+            compressed += pg[p].status == IBC_PAGE_OK && (pg[p].flags & IBC_PF_PAGE_COMPRESSED);
+        TU_CHECK(compressed >= 2, "%s: only %zu page_compressed pages", s->name, compressed);
+        TU_CHECK(wiped >= compressed * 4096, "%s: %zu pages decompressed, %llu bytes wiped",
+                 s->name, compressed, (unsigned long long)wiped);
+        checked++;
+        free(pg);
+        ibc_space_free(sp);
+    }
+    /* the samples are there (two variants each) unless this build lacks both libraries */
+    TU_CHECK(checked >= 2 || ibc_decompress_wiped_bytes() == 0, "only %zu samples", checked);
+    ibc_scratch_free(sc);
+    ibc_engine_free(e);
+    free_samples(v, n);
+}
+
 static int has_compressed_pages(const ibc_space *sp, const uint8_t *data, size_t np)
 {
     for (size_t p = 0; p < np; p++)
@@ -743,7 +783,8 @@ static void test_is_zero(void)
         }
 }
 
-TU_TESTS(TU_T(test_is_zero), TU_T(test_real_pages_verify_and_deep_verify), TU_T(test_fast_paths_equal_reference_path),
+TU_TESTS(TU_T(test_is_zero), TU_T(test_real_pages_verify_and_deep_verify),
+         TU_T(test_decompressor_buffers_are_wiped), TU_T(test_fast_paths_equal_reference_path),
          TU_T(test_decrypt_encrypt_and_rekey_roundtrips_are_bit_exact),
          TU_T(test_rewrap_changes_only_page0_and_opens_with_new_keys),
          TU_T(test_tampered_pages_are_caught), TU_T(test_rekey_checked_skips_only_the_decompression),
