@@ -79,6 +79,22 @@ int ibc_geom_from_flags(uint32_t flags, ibc_geom *g, const char **why)
     return 0;
 }
 
+int ibc_mysql_flags(uint32_t flags, char *names, size_t n)
+{
+    /* MySQL's fsp0types.h FSP_FLAGS_POS_SHARED (11), _TEMPORARY (12), _ENCRYPTION (13) and _SDI
+     * (14) (format sheet mysql.md 3.1) fall in MariaDB's reserved bits 10-15 of the legacy
+     * layout; MySQL sets nothing above bit 14. */
+    static const char *const bit[4] = {"SHARED", "TEMPORARY", "ENCRYPTION", "SDI"};
+    if ((flags & FSP_FLAGS_FCRC32_MASK_MARKER) || (flags >> 15) || !((flags >> 11) & 15u))
+        return 0;
+    size_t k = 0;
+    names[0] = 0;
+    for (int i = 0; i < 4 && k < n; i++)
+        if (flags >> (11 + i) & 1u)
+            k += (size_t)snprintf(names + k, n - k, "%s%s", k ? ", " : "", bit[i]);
+    return 1;
+}
+
 void ibc_crypt_data_read(const uint8_t *page0, const ibc_geom *g, ibc_crypt_data *cd,
                          const char **warning)
 {

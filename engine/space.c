@@ -39,7 +39,12 @@ ibc_status ibc_page0_size(const uint8_t *prefix, size_t len, uint32_t *page_size
     }
     uint32_t flags = be32(prefix + FSP_HEADER_OFFSET + FSP_SPACE_FLAGS);
     if (ibc_geom_from_flags(flags, &g, &why) != 0) {
-        set_err(err, errlen, "not an InnoDB tablespace: FSP flags 0x%x: %s", flags, why);
+        char mysql[80];
+        if (ibc_mysql_flags(flags, mysql, sizeof(mysql)))
+            set_err(err, errlen, "a MySQL 5.7/8.0 or Percona Server tablespace (FSP flags 0x%x: "
+                                 "%s): ibdcrypt reads MariaDB's formats only", flags, mysql);
+        else
+            set_err(err, errlen, "not an InnoDB tablespace: FSP flags 0x%x: %s", flags, why);
         return IBC_ERR_FORMAT;
     }
     *page_size = g.physical;

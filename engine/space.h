@@ -45,6 +45,9 @@ struct ibc_space {
 
 /* fsp.c */
 int ibc_geom_from_flags(uint32_t flags, ibc_geom *g, const char **why);
+/* fsp.c: 1 if flags are a MySQL 5.7/8.0 (or Percona Server) tablespace's, which MariaDB's
+ * layout rejects, with the MySQL-only flags set named in names ("SDI, ENCRYPTION"); else 0. */
+int ibc_mysql_flags(uint32_t flags, char *names, size_t n);
 void ibc_crypt_data_read(const uint8_t *page0, const ibc_geom *g, ibc_crypt_data *cd,
                          const char **warning);
 void ibc_crypt_data_write(uint8_t *page0, const ibc_geom *g, const ibc_crypt_data *cd);

@@ -764,6 +764,38 @@ static void test_wrong_key_is_a_key_mismatch(void)
 
 /* ibc_is_zero (the padding of page_compressed pages, zero pages): one non-zero byte at every
  * position of every length up to 300, at every alignment, is seen, and all-zero is zero */
+/* Page 0 of a MySQL 8.0 tablespace (FSP flags 0x6021: POST_ANTELOPE, ATOMIC_BLOBS, ENCRYPTION,
+ * SDI, as a real encrypted one has, format sheet mysql.md 3.1) is named as MySQL's, with its
+ * MySQL-only flags; other flags MariaDB rejects keep the generic message. */
+static void test_mysql_page0_is_named(void)
+{
+    static const struct {
+        uint32_t flags;
+        const char *want;
+    } c[] = {{0x6021, "a MySQL 5.7/8.0 or Percona Server tablespace (FSP flags 0x6021: "
+                      "ENCRYPTION, SDI)"},
+             {0x4021, "(FSP flags 0x4021: SDI)"},
+             {0x0821, "(FSP flags 0x821: SHARED)"},
+             {0x8021, "not an InnoDB tablespace: FSP flags 0x8021: legacy flags with reserved"},
+             {0x40000, "not an InnoDB tablespace: FSP flags 0x40000: legacy flags with unknown"}};
+    uint8_t p0[IBC_PAGE0_PREFIX] = {0};
+    for (size_t i = 0; i < sizeof(c) / sizeof(c[0]); i++) {
+        char err[256] = "";
+        uint32_t ps = 0;
+        put_be32(p0 + FSP_HEADER_OFFSET + FSP_SPACE_FLAGS, c[i].flags);
+        TU_CHECK(ibc_page0_size(p0, sizeof(p0), &ps, err, sizeof(err)) == IBC_ERR_FORMAT,
+                 "flags 0x%x accepted", c[i].flags);
+        TU_CHECK(strstr(err, c[i].want) != NULL, "flags 0x%x: \"%s\", want \"%s\"", c[i].flags,
+                 err, c[i].want);
+    }
+    /* MariaDB's own flags still open */
+    uint32_t ps = 0;
+    char err[256] = "";
+    put_be32(p0 + FSP_HEADER_OFFSET + FSP_SPACE_FLAGS, 0x15); /* full_crc32, 16K */
+    TU_CHECK(ibc_page0_size(p0, sizeof(p0), &ps, err, sizeof(err)) == IBC_OK && ps == 16384,
+             "full_crc32 16K flags: %s", err);
+}
+
 static void test_is_zero(void)
 {
     uint8_t buf[320 + 16];
@@ -784,7 +816,8 @@ static void test_is_zero(void)
 }
 
 TU_TESTS(TU_T(test_is_zero), TU_T(test_real_pages_verify_and_deep_verify),
-         TU_T(test_decompressor_buffers_are_wiped), TU_T(test_fast_paths_equal_reference_path),
+         TU_T(test_decompressor_buffers_are_wiped), TU_T(test_mysql_page0_is_named),
+         TU_T(test_fast_paths_equal_reference_path),
          TU_T(test_decrypt_encrypt_and_rekey_roundtrips_are_bit_exact),
          TU_T(test_rewrap_changes_only_page0_and_opens_with_new_keys),
          TU_T(test_tampered_pages_are_caught), TU_T(test_rekey_checked_skips_only_the_decompression),
