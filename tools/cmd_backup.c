@@ -389,9 +389,10 @@ static int run(cli_global *g, int argc, char **argv)
                       &rep);
     long pid = rc ? 0 : dataset_server_pid(&x.ds);
     if (pid) {
-        cli_err("backup: a server (pid %ld) is running on %s: stop it, or back up a filesystem "
-                "snapshot (or use mariadb-backup for a live server)",
-                pid, x.o.datadir);
+        char holder[160];
+        cli_err("backup: %s is running on %s: stop it, or back up a filesystem snapshot (or use "
+                "mariadb-backup for a live server)",
+                dataset_lock_holder(pid, holder, sizeof(holder)), x.o.datadir);
         rc = EXIT_ENV;
     }
     char who[PATH_MAX + 64];

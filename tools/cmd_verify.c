@@ -407,12 +407,14 @@ static int run(cli_global *g, int argc, char **argv)
      * the redo log, binary logs and Aria tables it is writing are moving targets. */
     long live = rc ? 0 : dataset_server_pid(&ds);
     if (live) {
+        char holder[160];
         ds.flags |= DS_RETRY;
-        cli_info(g, "verify: a server (pid %ld) is running on these files: the pages of its "
-                    "tablespaces are checked as they are on disk (a page caught mid-write is "
-                    "read again); the redo log%s it is writing %s not checked (stop the server, "
-                    "or verify a filesystem snapshot or a backup)",
-                 live, o.deep && keys.kr ? ", binary logs and Aria tables" : "",
+        cli_info(g, "verify: %s is running on these files: the pages of the tablespaces are "
+                    "checked as they are on disk (a page caught mid-write is read again); the "
+                    "redo log%s being written %s not checked (stop it, or verify a filesystem "
+                    "snapshot or a backup)",
+                 dataset_lock_holder(live, holder, sizeof(holder)),
+                 o.deep && keys.kr ? ", binary logs and Aria tables" : "",
                  o.deep && keys.kr ? "are" : "is");
     }
     if (!rc)
@@ -453,7 +455,7 @@ static int run(cli_global *g, int argc, char **argv)
          * the end; with --deep each one decrypted and its records parsed */
         for (size_t i = 0; o.start_page < 0 && o.end_page < 0 && i < ds.n; i++) {
             if (ds.v[i].redo && live)
-                ds.v[i].rf->not_checked = "a running server is writing it";
+                ds.v[i].rf->not_checked = "in use: InnoDB's lock on it is held";
             else if (ds.v[i].redo)
                 ds_redo_verify(&ds, &ds.v[i], o.deep);
         }

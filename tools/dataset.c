@@ -643,6 +643,16 @@ long dataset_open_elsewhere(const dataset *ds, char *who, size_t n)
     return found;
 }
 
+const char *dataset_lock_holder(long pid, char *buf, size_t n)
+{
+    if (pid > 0)
+        snprintf(buf, n, "a server (pid %ld)", pid);
+    else
+        snprintf(buf, n, "a process holding InnoDB's locks (a server, or an `ibdcrypt rekey` or "
+                         "`prepare`)");
+    return buf;
+}
+
 long dataset_server_pid(const dataset *ds)
 {
     for (size_t i = 0; i < ds->files.n; i++) {

@@ -116,4 +116,9 @@ long dataset_open_elsewhere(const dataset *ds, char *who, size_t n);
  * ib_logfile0: os_file_lock.) Returns the pid holding a lock, or 0. */
 long dataset_server_pid(const dataset *ds);
 
+/* Who holds those locks, for messages: "a server (pid PID)", or for a lock that names no pid
+ * (an open file description lock, as `ibdcrypt rekey` and `prepare` take) a process that may
+ * be either. */
+const char *dataset_lock_holder(long pid, char *buf, size_t n);
+
 #endif
