@@ -79,11 +79,29 @@ int ibc_geom_from_flags(uint32_t flags, ibc_geom *g, const char **why)
     return 0;
 }
 
+/* Flags MariaDB 10.1.0-10.1.20 could have written (fsp0fsp.h fsp_flags_convert_from_101, its
+ * checks): compression in bits 6-10 (the flag, and a level 1-9 with it), ATOMIC_WRITES in bits
+ * 11-12 (not both), PAGE_SSIZE in bits 13-16 (0, 3, 4, 6 or 7), nothing above bit 17. */
+static int mariadb101_flags(uint32_t flags)
+{
+    uint32_t level = (flags >> 7) & 15u, ssize = (flags >> 13) & 15u;
+    uint32_t zssize = FSP_FLAGS_ZIP_SSIZE(flags);
+    if (flags >> 18 || (FSP_FLAGS_ATOMIC_BLOBS(flags) && !FSP_FLAGS_POST_ANTELOPE(flags)))
+        return 0;
+    if (((flags >> 6) & 1u) != (level != 0) || level > 9 || ((flags >> 11) & 3u) == 3u)
+        return 0;
+    if (ssize == 1 || ssize == 2 || ssize == 5 || ssize & 8)
+        return 0;
+    return !zssize || (zssize <= (ssize ? ssize : 5u) && FSP_FLAGS_POST_ANTELOPE(flags) &&
+                       FSP_FLAGS_ATOMIC_BLOBS(flags));
+}
+
 int ibc_mysql_flags(uint32_t flags, char *names, size_t n)
 {
     /* MySQL's fsp0types.h FSP_FLAGS_POS_SHARED (11), _TEMPORARY (12), _ENCRYPTION (13) and _SDI
      * (14) (format sheet mysql.md 3.1) fall in MariaDB's reserved bits 10-15 of the legacy
-     * layout; MySQL sets nothing above bit 14. */
+     * layout; MySQL sets nothing above bit 14. The same bits could be MariaDB 10.1.0-10.1.20's
+     * (ATOMIC_WRITES and a misplaced PAGE_SSIZE): then both are named. */
     static const char *const bit[4] = {"SHARED", "TEMPORARY", "ENCRYPTION", "SDI"};
     if ((flags & FSP_FLAGS_FCRC32_MASK_MARKER) || (flags >> 15) || !((flags >> 11) & 15u))
         return 0;
@@ -92,7 +110,7 @@ int ibc_mysql_flags(uint32_t flags, char *names, size_t n)
     for (int i = 0; i < 4 && k < n; i++)
         if (flags >> (11 + i) & 1u)
             k += (size_t)snprintf(names + k, n - k, "%s%s", k ? ", " : "", bit[i]);
-    return 1;
+    return mariadb101_flags(flags) ? 2 : 1;
 }
 
 void ibc_crypt_data_read(const uint8_t *page0, const ibc_geom *g, ibc_crypt_data *cd,

@@ -40,9 +40,13 @@ ibc_status ibc_page0_size(const uint8_t *prefix, size_t len, uint32_t *page_size
     uint32_t flags = be32(prefix + FSP_HEADER_OFFSET + FSP_SPACE_FLAGS);
     if (ibc_geom_from_flags(flags, &g, &why) != 0) {
         char mysql[80];
-        if (ibc_mysql_flags(flags, mysql, sizeof(mysql)))
+        int m = ibc_mysql_flags(flags, mysql, sizeof(mysql));
+        if (m)
             set_err(err, errlen, "a MySQL 5.7/8.0 or Percona Server tablespace (FSP flags 0x%x: "
-                                 "%s): ibdcrypt reads MariaDB's formats only", flags, mysql);
+                                 "%s)%s", flags, mysql,
+                    m == 2 ? ", or a MariaDB 10.1.0-10.1.20 one whose flags no later server "
+                             "corrected: ibdcrypt reads neither"
+                           : ": ibdcrypt reads MariaDB's formats only");
         else
             set_err(err, errlen, "not an InnoDB tablespace: FSP flags 0x%x: %s", flags, why);
         return IBC_ERR_FORMAT;

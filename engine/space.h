@@ -46,7 +46,8 @@ struct ibc_space {
 /* fsp.c */
 int ibc_geom_from_flags(uint32_t flags, ibc_geom *g, const char **why);
 /* fsp.c: 1 if flags are a MySQL 5.7/8.0 (or Percona Server) tablespace's, which MariaDB's
- * layout rejects, with the MySQL-only flags set named in names ("SDI, ENCRYPTION"); else 0. */
+ * layout rejects, with the MySQL-only flags set named in names ("SDI, ENCRYPTION"); 2 if they
+ * could also be MariaDB 10.1.0-10.1.20's (fsp_flags_convert_from_101); else 0. */
 int ibc_mysql_flags(uint32_t flags, char *names, size_t n);
 void ibc_crypt_data_read(const uint8_t *page0, const ibc_geom *g, ibc_crypt_data *cd,
                          const char **warning);

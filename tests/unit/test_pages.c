@@ -766,16 +766,19 @@ static void test_wrong_key_is_a_key_mismatch(void)
  * position of every length up to 300, at every alignment, is seen, and all-zero is zero */
 /* Page 0 of a MySQL 8.0 tablespace (FSP flags 0x6021: POST_ANTELOPE, ATOMIC_BLOBS, ENCRYPTION,
  * SDI, as a real encrypted one has, format sheet mysql.md 3.1) is named as MySQL's, with its
- * MySQL-only flags; other flags MariaDB rejects keep the generic message. */
+ * MySQL-only flags, and as possibly MariaDB 10.1.0-10.1.20's where those could read so (there
+ * 0x6021 is a 4K page size, fsp_flags_convert_from_101); other flags MariaDB rejects keep the
+ * generic message. */
 static void test_mysql_page0_is_named(void)
 {
     static const struct {
         uint32_t flags;
         const char *want;
     } c[] = {{0x6021, "a MySQL 5.7/8.0 or Percona Server tablespace (FSP flags 0x6021: "
-                      "ENCRYPTION, SDI)"},
-             {0x4021, "(FSP flags 0x4021: SDI)"},
-             {0x0821, "(FSP flags 0x821: SHARED)"},
+                      "ENCRYPTION, SDI), or a MariaDB 10.1.0-10.1.20 one"},
+             {0x4021, "(FSP flags 0x4021: SDI): ibdcrypt reads MariaDB's formats only"},
+             {0x0821, "(FSP flags 0x821: SHARED), or a MariaDB 10.1.0-10.1.20 one"},
+             {0x1821, "(FSP flags 0x1821: SHARED, TEMPORARY): ibdcrypt reads MariaDB's"},
              {0x8021, "not an InnoDB tablespace: FSP flags 0x8021: legacy flags with reserved"},
              {0x40000, "not an InnoDB tablespace: FSP flags 0x40000: legacy flags with unknown"}};
     uint8_t p0[IBC_PAGE0_PREFIX] = {0};
