@@ -59,19 +59,24 @@ typedef union wipe_head {
 
 static _Atomic uint64_t wiped_bytes;
 
-static void *wipe_alloc(size_t n)
+/* n * m bytes (calloc's arguments, no zeroing): the allocator hook of liblzma as it is; zlib's
+ * and bzip2's take other integer types. opaque is unused. */
+static void *wipe_alloc(void *opaque, size_t n, size_t m)
 {
-    if (n > SIZE_MAX - sizeof(wipe_head))
+    (void)opaque;
+    if (m && n > (SIZE_MAX - sizeof(wipe_head)) / m)
         return NULL;
-    wipe_head *h = malloc(sizeof(wipe_head) + n);
+    wipe_head *h = malloc(sizeof(wipe_head) + n * m);
     if (!h)
         return NULL;
-    h->size = n;
+    h->size = n * m;
     return h + 1;
 }
 
-static void wipe_free(void *p)
+/* The free hook of all three. */
+static void wipe_free(void *opaque, void *p)
 {
+    (void)opaque;
     if (!p)
         return;
     wipe_head *h = (wipe_head *)p - 1;
@@ -88,45 +93,17 @@ uint64_t ibc_decompress_wiped_bytes(void)
 
 static voidpf z_wipe_alloc(voidpf opaque, uInt n, uInt m)
 {
-    (void)opaque;
-    return m && n > SIZE_MAX / m ? Z_NULL : wipe_alloc((size_t)n * m);
-}
-
-static void z_wipe_free(voidpf opaque, voidpf p)
-{
-    (void)opaque;
-    wipe_free(p);
+    return wipe_alloc(opaque, n, m);
 }
 
 #ifdef IBC_HAVE_LZMA
-static void *lzma_wipe_alloc(void *opaque, size_t nmemb, size_t size)
-{
-    (void)opaque;
-    return size && nmemb > SIZE_MAX / size ? NULL : wipe_alloc(nmemb * size);
-}
-
-static void lzma_wipe_free(void *opaque, void *p)
-{
-    (void)opaque;
-    wipe_free(p);
-}
-
-static const lzma_allocator lzma_wiping = {lzma_wipe_alloc, lzma_wipe_free, NULL};
+static const lzma_allocator lzma_wiping = {wipe_alloc, wipe_free, NULL};
 #endif
 
 #ifdef IBC_HAVE_BZIP2
 static void *bz_wipe_alloc(void *opaque, int n, int m)
 {
-    (void)opaque;
-    return n < 0 || m < 0 || (m && (size_t)n > SIZE_MAX / (size_t)m)
-               ? NULL
-               : wipe_alloc((size_t)n * (size_t)m);
-}
-
-static void bz_wipe_free(void *opaque, void *p)
-{
-    (void)opaque;
-    wipe_free(p);
+    return n < 0 || m < 0 ? NULL : wipe_alloc(opaque, (size_t)n, (size_t)m);
 }
 #endif
 
@@ -149,7 +126,7 @@ static int zlib_inflate(const uint8_t *in, size_t in_len, uint8_t *out, uint32_t
     z_stream z;
     memset(&z, 0, sizeof(z));
     z.zalloc = z_wipe_alloc;
-    z.zfree = z_wipe_free;
+    z.zfree = wipe_free;
     if (inflateInit(&z) != Z_OK)
         return -1;
     z.next_in = (Bytef *)(uintptr_t)in; /* zlib's API is not const-correct; it only reads */
@@ -226,7 +203,7 @@ int ibc_page_decompress(uint32_t algo, const uint8_t *in, size_t in_len, uint8_t
         bz_stream z;
         memset(&z, 0, sizeof(z));
         z.bzalloc = bz_wipe_alloc;
-        z.bzfree = bz_wipe_free;
+        z.bzfree = wipe_free;
         if (in_len > UINT_MAX || BZ2_bzDecompressInit(&z, 0, 1) != BZ_OK) {
             r = -1;
             break;
